@@ -1,0 +1,198 @@
+"""The one catalogue of error codes and the one exception tree.
+
+Two kinds of failure, never mixed:
+
+* **Row errors** are data: a bad cell, a missing reference, a duplicate key.
+  They are values of :class:`RowError` carrying a stable :class:`Code`, and
+  every stage returns them and goes on.
+* **Exceptions** are for what stops an import or a command as a whole: an
+  unreadable file, an unknown table, a bad option, a state conflict. Each
+  exception class has a stable ``code``; its docstring is its default message.
+
+The exit codes of the command line and (later) the HTTP statuses are mapped
+from the exception class in one table each (``EXIT_CODES`` below).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    """Stable codes of row errors, shared by the report, the CLI and the API."""
+
+    REQUIRED = "required"
+    INVALID_INTEGER = "invalid_integer"
+    INVALID_DECIMAL = "invalid_decimal"
+    INVALID_BOOLEAN = "invalid_boolean"
+    INVALID_DATE = "invalid_date"
+    INVALID_DATETIME = "invalid_datetime"
+    INVALID_ENUM = "invalid_enum"
+    INVALID_EMAIL = "invalid_email"
+    INVALID_CURRENCY = "invalid_currency"
+    TOO_LONG = "too_long"
+    TOO_SMALL = "too_small"
+    TOO_LARGE = "too_large"
+    INVALID_RANGE = "invalid_range"
+    WRONG_FIELD_COUNT = "wrong_field_count"
+    INVALID_RECORD = "invalid_record"
+    NOT_FOUND = "not_found"
+    ALREADY_EXISTS = "already_exists"
+    DUPLICATE_KEY = "duplicate_key"
+    DUPLICATE_VALUE = "duplicate_value"
+    REFERENCE_NOT_FOUND = "reference_not_found"
+    MISSING_KEY = "missing_key"
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One problem with one cell (or one whole row when ``column`` is None)."""
+
+    row: int
+    column: str | None
+    code: str
+    message: str
+    value: str | None = None
+    table: str | None = None
+    source: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "row": self.row,
+            "column": self.column,
+            "code": self.code,
+            "message": self.message,
+            "value": self.value,
+            "table": self.table,
+            "file": self.source,
+        }
+
+
+class LoadbayError(Exception):
+    """Something went wrong in loadbay."""
+
+    code = "error"
+
+    def __init__(self, message: str | None = None, **details: object) -> None:
+        self.message = message or (self.__doc__ or self.code).strip().splitlines()[0]
+        self.details = details
+        super().__init__(self.message)
+
+
+class InvalidInput(LoadbayError):
+    """The input cannot be imported."""
+
+    code = "invalid_input"
+
+
+class UnreadableFile(InvalidInput):
+    """The file cannot be read."""
+
+    code = "unreadable_file"
+
+
+class UnsupportedFormat(InvalidInput):
+    """The file format is not supported."""
+
+    code = "unsupported_format"
+
+
+class EncodingError(InvalidInput):
+    """The file is not in the expected text encoding."""
+
+    code = "invalid_encoding"
+
+
+class MissingColumn(InvalidInput):
+    """A column the import needs is not in the file."""
+
+    code = "missing_column"
+
+
+class UnknownColumn(InvalidInput):
+    """The file has columns that the table does not have."""
+
+    code = "unknown_column"
+
+
+class InvalidOption(InvalidInput):
+    """An option of the import is not valid."""
+
+    code = "invalid_option"
+
+
+class InvalidSchema(InvalidInput):
+    """The table schema is not valid."""
+
+    code = "invalid_schema"
+
+
+class TooManyErrors(InvalidInput):
+    """More rows failed than the import allows."""
+
+    code = "too_many_errors"
+
+
+class NotFound(LoadbayError):
+    """The requested resource does not exist."""
+
+    code = "not_found"
+
+
+class UnknownTable(NotFound):
+    """There is no such table."""
+
+    code = "unknown_table"
+
+
+class Conflict(LoadbayError):
+    """The request conflicts with the current state."""
+
+    code = "conflict"
+
+
+class InvalidState(Conflict):
+    """The import is not in a state that allows this."""
+
+    code = "invalid_state"
+
+
+class RevertConflict(Conflict):
+    """Rows were changed after the import; revert with force to overwrite them."""
+
+    code = "revert_conflict"
+
+
+class Locked(Conflict):
+    """Another import is writing to the same table."""
+
+    code = "locked"
+
+
+class StoreError(LoadbayError):
+    """The database failed."""
+
+    code = "database_error"
+
+
+#: exit code of the command line for each exception class (most specific first)
+EXIT_CODES: tuple[tuple[type[LoadbayError], int], ...] = (
+    (InvalidInput, 1),
+    (NotFound, 1),
+    (Conflict, 1),
+    (StoreError, 1),
+    (LoadbayError, 1),
+)
+
+EXIT_OK = 0
+EXIT_FATAL = 1
+EXIT_USAGE = 2
+EXIT_ROW_ERRORS = 3
+
+
+def exit_code_for(exc: LoadbayError) -> int:
+    for cls, code in EXIT_CODES:
+        if isinstance(exc, cls):
+            return code
+    return EXIT_FATAL

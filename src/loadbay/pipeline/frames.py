@@ -1,0 +1,63 @@
+"""Names and shapes shared by the stages: the row-number column, the error frame."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+import polars as pl
+
+from loadbay.errors import RowError
+
+#: 1-based number of the data record in its file (or in its table's section of a file)
+ROW = "__row__"
+#: the client's reference of a record (keys of a JSON object of objects), when there is one
+REF = "__ref__"
+
+ERROR_SCHEMA: dict[str, pl.DataType] = {
+    "row": pl.Int64(),
+    "column": pl.String(),
+    "code": pl.String(),
+    "message": pl.String(),
+    "value": pl.String(),
+}
+
+
+class Mode(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    UPSERT = "upsert"
+    REPLACE = "replace"
+    APPEND = "append"
+    DELETE = "delete"
+
+
+class EmptyPolicy(StrEnum):
+    """What an empty cell means when a row updates a stored one."""
+
+    KEEP = "keep"  # leave the stored value alone
+    CLEAR = "clear"  # set it to null
+
+
+class ErrorHandling(StrEnum):
+    STRICT = "strict"
+    LENIENT = "lenient"
+
+
+def empty_errors() -> pl.DataFrame:
+    return pl.DataFrame(schema=ERROR_SCHEMA)
+
+
+def errors_frame(errors: Iterable[RowError]) -> pl.DataFrame:
+    rows = [(e.row, e.column, e.code, e.message, e.value) for e in errors]
+    return pl.DataFrame(rows, schema=ERROR_SCHEMA, orient="row")
+
+
+def errors_list(frame: pl.DataFrame, table: str | None = None, source: str | None = None,
+                limit: int | None = None) -> list[RowError]:
+    if limit is not None:
+        frame = frame.head(limit)
+    return [
+        RowError(row=r, column=c, code=code, message=m, value=v, table=table, source=source)
+        for r, c, code, m, v in frame.select(list(ERROR_SCHEMA)).iter_rows()
+    ]
