@@ -53,8 +53,12 @@ def errors_frame(errors: Iterable[RowError]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=ERROR_SCHEMA, orient="row")
 
 
-def errors_list(frame: pl.DataFrame, table: str | None = None, source: str | None = None,
-                limit: int | None = None) -> list[RowError]:
+def errors_list(
+    frame: pl.DataFrame,
+    table: str | None = None,
+    source: str | None = None,
+    limit: int | None = None,
+) -> list[RowError]:
     if limit is not None:
         frame = frame.head(limit)
     return [

@@ -28,8 +28,20 @@ from loadbay.schema.builtin import BUILTIN_TABLES
 from loadbay.schema.model import Catalog, Check, Column, ColumnType, Reference, Table
 
 _COLUMN_FIELDS = {
-    "name", "type", "required", "unique", "default", "values", "enum", "min", "max",
-    "max_length", "precision", "scale", "references", "description",
+    "name",
+    "type",
+    "required",
+    "unique",
+    "default",
+    "values",
+    "enum",
+    "min",
+    "max",
+    "max_length",
+    "precision",
+    "scale",
+    "references",
+    "description",
 }
 
 
@@ -75,7 +87,9 @@ def _parse_table(spec: Any) -> Table:
     name = spec["name"]
     cols = spec.get("columns")
     if isinstance(cols, Mapping):
-        cols = [{"name": n, **(c if isinstance(c, Mapping) else {"type": c})} for n, c in cols.items()]
+        cols = [
+            {"name": n, **(c if isinstance(c, Mapping) else {"type": c})} for n, c in cols.items()
+        ]
     if not isinstance(cols, list) or not cols:
         raise InvalidSchema(f"table {name!r} needs a list of columns")
     key = spec.get("key") or ()
@@ -100,7 +114,9 @@ def _decimal(table: str, col: str, what: str, value: Any) -> Decimal | None:
     try:
         return Decimal(str(value))
     except InvalidOperation:
-        raise InvalidSchema(f"table {table!r}, column {col!r}: {what} {value!r} is not a number") from None
+        raise InvalidSchema(
+            f"table {table!r}, column {col!r}: {what} {value!r} is not a number"
+        ) from None
 
 
 def _parse_column(table: str, spec: Any) -> Column:

@@ -1,0 +1,3 @@
+"""loadbay: a self-hosted bulk import service."""
+
+__version__ = "0.1.0"

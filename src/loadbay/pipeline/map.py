@@ -1,0 +1,150 @@
+"""Map: file headers → table columns.
+
+Explicit mapping first, then exact names, then normalised names (``First Name`` =
+``first_name``), then constants for columns with no file column. Never a silent guess:
+unknown file columns are reported (or refused), and a missing column's error suggests
+the closest file columns.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from loadbay.errors import InvalidOption, MissingColumn, UnknownColumn
+from loadbay.pipeline.frames import REF, ROW, Mode
+from loadbay.schema.model import Table
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def normalise(name: str) -> str:
+    """``First Name`` → ``first_name``; ``E-Mail`` → ``e_mail``."""
+    return _NON_ALNUM.sub("_", name.strip().lower()).strip("_")
+
+
+def _squash(name: str) -> str:
+    return normalise(name).replace("_", "")
+
+
+@dataclass(frozen=True)
+class MappingOptions:
+    explicit: Mapping[str, str] = field(default_factory=dict)  # file column → table column
+    constants: Mapping[str, str] = field(default_factory=dict)  # table column → value
+    strict_columns: bool = False
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    table: str
+    sources: dict[str, str]  # table column → file column
+    constants: dict[str, str]  # table column → value
+    unknown: tuple[str, ...]  # file columns that map to nothing (ignored)
+
+    @property
+    def columns(self) -> list[str]:
+        """The table columns this file gives (from the file or as constants)."""
+        return [*self.sources, *(c for c in self.constants if c not in self.sources)]
+
+
+def map_columns(headers: Sequence[str], table: Table, options: MappingOptions) -> ColumnMap:
+    data_headers = [h for h in headers if h not in (ROW, REF)]
+    sources: dict[str, str] = {}
+    for file_col, table_col in options.explicit.items():
+        if not table.has_column(table_col):
+            raise InvalidOption(
+                f"mapping {file_col}={table_col}: table {table.name!r} has no column "
+                f"{table_col!r}{_did_you_mean(table_col, table.column_names)}"
+            )
+        if file_col not in data_headers:
+            raise MissingColumn(
+                f"mapping {file_col}={table_col}: the file has no column {file_col!r}"
+                f"{_did_you_mean(file_col, data_headers)}"
+            )
+        sources[table_col] = file_col
+    taken = set(sources.values())
+    for matcher in (lambda h: h, normalise, _squash):
+        by_name = {matcher(c): c for c in table.column_names if c not in sources}
+        for header in data_headers:
+            if header in taken:
+                continue
+            col = by_name.get(matcher(header))
+            if col is not None and col not in sources:
+                sources[col] = header
+                taken.add(header)
+    for col in options.constants:
+        if not table.has_column(col):
+            raise InvalidOption(
+                f"constant {col}=…: table {table.name!r} has no column {col!r}"
+                f"{_did_you_mean(col, table.column_names)}"
+            )
+    unknown = tuple(h for h in data_headers if h not in taken)
+    if unknown and options.strict_columns:
+        raise UnknownColumn(
+            f"the file has columns that table {table.name!r} does not have: "
+            + ", ".join(repr(u) for u in unknown),
+            columns=list(unknown),
+        )
+    constants = {k: v for k, v in options.constants.items() if k not in sources}
+    return ColumnMap(table.name, sources, constants, unknown)
+
+
+def check_required(
+    cmap: ColumnMap,
+    table: Table,
+    mode: Mode,
+    match: Sequence[str],
+    headers: Sequence[str],
+    require_all: bool = False,
+) -> None:
+    """Refuse a file that lacks a column the mode cannot do without."""
+    given = set(cmap.columns)
+    needed: list[str] = []
+    if mode is not Mode.APPEND:
+        needed += [c for c in match if c not in given]
+    if mode in (Mode.CREATE, Mode.APPEND, Mode.REPLACE):
+        needed += [
+            c.name
+            for c in table.columns
+            if c.required and c.default is None and c.name not in given
+        ]
+    if require_all:
+        needed += [c for c in table.column_names if c not in given]
+    needed = list(dict.fromkeys(needed))
+    if not needed:
+        return
+    data_headers = [h for h in headers if h not in (ROW, REF) and h not in cmap.sources.values()]
+    parts = [f"{name!r}{_did_you_mean(name, data_headers)}" for name in needed]
+    why = "every column" if require_all else f"{mode.value} needs"
+    raise MissingColumn(
+        f"table {table.name!r}: no file column maps to {', '.join(parts)} ({why})",
+        columns=needed,
+    )
+
+
+def apply_map(frame: pl.DataFrame, cmap: ColumnMap) -> pl.DataFrame:
+    """The frame with table column names: mapped file columns, constants, ROW (and REF)."""
+    exprs = [pl.col(ROW)]
+    if REF in frame.columns:
+        exprs.append(pl.col(REF))
+    for col, header in cmap.sources.items():
+        if header in frame.columns:
+            exprs.append(pl.col(header).cast(pl.String).alias(col))
+        else:  # a column absent from this batch (JSON records without that key)
+            exprs.append(pl.lit(None, pl.String).alias(col))
+    exprs += [pl.lit(value, pl.String).alias(col) for col, value in cmap.constants.items()]
+    return frame.select(exprs)
+
+
+def _did_you_mean(name: str, candidates: Sequence[str]) -> str:
+    by_norm: dict[str, str] = {}
+    for cand in candidates:
+        by_norm.setdefault(normalise(cand), cand)
+    close = difflib.get_close_matches(normalise(name), list(by_norm), n=3, cutoff=0.5)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(repr(by_norm[c]) for c in close) + "?)"

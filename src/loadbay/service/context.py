@@ -1,0 +1,39 @@
+"""The one object every use case gets: settings, the database engine, the table catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from loadbay.config import Settings
+from loadbay.schema import Catalog, load_catalog
+from loadbay.store.data import ensure_tables
+from loadbay.store.engine import make_engine
+from loadbay.store.system import create_system_tables
+
+
+@dataclass
+class Context:
+    settings: Settings
+    engine: Engine
+    catalog: Catalog
+
+    @property
+    def tenant(self) -> str:
+        return self.settings.tenant
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_context(settings: Settings, schema_file: Path | None = None) -> Context:
+    """Connect, and create loadbay's tables and the catalog's data tables if missing."""
+    catalog = load_catalog(schema_file or settings.schema_file)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    with engine.begin() as conn:
+        create_system_tables(conn)
+        ensure_tables(conn, catalog)
+    return Context(settings, engine, catalog)

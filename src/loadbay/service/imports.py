@@ -1,0 +1,140 @@
+"""Use cases of imports: create, run, look at, list, results, error report."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from loadbay.errors import InvalidState
+from loadbay.service.context import Context
+from loadbay.service.ingest import Progress
+from loadbay.service.requests import ImportRequest
+from loadbay.service.runner import ImportRunner
+from loadbay.store import imports_sql
+from loadbay.store.engine import reading
+
+
+def new_import_id() -> str:
+    return "imp_" + secrets.token_hex(8)
+
+
+def create_import(ctx: Context, request: ImportRequest, tenant: str | None = None) -> str:
+    """Record a queued import; nothing is read yet."""
+    tenant = tenant or ctx.tenant
+    import_id = new_import_id()
+    tables = sorted({s.table for s in request.sources if s.table})
+    with ctx.engine.begin() as conn:
+        imports_sql.insert_import(
+            conn,
+            {
+                "id": import_id,
+                "tenant_id": tenant,
+                "state": "queued",
+                "tables": tables,
+                "mode": request.mode.value,
+                "error_handling": request.error_handling.value,
+                "dry_run": request.dry_run,
+                "request": request.to_json(),
+                "notes": request.notes,
+                "counts": dict.fromkeys(imports_sql.OUTCOMES, 0),
+                "created_at": imports_sql.now(),
+            },
+        )
+    return import_id
+
+
+def run_import(
+    ctx: Context, import_id: str, tenant: str | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Run a queued (or interrupted) import to its end; return it."""
+    tenant = tenant or ctx.tenant
+    runner = ImportRunner(
+        ctx.engine,
+        ctx.catalog,
+        tenant,
+        import_id,
+        batch_size=ctx.settings.batch_size,
+        chunk_size=ctx.settings.chunk_size,
+        progress=progress,
+    )
+    runner.run()
+    with ctx.engine.begin() as conn:
+        if runner.state.parts:
+            names = sorted({p.table.name for p in runner.state.parts})
+            imports_sql.update_import(conn, tenant, import_id, tables=names)
+    return get_import(ctx, import_id, tenant)
+
+
+def start_import(
+    ctx: Context, import_id: str, tenant: str | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Run a validated dry run for real, planned again against the current data."""
+    tenant = tenant or ctx.tenant
+    record = get_import(ctx, import_id, tenant)
+    if record["state"] != "validated":
+        raise InvalidState(
+            f"import {import_id} is {record['state']!r}; only a validated dry run can be started"
+        )
+    request = ImportRequest.from_json(record["request"])
+    request_json = {**request.to_json(), "dry_run": False}
+    with ctx.engine.begin() as conn:
+        imports_sql.update_import(
+            conn,
+            tenant,
+            import_id,
+            state="queued",
+            dry_run=False,
+            request=request_json,
+            finished_at=None,
+            error=None,
+            error_code=None,
+        )
+    return run_import(ctx, import_id, tenant, progress)
+
+
+def get_import(ctx: Context, import_id: str, tenant: str | None = None) -> dict[str, Any]:
+    with ctx.engine.connect() as conn, reading(conn).begin():
+        record = imports_sql.get_import(conn, tenant or ctx.tenant, import_id)
+    return record
+
+
+def list_imports(
+    ctx: Context,
+    tenant: str | None = None,
+    limit: int = 50,
+    state: str | None = None,
+    table: str | None = None,
+) -> list[dict[str, Any]]:
+    with ctx.engine.connect() as conn, reading(conn).begin():
+        return imports_sql.list_imports(conn, tenant or ctx.tenant, limit, state, table)
+
+
+def first_errors(
+    ctx: Context, import_id: str, tenant: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    with ctx.engine.connect() as conn, reading(conn).begin():
+        imports_sql.get_import(conn, tenant or ctx.tenant, import_id)
+        return imports_sql.first_errors(conn, import_id, limit)
+
+
+def iter_results(
+    ctx: Context,
+    import_id: str,
+    tenant: str | None = None,
+    outcomes: Sequence[str] | None = None,
+) -> Iterator[dict[str, Any]]:
+    with ctx.engine.connect() as conn, reading(conn).begin():
+        imports_sql.get_import(conn, tenant or ctx.tenant, import_id)
+        yield from imports_sql.iter_results(conn, import_id, outcomes)
+
+
+def write_error_report(ctx: Context, import_id: str, out: Path, tenant: str | None = None) -> int:
+    """The failed rows as they were in the file, plus an ``error`` column; returns the count."""
+    from loadbay.pipeline.report import write_error_report as write
+
+    record = get_import(ctx, import_id, tenant)
+    request = ImportRequest.from_json(record["request"])
+    failed = iter_results(ctx, import_id, tenant, outcomes=["failed"])
+    return write(request.sources, failed, out)

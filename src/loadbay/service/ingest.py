@@ -1,0 +1,222 @@
+"""Read → map → validate → stage, for every file of an import, batch by batch.
+
+Bad rows are recorded as they are found (their errors and a ``failed`` result are
+committed with the batch), good rows go to the staging table of their (file, table) part.
+Memory holds one batch at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy.engine import Connection
+
+from loadbay.errors import InvalidOption
+from loadbay.pipeline.frames import REF, ROW, Mode
+from loadbay.pipeline.map import ColumnMap, MappingOptions, apply_map, check_required, map_columns
+from loadbay.pipeline.read import Batch, ReadOptions, read_file
+from loadbay.pipeline.validate import ValidateOptions, validate
+from loadbay.schema.model import Catalog, Table
+from loadbay.service.requests import ImportRequest, SourceSpec
+from loadbay.store import system
+from loadbay.store.imports_sql import insert_frame
+from loadbay.store.staging import append_frame, create_stage, plan_table_name, stage_table_name
+
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class Part:
+    """The rows of one table from one file: staged together, planned together."""
+
+    index: int
+    src: int
+    source: str
+    table: Table
+    mode: Mode
+    match: tuple[str, ...]
+    cmap: ColumnMap
+    stage: str
+    plan: str
+    rows: int = 0
+    failed: int = 0
+    staged: int = 0
+    unknown: tuple[str, ...] = field(default=())
+
+
+def effective_mode(mode: Mode, table: Table) -> Mode:
+    """Append into a keyed table creates rows (an existing key is an error)."""
+    if not table.key and mode is not Mode.APPEND:
+        raise InvalidOption(
+            f"table {table.name!r} has no key: only mode 'append' can import into it, "
+            f"not {mode.value!r}"
+        )
+    if mode is Mode.APPEND and table.key:
+        return Mode.CREATE
+    return mode
+
+
+def table_for(source: SourceSpec, batch: Batch, catalog: Catalog) -> Table:
+    name = batch.table or source.table
+    if name is None:
+        stem = Path(source.name).name.split(".")[0].lower()
+        if stem in catalog:
+            name = stem
+    if name is None:
+        raise InvalidOption(
+            f"which table should {source.name!r} go to? Give --table (tables: "
+            f"{', '.join(catalog.names())})"
+        )
+    return catalog.get(name)
+
+
+class Ingest:
+    def __init__(
+        self,
+        conn: Connection,
+        catalog: Catalog,
+        import_id: str,
+        request: ImportRequest,
+        batch_size: int,
+        progress: Progress | None = None,
+    ) -> None:
+        self.conn = conn
+        self.catalog = catalog
+        self.import_id = import_id
+        self.request = request
+        self.batch_size = batch_size
+        self.progress = progress
+        self.parts: dict[tuple[int, str], Part] = {}
+        self.rows_read = 0
+
+    def run(self) -> list[Part]:
+        for src, source in enumerate(self.request.sources):
+            options = ReadOptions(
+                format=source.format,
+                delimiter=source.delimiter,
+                encoding=source.encoding,
+                sheet=source.sheet,
+                record_tag=source.record_tag,
+                batch_size=self.batch_size,
+            )
+            for batch in read_file(Path(source.path), options):
+                self._batch(src, source, batch)
+        return list(self.parts.values())
+
+    def _part(self, src: int, source: SourceSpec, batch: Batch) -> Part:
+        table = table_for(source, batch, self.catalog)
+        found = self.parts.get((src, table.name))
+        if found is not None:
+            return found
+        req = self.request
+        mode = effective_mode(req.mode, table)
+        match = () if mode is Mode.APPEND else table.match_columns(req.key)
+        headers = [c for c in batch.frame.columns if c not in (ROW, REF)]
+        mapping, constants = dict(req.mapping), dict(req.constants)
+        if batch.table is not None:  # several tables in one file: each takes what is its own
+            mapping = {f: c for f, c in mapping.items() if f in headers and table.has_column(c)}
+            constants = {c: v for c, v in constants.items() if table.has_column(c)}
+        cmap = map_columns(headers, table, MappingOptions(mapping, constants, req.strict_columns))
+        check_required(cmap, table, mode, match, headers, req.require_all_columns)
+        index = len(self.parts)
+        part = Part(
+            index,
+            src,
+            source.name,
+            table,
+            mode,
+            match,
+            cmap,
+            stage_table_name(self.import_id, index),
+            plan_table_name(self.import_id, index),
+            unknown=cmap.unknown,
+        )
+        with self.conn.begin():
+            create_stage(self.conn, part.stage, self.catalog, table, cmap.columns)
+        self.parts[(src, table.name)] = part
+        return part
+
+    def _batch(self, src: int, source: SourceSpec, batch: Batch) -> None:
+        part = self._part(src, source, batch)
+        mapped = apply_map(batch.frame, part.cmap)
+        checked = validate(
+            mapped,
+            part.table,
+            self.catalog,
+            ValidateOptions(
+                mode=part.mode,
+                empty=self.request.empty,
+                date_formats=self.request.date_formats,
+                decimal_comma=self.request.decimal_comma,
+                match=part.match,
+            ),
+        )
+        good = checked.good
+        staged = good.select(
+            (pl.int_range(1, good.height + 1, dtype=pl.Int64) + part.staged).alias("_seq"),
+            pl.lit(src, pl.Int32).alias("_src"),
+            pl.col(ROW).cast(pl.Int64).alias("_row"),
+            (pl.col(REF) if REF in good.columns else pl.lit(None, pl.String)).alias("_ref"),
+            *[pl.col(c) for c in part.cmap.columns],
+        )
+        errors = pl.concat([batch.errors, checked.errors], how="vertical_relaxed")
+        with self.conn.begin():
+            append_frame(self.conn, part.stage, staged)
+            self._record_failures(part, mapped, errors)
+        part.staged += staged.height
+        part.rows += batch.frame.height + _distinct_rows(batch.errors)
+        part.failed += _distinct_rows(errors)
+        self.rows_read += batch.frame.height + _distinct_rows(batch.errors)
+        if self.progress:
+            self.progress("read", self.rows_read, None)
+
+    def _record_failures(self, part: Part, mapped: pl.DataFrame, errors: pl.DataFrame) -> None:
+        if errors.height == 0:
+            return
+        ids = {"import_id": self.import_id, "table_name": part.table.name, "src": part.src}
+        insert_frame(
+            self.conn,
+            system.errors,
+            errors.select(
+                *[pl.lit(v).alias(k) for k, v in ids.items()],
+                pl.col("row").cast(pl.Int64),
+                "column",
+                "code",
+                "message",
+                "value",
+            ),
+        )
+        rows = errors.select(pl.col("row").cast(pl.Int64).unique())
+        keys = mapped.select(
+            pl.col(ROW).cast(pl.Int64).alias("row"),
+            (pl.col(REF) if REF in mapped.columns else pl.lit(None, pl.String)).alias("ref"),
+            _key_text(part, mapped).alias("key"),
+        )
+        failed = rows.join(keys, on="row", how="left")
+        insert_frame(
+            self.conn,
+            system.results,
+            failed.select(
+                *[pl.lit(v).alias(k) for k, v in ids.items()],
+                "row",
+                "ref",
+                "key",
+                pl.lit("failed").alias("outcome"),
+            ),
+        )
+
+
+def _key_text(part: Part, mapped: pl.DataFrame) -> pl.Expr:
+    cols = [c for c in part.match if c in mapped.columns]
+    if not cols:
+        return pl.lit(None, pl.String)
+    return pl.concat_str(
+        [pl.col(c).cast(pl.String).str.strip_chars().fill_null("") for c in cols], separator="|"
+    )
+
+
+def _distinct_rows(errors: pl.DataFrame) -> int:
+    return int(errors["row"].n_unique()) if errors.height else 0

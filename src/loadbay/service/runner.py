@@ -1,0 +1,312 @@
+"""Running one import: ingest, then plan and write each table in dependency order.
+
+The import's row is the source of truth for its state. STRICT (and every dry run) plans
+and writes all tables in one transaction, committed only when no row failed (never for a
+dry run). LENIENT plans each table, then writes it in chunks, each chunk committed with
+its results and a checkpoint, so a crashed run resumes after the last committed chunk.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+
+from loadbay.errors import LoadbayError, TooManyErrors
+from loadbay.pipeline.frames import ErrorHandling
+from loadbay.schema.model import Catalog
+from loadbay.service.ingest import Ingest, Part, Progress
+from loadbay.service.requests import ImportRequest
+from loadbay.store import imports_sql, system
+from loadbay.store.dialect import dialect_of
+from loadbay.store.locks import table_locks
+from loadbay.store.plan_sql import Plan, PlanSpec, build_plan
+from loadbay.store.staging import drop_table
+from loadbay.store.write_sql import (
+    collect_errors,
+    collect_results,
+    count_failed,
+    create_plan_table,
+    save_results,
+    seq_bounds,
+    write_chunk,
+)
+
+FINAL_STATES = ("succeeded", "partially_succeeded", "failed", "validated", "reverted")
+
+
+@dataclass
+class RunState:
+    parts: list[Part] = field(default_factory=list)
+    failed: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class ImportRunner:
+    def __init__(
+        self,
+        engine: Engine,
+        catalog: Catalog,
+        tenant: str,
+        import_id: str,
+        batch_size: int = 100_000,
+        chunk_size: int = 50_000,
+        progress: Progress | None = None,
+    ) -> None:
+        self.engine = engine
+        self.catalog = catalog
+        self.tenant = tenant
+        self.import_id = import_id
+        self.batch_size = batch_size
+        self.chunk_size = chunk_size
+        self.progress = progress
+        self.state = RunState()
+
+    # ---- the whole run ----------------------------------------------------------------
+    def run(self) -> None:
+        with self.engine.connect() as conn:
+            record = self._load(conn)
+            if record["state"] in FINAL_STATES:
+                return  # finished already: nothing to do
+            request = ImportRequest.from_json(record["request"])
+            self.request = request
+            try:
+                self._run(conn, request)
+            except LoadbayError as exc:
+                self._fail(conn, exc.code, exc.message)
+            except Exception as exc:
+                self._fail(conn, "internal_error", f"internal error: {type(exc).__name__}: {exc}")
+                raise
+            finally:
+                self._cleanup(conn)
+
+    def _run(self, conn: Connection, request: ImportRequest) -> None:
+        self._set(conn, state="validating", started_at=imports_sql.now())
+        with conn.begin():
+            imports_sql.clear_results(conn, self.import_id)
+        started = time.perf_counter()
+        ingest = Ingest(conn, self.catalog, self.import_id, request, self.batch_size, self.progress)
+        parts = ingest.run()
+        order = self.catalog.dependency_order([p.table.name for p in parts])
+        parts.sort(key=lambda p: (order.index(p.table.name), p.src))
+        self.state.parts = parts
+        self.state.failed = sum(p.failed for p in parts)
+        self.state.timings["read_validate_stage"] = time.perf_counter() - started
+        warnings = [
+            f"{p.source}: column {u!r} is not a column of {p.table.name}; ignored"
+            for p in parts
+            for u in p.unknown
+        ]
+        rows_total = sum(p.rows for p in parts)
+        self._set(conn, state="running", rows_total=rows_total, warnings=warnings)
+        stamp = dialect_of(conn).stamp()
+        with table_locks(conn, self.tenant, [p.table.name for p in parts]):
+            if request.dry_run or request.error_handling is ErrorHandling.STRICT:
+                self._write_atomic(conn, request, stamp)
+            else:
+                self._write_lenient(conn, request, stamp)
+        self._finish(conn, request, stamp)
+
+    # ---- strict and dry run: one transaction ------------------------------------------
+    def _write_atomic(self, conn: Connection, request: ImportRequest, stamp: object) -> None:
+        started = time.perf_counter()
+        trans = conn.begin()
+        try:
+            plans = []
+            for part in self.state.parts:
+                plan = self._plan(conn, part, after=0)
+                self.state.failed += count_failed(conn, plan)
+                lo, hi = seq_bounds(conn, plan)
+                write_chunk(conn, plan, self.import_id, self.tenant, stamp, lo, hi)
+                plans.append(plan)
+            too_many = _too_many(request, self.state.failed)
+            keep = not request.dry_run and self.state.failed == 0
+            if keep:
+                for plan in plans:
+                    save_results(conn, plan, self.import_id, *seq_bounds(conn, plan))
+                trans.commit()
+            else:
+                kept = [
+                    (
+                        p,
+                        collect_results(conn, p, with_diff=request.dry_run),
+                        collect_errors(conn, p),
+                    )
+                    for p in plans
+                ]
+                trans.rollback()
+                self._save_collected(conn, kept, rolled_back=not request.dry_run)
+        except BaseException:
+            if trans.is_active:
+                trans.rollback()
+            raise
+        self.state.timings["plan_write"] = time.perf_counter() - started
+        if too_many:
+            raise too_many
+
+    def _save_collected(
+        self,
+        conn: Connection,
+        kept: list[tuple[Plan, pl.DataFrame, pl.DataFrame]],
+        rolled_back: bool,
+    ) -> None:
+        """Keep the outcomes and errors of a plan that was rolled back."""
+        with conn.begin():
+            for plan, results, errors in kept:
+                ids = [
+                    pl.lit(self.import_id).alias("import_id"),
+                    pl.lit(plan.spec.table.name).alias("table_name"),
+                ]
+                if rolled_back:  # nothing was written: rows that did not fail are skipped
+                    results = results.with_columns(
+                        outcome=pl.when(pl.col("outcome") == "failed")
+                        .then(pl.lit("failed"))
+                        .otherwise(pl.lit("skipped")),
+                        record_id=pl.lit(None, pl.Int64),
+                    )
+                imports_sql.insert_frame(conn, system.results, results.select(*ids, pl.all()))
+                imports_sql.insert_frame(
+                    conn,
+                    system.errors,
+                    errors.select(*ids, "src", "row", "column", "code", "message", "value"),
+                )
+
+    # ---- lenient: chunks with a checkpoint ---------------------------------------------
+    def _write_lenient(self, conn: Connection, request: ImportRequest, stamp: object) -> None:
+        started = time.perf_counter()
+        checkpoint = self._load(conn).get("checkpoint") or {}
+        done: list[int] = list(checkpoint.get("done", []))
+        for part in self.state.parts:
+            if part.index in done:
+                continue
+            after = int(checkpoint.get("seq", 0)) if checkpoint.get("part") == part.index else 0
+            with conn.begin():
+                plan = self._plan(conn, part, after=after)
+                self.state.failed += count_failed(conn, plan)
+            too_many = _too_many(request, self.state.failed)
+            if too_many:
+                kept = [(plan, collect_results(conn, plan, False), collect_errors(conn, plan))]
+                self._save_collected(conn, kept, rolled_back=True)
+                raise too_many
+            lo, hi = seq_bounds(conn, plan)
+            for start in range(lo, hi, self.chunk_size):
+                end = min(start + self.chunk_size, hi)
+                with conn.begin():
+                    write_chunk(conn, plan, self.import_id, self.tenant, stamp, start, end)
+                    save_results(conn, plan, self.import_id, start, end)
+                    imports_sql.update_import(
+                        conn,
+                        self.tenant,
+                        self.import_id,
+                        checkpoint={"done": done, "part": part.index, "seq": end},
+                        write_stamp=str(stamp),
+                    )
+                if self.progress:
+                    self.progress("write", end, hi)
+            done.append(part.index)
+            with conn.begin():
+                imports_sql.update_import(
+                    conn, self.tenant, self.import_id, checkpoint={"done": done}
+                )
+        self.state.timings["plan_write"] = time.perf_counter() - started
+
+    # ---- pieces -------------------------------------------------------------------------
+    def _plan(self, conn: Connection, part: Part, after: int) -> Plan:
+        spec = PlanSpec(
+            table=part.table,
+            catalog=self.catalog,
+            stage=part.stage,
+            plan=part.plan,
+            columns=tuple(part.cmap.columns),
+            match=part.match,
+            mode=part.mode,
+            empty=self.request.empty,
+        )
+        plan = build_plan(spec, dialect_of(conn), conn)
+        create_plan_table(conn, plan, self.tenant, after=after)
+        return plan
+
+    def _finish(self, conn: Connection, request: ImportRequest, stamp: object) -> None:
+        with conn.begin():
+            counts = imports_sql.count_outcomes(conn, self.import_id)
+            applied = (
+                counts["created"] + counts["updated"] + counts["unchanged"] + counts["deleted"]
+            )
+            if request.dry_run:
+                state = "validated"
+            elif counts["failed"] == 0:
+                state = "succeeded"
+            elif request.error_handling is ErrorHandling.LENIENT and applied:
+                state = "partially_succeeded"
+            else:
+                state = "failed"
+            imports_sql.update_import(
+                conn,
+                self.tenant,
+                self.import_id,
+                state=state,
+                counts=counts,
+                rows_processed=sum(counts.values()),
+                finished_at=imports_sql.now(),
+                write_stamp=None if request.dry_run or state == "failed" else str(stamp),
+                timings=self.state.timings,
+            )
+
+    def _fail(self, conn: Connection, code: str, message: str) -> None:
+        if conn.in_transaction():
+            conn.rollback()
+        with conn.begin():
+            counts = imports_sql.count_outcomes(conn, self.import_id)
+            imports_sql.update_import(
+                conn,
+                self.tenant,
+                self.import_id,
+                state="failed",
+                error_code=code,
+                error=message,
+                counts=counts,
+                finished_at=imports_sql.now(),
+                timings=self.state.timings,
+            )
+
+    def _cleanup(self, conn: Connection) -> None:
+        if conn.in_transaction():
+            conn.rollback()
+        record = self._load(conn)
+        if record["state"] not in FINAL_STATES:
+            return  # interrupted: keep the staging tables to resume from
+        with conn.begin():
+            for part in self.state.parts:
+                drop_table(conn, part.stage)
+                drop_table(conn, part.plan)
+
+    def _load(self, conn: Connection) -> dict[str, Any]:
+        if conn.in_transaction():
+            return imports_sql.get_import(conn, self.tenant, self.import_id)
+        with conn.begin():
+            return imports_sql.get_import(conn, self.tenant, self.import_id)
+
+    def _set(self, conn: Connection, **values: Any) -> None:
+        with conn.begin():
+            imports_sql.update_import(conn, self.tenant, self.import_id, **values)
+
+
+def _too_many(request: ImportRequest, failed: int) -> TooManyErrors | None:
+    if request.max_errors is not None and failed > request.max_errors:
+        return TooManyErrors(
+            f"{failed} rows failed, more than the {request.max_errors} allowed "
+            "(--max-errors): nothing was written"
+        )
+    return None
+
+
+def stamp_value(conn: Connection, stored: str) -> object:
+    """The write stamp of an import as the database compares it."""
+    if dialect_of(conn).name == "postgresql":
+        return datetime.fromisoformat(stored)
+    return stored

@@ -1,0 +1,80 @@
+"""The data tables of a catalog and their change-log shadows: create them, add new columns."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+
+from loadbay.schema.model import Catalog, Column, Table
+from loadbay.store.dialect import Dialect, dialect_of, q
+
+SYSTEM_COLUMNS = ("id", "tenant_id", "created_at", "updated_at")
+
+
+def changes_table(table: str) -> str:
+    """The change log of ``table``: before-images of rows an import updated or deleted."""
+    return f"loadbay_changes__{table}"
+
+
+def column_ddl(dialect: Dialect, column: Column) -> str:
+    return f"{q(column.name)} {dialect.storage_type(column)}"
+
+
+def ensure_tables(conn: Connection, catalog: Catalog) -> None:
+    """Create the data tables, their indexes and change logs; add columns a schema gained."""
+    dialect = dialect_of(conn)
+    existing = set(inspect(conn).get_table_names())
+    for table in catalog:
+        if table.name in existing:
+            _add_missing_columns(conn, dialect, table, table.name)
+            _add_missing_columns(conn, dialect, table, changes_table(table.name))
+            continue
+        _create_data_table(conn, dialect, table)
+        _create_changes_table(conn, dialect, table)
+
+
+def _create_data_table(conn: Connection, dialect: Dialect, table: Table) -> None:
+    cols = ",\n  ".join(column_ddl(dialect, c) for c in table.columns)
+    conn.exec_driver_sql(
+        f"CREATE TABLE {q(table.name)} (\n  {dialect.id_column},\n  tenant_id TEXT NOT NULL,\n"
+        f"  created_at {dialect.stamp_type} NOT NULL,\n  updated_at {dialect.stamp_type} NOT NULL,"
+        f"\n  {cols}\n)"
+    )
+    if table.key:
+        _unique_index(conn, table.name, "key", table.key)
+    else:
+        conn.exec_driver_sql(
+            f"CREATE INDEX {q(table.name + '__tenant')} ON {q(table.name)} (tenant_id)"
+        )
+    for col in table.columns:
+        if col.unique and (col.name,) != table.key:
+            _unique_index(conn, table.name, col.name, (col.name,))
+        elif col.references is not None:
+            conn.exec_driver_sql(
+                f"CREATE INDEX {q(table.name + '__' + col.name)} ON {q(table.name)} ({q(col.name)})"
+            )
+
+
+def _unique_index(conn: Connection, table: str, label: str, cols: tuple[str, ...]) -> None:
+    names = ", ".join(q(c) for c in cols)
+    conn.exec_driver_sql(
+        f"CREATE UNIQUE INDEX {q(table + '__' + label)} ON {q(table)} (tenant_id, {names})"
+    )
+
+
+def _create_changes_table(conn: Connection, dialect: Dialect, table: Table) -> None:
+    cols = ",\n  ".join(column_ddl(dialect, c) for c in table.columns)
+    name = changes_table(table.name)
+    conn.exec_driver_sql(
+        f"CREATE TABLE {q(name)} (\n  import_id TEXT NOT NULL,\n  action TEXT NOT NULL,\n"
+        f"  id BIGINT NOT NULL,\n  tenant_id TEXT NOT NULL,\n"
+        f"  created_at {dialect.stamp_type},\n  updated_at {dialect.stamp_type},\n  {cols}\n)"
+    )
+    conn.exec_driver_sql(f"CREATE INDEX {q(name + '__import')} ON {q(name)} (import_id)")
+
+
+def _add_missing_columns(conn: Connection, dialect: Dialect, table: Table, name: str) -> None:
+    have = {c["name"] for c in inspect(conn).get_columns(name)}
+    for col in table.columns:
+        if col.name not in have:
+            conn.exec_driver_sql(f"ALTER TABLE {q(name)} ADD COLUMN {column_ddl(dialect, col)}")

@@ -1,0 +1,140 @@
+"""Named queries on loadbay's own tables; every one is scoped to a tenant or an import."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from loadbay.errors import NotFound
+from loadbay.store import system
+from loadbay.store.staging import append_frame
+
+OUTCOMES = ("created", "updated", "unchanged", "deleted", "failed", "skipped")
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def insert_import(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(sa.insert(system.imports).values(**values))
+
+
+def get_import(conn: Connection, tenant: str, import_id: str) -> dict[str, Any]:
+    row = (
+        conn.execute(
+            sa.select(system.imports).where(
+                system.imports.c.id == import_id, system.imports.c.tenant_id == tenant
+            )
+        )
+        .mappings()
+        .one_or_none()
+    )
+    if row is None:
+        raise NotFound(f"no import {import_id!r}")
+    return dict(row)
+
+
+def update_import(conn: Connection, tenant: str, import_id: str, **values: Any) -> None:
+    conn.execute(
+        sa.update(system.imports)
+        .where(system.imports.c.id == import_id, system.imports.c.tenant_id == tenant)
+        .values(**values)
+    )
+
+
+def list_imports(
+    conn: Connection,
+    tenant: str,
+    limit: int = 50,
+    state: str | None = None,
+    table: str | None = None,
+) -> list[dict[str, Any]]:
+    query = sa.select(system.imports).where(system.imports.c.tenant_id == tenant)
+    if state:
+        query = query.where(system.imports.c.state == state)
+    rows = conn.execute(
+        query.order_by(system.imports.c.created_at.desc(), system.imports.c.id.desc())
+    ).mappings()
+    found: list[dict[str, Any]] = []
+    for row in rows:
+        if table and table not in (row["tables"] or []):
+            continue
+        found.append(dict(row))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def count_outcomes(conn: Connection, import_id: str) -> dict[str, int]:
+    rows = conn.execute(
+        sa.select(system.results.c.outcome, sa.func.count())
+        .where(system.results.c.import_id == import_id)
+        .group_by(system.results.c.outcome)
+    ).all()
+    counts = dict.fromkeys(OUTCOMES, 0)
+    counts.update({str(outcome): int(n) for outcome, n in rows})
+    return counts
+
+
+def clear_results(conn: Connection, import_id: str) -> None:
+    conn.execute(sa.delete(system.results).where(system.results.c.import_id == import_id))
+    conn.execute(sa.delete(system.errors).where(system.errors.c.import_id == import_id))
+
+
+def insert_frame(conn: Connection, table: sa.Table, frame: pl.DataFrame) -> None:
+    """Bulk-insert a frame whose columns are columns of a loadbay system table."""
+    if frame.height == 0:
+        return
+    append_frame(conn, table.name, frame)
+
+
+def first_errors(conn: Connection, import_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    e = system.errors
+    rows = conn.execute(
+        sa.select(e.c.table_name, e.c.src, e.c.row, e.c.column, e.c.code, e.c.message, e.c.value)
+        .where(e.c.import_id == import_id)
+        .order_by(e.c.table_name, e.c.src, e.c.row, e.c.column)
+        .limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def iter_results(
+    conn: Connection,
+    import_id: str,
+    outcomes: Sequence[str] | None = None,
+    batch: int = 10_000,
+) -> Iterator[dict[str, Any]]:
+    """Every row outcome of an import in file order, each with its errors."""
+    r, e = system.results, system.errors
+    query = sa.select(r).where(r.c.import_id == import_id)
+    if outcomes:
+        query = query.where(r.c.outcome.in_(list(outcomes)))
+    query = query.order_by(r.c.table_name, r.c.src, r.c.row)
+    result = conn.execution_options(yield_per=batch).execute(query).mappings()
+    for part in result.partitions(batch):
+        rows = [dict(x) for x in part]
+        failed = [x["row"] for x in rows if x["outcome"] == "failed"]
+        errors: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
+        if failed:
+            lo, hi = min(failed), max(failed)
+            for err in conn.execute(
+                sa.select(e).where(e.c.import_id == import_id, e.c.row >= lo, e.c.row <= hi)
+            ).mappings():
+                errors.setdefault((err["table_name"], err["src"], err["row"]), []).append(
+                    {
+                        "column": err["column"],
+                        "code": err["code"],
+                        "message": err["message"],
+                        "value": err["value"],
+                    }
+                )
+        for x in rows:
+            x["errors"] = errors.get((x["table_name"], x["src"], x["row"]), [])
+            yield x

@@ -1,0 +1,71 @@
+"""Table locks: two imports into the same table of the same tenant never interleave.
+
+PostgreSQL: a session advisory lock per (tenant, table) on the import's connection.
+SQLite: an exclusive ``flock`` on a file beside the database, per (tenant, table).
+Both are released when the holder ends, even when its process dies.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+
+def lock_key(tenant: str, table: str) -> int:
+    digest = hashlib.blake2b(f"loadbay:{tenant}:{table}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def table_locks(conn: Connection, tenant: str, tables: Sequence[str]) -> Iterator[None]:
+    """Hold the locks of ``tables`` (taken in sorted order, so no two imports deadlock)."""
+    names = sorted(set(tables))
+    if conn.dialect.name == "postgresql":
+        with _advisory(conn, [lock_key(tenant, t) for t in names]):
+            yield
+        return
+    database = conn.engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    folder = Path(database).with_name(Path(database).name + ".locks")
+    folder.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        for name in names:
+            stack.enter_context(_file_lock(folder / f"{_safe(tenant)}.{name}.lock"))
+        yield
+
+
+def _safe(text_: str) -> str:
+    return hashlib.sha256(text_.encode()).hexdigest()[:16]
+
+
+@contextmanager
+def _advisory(conn: Connection, keys: list[int]) -> Iterator[None]:
+    for key in keys:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        conn.commit()
+    try:
+        yield
+    finally:
+        if conn.in_transaction():
+            conn.rollback()
+        for key in reversed(keys):
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        conn.commit()
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

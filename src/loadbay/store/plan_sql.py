@@ -1,0 +1,339 @@
+"""The plan of one table of an import, as one set-based ``CREATE TABLE … AS SELECT``.
+
+From the staging table ``S`` it builds the plan table ``P`` with, for every staged row:
+the matched target row (``_target``), the last row of its key in the file (``_last_seq``,
+``_last_row``: earlier duplicates are skipped), resolved references (``r_<col>``), the value
+every column will have once written (``n_<col>``) next to the stored one (``o_<col>``), one
+0/1 flag per possible row error (``e_<n>``) and the outcome (``_outcome``) and record id
+(``_id``). Nothing here loops over rows; the SQL is built once per table and mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Connection
+
+from loadbay.errors import Code
+from loadbay.pipeline.frames import EmptyPolicy, Mode
+from loadbay.schema.model import Catalog, Column, Table
+from loadbay.store.dialect import Dialect, q
+
+Q = "'"
+
+
+def lit(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class PlanSpec:
+    table: Table
+    catalog: Catalog
+    stage: str
+    plan: str
+    columns: tuple[str, ...]  # the columns the file gives (staged)
+    match: tuple[str, ...]  # the columns rows are matched on (empty for append)
+    mode: Mode
+    empty: EmptyPolicy = EmptyPolicy.KEEP
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """One kind of row error the plan can find: a 0/1 flag column and how to report it."""
+
+    flag: str
+    column: str | None
+    code: str
+    message: str  # SQL expression over the plan's columns
+    value: str  # SQL expression over the plan's columns
+    condition: str = field(repr=False, default="")
+
+
+@dataclass(frozen=True)
+class Plan:
+    spec: PlanSpec
+    checks: tuple[RowCheck, ...]
+    set_columns: tuple[str, ...]  # the columns an update writes
+    sql: str
+
+
+class PlanBuilder:
+    def __init__(self, spec: PlanSpec, dialect: Dialect, next_id: str | None) -> None:
+        self.spec = spec
+        self.d = dialect
+        self.next_id = next_id
+        self.table = spec.table
+        self.refs = [c for c in spec.columns if self.table.column(c).references is not None]
+        self.uniques = [
+            c for c in spec.columns if self.table.column(c).unique and (c,) != spec.match
+        ]
+
+    # ---- column expressions -------------------------------------------------------
+    def source(self, name: str) -> str | None:
+        """The file's value for a column (a resolved id for references), or None."""
+        if name not in self.spec.columns:
+            return None
+        return f'i."r_{name}"' if name in self.refs else f'i."f_{name}"'
+
+    def default(self, col: Column) -> str:
+        if col.default is not None and col.references is None:
+            return self.d.literal(col, col.default)
+        return "NULL" if col.references is not None else self.d.null_of(col)
+
+    def new_value(self, col: Column) -> str:
+        src = self.source(col.name)
+        if src is None:
+            return self.default(col)
+        if col.default is not None and col.references is None:
+            return f"COALESCE({src}, {self.default(col)})"
+        return src
+
+    def updated_value(self, col: Column) -> str:
+        old = f'i."o_{col.name}"'
+        if col.name in self.spec.match:
+            return old
+        if self.spec.mode is Mode.REPLACE:
+            return self.new_value(col)
+        src = self.source(col.name)
+        if src is None:
+            return old
+        if self.spec.empty is EmptyPolicy.CLEAR:
+            return src
+        return f"COALESCE({src}, {old})"
+
+    def value(self, col: Column) -> str:
+        mode = self.spec.mode
+        if mode in (Mode.CREATE, Mode.APPEND):
+            return self.new_value(col)
+        if mode in (Mode.UPDATE, Mode.DELETE):
+            return self.updated_value(col)
+        return (
+            f"CASE WHEN i._target IS NULL THEN {self.new_value(col)} "
+            f"ELSE {self.updated_value(col)} END"
+        )
+
+    def set_columns(self) -> list[str]:
+        if self.spec.mode in (Mode.CREATE, Mode.APPEND, Mode.DELETE):
+            return []
+        names = [c.name for c in self.table.columns if c.name not in self.spec.match]
+        if self.spec.mode is Mode.REPLACE:
+            return names
+        return [n for n in names if n in self.spec.columns]
+
+    # ---- the inner query: joins ------------------------------------------------------
+    def key_text(self) -> str:
+        if not self.spec.match:
+            return "NULL"
+        parts = [f"COALESCE({self.d.as_text('s.' + q(c))}, '')" for c in self.spec.match]
+        return " || '|' || ".join(parts)
+
+    def inner(self) -> str:
+        t, stage = q(self.table.name), q(self.spec.stage)
+        cols = ["s._seq", "s._src", "s._row", "s._ref", f"{self.key_text()} AS _key"]
+        joins: list[str] = []
+        if self.spec.match:
+            on = " AND ".join(f"t.{q(c)} = s.{q(c)}" for c in self.spec.match)
+            joins.append(f"LEFT JOIN {t} t ON t.tenant_id = :tenant AND {on}")
+            part = ", ".join(f"s.{q(c)}" for c in self.spec.match)
+            window = f"OVER (PARTITION BY {part} ORDER BY s._seq DESC)"
+            cols += [
+                "t.id AS _target",
+                f"FIRST_VALUE(s._seq) {window} AS _last_seq",
+                f"FIRST_VALUE(s._row) {window} AS _last_row",
+            ]
+        else:
+            cols += [
+                "CAST(NULL AS BIGINT) AS _target",
+                "s._seq AS _last_seq",
+                "s._row AS _last_row",
+            ]
+        cols += [f's.{q(c)} AS "f_{c}"' for c in self.spec.columns]
+        for n, name in enumerate(self.refs):
+            ref = self.table.column(name).references
+            assert ref is not None
+            alias = f"r{n}"
+            joins.append(
+                f"LEFT JOIN {q(ref.table)} {alias} ON {alias}.tenant_id = :tenant "
+                f"AND {alias}.{q(ref.column)} = s.{q(name)}"
+            )
+            cols.append(f'{alias}.id AS "r_{name}"')
+        for n, name in enumerate(self.uniques):
+            alias = f"u{n}"
+            joins.append(
+                f"LEFT JOIN {t} {alias} ON {alias}.tenant_id = :tenant "
+                f"AND {alias}.{q(name)} = s.{q(name)}"
+            )
+            cols.append(f'{alias}.id AS "u_{name}"')
+        if self.spec.match:
+            cols += [f't.{q(c.name)} AS "o_{c.name}"' for c in self.table.columns]
+        else:
+            cols += [f'{self.d.null_of(c)} AS "o_{c.name}"' for c in self.table.columns]
+        return (
+            f"SELECT {', '.join(cols)}\nFROM {stage} s\n"
+            + "\n".join(joins)
+            + "\nWHERE s._seq > :after"
+        )
+
+    # ---- the middle query: new values and in-file duplicates of unique columns -------------
+    def middle(self) -> str:
+        cols = ["i.*"]
+        if self.spec.mode is not Mode.DELETE:
+            cols += [f'{self.value(c)} AS "n_{c.name}"' for c in self.table.columns]
+        for name in self.uniques:
+            cols.append(
+                "SUM(CASE WHEN i._last_seq = i._seq THEN 1 ELSE 0 END) "
+                f'OVER (PARTITION BY i."f_{name}") AS "d_{name}"'
+            )
+        return f"SELECT {', '.join(cols)} FROM (\n{self.inner()}\n) i"
+
+    # ---- row checks ------------------------------------------------------------------
+    def checks(self) -> list[RowCheck]:
+        spec, table, name = self.spec, self.table, self.table.name
+        key_desc = ", ".join(spec.match)
+        found: list[tuple[str | None, str, str, str, str]] = []
+        for col_name in self.refs if spec.mode is not Mode.DELETE else ():
+            ref = table.column(col_name).references
+            assert ref is not None
+            given = self.d.as_text(f'm."f_{col_name}"')
+            found.append(
+                (
+                    col_name,
+                    Code.REFERENCE_NOT_FOUND,
+                    f'm."f_{col_name}" IS NOT NULL AND m."r_{col_name}" IS NULL',
+                    f"{lit(f'no {ref.table} row has {ref.column} {Q}')} || {given} || {lit(Q)}",
+                    given,
+                )
+            )
+        first_key = spec.match[0] if spec.match else None
+        if spec.mode in (Mode.UPDATE, Mode.DELETE):
+            found.append(
+                (
+                    first_key,
+                    Code.NOT_FOUND,
+                    "m._target IS NULL",
+                    f"{lit(f'no {name} row has {key_desc} {Q}')} || m._key || {lit(Q)}",
+                    "m._key",
+                )
+            )
+        if spec.mode is Mode.CREATE:
+            found.append(
+                (
+                    first_key,
+                    Code.ALREADY_EXISTS,
+                    "m._target IS NOT NULL",
+                    f"{lit(f'a {name} row with {key_desc} {Q}')} || m._key || "
+                    f"{lit(f'{Q} already exists')}",
+                    "m._key",
+                )
+            )
+        if spec.mode is not Mode.DELETE:
+            found += self._value_checks()
+        return [
+            RowCheck(f"e_{n}", col, str(code), msg, val, cond)
+            for n, (col, code, cond, msg, val) in enumerate(found)
+        ]
+
+    def _value_checks(self) -> list[tuple[str | None, str, str, str, str]]:
+        found: list[tuple[str | None, str, str, str, str]] = []
+        name = self.table.name
+        for col in self.table.columns:
+            if col.required:
+                found.append(
+                    (
+                        col.name,
+                        Code.REQUIRED,
+                        f'm."n_{col.name}" IS NULL',
+                        lit(f"{col.name} is required"),
+                        "NULL",
+                    )
+                )
+        for uname in self.uniques:
+            given = self.d.as_text(f'm."f_{uname}"')
+            found.append(
+                (
+                    uname,
+                    Code.DUPLICATE_VALUE,
+                    f'm."u_{uname}" IS NOT NULL AND (m._target IS NULL OR m."u_{uname}" <> m._target)',
+                    f"{lit(Q)} || {given} || {lit(f'{Q} is already used by another {name} row')}",
+                    given,
+                )
+            )
+            found.append(
+                (
+                    uname,
+                    Code.DUPLICATE_VALUE,
+                    f'm."d_{uname}" > 1 AND m."f_{uname}" IS NOT NULL',
+                    f"{lit(Q)} || {given} || {lit(f'{Q} is used by more than one row of the file')}",
+                    given,
+                )
+            )
+        for check in self.table.checks:
+            left, right = f'm."n_{check.left}"', f'm."n_{check.right}"'
+            message = check.message or f"{check.left} must not be before {check.right}"
+            found.append(
+                (
+                    check.left,
+                    Code.INVALID_RANGE,
+                    f"{left} < {right}",
+                    f"{lit(message + ' (')} || {self.d.as_text(left)} || {lit(' < ')} || "
+                    f"{self.d.as_text(right)} || {lit(')')}",
+                    self.d.as_text(left),
+                )
+            )
+        return found
+
+    # ---- the outer queries: flags, outcome, record id --------------------------------
+    def outcome(self) -> str:
+        mode = self.spec.mode
+        if mode in (Mode.CREATE, Mode.APPEND):
+            decided = "'created'"
+        elif mode is Mode.DELETE:
+            decided = "'deleted'"
+        elif mode is Mode.UPDATE:
+            decided = "CASE WHEN o._changed = 1 THEN 'updated' ELSE 'unchanged' END"
+        else:
+            decided = (
+                "CASE WHEN o._target IS NULL THEN 'created' "
+                "WHEN o._changed = 1 THEN 'updated' ELSE 'unchanged' END"
+            )
+        return (
+            "CASE WHEN o._last_seq <> o._seq THEN 'skipped' WHEN o._failed = 1 THEN 'failed' "
+            f"ELSE {decided} END"
+        )
+
+    def build(self) -> Plan:
+        checks = self.checks()
+        set_cols = self.set_columns()
+        flags = [f"CASE WHEN {c.condition} THEN 1 ELSE 0 END AS {c.flag}" for c in checks]
+        failed = " OR ".join(f"{c.condition}" for c in checks) or "1 = 0"
+        same = " AND ".join(self.d.same(f'm."n_{c}"', f'm."o_{c}"') for c in set_cols)
+        changed = f"CASE WHEN {same} THEN 0 ELSE 1 END" if same else "0"
+        outer = (
+            f"SELECT m.*, {', '.join([*flags, ''])}"
+            f"CASE WHEN {failed} THEN 1 ELSE 0 END AS _failed, {changed} AS _changed "
+            f"FROM (\n{self.middle()}\n) m"
+        )
+        with_outcome = f"SELECT o.*, {self.outcome()} AS _outcome FROM (\n{outer}\n) o"
+        if self.next_id:
+            record_id = f"CASE WHEN w._outcome = 'created' THEN {self.next_id} ELSE w._target END"
+        else:
+            record_id = "w._target"
+        sql = (
+            f"CREATE {self.d.unlogged}TABLE {q(self.spec.plan)} AS\n"
+            f"SELECT w.*, {record_id} AS _id FROM (\n{with_outcome}\n) w"
+        )
+        return Plan(self.spec, tuple(checks), tuple(set_cols), sql)
+
+
+def build_plan(spec: PlanSpec, dialect: Dialect, conn: Connection) -> Plan:
+    next_id = None
+    if dialect.name == "postgresql" and spec.mode in (
+        Mode.CREATE,
+        Mode.APPEND,
+        Mode.UPSERT,
+        Mode.REPLACE,
+    ):
+        next_id = dialect.next_id(conn, spec.table.name)  # type: ignore[attr-defined]
+    return PlanBuilder(spec, dialect, next_id).build()

@@ -1,0 +1,179 @@
+"""Reverting an import from its change log, set-based.
+
+Rows the import created are deleted; rows it updated get their before-image back; rows
+it deleted are inserted again with their old id. A row written since by anything else
+(its ``updated_at`` is no longer the import's write stamp, it is gone, or its key is
+taken again) is a conflict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from loadbay.schema.model import Catalog, Table
+from loadbay.store.data import changes_table
+from loadbay.store.dialect import q
+
+
+@dataclass(frozen=True)
+class RevertConflictRow:
+    table: str
+    id: int
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"table": self.table, "id": self.id, "reason": self.reason}
+
+
+def _created(alias: str = "r") -> str:
+    return (
+        f"SELECT {alias}.record_id FROM loadbay_results {alias} WHERE {alias}.import_id = :imp "
+        f"AND {alias}.table_name = :tname AND {alias}.outcome = 'created'"
+    )
+
+
+def find_conflicts(
+    conn: Connection,
+    catalog: Catalog,
+    table: Table,
+    import_id: str,
+    tenant: str,
+    stamp: object,
+    reverted_tables: set[str],
+) -> list[RevertConflictRow]:
+    t, c = q(table.name), q(changes_table(table.name))
+    params = {"imp": import_id, "tname": table.name, "tenant": tenant, "stamp": stamp}
+    found: list[RevertConflictRow] = []
+    queries = [
+        (
+            f"SELECT t.id FROM {t} t WHERE t.tenant_id = :tenant AND t.id IN ({_created()}) "
+            "AND t.updated_at <> :stamp",
+            "created by the import, changed since",
+        ),
+        (
+            f"SELECT c.id FROM {c} c LEFT JOIN {t} t ON t.id = c.id WHERE c.import_id = :imp "
+            "AND c.action = 'update' AND (t.id IS NULL OR t.updated_at <> :stamp)",
+            "updated by the import, changed or deleted since",
+        ),
+    ]
+    if table.key:
+        on = " AND ".join(f"t.{q(k)} = c.{q(k)}" for k in table.key)
+        queries.append(
+            (
+                f"SELECT c.id FROM {c} c JOIN {t} t ON t.tenant_id = c.tenant_id AND ({on} "
+                "OR t.id = c.id) WHERE c.import_id = :imp AND c.action = 'delete'",
+                "deleted by the import, its key is used again since",
+            )
+        )
+    for sql, reason in queries:
+        found += [
+            RevertConflictRow(table.name, int(row[0]), reason)
+            for row in conn.execute(text(sql), params)
+        ]
+    found += _referenced(conn, catalog, table, params, reverted_tables)
+    return found
+
+
+def _referenced(
+    conn: Connection,
+    catalog: Catalog,
+    table: Table,
+    params: dict[str, Any],
+    reverted_tables: set[str],
+) -> list[RevertConflictRow]:
+    """Rows created by the import that other rows (not being reverted) now point at."""
+    found: list[RevertConflictRow] = []
+    for other in catalog:
+        for col in other.references:
+            assert col.references is not None
+            if col.references.table != table.name:
+                continue
+            spared = ""
+            if other.name in reverted_tables:
+                spared = (
+                    f" AND o.id NOT IN (SELECT r2.record_id FROM loadbay_results r2 WHERE "
+                    f"r2.import_id = :imp AND r2.table_name = {_lit(other.name)} "
+                    "AND r2.outcome = 'created')"
+                )
+            sql = (
+                f"SELECT DISTINCT o.{q(col.name)} FROM {q(other.name)} o WHERE o.tenant_id = "
+                f":tenant AND o.{q(col.name)} IN ({_created()}){spared}"
+            )
+            found += [
+                RevertConflictRow(
+                    table.name,
+                    int(row[0]),
+                    f"created by the import, referenced since by {other.name}.{col.name}",
+                )
+                for row in conn.execute(text(sql), params)
+            ]
+    return found
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def apply_revert(conn: Connection, table: Table, import_id: str, tenant: str) -> dict[str, int]:
+    """Undo the import on ``table``."""
+    t, c = q(table.name), q(changes_table(table.name))
+    params = {"imp": import_id, "tname": table.name, "tenant": tenant}
+    cols = [col.name for col in table.columns]
+    names = ", ".join(q(n) for n in cols)
+    deleted = conn.execute(
+        text(f"DELETE FROM {t} WHERE tenant_id = :tenant AND id IN ({_created()})"), params
+    ).rowcount
+    sets = ", ".join(f"{q(n)} = c.{q(n)}" for n in [*cols, "created_at", "updated_at"])
+    restored = conn.execute(
+        text(
+            f"UPDATE {t} AS t SET {sets} FROM {c} c WHERE c.import_id = :imp AND "
+            "c.action = 'update' AND t.id = c.id AND t.tenant_id = :tenant"
+        ),
+        params,
+    ).rowcount
+    reinserted = conn.execute(
+        text(
+            f"INSERT INTO {t} (id, tenant_id, created_at, updated_at, {names}) "
+            f"SELECT id, tenant_id, created_at, updated_at, {names} FROM {c} "
+            "WHERE import_id = :imp AND action = 'delete'"
+        ),
+        params,
+    ).rowcount
+    return {"deleted": deleted, "restored": restored, "reinserted": reinserted}
+
+
+def drop_conflicting(conn: Connection, table: Table, import_id: str, tenant: str) -> None:
+    """With force: make room for re-inserted rows whose key was taken again since."""
+    if not table.key:
+        return
+    t, c = q(table.name), q(changes_table(table.name))
+    on = " AND ".join(f"t.{q(k)} = c.{q(k)}" for k in table.key)
+    conn.execute(
+        text(
+            f"DELETE FROM {t} WHERE id IN (SELECT t.id FROM {t} t JOIN {c} c ON "
+            f"t.tenant_id = c.tenant_id AND ({on} OR t.id = c.id) "
+            "WHERE c.import_id = :imp AND c.action = 'delete') AND tenant_id = :tenant"
+        ),
+        {"imp": import_id, "tenant": tenant},
+    )
+
+
+def null_references(
+    conn: Connection, catalog: Catalog, table: Table, import_id: str, tenant: str
+) -> None:
+    """With force: rows pointing at rows the revert deletes lose that reference."""
+    for other in catalog:
+        for col in other.references:
+            assert col.references is not None
+            if col.references.table == table.name:
+                conn.execute(
+                    text(
+                        f"UPDATE {q(other.name)} SET {q(col.name)} = NULL WHERE tenant_id = :tenant "
+                        f"AND {q(col.name)} IN ({_created()})"
+                    ),
+                    {"imp": import_id, "tname": table.name, "tenant": tenant},
+                )

@@ -1,0 +1,114 @@
+"""Per-import staging tables in the target database, filled by the fastest path each has.
+
+PostgreSQL: ``COPY … FROM STDIN (FORMAT csv)`` from polars' CSV writer.
+SQLite: one ``executemany`` of plain tuples inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import polars as pl
+from sqlalchemy.engine import Connection
+
+from loadbay.schema.model import Catalog, Column, Table
+from loadbay.store.dialect import dialect_of, q
+
+#: the bookkeeping columns of a staging table, before the data columns
+META = ("_seq", "_src", "_row", "_ref")
+
+
+def stage_table_name(import_id: str, index: int) -> str:
+    safe = "".join(ch for ch in import_id.lower() if ch.isalnum())[:32]
+    return f"loadbay_stage_{safe}_{index}"
+
+
+def plan_table_name(import_id: str, index: int) -> str:
+    safe = "".join(ch for ch in import_id.lower() if ch.isalnum())[:32]
+    return f"loadbay_plan_{safe}_{index}"
+
+
+def value_column(catalog: Catalog, table: Table, name: str) -> Column:
+    """The column whose type a staged value has: for a reference, the referenced key column."""
+    col = table.column(name)
+    if col.references is None:
+        return col
+    return catalog.get(col.references.table).column(col.references.column)
+
+
+def create_stage(
+    conn: Connection, name: str, catalog: Catalog, table: Table, columns: Sequence[str]
+) -> None:
+    dialect = dialect_of(conn)
+    drop_table(conn, name)
+    seq = "_seq INTEGER PRIMARY KEY" if dialect.name == "sqlite" else "_seq BIGINT NOT NULL"
+    cols = "".join(
+        f",\n  {q(c)} {dialect.value_type(value_column(catalog, table, c))}" for c in columns
+    )
+    conn.exec_driver_sql(
+        f"CREATE {dialect.unlogged}TABLE {q(name)} (\n  {seq},\n  _src INTEGER NOT NULL,\n"
+        f"  _row BIGINT NOT NULL,\n  _ref TEXT{cols}\n)"
+    )
+
+
+def drop_table(conn: Connection, name: str) -> None:
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
+
+
+def append_frame(conn: Connection, name: str, frame: pl.DataFrame) -> None:
+    """Append ``frame`` to table ``name`` (frame columns = table columns), the fast way."""
+    if frame.height == 0:
+        return
+    if dialect_of(conn).name == "postgresql":
+        copy_frame(conn, name, frame)
+    else:
+        insert_sqlite(conn, name, frame)
+
+
+def copy_frame(conn: Connection, name: str, frame: pl.DataFrame) -> None:
+    buf = io.BytesIO()
+    frame.write_csv(
+        buf,
+        include_header=False,
+        date_format="%Y-%m-%d",
+        datetime_format="%Y-%m-%d %H:%M:%S%.6f",
+        null_value="",
+        quote_style="necessary",
+    )
+    cols = ", ".join(q(c) for c in frame.columns)
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    sql = f"COPY {q(name)} ({cols}) FROM STDIN (FORMAT csv)"
+    with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[attr-defined]
+        view = buf.getbuffer()
+        step = 1 << 20
+        for start in range(0, len(view), step):
+            copy.write(view[start : start + step])
+        del view
+
+
+def insert_sqlite(conn: Connection, name: str, frame: pl.DataFrame) -> None:
+    frame = to_sqlite_values(frame)
+    cols = ", ".join(q(c) for c in frame.columns)
+    marks = ", ".join("?" for _ in frame.columns)
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    cur = raw.cursor()
+    try:
+        cur.executemany(f"INSERT INTO {q(name)} ({cols}) VALUES ({marks})", frame.iter_rows())  # type: ignore[arg-type]
+    finally:
+        cur.close()
+
+
+def to_sqlite_values(frame: pl.DataFrame) -> pl.DataFrame:
+    """Dates, datetimes and booleans as SQLite stores them (canonical text, 0/1)."""
+    casts = []
+    for name, dtype in frame.schema.items():
+        if dtype == pl.Date:
+            casts.append(pl.col(name).dt.strftime("%Y-%m-%d"))
+        elif isinstance(dtype, pl.Datetime):
+            casts.append(pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S%.6f"))
+        elif dtype == pl.Boolean:
+            casts.append(pl.col(name).cast(pl.Int8))
+    return frame.with_columns(casts) if casts else frame

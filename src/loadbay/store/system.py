@@ -1,0 +1,69 @@
+"""loadbay's own tables (prefixed ``loadbay_``): imports, row results, row errors."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+imports = sa.Table(
+    "loadbay_imports",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False, index=True),
+    sa.Column("state", sa.String(30), nullable=False),
+    sa.Column("tables", sa.JSON, nullable=False),
+    sa.Column("mode", sa.String(20), nullable=False),
+    sa.Column("error_handling", sa.String(20), nullable=False),
+    sa.Column("dry_run", sa.Boolean, nullable=False, default=False),
+    sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("notes", sa.Text),
+    sa.Column("counts", sa.JSON),
+    sa.Column("rows_total", sa.BigInteger, nullable=False, default=0),
+    sa.Column("rows_processed", sa.BigInteger, nullable=False, default=0),
+    sa.Column("error_code", sa.String(60)),
+    sa.Column("error", sa.Text),
+    sa.Column("timings", sa.JSON),
+    sa.Column("warnings", sa.JSON),
+    sa.Column("write_stamp", sa.String(40)),
+    sa.Column("checkpoint", sa.JSON),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("started_at", sa.DateTime),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Column("reverted_at", sa.DateTime),
+    sa.Index("loadbay_imports_tenant_created", "tenant_id", "created_at"),
+)
+
+results = sa.Table(
+    "loadbay_results",
+    metadata,
+    sa.Column("import_id", sa.String(40), nullable=False),
+    sa.Column("table_name", sa.String(63), nullable=False),
+    sa.Column("src", sa.Integer, nullable=False),
+    sa.Column("row", sa.BigInteger, nullable=False),
+    sa.Column("ref", sa.Text),
+    sa.Column("key", sa.Text),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("record_id", sa.BigInteger),
+    sa.Column("superseded_by", sa.BigInteger),
+    sa.Column("diff", sa.JSON),
+    sa.Index("loadbay_results_import", "import_id", "table_name", "src", "row"),
+)
+
+errors = sa.Table(
+    "loadbay_errors",
+    metadata,
+    sa.Column("import_id", sa.String(40), nullable=False),
+    sa.Column("table_name", sa.String(63), nullable=False),
+    sa.Column("src", sa.Integer, nullable=False),
+    sa.Column("row", sa.BigInteger, nullable=False),
+    sa.Column("column", sa.String(200)),
+    sa.Column("code", sa.String(60), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("value", sa.Text),
+    sa.Index("loadbay_errors_import", "import_id", "table_name", "src", "row"),
+)
+
+
+def create_system_tables(conn: sa.Connection) -> None:
+    metadata.create_all(conn, checkfirst=True)

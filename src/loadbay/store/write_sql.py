@@ -1,0 +1,252 @@
+"""Applying a plan table to its target, set-based, with the change log and row results.
+
+Every statement works on a ``_seq`` range of the plan, so a lenient import can commit
+chunk by chunk; a strict import passes the whole range at once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import polars as pl
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from loadbay.store.data import changes_table
+from loadbay.store.dialect import dialect_of, q
+from loadbay.store.plan_sql import Plan
+
+RANGE = "p._seq > :lo AND p._seq <= :hi"
+
+
+def seq_bounds(conn: Connection, plan: Plan) -> tuple[int, int]:
+    row = conn.exec_driver_sql(
+        f"SELECT MIN(_seq), MAX(_seq), COUNT(*) FROM {q(plan.spec.plan)}"
+    ).one()
+    if not row[2]:
+        return 0, 0
+    return int(row[0]) - 1, int(row[1])
+
+
+def count_failed(conn: Connection, plan: Plan) -> int:
+    return int(
+        _run(
+            conn, f"SELECT COUNT(*) FROM {q(plan.spec.plan)} WHERE _outcome = 'failed'", {}
+        ).scalar_one()
+    )
+
+
+def create_plan_table(conn: Connection, plan: Plan, tenant: str, after: int = 0) -> None:
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(plan.spec.plan)}")
+    _run(conn, plan.sql, {"tenant": tenant, "after": after})
+    conn.exec_driver_sql(f"CREATE INDEX {q(plan.spec.plan + '_seq')} ON {q(plan.spec.plan)} (_seq)")
+
+
+def _run(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
+    return conn.execute(text(sql), params)
+
+
+def write_chunk(
+    conn: Connection, plan: Plan, import_id: str, tenant: str, stamp: object, lo: int, hi: int
+) -> None:
+    """Apply the rows ``lo < _seq <= hi`` of the plan: change log first, then the data."""
+    spec = plan.spec
+    target = q(spec.table.name)
+    p = q(spec.plan)
+    params = {"imp": import_id, "tenant": tenant, "stamp": stamp, "lo": lo, "hi": hi}
+    cols = [c.name for c in spec.table.columns]
+    names = ", ".join(q(c) for c in cols)
+    t_names = ", ".join(f"t.{q(c)}" for c in cols)
+    _run(
+        conn,
+        f"INSERT INTO {q(changes_table(spec.table.name))} "
+        f"(import_id, action, id, tenant_id, created_at, updated_at, {names}) "
+        f"SELECT :imp, CASE p._outcome WHEN 'updated' THEN 'update' ELSE 'delete' END, t.id, "
+        f"t.tenant_id, t.created_at, t.updated_at, {t_names} FROM {target} t "
+        f"JOIN {p} p ON t.id = p._target WHERE t.tenant_id = :tenant "
+        f"AND p._outcome IN ('updated', 'deleted') AND {RANGE}",
+        params,
+    )
+    if plan.set_columns:
+        sets = ", ".join(f'{q(c)} = p."n_{c}"' for c in plan.set_columns)
+        _run(
+            conn,
+            f"UPDATE {target} AS t SET {sets}, updated_at = :stamp FROM {p} p "
+            f"WHERE t.id = p._target AND t.tenant_id = :tenant AND p._outcome = 'updated' "
+            f"AND {RANGE}",
+            params,
+        )
+    _insert_created(conn, plan, params, names)
+    _run(
+        conn,
+        f"DELETE FROM {target} WHERE tenant_id = :tenant AND id IN "
+        f"(SELECT p._target FROM {p} p WHERE p._outcome = 'deleted' AND {RANGE})",
+        params,
+    )
+
+
+def _insert_created(conn: Connection, plan: Plan, params: dict[str, Any], names: str) -> None:
+    spec = plan.spec
+    p = q(spec.plan)
+    if dialect_of(conn).name == "sqlite":
+        _allocate_sqlite_ids(conn, plan, params)
+    values = ", ".join(f'p."n_{c.name}"' for c in spec.table.columns)
+    _run(
+        conn,
+        f"INSERT INTO {q(spec.table.name)} (id, tenant_id, created_at, updated_at, {names}) "
+        f"SELECT p._id, :tenant, :stamp, :stamp, {values} FROM {p} p "
+        f"WHERE p._outcome = 'created' AND {RANGE} ORDER BY p._seq",
+        params,
+    )
+
+
+def _allocate_sqlite_ids(conn: Connection, plan: Plan, params: dict[str, Any]) -> None:
+    """SQLite: number the chunk's new rows after the table's highest id (we hold the lock)."""
+    name = plan.spec.table.name
+    base = _run(
+        conn,
+        "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = :t), 0), "
+        f"COALESCE((SELECT MAX(id) FROM {q(name)}), 0))",
+        {"t": name},
+    ).scalar_one()
+    p = q(plan.spec.plan)
+    _run(
+        conn,
+        f"UPDATE {p} SET _id = :base + x.n FROM (SELECT p._seq AS s, "
+        f"ROW_NUMBER() OVER (ORDER BY p._seq) AS n FROM {p} p "
+        f"WHERE p._outcome = 'created' AND {RANGE}) x WHERE {p}._seq = x.s",
+        {**params, "base": int(base)},
+    )
+
+
+# ---- results and errors ----------------------------------------------------------------
+
+
+def _outcome_select(plan: Plan) -> str:
+    return (
+        "p._src, p._row, p._ref, p._key, p._outcome, "
+        "CASE WHEN p._outcome IN ('failed', 'skipped') THEN NULL ELSE p._id END, "
+        "CASE WHEN p._outcome = 'skipped' THEN p._last_row END"
+    )
+
+
+def save_results(conn: Connection, plan: Plan, import_id: str, lo: int, hi: int) -> None:
+    """Record the outcome of every planned row of the range, and the errors of failed ones."""
+    spec = plan.spec
+    params = {"imp": import_id, "tname": spec.table.name, "lo": lo, "hi": hi}
+    _run(
+        conn,
+        "INSERT INTO loadbay_results (import_id, table_name, src, row, ref, key, outcome, "
+        f"record_id, superseded_by) SELECT :imp, :tname, {_outcome_select(plan)} "
+        f"FROM {q(spec.plan)} p WHERE {RANGE}",
+        params,
+    )
+    for check in plan.checks:
+        _run(
+            conn,
+            'INSERT INTO loadbay_errors (import_id, table_name, src, row, "column", code, '
+            f"message, value) SELECT :imp, :tname, m._src, m._row, :col, :code, "
+            f"{check.message}, {check.value} FROM {q(spec.plan)} m "
+            f"WHERE m.{check.flag} = 1 AND m._last_seq = m._seq AND {RANGE.replace('p.', 'm.')}",
+            {**params, "col": check.column, "code": check.code},
+        )
+
+
+def collect_results(conn: Connection, plan: Plan, with_diff: bool) -> pl.DataFrame:
+    """The plan's row outcomes as a frame (to keep them past a rollback)."""
+    rows = _run(
+        conn, f"SELECT {_outcome_select(plan)} FROM {q(plan.spec.plan)} p ORDER BY p._seq", {}
+    ).all()
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "src": pl.Int64,
+            "row": pl.Int64,
+            "ref": pl.String,
+            "key": pl.String,
+            "outcome": pl.String,
+            "record_id": pl.Int64,
+            "superseded_by": pl.Int64,
+        },
+        orient="row",
+    )
+    diffs = collect_diffs(conn, plan) if with_diff else {}
+    return frame.with_columns(
+        pl.Series(
+            "diff",
+            [diffs.get((s, r)) for s, r in zip(frame["src"], frame["row"], strict=True)],
+            dtype=pl.String,
+        )
+    )
+
+
+def collect_errors(conn: Connection, plan: Plan) -> pl.DataFrame:
+    """The plan's row errors as a frame (to keep them past a rollback)."""
+    parts: list[pl.DataFrame] = []
+    for check in plan.checks:
+        rows = _run(
+            conn,
+            f"SELECT m._src, m._row, {check.message}, {check.value} "
+            f"FROM {q(plan.spec.plan)} m WHERE m.{check.flag} = 1 AND m._last_seq = m._seq",
+            {},
+        ).all()
+        if rows:
+            frame = pl.DataFrame(
+                rows,
+                schema={"src": pl.Int64, "row": pl.Int64, "message": pl.String, "value": pl.String},
+                orient="row",
+            )
+            parts.append(
+                frame.with_columns(column=pl.lit(check.column, pl.String), code=pl.lit(check.code))
+            )
+    if not parts:
+        return pl.DataFrame(
+            schema={
+                "src": pl.Int64,
+                "row": pl.Int64,
+                "message": pl.String,
+                "value": pl.String,
+                "column": pl.String,
+                "code": pl.String,
+            }
+        )
+    return pl.concat(parts)
+
+
+def collect_diffs(conn: Connection, plan: Plan) -> dict[tuple[int, int], str]:
+    """For each row to be updated: the fields that change, old and new (references by key)."""
+    spec = plan.spec
+    if not plan.set_columns:
+        return {}
+    exprs: list[str] = []
+    joins: list[str] = []
+    for n, name in enumerate(plan.set_columns):
+        ref = spec.table.column(name).references
+        if ref is None:
+            exprs += [f'p."o_{name}"', f'p."n_{name}"']
+        else:
+            joins.append(
+                f'LEFT JOIN {q(ref.table)} a{n} ON a{n}.id = p."o_{name}" '
+                f'LEFT JOIN {q(ref.table)} b{n} ON b{n}.id = p."n_{name}"'
+            )
+            exprs += [f"a{n}.{q(ref.column)}", f"b{n}.{q(ref.column)}"]
+    sql = (
+        f"SELECT p._src, p._row, {', '.join(exprs)} FROM {q(spec.plan)} p {' '.join(joins)} "
+        "WHERE p._outcome = 'updated'"
+    )
+    diffs: dict[tuple[int, int], str] = {}
+    for row in _run(conn, sql, {}):
+        changed = {}
+        for i, name in enumerate(plan.set_columns):
+            old, new = row[2 + 2 * i], row[3 + 2 * i]
+            if old != new:
+                changed[name] = {"old": _plain(old), "new": _plain(new)}
+        diffs[(int(row[0]), int(row[1]))] = json.dumps(changed)
+    return diffs
+
+
+def _plain(value: object) -> object:
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)

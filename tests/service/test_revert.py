@@ -1,0 +1,69 @@
+"""Revert: created rows deleted, updated and deleted rows restored, conflicts refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from loadbay.errors import InvalidState, RevertConflict
+from loadbay.pipeline.frames import Mode
+from loadbay.service.context import Context
+from loadbay.service.revert import revert_import
+from tests.service.helpers import by_key, run, write
+
+BASE = "name,due_days\nAcme,30\nGlobex,14\n"
+
+
+def test_revert_restores_the_table(ctx: Context, tmp_path: Path) -> None:
+    run(ctx, write(tmp_path, "a.csv", BASE), table="companies")
+    before = by_key(ctx, "companies", "name")
+    change = run(
+        ctx, write(tmp_path, "b.csv", "name,due_days\nAcme,99\nNew,1\n"), table="companies"
+    )
+    assert change["counts"]["created"] == 1 and change["counts"]["updated"] == 1
+    result = revert_import(ctx, change["id"])
+    assert result["reverted"] == {"deleted": 1, "restored": 1, "reinserted": 0}
+    assert by_key(ctx, "companies", "name") == before
+    with pytest.raises(InvalidState, match="reverted already"):
+        revert_import(ctx, change["id"])
+
+
+def test_revert_of_a_delete_puts_rows_back(ctx: Context, tmp_path: Path) -> None:
+    run(ctx, write(tmp_path, "a.csv", BASE), table="companies")
+    before = by_key(ctx, "companies", "name")
+    deletion = run(
+        ctx, write(tmp_path, "d.csv", "name\nAcme\n"), table="companies", mode=Mode.DELETE
+    )
+    assert set(by_key(ctx, "companies", "name")) == {"Globex"}
+    revert_import(ctx, deletion["id"])
+    assert by_key(ctx, "companies", "name") == before
+
+
+def test_revert_conflict_is_refused_unless_forced(ctx: Context, tmp_path: Path) -> None:
+    first = run(ctx, write(tmp_path, "a.csv", BASE), table="companies")
+    run(ctx, write(tmp_path, "b.csv", "name,due_days\nAcme,77\n"), table="companies")
+    with pytest.raises(RevertConflict) as info:
+        revert_import(ctx, first["id"])
+    conflicts = info.value.details["conflicts"]
+    assert [c["reason"] for c in conflicts] == ["created by the import, changed since"]  # type: ignore[index]
+    assert set(by_key(ctx, "companies", "name")) == {"Acme", "Globex"}  # nothing changed
+    revert_import(ctx, first["id"], force=True)
+    assert by_key(ctx, "companies", "name") == {}
+
+
+def test_revert_refuses_rows_referenced_since(ctx: Context, tmp_path: Path) -> None:
+    companies = run(ctx, write(tmp_path, "a.csv", "name\nAcme\n"), table="companies")
+    run(
+        ctx,
+        write(tmp_path, "p.csv", "first_name,last_name,email,company\nA,B,a@b.co,Acme\n"),
+        table="people",
+    )
+    with pytest.raises(RevertConflict, match="changed after"):
+        revert_import(ctx, companies["id"])
+
+
+def test_dry_run_cannot_be_reverted(ctx: Context, tmp_path: Path) -> None:
+    dry = run(ctx, write(tmp_path, "a.csv", BASE), table="companies", dry_run=True)
+    with pytest.raises(InvalidState, match="validated"):
+        revert_import(ctx, dry["id"])
