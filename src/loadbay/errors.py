@@ -170,6 +170,12 @@ class Locked(Conflict):
     code = "locked"
 
 
+class Cancelled(Conflict):
+    """The import was cancelled."""
+
+    code = "cancelled"
+
+
 class StoreError(LoadbayError):
     """The database failed."""
 

@@ -117,11 +117,13 @@ def check_required(
     needed = list(dict.fromkeys(needed))
     if not needed:
         return
-    data_headers = [h for h in headers if h not in (ROW, REF) and h not in cmap.sources.values()]
-    parts = [f"{name!r}{_did_you_mean(name, data_headers)}" for name in needed]
-    why = "every column" if require_all else f"{mode.value} needs"
+    spare = [h for h in headers if h not in (ROW, REF) and h not in cmap.sources.values()]
+    parts = [f"{name!r}{_did_you_mean(name, spare)}" for name in needed]
+    why = "every column is required" if require_all else f"mode {mode.value} needs it"
+    hint = f"; unmapped file columns: {', '.join(map(repr, spare))}" if spare else ""
     raise MissingColumn(
-        f"table {table.name!r}: no file column maps to {', '.join(parts)} ({why})",
+        f"table {table.name!r}: no file column maps to {', '.join(parts)} ({why}{hint}; "
+        "map one with --map 'File Column=column')",
         columns=needed,
     )
 

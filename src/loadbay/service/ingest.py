@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from sqlalchemy.engine import Connection
@@ -45,6 +46,26 @@ class Part:
     failed: int = 0
     staged: int = 0
     unknown: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index, "src": self.src, "source": self.source,
+            "table": self.table.name, "mode": self.mode.value, "match": list(self.match),
+            "sources": self.cmap.sources, "constants": self.cmap.constants,
+            "stage": self.stage, "plan": self.plan, "rows": self.rows, "failed": self.failed,
+            "staged": self.staged, "unknown": list(self.unknown),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], catalog: Catalog) -> Part:
+        table = catalog.get(data["table"])
+        cmap = ColumnMap(table.name, dict(data["sources"]), dict(data["constants"]),
+                         tuple(data["unknown"]))
+        return cls(
+            data["index"], data["src"], data["source"], table, Mode(data["mode"]),
+            tuple(data["match"]), cmap, data["stage"], data["plan"], data["rows"],
+            data["failed"], data["staged"], tuple(data["unknown"]),
+        )
 
 
 def effective_mode(mode: Mode, table: Table) -> Mode:
@@ -82,6 +103,7 @@ class Ingest:
         request: ImportRequest,
         batch_size: int,
         progress: Progress | None = None,
+        check: Callable[[], None] | None = None,
     ) -> None:
         self.conn = conn
         self.catalog = catalog
@@ -89,6 +111,7 @@ class Ingest:
         self.request = request
         self.batch_size = batch_size
         self.progress = progress
+        self.check = check  # raises to stop between batches (a cancelled import)
         self.parts: dict[tuple[int, str], Part] = {}
         self.rows_read = 0
 
@@ -140,6 +163,8 @@ class Ingest:
         return part
 
     def _batch(self, src: int, source: SourceSpec, batch: Batch) -> None:
+        if self.check:
+            self.check()
         part = self._part(src, source, batch)
         mapped = apply_map(batch.frame, part.cmap)
         checked = validate(

@@ -17,7 +17,7 @@ from loadbay.store.revert_sql import (
     null_references,
 )
 
-REVERTIBLE = ("succeeded", "partially_succeeded")
+REVERTIBLE = ("succeeded", "partially_succeeded", "cancelled")
 
 
 def revert_import(
@@ -81,5 +81,5 @@ def _check_state(record: dict[str, Any]) -> None:
     if state not in REVERTIBLE or not record["write_stamp"]:
         raise InvalidState(
             f"import {record['id']} is {state!r}: only a succeeded or partially succeeded "
-            "import can be reverted"
+            "import (or a cancelled one that wrote rows) can be reverted"
         )

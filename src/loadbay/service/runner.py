@@ -17,7 +17,7 @@ import polars as pl
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-from loadbay.errors import LoadbayError, TooManyErrors
+from loadbay.errors import Cancelled, LoadbayError, TooManyErrors
 from loadbay.pipeline.frames import ErrorHandling
 from loadbay.schema.model import Catalog
 from loadbay.service.ingest import Ingest, Part, Progress
@@ -37,7 +37,9 @@ from loadbay.store.write_sql import (
     write_chunk,
 )
 
-FINAL_STATES = ("succeeded", "partially_succeeded", "failed", "validated", "reverted")
+FINAL_STATES = (
+    "succeeded", "partially_succeeded", "failed", "validated", "cancelled", "reverted"
+)
 
 
 @dataclass
@@ -77,6 +79,8 @@ class ImportRunner:
             self.request = request
             try:
                 self._run(conn, request)
+            except Cancelled:
+                self._stop_cancelled(conn)
             except LoadbayError as exc:
                 self._fail(conn, exc.code, exc.message)
             except Exception as exc:
@@ -86,31 +90,45 @@ class ImportRunner:
                 self._cleanup(conn)
 
     def _run(self, conn: Connection, request: ImportRequest) -> None:
+        checkpoint = self._load(conn).get("checkpoint") or {}
+        if "parts" in checkpoint:  # staged before an interruption: go on from there
+            parts = [Part.from_json(p, self.catalog) for p in checkpoint["parts"]]
+            stamp = stamp_value(conn, checkpoint["stamp"])
+        else:
+            parts = self._ingest(conn, request)
+            stamp = dialect_of(conn).stamp()
+            checkpoint = {"parts": [p.to_json() for p in parts], "stamp": str(stamp), "done": []}
+            self._set(conn, state="running", checkpoint=checkpoint)
+        self.state.parts = parts
+        self.state.failed = sum(p.failed for p in parts)
+        with table_locks(conn, self.tenant, [p.table.name for p in parts]):
+            if request.dry_run or request.error_handling is ErrorHandling.STRICT:
+                self._write_atomic(conn, request, stamp)
+            else:
+                self._write_lenient(conn, request, stamp, checkpoint)
+        self._finish(conn, request, stamp)
+
+    def _ingest(self, conn: Connection, request: ImportRequest) -> list[Part]:
+        """Read, map, validate and stage every file; record the rows that failed."""
         self._set(conn, state="validating", started_at=imports_sql.now())
         with conn.begin():
             imports_sql.clear_results(conn, self.import_id)
         started = time.perf_counter()
-        ingest = Ingest(conn, self.catalog, self.import_id, request, self.batch_size, self.progress)
+        ingest = Ingest(
+            conn, self.catalog, self.import_id, request, self.batch_size, self.progress,
+            check=lambda: self._check_cancelled(conn),
+        )
         parts = ingest.run()
         order = self.catalog.dependency_order([p.table.name for p in parts])
         parts.sort(key=lambda p: (order.index(p.table.name), p.src))
-        self.state.parts = parts
-        self.state.failed = sum(p.failed for p in parts)
         self.state.timings["read_validate_stage"] = time.perf_counter() - started
         warnings = [
             f"{p.source}: column {u!r} is not a column of {p.table.name}; ignored"
             for p in parts
             for u in p.unknown
         ]
-        rows_total = sum(p.rows for p in parts)
-        self._set(conn, state="running", rows_total=rows_total, warnings=warnings)
-        stamp = dialect_of(conn).stamp()
-        with table_locks(conn, self.tenant, [p.table.name for p in parts]):
-            if request.dry_run or request.error_handling is ErrorHandling.STRICT:
-                self._write_atomic(conn, request, stamp)
-            else:
-                self._write_lenient(conn, request, stamp)
-        self._finish(conn, request, stamp)
+        self._set(conn, rows_total=sum(p.rows for p in parts), warnings=warnings)
+        return parts
 
     # ---- strict and dry run: one transaction ------------------------------------------
     def _write_atomic(self, conn: Connection, request: ImportRequest, stamp: object) -> None:
@@ -177,9 +195,10 @@ class ImportRunner:
                 )
 
     # ---- lenient: chunks with a checkpoint ---------------------------------------------
-    def _write_lenient(self, conn: Connection, request: ImportRequest, stamp: object) -> None:
+    def _write_lenient(
+        self, conn: Connection, request: ImportRequest, stamp: object, checkpoint: dict[str, Any]
+    ) -> None:
         started = time.perf_counter()
-        checkpoint = self._load(conn).get("checkpoint") or {}
         done: list[int] = list(checkpoint.get("done", []))
         for part in self.state.parts:
             if part.index in done:
@@ -188,31 +207,28 @@ class ImportRunner:
             with conn.begin():
                 plan = self._plan(conn, part, after=after)
                 self.state.failed += count_failed(conn, plan)
-            too_many = _too_many(request, self.state.failed)
+                lo, hi = seq_bounds(conn, plan)
+                too_many = _too_many(request, self.state.failed)
+                if too_many:
+                    kept = [(plan, collect_results(conn, plan, False), collect_errors(conn, plan))]
             if too_many:
-                kept = [(plan, collect_results(conn, plan, False), collect_errors(conn, plan))]
                 self._save_collected(conn, kept, rolled_back=True)
                 raise too_many
-            lo, hi = seq_bounds(conn, plan)
             for start in range(lo, hi, self.chunk_size):
                 end = min(start + self.chunk_size, hi)
+                self._check_cancelled(conn)
                 with conn.begin():
                     write_chunk(conn, plan, self.import_id, self.tenant, stamp, start, end)
                     save_results(conn, plan, self.import_id, start, end)
+                    checkpoint = {**checkpoint, "done": done, "part": part.index, "seq": end}
                     imports_sql.update_import(
-                        conn,
-                        self.tenant,
-                        self.import_id,
-                        checkpoint={"done": done, "part": part.index, "seq": end},
-                        write_stamp=str(stamp),
+                        conn, self.tenant, self.import_id, checkpoint=checkpoint
                     )
                 if self.progress:
                     self.progress("write", end, hi)
             done.append(part.index)
-            with conn.begin():
-                imports_sql.update_import(
-                    conn, self.tenant, self.import_id, checkpoint={"done": done}
-                )
+            checkpoint = {**checkpoint, "done": done, "part": None, "seq": 0}
+            self._set(conn, checkpoint=checkpoint)
         self.state.timings["plan_write"] = time.perf_counter() - started
 
     # ---- pieces -------------------------------------------------------------------------
@@ -254,6 +270,7 @@ class ImportRunner:
                 rows_processed=sum(counts.values()),
                 finished_at=imports_sql.now(),
                 write_stamp=None if request.dry_run or state == "failed" else str(stamp),
+                checkpoint=None,
                 timings=self.state.timings,
             )
 
@@ -272,6 +289,25 @@ class ImportRunner:
                 counts=counts,
                 finished_at=imports_sql.now(),
                 timings=self.state.timings,
+            )
+
+    def _check_cancelled(self, conn: Connection) -> None:
+        if self._load(conn)["state"] == "cancelled":
+            raise Cancelled(f"import {self.import_id} was cancelled")
+
+    def _stop_cancelled(self, conn: Connection) -> None:
+        """Cancelled between chunks: what was committed stays (and can be reverted)."""
+        if conn.in_transaction():
+            conn.rollback()
+        with conn.begin():
+            counts = imports_sql.count_outcomes(conn, self.import_id)
+            record = imports_sql.get_import(conn, self.tenant, self.import_id)
+            stamp = (record.get("checkpoint") or {}).get("stamp")
+            written = counts["created"] + counts["updated"] + counts["deleted"]
+            imports_sql.update_import(
+                conn, self.tenant, self.import_id, counts=counts, checkpoint=None,
+                finished_at=imports_sql.now(), timings=self.state.timings,
+                write_stamp=stamp if written else None,
             )
 
     def _cleanup(self, conn: Connection) -> None:

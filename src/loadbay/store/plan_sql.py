@@ -80,7 +80,7 @@ class PlanBuilder:
     def default(self, col: Column) -> str:
         if col.default is not None and col.references is None:
             return self.d.literal(col, col.default)
-        return "NULL" if col.references is not None else self.d.null_of(col)
+        return "CAST(NULL AS BIGINT)" if col.references is not None else self.d.null_of(col)
 
     def new_value(self, col: Column) -> str:
         src = self.source(col.name)
@@ -238,13 +238,15 @@ class PlanBuilder:
     def _value_checks(self) -> list[tuple[str | None, str, str, str, str]]:
         found: list[tuple[str | None, str, str, str, str]] = []
         name = self.table.name
+        # update mode writes only matched rows: an unmatched one is not_found, nothing more
+        only_matched = "m._target IS NOT NULL AND " if self.spec.mode is Mode.UPDATE else ""
         for col in self.table.columns:
             if col.required:
                 found.append(
                     (
                         col.name,
                         Code.REQUIRED,
-                        f'm."n_{col.name}" IS NULL',
+                        f'{only_matched}m."n_{col.name}" IS NULL',
                         lit(f"{col.name} is required"),
                         "NULL",
                     )

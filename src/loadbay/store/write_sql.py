@@ -13,6 +13,7 @@ import polars as pl
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from loadbay.pipeline.frames import Mode
 from loadbay.store.data import changes_table
 from loadbay.store.dialect import dialect_of, q
 from loadbay.store.plan_sql import Plan
@@ -77,7 +78,8 @@ def write_chunk(
             f"AND {RANGE}",
             params,
         )
-    _insert_created(conn, plan, params, names)
+    if spec.mode not in (Mode.DELETE, Mode.UPDATE):
+        _insert_created(conn, plan, params, names)
     _run(
         conn,
         f"DELETE FROM {target} WHERE tenant_id = :tenant AND id IN "

@@ -1,0 +1,81 @@
+"""Read: a file (or inline JSON records) in, batches of string columns out.
+
+Nothing is typed here: every field is a ``pl.String`` column (empty string, missing
+key and JSON null all become null; whitespace is kept), next to ``ROW``, the 1-based
+number of the record in its file (or in its table's section of a JSON file), and
+``REF`` when the records carry client references. Records that cannot be read at all
+(a CSV row with the wrong number of fields, a JSON line that is not an object) are
+row errors in ``Batch.errors``, never in the frame; the rest of the file is read.
+Failures of the file as a whole raise: UnreadableFile, UnsupportedFormat,
+EncodingError, InvalidOption.
+
+Every format may be gzip-compressed, and every reader streams (bounded memory),
+except for Excel workbooks, which are loaded whole. A read yields at least one batch
+per table: a file with a header (or an empty array) and no records yields one empty
+batch. One module per format: ``delimited`` (CSV, TSV), ``jsonl``, ``json_doc``,
+``xml_doc``, ``xlsx``; ``detect`` picks the format, ``source`` the bytes and encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+
+from loadbay.pipeline.read.base import FORMATS, Batch, ReadOptions, check_options
+from loadbay.pipeline.read.delimited import read_delimited, read_header
+from loadbay.pipeline.read.detect import detect_format
+from loadbay.pipeline.read.json_doc import read_json, read_records
+from loadbay.pipeline.read.jsonl import read_jsonl
+from loadbay.pipeline.read.source import io_errors
+from loadbay.pipeline.read.xlsx import read_xlsx
+from loadbay.pipeline.read.xml_doc import read_xml
+
+__all__ = [
+    "FORMATS",
+    "Batch",
+    "ReadOptions",
+    "detect_format",
+    "headers",
+    "read_file",
+    "read_records",
+]
+
+Reader = Callable[[Path, ReadOptions], Iterator[Batch]]
+
+READERS: dict[str, Reader] = {
+    "csv": partial(read_delimited, fmt="csv"),
+    "tsv": partial(read_delimited, fmt="tsv"),
+    "jsonl": read_jsonl,
+    "json": read_json,
+    "xml": read_xml,
+    "xlsx": read_xlsx,
+}
+
+
+def read_file(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Batch]:
+    """The batches of a file, in order. Raises before the first batch on bad options."""
+    path = Path(path)
+    check_options(options)
+    fmt = detect_format(path, options)
+    return _read(path, options, READERS[fmt])
+
+
+def _read(path: Path, options: ReadOptions, reader: Reader) -> Iterator[Batch]:
+    with io_errors(path):
+        yield from reader(path, options)
+
+
+def headers(path: Path, options: ReadOptions = ReadOptions()) -> list[str]:
+    """The field names of the first batch, without reading the whole file."""
+    path = Path(path)
+    check_options(options)
+    fmt = detect_format(path, options)
+    with io_errors(path):
+        if fmt in ("csv", "tsv"):
+            return read_header(path, options, fmt)
+        batches = READERS[fmt](path, options)
+        try:
+            return next(batches).fields
+        finally:
+            getattr(batches, "close", lambda: None)()

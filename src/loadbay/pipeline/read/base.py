@@ -1,0 +1,119 @@
+"""What every reader shares: the options, the batch, and the rules for field names."""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from loadbay.errors import InvalidOption, UnreadableFile
+from loadbay.pipeline.frames import REF, ROW, empty_errors
+
+#: the formats a reader exists for
+FORMATS = ("csv", "tsv", "jsonl", "json", "xml", "xlsx")
+_FORMAT_ALIASES = {"ndjson": "jsonl", "txt": "csv", "xls": "xlsx", "excel": "xlsx"}
+#: how much of a raw record an error carries as its value
+VALUE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a file. ``None`` means: detect it."""
+
+    format: str | None = None  # "csv" "tsv" "jsonl" "json" "xml" "xlsx"
+    delimiter: str | None = None  # CSV only; None = detect among , ; tab |
+    encoding: str | None = None  # None = detect (BOM, UTF-8, UTF-16, cp1252...)
+    sheet: str | None = None  # xlsx: sheet name; None = the first sheet
+    record_tag: str | None = None  # xml: the repeated record element; None = detect
+    batch_size: int = 100_000
+
+
+@dataclass
+class Batch:
+    """A slice of a file: string columns plus the row number (and the client reference).
+
+    ``frame`` has ``ROW`` (Int64) first, then ``REF`` (String) when the records carry
+    client references, then one String column per field. ``errors`` holds the rows of
+    this slice that could not be read at all (they are not in ``frame``).
+    """
+
+    frame: pl.DataFrame
+    errors: pl.DataFrame = field(default_factory=empty_errors)
+    table: str | None = None
+
+    @property
+    def fields(self) -> list[str]:
+        """The field columns of the frame, without ``ROW`` and ``REF``."""
+        return [c for c in self.frame.columns if c not in (ROW, REF)]
+
+
+def normalise_format(name: str) -> str:
+    fmt = name.strip().lower().lstrip(".")
+    fmt = _FORMAT_ALIASES.get(fmt, fmt)
+    if fmt not in FORMATS:
+        raise InvalidOption(
+            f"unknown format {name!r}: expected one of {', '.join(FORMATS)}", option="format"
+        )
+    return fmt
+
+
+def check_options(options: ReadOptions) -> None:
+    """Raise InvalidOption for options that cannot work, before any byte is read."""
+    if options.format is not None:
+        normalise_format(options.format)
+    if options.batch_size < 1:
+        raise InvalidOption("batch_size must be at least 1", option="batch_size")
+    if options.delimiter is not None:
+        d = options.delimiter
+        if len(d) != 1 or len(d.encode("utf-8")) != 1 or d in '"\r\n':
+            raise InvalidOption(
+                f"delimiter must be one single-byte character other than a quote or a "
+                f"line break, not {d!r}",
+                option="delimiter",
+            )
+    if options.encoding is not None:
+        try:
+            codecs.lookup(options.encoding)
+        except LookupError:
+            raise InvalidOption(
+                f"unknown encoding {options.encoding!r}", option="encoding"
+            ) from None
+
+
+def clip(text: str) -> str:
+    """A raw record as an error value: at most VALUE_LIMIT characters."""
+    text = text.rstrip("\r\n")
+    return text if len(text) <= VALUE_LIMIT else text[:VALUE_LIMIT] + "…"
+
+
+def header_names(raw: list[str], source: str) -> list[str]:
+    """The field names of a header row.
+
+    Blank names become ``column_N`` (N = 1-based position); duplicated names and the
+    reserved names ``__row__``/``__ref__`` make the file unreadable.
+    """
+    names = [n if n.strip() else f"column_{i}" for i, n in enumerate(raw, start=1)]
+    reserved = sorted({n for n in names if n in (ROW, REF)})
+    if reserved:
+        raise UnreadableFile(
+            f"{source}: the header uses the reserved column name(s) {', '.join(reserved)}",
+            file=source,
+        )
+    dupes = [n for n in dict.fromkeys(names) if names.count(n) > 1]
+    if dupes:
+        listed = ", ".join(repr(n) for n in dupes)
+        raise UnreadableFile(
+            f"{source}: the header repeats the column name(s) {listed}; "
+            "every column needs a distinct name",
+            file=source,
+        )
+    return names
+
+
+def empty_frame(names: list[str], refs: bool = False) -> pl.DataFrame:
+    schema: dict[str, pl.DataType] = {ROW: pl.Int64()}
+    if refs:
+        schema[REF] = pl.String()
+    schema.update({n: pl.String() for n in names})
+    return pl.DataFrame(schema=schema)

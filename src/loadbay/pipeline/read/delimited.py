@@ -1,0 +1,165 @@
+"""CSV and TSV files.
+
+The header is the first record (blank lines before it are skipped); blank names
+become ``column_N``, duplicated names make the file unreadable. The delimiter is
+``options.delimiter``, a tab for TSV, else the one of ``, ; tab |`` that splits the
+header and the first records most consistently. ``ROW`` numbers records after the
+header, blank lines included (they are skipped, as are records whose every field is
+empty). A header without records gives one empty batch; an empty file is unreadable.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import polars as pl
+
+from loadbay.errors import UnreadableFile
+from loadbay.pipeline.frames import ROW, empty_errors
+from loadbay.pipeline.read.base import Batch, ReadOptions, empty_frame, header_names
+from loadbay.pipeline.read.csv_chunks import (
+    MAX_PENDING,
+    Layout,
+    Piece,
+    Readable,
+    parse_chunk,
+    record_chunks,
+    record_end,
+)
+from loadbay.pipeline.read.source import open_utf8
+
+CANDIDATES = (",", ";", "\t", "|")
+_SAMPLE = 64 * 1024
+_MIN_BLOCK, _MAX_BLOCK = 256 * 1024, 32 * 1024 * 1024
+
+
+def read_delimited(path: Path, options: ReadOptions, fmt: str = "csv") -> Iterator[Batch]:
+    with open_utf8(path, options.encoding) as stream:
+        layout, body, source = _start(stream, options, fmt, path.name)
+        block = _block_size(body, options.batch_size)
+        yield from rebatch(_pieces(source, body, block, layout), options.batch_size, layout)
+
+
+def read_header(path: Path, options: ReadOptions, fmt: str = "csv") -> list[str]:
+    """The field names, from the header alone."""
+    with open_utf8(path, options.encoding) as stream:
+        return _start(stream, options, fmt, path.name)[0].names
+
+
+def _start(
+    stream: BinaryIO, options: ReadOptions, fmt: str, source: str
+) -> tuple[Layout, bytes, Readable]:
+    """The layout from the header, the body bytes read so far, and the body stream."""
+    buf = stream.read(_SAMPLE)
+    body_stream: Readable = stream
+    if b"\n" not in buf and b"\r" in buf:  # old Mac line ends
+        body_stream = _CrToLf(stream)
+        buf = buf.replace(b"\r", b"\n")
+    head, body = _read_header(buf, body_stream, source)
+    text = head.decode("utf-8")
+    delimiter = options.delimiter or ("\t" if fmt == "tsv" else sniff(text, body))
+    raw_names = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    return Layout(header_names(raw_names, source), delimiter, source), body, body_stream
+
+
+class _CrToLf:
+    """A stream of a file with CR line ends, read as LF line ends."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def read(self, size: int) -> bytes:
+        return self._stream.read(size).replace(b"\r", b"\n")
+
+
+def sniff(header: str, body: bytes) -> str:
+    """The candidate delimiter that splits the header and the sample most consistently."""
+    sample = body[: record_end(body[:_SAMPLE])].decode("utf-8", errors="replace")
+    best, best_score = ",", (0.0, 1)
+    for d in CANDIDATES:
+        width = len(next(csv.reader([header], delimiter=d), []))
+        if width < 2:
+            continue
+        rows = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=d) if r]
+        fit = sum(len(r) == width for r in rows) / len(rows) if rows else 1.0
+        score = (fit, width)
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _read_header(buf: bytes, stream: Readable, source: str) -> tuple[bytes, bytes]:
+    """The header record (without its line break) and the bytes read after it."""
+    buf = buf.lstrip(b"\r\n")
+    while True:
+        end = _first_record_end(buf)
+        if end:
+            return buf[:end].rstrip(b"\r\n"), buf[end:]
+        more = stream.read(_SAMPLE)
+        if not more:
+            if not buf.strip():
+                raise UnreadableFile(f"{source}: the file is empty", file=source)
+            return buf.rstrip(b"\r\n"), b""
+        if len(buf) > MAX_PENDING:
+            raise UnreadableFile(
+                f"{source}: the header does not end (an unclosed quote?)", file=source
+            )
+        buf = (buf + more).lstrip(b"\r\n")
+
+
+def _first_record_end(buf: bytes) -> int:
+    pos = buf.find(b"\n")
+    quotes = buf.count(b'"', 0, max(pos, 0))
+    while pos >= 0 and quotes % 2:
+        nxt = buf.find(b"\n", pos + 1)
+        if nxt < 0:
+            return 0
+        quotes += buf.count(b'"', pos, nxt)
+        pos = nxt
+    return pos + 1
+
+
+def _block_size(body: bytes, batch_size: int) -> int:
+    sample = body[:_SAMPLE]
+    per_record = len(sample) / max(1, sample.count(b"\n"))
+    return int(min(_MAX_BLOCK, max(_MIN_BLOCK, per_record * batch_size)))
+
+
+def _pieces(stream: Readable, body: bytes, block: int, layout: Layout) -> Iterator[Piece]:
+    row = 1
+    for chunk in record_chunks(stream, body, block):
+        piece = parse_chunk(chunk, row, layout)
+        row += piece.records
+        yield piece
+
+
+def rebatch(pieces: Iterable[Piece], size: int, layout: Layout) -> Iterator[Batch]:
+    """Batches of exactly ``size`` rows (the last one smaller), errors with their rows."""
+    frames: list[pl.DataFrame] = []
+    errors: list[pl.DataFrame] = []
+    count = 0
+    emitted = False
+    for piece in pieces:
+        frames.append(piece.frame)
+        errors.append(piece.errors)
+        count += piece.frame.height
+        if count < size and sum(e.height for e in errors) < size:
+            continue
+        frame, errs = pl.concat(frames), pl.concat(errors)
+        while frame.height >= size:
+            head, frame = frame.head(size), frame.slice(size)
+            last = head[ROW][-1]
+            yield Batch(head, errs.filter(pl.col("row") <= last))
+            errs = errs.filter(pl.col("row") > last)
+            emitted = True
+        if errs.height >= size:
+            yield Batch(frame, errs)
+            frame, errs, emitted = frame.clear(), errs.clear(), True
+        frames, errors, count = [frame], [errs], frame.height
+    if count or any(e.height for e in errors) or not emitted:
+        frame = pl.concat(frames) if frames else empty_frame(layout.names)
+        yield Batch(frame, pl.concat(errors) if errors else empty_errors())

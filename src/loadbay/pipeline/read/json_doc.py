@@ -1,0 +1,165 @@
+"""JSON documents and inline JSON records, in three shapes.
+
+1. an array of objects: ``[{...}, {...}]``;
+2. an object of objects keyed by client reference: ``{"1": {...}, "2": {...}}``, the
+   key goes to the ``REF`` column;
+3. an object of arrays keyed by table: ``{"companies": [...], "people": [...]}``, one
+   or more batches per table with ``Batch.table`` set and rows numbered from 1 per
+   table.
+
+Shapes 2 and 3 are told apart by the first value (object or array). Files are
+streamed with ijson, so none of the shapes needs the whole file in memory. An
+element that is not an object is an ``invalid_record`` row error. An empty array or
+object gives one empty batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import ijson
+
+from loadbay.errors import InvalidInput, UnreadableFile
+from loadbay.pipeline.read.base import Batch, ReadOptions
+from loadbay.pipeline.read.records import RecordBatcher
+from loadbay.pipeline.read.source import open_utf8
+
+_SHAPES = (
+    "expected an array of records, an object of records keyed by reference, "
+    "or an object of arrays of records keyed by table"
+)
+_STARTS = ("start_map", "start_array")
+
+
+def read_json(path: Path, options: ReadOptions) -> Iterator[Batch]:
+    size = options.batch_size
+    try:
+        with open_utf8(path, options.encoding) as stream:
+            shape = _shape(path.name, stream)
+        with open_utf8(path, options.encoding) as stream:
+            if shape == "array":
+                yield from array_batches(ijson.items(stream, "item", use_float=False), size)
+            elif shape == "refs":
+                yield from ref_batches(ijson.kvitems(stream, "", use_float=False), size)
+            elif shape == "tables":
+                yield from table_batches(_tables(path.name, stream), size)
+            else:
+                yield from RecordBatcher(size).finish()
+    except ijson.JSONError as exc:
+        raise UnreadableFile(f"{path.name}: not valid JSON: {exc}", file=path.name) from exc
+
+
+def read_records(
+    records: list[Any] | dict[str, Any], table: str | None = None, batch_size: int = 100_000
+) -> Iterator[Batch]:
+    """Inline records from an API call, in the same three shapes as a JSON file."""
+    if isinstance(records, list):
+        yield from array_batches(records, batch_size, table)
+    elif not isinstance(records, dict):
+        raise InvalidInput(f"records: {_SHAPES}")
+    elif not records:
+        yield from RecordBatcher(batch_size, table).finish()
+    elif isinstance(next(iter(records.values())), list):
+        yield from table_batches(_inline_tables(records), batch_size)
+    elif isinstance(next(iter(records.values())), dict):
+        pairs = ((str(k), v) for k, v in records.items())
+        yield from ref_batches(pairs, batch_size, table)
+    else:
+        raise InvalidInput(f"records: {_SHAPES}")
+
+
+def array_batches(
+    items: Iterable[object], batch_size: int, table: str | None = None
+) -> Iterator[Batch]:
+    batcher = RecordBatcher(batch_size, table)
+    for row, item in enumerate(items, start=1):
+        batch = batcher.add(row, item)
+        if batch is not None:
+            yield batch
+    yield from batcher.finish()
+
+
+def ref_batches(
+    pairs: Iterable[tuple[str, object]], batch_size: int, table: str | None = None
+) -> Iterator[Batch]:
+    batcher = RecordBatcher(batch_size, table, refs=True)
+    for row, (ref, item) in enumerate(pairs, start=1):
+        batch = batcher.add(row, item, ref=ref)
+        if batch is not None:
+            yield batch
+    yield from batcher.finish()
+
+
+def table_batches(tables: Iterable[tuple[str, Iterable[object]]], size: int) -> Iterator[Batch]:
+    for name, items in tables:
+        yield from array_batches(items, size, name)
+
+
+def _inline_tables(records: dict[str, Any]) -> Iterator[tuple[str, Iterable[object]]]:
+    for name, items in records.items():
+        if not isinstance(items, list):
+            raise InvalidInput(f"records: the value of {name!r} is not an array; {_SHAPES}")
+        yield str(name), items
+
+
+def _shape(source: str, stream: Any) -> str:
+    """``array``, ``refs``, ``tables`` or ``empty``, from the first events."""
+    events = ijson.basic_parse(stream, use_float=False)
+    first = next(events, None)
+    if first is None:
+        raise UnreadableFile(f"{source}: the file is empty", file=source)
+    if first[0] == "start_array":
+        return "array"
+    if first[0] == "start_map":
+        key = next(events)
+        if key[0] == "end_map":
+            return "empty"
+        value = next(events)
+        if value[0] == "start_map":
+            return "refs"
+        if value[0] == "start_array":
+            return "tables"
+    raise UnreadableFile(f"{source}: {_SHAPES}", file=source)
+
+
+def _tables(source: str, stream: Any) -> Iterator[tuple[str, Iterator[object]]]:
+    """(table, its records) from a stream; each table's records are read on demand."""
+    events = ijson.basic_parse(stream, use_float=False)
+    next(events)  # the top-level start_map
+    for event, value in events:
+        if event == "end_map":
+            return
+        if event != "map_key":
+            continue
+        kind, _ = next(events)
+        if kind != "start_array":
+            raise UnreadableFile(
+                f"{source}: the value of {value!r} is not an array; {_SHAPES}", file=source
+            )
+        yield value, _elements(events)
+
+
+def _elements(events: Iterator[tuple[str, Any]]) -> Iterator[object]:
+    """The elements of an array whose start_array was just read."""
+    for event, value in events:
+        if event == "end_array":
+            return
+        yield _build(event, value, events) if event in _STARTS else value
+
+
+def _build(event: str, value: Any, events: Iterator[tuple[str, Any]]) -> object:
+    """One object or array, from its start event on."""
+    if event == "start_array":
+        return list(_elements(events))
+    obj: dict[str, object] = {}
+    key = ""
+    for ev, val in events:
+        if ev == "map_key":
+            key = val
+        elif ev == "end_map":
+            return obj
+        else:
+            obj[key] = _build(ev, val, events) if ev in _STARTS else val
+    return obj

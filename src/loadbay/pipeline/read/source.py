@@ -1,0 +1,257 @@
+"""Bytes in: gzip, text encodings, and the translation of I/O failures.
+
+Every reader gets its bytes from here. ``open_raw`` undoes gzip (by magic bytes, as
+a stream: memory stays bounded). ``open_utf8`` adds the text layer: it detects the
+encoding (BOM, UTF-8, BOM-less UTF-16, else cp1252 or what charset-normalizer is
+sure of), strips the BOM, validates UTF-8 and transcodes anything else to UTF-8 on
+the fly, so that downstream parsers only ever see valid UTF-8 bytes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, cast
+
+import charset_normalizer
+
+from loadbay.errors import EncodingError, UnreadableFile
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+GZIP_MAGIC = b"\x1f\x8b"
+SAMPLE_SIZE = 64 * 1024
+_BLOCK = 1024 * 1024
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+#: charset-normalizer guesses trusted over the cp1252 default (non-Latin scripts)
+_TRUSTED_GUESSES = frozenset(
+    {
+        "cp1251",
+        "koi8_r",
+        "koi8_u",
+        "iso8859_5",
+        "mac_cyrillic",
+        "cp866",
+        "cp1253",
+        "iso8859_7",
+        "cp1255",
+        "iso8859_8",
+        "cp1256",
+        "iso8859_6",
+        "cp874",
+        "tis_620",
+        "shift_jis",
+        "cp932",
+        "euc_jp",
+        "iso2022_jp",
+        "gb2312",
+        "gbk",
+        "gb18030",
+        "big5",
+        "big5hkscs",
+        "cp949",
+        "euc_kr",
+        "johab",
+        "cp1258",
+    }
+)
+
+
+@contextmanager
+def io_errors(path: Path) -> Iterator[None]:
+    """Turn OS, gzip and zlib failures into UnreadableFile naming the file."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise UnreadableFile(f"{path.name}: no such file", file=path.name) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UnreadableFile(f"{path.name}: cannot be read ({exc})", file=path.name) from exc
+
+
+def open_raw(path: Path) -> BinaryIO:
+    """The file's bytes, decompressed when it is gzip (by magic bytes, not by name)."""
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    if magic == GZIP_MAGIC:
+        return cast(BinaryIO, gzip.open(path, "rb"))
+    return open(path, "rb")
+
+
+def peek(path: Path, size: int = SAMPLE_SIZE) -> bytes:
+    """The first ``size`` bytes of the (decompressed) content."""
+    with open_raw(path) as f:
+        return f.read(size)
+
+
+def canonical(encoding: str) -> str:
+    name = codecs.lookup(encoding).name
+    return "utf-8" if name == "utf-8-sig" else name
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The encoding of a file, judged from its first bytes."""
+    for bom, name in _BOMS:
+        if sample.startswith(bom):
+            return name
+    bomless = _bomless_utf16(sample)
+    if bomless:
+        return bomless
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return _single_byte(sample)
+
+
+def _bomless_utf16(sample: bytes) -> str | None:
+    """UTF-16 without BOM: text where every other byte is NUL."""
+    head = sample[:4096]
+    if len(head) < 4 or head.count(0) < len(head) // 3:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if odd > len(head) // 2 * 0.9 and even == 0:
+        return "utf-16-le"
+    if even > len(head) // 2 * 0.9 and odd == 0:
+        return "utf-16-be"
+    return None
+
+
+def _single_byte(sample: bytes) -> str:
+    best = charset_normalizer.from_bytes(sample).best()
+    if best is not None and best.encoding in _TRUSTED_GUESSES:
+        return canonical(best.encoding)
+    try:
+        sample.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+class Utf8Stream(io.RawIOBase):
+    """A readable stream of valid UTF-8 bytes over a raw stream in any encoding.
+
+    ``encoding=None`` detects it. A file detected as UTF-8 from an ASCII-only start
+    that later turns out not to be UTF-8 switches to cp1252 (which agrees with ASCII
+    on everything read so far). Undecodable bytes raise EncodingError with the line.
+    """
+
+    def __init__(
+        self, raw: BinaryIO, encoding: str | None, source: str, reopen: Callable[[], BinaryIO]
+    ) -> None:
+        super().__init__()
+        self._raw = raw
+        self._source = source
+        self._reopen = reopen
+        first = raw.read(SAMPLE_SIZE)
+        self.encoding = canonical(encoding) if encoding else detect_encoding(first)
+        self._may_switch = encoding is None and self.encoding == "utf-8" and first.isascii()
+        self._decoder = codecs.getincrementaldecoder(self.encoding)("strict")
+        self._offset = 0  # raw bytes converted so far
+        self._out = memoryview(self._convert(first, not first))
+        if self.encoding == "utf-8" and bytes(self._out[:3]) == codecs.BOM_UTF8:
+            self._out = self._out[3:]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        while not self._out:
+            chunk = self._raw.read(_BLOCK)
+            converted = self._convert(chunk, not chunk)
+            if not chunk and not converted:
+                return 0
+            self._out = memoryview(converted)
+        view = memoryview(buffer).cast("B")
+        n = min(len(view), len(self._out))
+        view[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+    def _convert(self, chunk: bytes, final: bool) -> bytes:
+        try:
+            out = self._decode(chunk, final)
+        except UnicodeDecodeError as exc:
+            out = self._recover(chunk, final, exc)
+        self._offset += len(chunk)
+        return out
+
+    def _decode(self, chunk: bytes, final: bool) -> bytes:
+        if self.encoding != "utf-8":
+            return self._decoder.decode(chunk, final).encode("utf-8")
+        if chunk.isascii() and self._decoder.getstate()[0] == b"":
+            return chunk  # ASCII is valid UTF-8: nothing to check
+        self._decoder.decode(chunk, final)
+        self._may_switch = False  # real UTF-8 seen: no going back to cp1252
+        return chunk
+
+    def _recover(self, chunk: bytes, final: bool, exc: UnicodeDecodeError) -> bytes:
+        if not self._switch_to_cp1252():
+            raise self._error(exc) from None
+        return self._convert_after_switch(chunk, final)
+
+    def _switch_to_cp1252(self) -> bool:
+        if not self._may_switch:
+            return False
+        self._may_switch = False
+        self.encoding = "cp1252"
+        self._decoder = codecs.getincrementaldecoder("cp1252")("strict")
+        return True
+
+    def _convert_after_switch(self, chunk: bytes, final: bool) -> bytes:
+        try:
+            return self._decoder.decode(chunk, final).encode("utf-8")
+        except UnicodeDecodeError:
+            self.encoding = "latin-1"
+            return chunk.decode("latin-1").encode("utf-8")
+
+    def _error(self, exc: UnicodeDecodeError) -> EncodingError:
+        where = self._offset + exc.start
+        line = self._line_at(where)
+        return EncodingError(
+            f"{self._source}: not valid {self.encoding} text at line {line} (byte {where}): "
+            f"{exc.reason}; set the encoding option to the file's real encoding",
+            file=self._source,
+            encoding=self.encoding,
+            line=line,
+        )
+
+    def _line_at(self, offset: int) -> int:
+        """The line of a byte offset: counted again from the start, on errors only."""
+        decoder = codecs.getincrementaldecoder(self.encoding)("replace")
+        lines = 1
+        with self._reopen() as f:
+            while offset > 0:
+                block = f.read(min(_BLOCK, offset))
+                if not block:
+                    break
+                offset -= len(block)
+                lines += decoder.decode(block).count("\n")
+        return lines
+
+
+def open_utf8(path: Path, encoding: str | None) -> io.BufferedReader:
+    """The file as a buffered stream of valid UTF-8 bytes, without BOM."""
+    raw = open_raw(path)
+    try:
+        stream = Utf8Stream(raw, encoding, path.name, lambda: open_raw(path))
+        return io.BufferedReader(stream, buffer_size=_BLOCK)
+    except BaseException:
+        raw.close()
+        raise

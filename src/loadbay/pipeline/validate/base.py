@@ -1,0 +1,170 @@
+"""The pieces every column planner shares: options, the cell being planned, rules, plans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
+
+import polars as pl
+
+from loadbay.errors import Code
+from loadbay.pipeline.frames import EmptyPolicy, Mode
+from loadbay.schema.model import Column
+
+#: values longer than this are shortened in messages (the error's ``value`` keeps them whole)
+SHOWN_CHARS = 60
+#: the largest number of 38 digits: bounds are clamped to it (it fits Int128 and Decimal(38))
+_LARGEST = 10**38 - 1
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    """How to read the cells of one import."""
+
+    mode: Mode = Mode.UPSERT
+    empty: EmptyPolicy = EmptyPolicy.KEEP
+    #: extra strftime-style formats (e.g. ``"%d/%m/%Y"``), tried after the built-in ones
+    date_formats: tuple[str, ...] = ()
+    #: read ``"1.234,56"`` as 1234.56: ``,`` is the decimal mark, ``.`` groups thousands
+    decimal_comma: bool = False
+    #: the columns rows are matched on; ``()`` means the table's key
+    match: tuple[str, ...] = ()
+
+
+@dataclass
+class Validated:
+    """The outcome of validating one batch."""
+
+    #: rows without any error: ROW, REF (if given) and one typed column per mapped column
+    good: pl.DataFrame
+    #: every error of every bad cell, in ERROR_SCHEMA, ordered by row then column
+    errors: pl.DataFrame
+    #: number of rows with at least one error
+    failed_rows: int
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One way a cell can be wrong.
+
+    ``failed`` is evaluated over the whole batch (null counts as "not failed");
+    ``message`` only over the rows where the rule failed.
+    """
+
+    code: Code
+    failed: pl.Expr
+    message: pl.Expr
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to type and check one column.
+
+    ``steps`` are helper columns computed in order (step i of every column
+    together), all from the stripped cell; ``value`` is the typed value,
+    null when the cell is empty or invalid; ``rules`` are checked in order
+    and the first failing one is the cell's error.
+    """
+
+    value: pl.Expr
+    rules: tuple[Rule, ...] = ()
+    steps: tuple[tuple[pl.Expr, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The column being planned, and names for its working columns."""
+
+    #: the column of the frame (and of the table)
+    name: str
+    #: the column whose type and rules apply: the column itself, or the one it references
+    spec: Column
+    options: ValidateOptions
+
+    def work(self, what: str) -> str:
+        """The name of a working column (table columns never start with ``__``)."""
+        return f"__{self.name}:{what}"
+
+    @property
+    def text(self) -> pl.Expr:
+        """The stripped cell, null when it was empty."""
+        return pl.col(self.work("text"))
+
+    @property
+    def typed(self) -> pl.Expr:
+        """The typed value (available to rules and messages, not to steps)."""
+        return pl.col(self.work("typed"))
+
+
+def shown(text: pl.Expr) -> pl.Expr:
+    """``text`` quoted for a message, shortened when it is long."""
+    short = (
+        pl.when(text.str.len_chars() > SHOWN_CHARS)
+        .then(pl.concat_str(text.str.slice(0, SHOWN_CHARS - 1), pl.lit("…")))
+        .otherwise(text)
+    )
+    return pl.concat_str(pl.lit("'"), short, pl.lit("'"))
+
+
+def invalid(cell: Cell, code: Code, why: str) -> Rule:
+    """The cell has text but no typed value: ``'<text>' <why>``."""
+    return Rule(
+        code,
+        cell.text.is_not_null() & cell.typed.is_null(),
+        pl.concat_str(shown(cell.text), pl.lit(" " + why)),
+    )
+
+
+def scaled_bound(bound: Decimal, scale: int, rounding: str) -> int:
+    """``bound`` * 10**scale as an integer, rounded the safe way, clamped to 38 digits."""
+    with localcontext() as exact:
+        exact.prec = 100
+        value = int(bound.scaleb(scale).to_integral_value(rounding=rounding))
+    return max(-_LARGEST, min(_LARGEST, value))
+
+
+def _bound_literal(scaled: int, dtype: pl.DataType) -> pl.Expr:
+    if isinstance(dtype, pl.Decimal):
+        return pl.lit(Decimal(f"{scaled}E-{dtype.scale}"), dtype=dtype)
+    return pl.lit(scaled, dtype=dtype)
+
+
+def bound_rules(cell: Cell, value: pl.Expr, dtype: pl.DataType) -> tuple[Rule, ...]:
+    """too_small / too_large, compared exactly: ``value`` is Int128 or a Decimal of ``dtype``."""
+    scale = dtype.scale if isinstance(dtype, pl.Decimal) else 0
+    rules: list[Rule] = []
+    low, high = cell.spec.min, cell.spec.max
+    if low is not None:
+        least = _bound_literal(scaled_bound(low, scale, ROUND_CEILING), dtype)
+        rules.append(
+            Rule(
+                Code.TOO_SMALL,
+                value < least,
+                pl.concat_str(shown(cell.text), pl.lit(f" is less than the minimum of {low}")),
+            )
+        )
+    if high is not None:
+        most = _bound_literal(scaled_bound(high, scale, ROUND_FLOOR), dtype)
+        rules.append(
+            Rule(
+                Code.TOO_LARGE,
+                value > most,
+                pl.concat_str(shown(cell.text), pl.lit(f" is more than the maximum of {high}")),
+            )
+        )
+    return tuple(rules)
+
+
+def length_rule(cell: Cell) -> tuple[Rule, ...]:
+    """too_long when the column has a max_length."""
+    limit = cell.spec.max_length
+    if limit is None:
+        return ()
+    length = cell.typed.str.len_chars()
+    return (
+        Rule(
+            Code.TOO_LONG,
+            length > limit,
+            pl.format("is {} characters long, at most {} allowed", length, pl.lit(limit)),
+        ),
+    )

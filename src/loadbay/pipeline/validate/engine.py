@@ -1,0 +1,200 @@
+"""validate(): type and check every cell of a batch, in one vectorised pass.
+
+The batch goes through one lazy query: every cell stripped (empty → null), then
+the helper columns of each column's plan, step by step, then the typed values,
+then one small error index per column (the first rule the cell breaks). Rows
+without any error are the good frame; the error rows are built only from the
+(usually few) bad rows, where the messages are formatted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import polars as pl
+from polars.expr.whenthen import ChainedThen, Then
+
+from loadbay.errors import Code, InvalidOption
+from loadbay.pipeline.frames import ERROR_SCHEMA, REF, ROW, EmptyPolicy, Mode, empty_errors
+from loadbay.pipeline.validate.base import Cell, Plan, Rule, Validated, ValidateOptions
+from loadbay.pipeline.validate.numeric import plan_decimal, plan_integer
+from loadbay.pipeline.validate.scalar import (
+    plan_boolean,
+    plan_currency,
+    plan_email,
+    plan_enum,
+    plan_text,
+)
+from loadbay.pipeline.validate.temporal import plan_date, plan_datetime
+from loadbay.schema.model import Catalog, Column, ColumnType, Table
+
+PLANNERS: dict[ColumnType, Callable[[Cell], Plan]] = {
+    ColumnType.TEXT: plan_text,
+    ColumnType.INTEGER: plan_integer,
+    ColumnType.DECIMAL: plan_decimal,
+    ColumnType.BOOLEAN: plan_boolean,
+    ColumnType.DATE: plan_date,
+    ColumnType.DATETIME: plan_datetime,
+    ColumnType.ENUM: plan_enum,
+    ColumnType.EMAIL: plan_email,
+    ColumnType.CURRENCY: plan_currency,
+}
+#: modes where every row is written whole, so an empty required cell is an error
+_WHOLE_ROW_MODES = frozenset({Mode.CREATE, Mode.APPEND, Mode.REPLACE})
+#: modes where a row that updates a stored one may leave cells empty
+_UPDATING_MODES = frozenset({Mode.UPDATE, Mode.UPSERT})
+_POSITION = "__position__"
+
+
+def validate(
+    frame: pl.DataFrame, table: Table, catalog: Catalog, options: ValidateOptions
+) -> Validated:
+    """Type and check every cell of ``frame`` (string columns named after ``table``'s)."""
+    _check(frame, options)
+    match = table.match_columns(options.match)
+    names = [name for name in frame.columns if name not in (ROW, REF)]
+    cells = [_cell(table.column(name), catalog, options) for name in names]
+    plans = [_with_presence(cell, table.column(cell.name), match) for cell in cells]
+    checked = _evaluate(frame, cells, plans)
+    bad = checked.select(_any_error(cells, plans)).to_series()
+    good = checked.select(_outputs(frame, table))
+    failed = int(bad.sum())
+    if not failed:
+        return Validated(good=good, errors=empty_errors(), failed_rows=0)
+    errors = _errors(checked.filter(bad), cells, plans)
+    return Validated(good=good.filter(~bad), errors=errors, failed_rows=failed)
+
+
+def _any_error(cells: list[Cell], plans: list[Plan]) -> pl.Expr:
+    """True for a row with at least one bad cell."""
+    pairs = zip(cells, plans, strict=True)
+    flags = [pl.col(cell.work("error")).is_not_null() for cell, plan in pairs if plan.rules]
+    return pl.any_horizontal(flags) if flags else pl.repeat(False, pl.len())
+
+
+def _check(frame: pl.DataFrame, options: ValidateOptions) -> None:
+    if ROW not in frame.columns:
+        raise ValueError(f"validate needs the row-number column {ROW!r}")
+    for fmt in options.date_formats:
+        if not isinstance(fmt, str) or "%" not in fmt:
+            raise InvalidOption(
+                f"date format {fmt!r} is not valid: use strftime directives such as %d/%m/%Y"
+            )
+
+
+def _cell(column: Column, catalog: Catalog, options: ValidateOptions) -> Cell:
+    """The cell of ``column``, typed by the column it references (if any, transitively)."""
+    spec, seen = column, set[tuple[str, str]]()
+    while spec.references is not None:
+        ref = spec.references
+        if (ref.table, ref.column) in seen:
+            break
+        seen.add((ref.table, ref.column))
+        spec = catalog.get(ref.table).column(ref.column)
+    return Cell(name=column.name, spec=spec, options=options)
+
+
+def _required_applies(options: ValidateOptions) -> bool:
+    if options.mode in _WHOLE_ROW_MODES:
+        return True
+    return options.mode in _UPDATING_MODES and options.empty is EmptyPolicy.CLEAR
+
+
+def _with_presence(cell: Cell, column: Column, match: tuple[str, ...]) -> Plan:
+    """The type's plan, led by the rule for an empty cell (missing_key or required)."""
+    plan = PLANNERS[cell.spec.type](cell)
+    empty = cell.text.is_null()
+    if column.name in match and cell.options.mode is not Mode.APPEND:
+        on = ", ".join(match)
+        lead: tuple[Rule, ...] = (
+            Rule(Code.MISSING_KEY, empty, pl.lit(f"is empty, but rows are matched on {on}")),
+        )
+    elif column.required and _required_applies(cell.options):
+        lead = (Rule(Code.REQUIRED, empty, pl.lit("is required")),)
+    else:
+        lead = ()
+    return Plan(value=plan.value, rules=(*lead, *plan.rules), steps=plan.steps)
+
+
+def _evaluate(frame: pl.DataFrame, cells: list[Cell], plans: list[Plan]) -> pl.DataFrame:
+    """The frame plus every working column: text, helpers, typed, error (one query)."""
+    query = frame.lazy().with_columns(
+        _stripped(cell.name).alias(cell.work("text")) for cell in cells
+    )
+    for step in range(max((len(p.steps) for p in plans), default=0)):
+        query = query.with_columns(e for p in plans if step < len(p.steps) for e in p.steps[step])
+    query = query.with_columns(
+        p.value.alias(c.work("typed")) for c, p in zip(cells, plans, strict=True)
+    )
+    query = query.with_columns(
+        _error_index(p.rules).alias(c.work("error"))
+        for c, p in zip(cells, plans, strict=True)
+        if p.rules
+    )
+    return query.collect()
+
+
+def _stripped(name: str) -> pl.Expr:
+    """The cell without surrounding whitespace, null when nothing is left."""
+    return pl.col(name).cast(pl.String).str.strip_chars().replace("", None)
+
+
+def _first(cases: Sequence[tuple[pl.Expr, pl.Expr]], default: pl.Expr) -> pl.Expr:
+    """The value of the first case whose condition holds, else ``default``."""
+    (condition, value), *rest = cases
+    chain: Then | ChainedThen = pl.when(condition).then(value)
+    for condition, value in rest:
+        chain = chain.when(condition).then(value)
+    return chain.otherwise(default)
+
+
+def _error_index(rules: Sequence[Rule]) -> pl.Expr:
+    """The position of the first rule that fails (UInt8), null when none does."""
+    cases = [(rule.failed, pl.lit(i, dtype=pl.UInt8)) for i, rule in enumerate(rules)]
+    return _first(cases, pl.lit(None, dtype=pl.UInt8))
+
+
+def _outputs(frame: pl.DataFrame, table: Table) -> list[pl.Expr]:
+    """The good frame's columns, in the frame's order; references as text."""
+    outputs: list[pl.Expr] = []
+    for name in frame.columns:
+        if name in (ROW, REF):
+            outputs.append(pl.col(name).cast(pl.Int64) if name == ROW else pl.col(name))
+            continue
+        typed = pl.col(f"__{name}:typed")
+        if table.column(name).references is not None:
+            typed = typed.cast(pl.String)
+        outputs.append(typed.alias(name))
+    return outputs
+
+
+def _errors(bad: pl.DataFrame, cells: list[Cell], plans: list[Plan]) -> pl.DataFrame:
+    """One error row per bad cell of the bad rows, ordered by row then column."""
+    pieces = [
+        _cell_errors(bad.lazy(), position, cell, plan.rules)
+        for position, (cell, plan) in enumerate(zip(cells, plans, strict=True))
+        if plan.rules
+    ]
+    return (
+        pl.concat(pieces)
+        .sort(["row", _POSITION])
+        .select(list(ERROR_SCHEMA))
+        .collect()
+        .cast(ERROR_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def _cell_errors(
+    bad: pl.LazyFrame, position: int, cell: Cell, rules: tuple[Rule, ...]
+) -> pl.LazyFrame:
+    index = pl.col(cell.work("error"))
+    codes = {i: rule.code.value for i, rule in enumerate(rules)}
+    message = _first([(index == i, rule.message) for i, rule in enumerate(rules)], pl.lit(None))
+    return bad.filter(index.is_not_null()).select(
+        row=pl.col(ROW).cast(pl.Int64),
+        column=pl.lit(cell.name, dtype=pl.String),
+        code=index.replace_strict(codes, return_dtype=pl.String),
+        message=message,
+        value=pl.col(cell.name).cast(pl.String),
+        **{_POSITION: pl.lit(position, dtype=pl.Int32)},
+    )
