@@ -293,6 +293,8 @@ def _show_import(
         }
         if record.get("error"):
             payload["error"] = {"code": record["error_code"], "message": record["error"]}
+        if record.get("warnings"):
+            payload["warnings"] = record["warnings"]
         if record["dry_run"]:
             payload["changes"] = _changes(ctx, record["id"], limit=100)
         print(json.dumps(payload, default=str))
@@ -417,6 +419,21 @@ def imports_show(
                 out.print(f"[bold]{k}[/]: {v}", highlight=False)
         if errors:
             _error_table(errors)
+
+
+@imports_app.command("resume")
+def imports_resume(
+    import_id: Annotated[str, typer.Argument(help="The interrupted import's id.")],
+    schema: SchemaOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Go on with an import whose process died: from its last committed chunk."""
+    with _context(schema, as_json) as ctx:
+        with _progress(enabled=not as_json and err.is_terminal) as progress:
+            record = import_service.run_import(ctx, import_id, progress=progress)
+        errors = import_service.first_errors(ctx, import_id)
+        _show_import(ctx, record, errors, as_json)
+        _exit_for(record, as_json)
 
 
 @app.command()

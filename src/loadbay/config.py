@@ -16,6 +16,14 @@ class Settings:
     tenant: str = "default"
     chunk_size: int = 50_000
     batch_size: int = 100_000
+    max_upload_bytes: int = 1 << 30  # LOADBAY_MAX_UPLOAD_BYTES
+    bulk_max: int = 100  # LOADBAY_BULK_MAX: records in one synchronous bulk call
+    rate_limit: int = 600  # LOADBAY_RATE_LIMIT: API requests per minute per tenant; 0 = off
+    queue_url: str | None = None  # LOADBAY_QUEUE_URL: postgresql:// or redis://
+    url: str | None = None  # LOADBAY_URL: a remote loadbay server for the CLI
+    token: str | None = None  # LOADBAY_TOKEN: its bearer token (never logged)
+    lease_seconds: float = 30.0  # LOADBAY_LEASE_SECONDS: a worker's hold on a running import
+    workers: int = 2  # LOADBAY_WORKERS: worker threads of `loadbay serve` / `loadbay worker`
 
     @property
     def effective_database_url(self) -> str:
@@ -40,5 +48,29 @@ class Settings:
             values["schema_file"] = Path(env["LOADBAY_SCHEMA"])
         if env.get("LOADBAY_CHUNK_SIZE"):
             values["chunk_size"] = int(env["LOADBAY_CHUNK_SIZE"])
+        values.update(_service_env(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+_INT_ENV = {
+    "LOADBAY_MAX_UPLOAD_BYTES": "max_upload_bytes",
+    "LOADBAY_BULK_MAX": "bulk_max",
+    "LOADBAY_RATE_LIMIT": "rate_limit",
+    "LOADBAY_WORKERS": "workers",
+}
+_TEXT_ENV = {"LOADBAY_QUEUE_URL": "queue_url", "LOADBAY_URL": "url", "LOADBAY_TOKEN": "token"}
+
+
+def _service_env(env: Mapping[str, str]) -> dict[str, object]:
+    """The settings of the server, its workers and the remote command line."""
+    values: dict[str, object] = {}
+    for name, field in _INT_ENV.items():
+        if env.get(name):
+            values[field] = int(env[name])
+    for name, field in _TEXT_ENV.items():
+        if env.get(name):
+            values[field] = env[name]
+    if env.get("LOADBAY_LEASE_SECONDS"):
+        values["lease_seconds"] = float(env["LOADBAY_LEASE_SECONDS"])
+    return values

@@ -182,6 +182,48 @@ class StoreError(LoadbayError):
     code = "database_error"
 
 
+class PayloadTooLarge(InvalidInput):
+    """The request is larger than allowed."""
+
+    code = "payload_too_large"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """This Idempotency-Key was already used with a different request."""
+
+    code = "idempotency_key_reused"
+
+
+class Unauthorized(LoadbayError):
+    """A valid bearer token is needed."""
+
+    code = "unauthorized"
+
+
+class Forbidden(LoadbayError):
+    """The token does not have the scope this needs."""
+
+    code = "forbidden"
+
+
+class RateLimited(LoadbayError):
+    """Too many requests: retry later."""
+
+    code = "rate_limited"
+
+
+class Cancelled(LoadbayError):
+    """The import was cancelled."""
+
+    code = "cancelled"
+
+
+class Unavailable(StoreError):
+    """A service loadbay needs (the database or the queue) does not answer."""
+
+    code = "unavailable"
+
+
 #: exit code of the command line for each exception class (most specific first)
 EXIT_CODES: tuple[tuple[type[LoadbayError], int], ...] = (
     (InvalidInput, 1),
@@ -202,3 +244,24 @@ def exit_code_for(exc: LoadbayError) -> int:
         if isinstance(exc, cls):
             return code
     return EXIT_FATAL
+
+
+#: HTTP status of the API for each exception class (most specific first)
+HTTP_STATUS: tuple[tuple[type[LoadbayError], int], ...] = (
+    (PayloadTooLarge, 413),
+    (InvalidInput, 422),
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (RateLimited, 429),
+    (StoreError, 503),
+    (LoadbayError, 500),
+)
+
+
+def http_status_for(exc: LoadbayError) -> int:
+    for cls, status in HTTP_STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 500

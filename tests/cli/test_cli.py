@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-
-
-@pytest.fixture
-def env(db_url: str, tmp_path: Path) -> dict[str, str]:
-    values = {k: v for k, v in os.environ.items() if not k.startswith("LOADBAY_")}
-    values.update(LOADBAY_DATA_DIR=str(tmp_path / "data"), LOADBAY_DATABASE_URL=db_url)
-    return values
 
 
 def loadbay(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -133,7 +133,7 @@ def _regular(frame: pl.DataFrame, chunk: bytes, layout: Layout) -> bool:
     width = len(layout.names)
     if width == 1:
         return True
-    cols = [pl.col(n) for n in layout.names]
+    cols = [pl.nth(i) for i in range(1, width + 1)]  # by position: names may look like regexes
     quoted = QUOTE in chunk
     blank = 0
     if frame.select(pl.all_horizontal(c.is_null() for c in cols).any()).item():
@@ -155,7 +155,8 @@ def _regular(frame: pl.DataFrame, chunk: bytes, layout: Layout) -> bool:
 
 def _drop_empty(frame: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     """Without blank lines and records whose every field is empty."""
-    return frame.filter(pl.any_horizontal(pl.col(layout.names).is_not_null()))
+    fields = pl.nth(range(1, len(layout.names) + 1))
+    return frame.filter(pl.any_horizontal(fields.is_not_null()))
 
 
 def _python(chunk: bytes, first_row: int, layout: Layout, frame: pl.DataFrame | None) -> Piece:

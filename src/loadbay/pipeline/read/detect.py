@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
+
+import ijson
 
 from loadbay.errors import UnsupportedFormat
 from loadbay.pipeline.read.base import ReadOptions, normalise_format
@@ -22,6 +26,7 @@ _EXTENSIONS = {
     ".xlsm": "xlsx",
     ".xls": "xlsx",
 }
+_XML_START = re.compile(r"<[?!A-Za-z_]")
 _ZIP = b"PK\x03\x04"
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (calamine reads it too)
 _NOT_DATA = {
@@ -38,9 +43,10 @@ _NOT_DATA = {
 def detect_format(path: Path, options: ReadOptions) -> str:
     """The format of ``path``: ``options.format`` if set, else from content, then name.
 
-    Content rules: zip (``PK``) or OLE → xlsx; first non-blank character ``<`` → xml,
-    ``[`` → json, ``{`` → jsonl when the first line is a whole JSON object and more
-    lines follow (one JSON document cannot be that), else json. Known non-data files (PDF, images,
+    Content rules: zip (``PK``) or OLE → xlsx; text starting with a tag (``<x``,
+    ``<?``, ``<!``) → xml; a whole JSON object on the first line and more lines after
+    it → jsonl (one JSON document cannot be that); text starting with ``[`` or ``{``
+    that parses as JSON → json (jsonl for a one-line ``.jsonl`` file). Known non-data files (PDF, images,
     archives, binary with NUL bytes) raise UnsupportedFormat.
     """
     if options.format:
@@ -73,27 +79,31 @@ def _from_content(path: Path, head: bytes, encoding: str | None) -> str | None:
         )
     if not text:
         return None
-    first = text[0]
-    if first == "<":
+    complete = len(head) < SAMPLE_SIZE
+    if _XML_START.match(text):
         return "xml"
-    if first == "[":
-        return "json"
-    if first == "{":
-        return _json_or_jsonl(path, text, complete=len(head) < SAMPLE_SIZE)
+    if text[0] == "{" and _jsonl(text):
+        return "jsonl"
+    if text[0] in "[{" and _json_start(text, complete):
+        one_line_jsonl = text[0] == "{" and complete and from_extension(path) == "jsonl"
+        return "jsonl" if one_line_jsonl else "json"
     return None
 
 
-def _json_or_jsonl(path: Path, text: str, complete: bool) -> str:
+def _jsonl(text: str) -> bool:
+    """A whole JSON object on the first line, and more lines: JSON Lines."""
     first, _, rest = text.partition("\n")
     try:
-        record = json.loads(first)
+        return isinstance(json.loads(first), dict) and bool(rest.strip())
     except ValueError:
-        return "json"
-    if not isinstance(record, dict):
-        return "json"
-    if rest.strip():  # a whole object and more: not one JSON document
-        return "jsonl"
-    if not complete:  # one very long line: the sample cannot tell
-        return "json"
-    # one record on one line: valid as both; the name decides
-    return "jsonl" if from_extension(path) == "jsonl" else "json"
+        return False
+
+
+def _json_start(text: str, complete: bool) -> bool:
+    """Whether the sample is JSON (or the start of it, when the sample is cut short)."""
+    try:
+        for _ in ijson.basic_parse(io.BytesIO(text.encode("utf-8"))):
+            pass
+    except ijson.JSONError as exc:
+        return not complete and "premature EOF" in str(exc)
+    return True

@@ -56,7 +56,8 @@ def load_sheet(path: Path, options: ReadOptions) -> pl.DataFrame:
     columns = [_column(typed.to_series(i), text.to_series(i)).alias(n) for i, n in enumerate(names)]
     frame = pl.DataFrame(columns).with_row_index(ROW, offset=1)
     frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
-    return frame.filter(pl.any_horizontal(pl.col(names).is_not_null()))
+    fields = pl.nth(range(1, len(names) + 1))  # by position: names may look like regexes
+    return frame.filter(pl.any_horizontal(fields.is_not_null()))
 
 
 def _open(path: Path) -> Any:
