@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from unittest import mock
 
 import polars as pl
 import pytest
@@ -319,3 +320,31 @@ def test_property_written_tables_read_back_exactly(
     assert frame.columns == [ROW, *header]
     assert frame.rows() == expected
     assert errors.height == 0
+
+
+@st.composite
+def ragged_tables(draw: st.DrawFn) -> tuple[list[str], list[list[str]]]:
+    header, _ = draw(tables())
+    width = len(header)
+    row = st.integers(1, width + 2).flatmap(lambda n: st.lists(cells, min_size=n, max_size=n))
+    return header, draw(st.lists(row, max_size=30))
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(table=ragged_tables(), delimiter=st.sampled_from([",", ";", "\t", "|"]))
+def test_property_ragged_rows_in_tiny_chunks(
+    tmp_path: Path, table: tuple[list[str], list[list[str]]], delimiter: str
+) -> None:
+    """Every record its own chunk or nearly: cuts, fast and slow paths, all agree."""
+    header, rows = table
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows([header, *rows])
+    path = write(tmp_path, out.getvalue(), "ragged.csv")
+    with mock.patch("loadbay.pipeline.read.delimited._MIN_BLOCK", 16):
+        frame, errors = read(path, format="csv", delimiter=delimiter, batch_size=4)
+    width = len(header)
+    good = [(n, *[v or None for v in r]) for n, r in enumerate(rows, 1) if len(r) == width]
+    assert frame.rows() == [g for g in good if any(v is not None for v in g[1:])]
+    assert errors["row"].to_list() == [n for n, r in enumerate(rows, 1) if len(r) != width]

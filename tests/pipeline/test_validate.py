@@ -11,9 +11,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from loadbay.errors import Code, InvalidOption, InvalidSchema
+from loadbay.errors import Code, InvalidInput, InvalidOption, InvalidSchema
 from loadbay.pipeline.frames import ERROR_SCHEMA, REF, ROW, EmptyPolicy, Mode
-from loadbay.pipeline.validate import ValidateOptions, Validated, validate
+from loadbay.pipeline.validate import Validated, ValidateOptions, validate
 from loadbay.schema.builtin import BUILTIN_TABLES, PEOPLE, PROJECTS
 from loadbay.schema.model import Catalog, Table
 
@@ -318,7 +318,7 @@ def test_a_cell_is_reported_once_even_when_required_and_matched_on() -> None:
 
 
 def test_matching_on_a_column_that_is_not_unique_is_refused() -> None:
-    with pytest.raises(InvalidSchema):
+    with pytest.raises(InvalidInput, match="name"):
         run(PROJECTS, project(), match=("name",))
 
 

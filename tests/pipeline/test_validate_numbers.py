@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loadbay.pipeline.frames import ROW
-from loadbay.pipeline.validate import ValidateOptions, Validated, validate
+from loadbay.pipeline.validate import Validated, ValidateOptions, validate
 from loadbay.schema.model import Catalog, Column, ColumnType, Table
 
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from loadbay.pipeline.frames import ROW
-from loadbay.pipeline.validate import ValidateOptions, Validated, validate
+from loadbay.pipeline.validate import Validated, ValidateOptions, validate
 from loadbay.schema.model import Catalog, Column, ColumnType, Table
 
 EVENTS = Table(
@@ -108,9 +108,7 @@ def test_a_two_digit_year_read_with_a_four_digit_directive_is_refused() -> None:
     # chrono would read "24" as the year 24
     result = run("day", ["5/1/24"], date_formats=("%d/%m/%Y",))
     assert [m[0] for m in messages(result)] == ["invalid_date"]
-    assert accepted(run("day", ["5/1/24"], date_formats=("%d/%m/%y",)), "day") == [
-        date(2024, 1, 5)
-    ]
+    assert accepted(run("day", ["5/1/24"], date_formats=("%d/%m/%y",)), "day") == [date(2024, 1, 5)]
 
 
 @pytest.mark.parametrize(
@@ -221,7 +219,10 @@ def test_offsets_can_cross_the_day_and_year() -> None:
 )
 def test_invalid_datetimes(value: str) -> None:
     assert messages(run("at", [value])) == [
-        ("invalid_datetime", f"'{value}' is not a valid date and time (accepted: {DATETIME_ACCEPTED})")
+        (
+            "invalid_datetime",
+            f"'{value}' is not a valid date and time (accepted: {DATETIME_ACCEPTED})",
+        )
     ]
 
 

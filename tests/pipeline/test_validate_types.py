@@ -8,8 +8,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from loadbay.pipeline.frames import ROW
-from loadbay.pipeline.validate import ValidateOptions, Validated, validate
+from loadbay.pipeline.frames import ROW, Mode
+from loadbay.pipeline.validate import Validated, ValidateOptions, validate
 from loadbay.schema.model import Catalog, Column, ColumnType, Reference, Table
 
 THINGS = Table(
@@ -279,7 +279,5 @@ def test_reference_to_its_own_table() -> None:
 
 
 def test_required_reference_in_create_mode() -> None:
-    from loadbay.pipeline.frames import Mode
-
     result = run("by_email", [""], LINKS, mode=Mode.CREATE)
     assert result.errors["code"].to_list() == ["required"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from loadbay.errors import InvalidSchema, UnknownTable
+from loadbay.errors import InvalidOption, InvalidSchema, UnknownTable
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 #: column names the data tables use for themselves
@@ -131,17 +131,16 @@ class Table:
 
     def match_columns(self, key: Iterable[str] | None) -> tuple[str, ...]:
         """The columns rows are matched on: ``key`` if given (a unique column), else the key."""
-        if not key:
+        cols = tuple(key or ())
+        if not cols or cols == self.key:
             return self.key
-        cols = tuple(key)
-        for name in cols:
-            col = self.column(name)
-            if cols != self.key and not col.unique and len(cols) == 1:
-                raise InvalidSchema(
-                    f"table {self.name!r}: cannot match on {name!r}, it is neither the key "
-                    "nor a unique column"
-                )
-        return cols
+        if len(cols) == 1 and self.has_column(cols[0]) and self.column(cols[0]).unique:
+            return cols
+        uniques = [c.name for c in self.columns if c.unique]
+        choices = ", ".join([f"the key ({', '.join(self.key) or 'none'})", *uniques])
+        raise InvalidOption(
+            f"table {self.name!r}: cannot match on {', '.join(cols)!r}; match on {choices}"
+        )
 
 
 class Catalog:

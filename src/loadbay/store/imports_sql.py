@@ -138,3 +138,88 @@ def iter_results(
         for x in rows:
             x["errors"] = errors.get((x["table_name"], x["src"], x["row"]), [])
             yield x
+
+
+# ---- pages and guarded state changes (the API) ---------------------------------------
+def page_imports(
+    conn: Connection,
+    tenant: str,
+    limit: int,
+    after: tuple[datetime, str] | None = None,
+    filters: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Newest first, keyset-paginated on (created_at, id); ``limit`` + 1 rows tell more."""
+    i = system.imports
+    filters = filters or {}
+    query = sa.select(i).where(i.c.tenant_id == tenant)
+    if filters.get("state"):
+        query = query.where(i.c.state == filters["state"])
+    if filters.get("table"):
+        pattern = '%"' + _like_escape(str(filters["table"])) + '"%'
+        query = query.where(sa.cast(i.c.tables, sa.Text).like(pattern, escape="\\"))
+    if filters.get("created_after"):
+        query = query.where(i.c.created_at > filters["created_after"])
+    if filters.get("created_before"):
+        query = query.where(i.c.created_at < filters["created_before"])
+    if after is not None:
+        at, last_id = after
+        query = query.where(
+            sa.or_(i.c.created_at < at, sa.and_(i.c.created_at == at, i.c.id < last_id))
+        )
+    query = query.order_by(i.c.created_at.desc(), i.c.id.desc()).limit(limit + 1)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def _like_escape(text_: str) -> str:
+    return text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def set_state_if(
+    conn: Connection,
+    tenant: str,
+    import_id: str,
+    current: Sequence[str],
+    state: str,
+    **values: Any,
+) -> bool:
+    """Move an import to ``state`` only if it is in one of ``current`` (compare-and-set)."""
+    i = system.imports
+    done = conn.execute(
+        sa.update(i)
+        .where(i.c.id == import_id, i.c.tenant_id == tenant, i.c.state.in_(list(current)))
+        .values(state=state, **values)
+    )
+    return bool(done.rowcount)
+
+
+def page_results(
+    conn: Connection,
+    import_id: str,
+    limit: int,
+    after: tuple[str, int, int] | None = None,
+    outcomes: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Row outcomes in file order, keyset-paginated on (table, src, row), with their errors."""
+    r, e = system.results, system.errors
+    query = sa.select(r).where(r.c.import_id == import_id)
+    if outcomes:
+        query = query.where(r.c.outcome.in_(list(outcomes)))
+    if after is not None:
+        query = query.where(sa.tuple_(r.c.table_name, r.c.src, r.c.row) > sa.tuple_(*after))
+    query = query.order_by(r.c.table_name, r.c.src, r.c.row).limit(limit + 1)
+    rows = [dict(x) for x in conn.execute(query).mappings()]
+    failed = [x for x in rows if x["outcome"] == "failed"]
+    found: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
+    if failed:
+        lo, hi = min(x["row"] for x in failed), max(x["row"] for x in failed)
+        for err in conn.execute(
+            sa.select(e)
+            .where(e.c.import_id == import_id, e.c.row >= lo, e.c.row <= hi)
+            .order_by(e.c.table_name, e.c.src, e.c.row, e.c.column)
+        ).mappings():
+            found.setdefault((err["table_name"], err["src"], err["row"]), []).append(
+                {k: err[k] for k in ("column", "code", "message", "value")}
+            )
+    for x in rows:
+        x["errors"] = found.get((x["table_name"], x["src"], x["row"]), [])
+    return rows

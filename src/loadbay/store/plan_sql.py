@@ -66,8 +66,13 @@ class PlanBuilder:
         self.next_id = next_id
         self.table = spec.table
         self.refs = [c for c in spec.columns if self.table.column(c).references is not None]
+        # columns whose values must stay unique: unique ones, and a one-column table key
+        # when rows are matched on another column (``--key external_id`` renaming a company)
         self.uniques = [
-            c for c in spec.columns if self.table.column(c).unique and (c,) != spec.match
+            c
+            for c in spec.columns
+            if (c,) != spec.match
+            and (self.table.column(c).unique or ((c,) == self.table.key and spec.match))
         ]
 
     # ---- column expressions -------------------------------------------------------
@@ -247,7 +252,8 @@ class PlanBuilder:
                         col.name,
                         Code.REQUIRED,
                         f'{only_matched}m."n_{col.name}" IS NULL',
-                        lit(f"{col.name} is required"),
+                        f"CASE WHEN m._target IS NULL THEN {lit(f'is required to create a new {name} row')} "
+                        f"ELSE {lit('is required')} END",
                         "NULL",
                     )
                 )

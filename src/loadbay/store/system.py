@@ -65,5 +65,64 @@ errors = sa.Table(
 )
 
 
+# ---- the service: tenants, tokens, uploads, idempotency keys, worker leases ----------
+tenants = sa.Table(
+    "loadbay_tenants",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+tokens = sa.Table(
+    "loadbay_tokens",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False, index=True),
+    sa.Column("name", sa.String(200)),
+    sa.Column("scope", sa.String(20), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("revoked_at", sa.DateTime),
+)
+
+uploads = sa.Table(
+    "loadbay_uploads",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False, index=True),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("format", sa.String(20)),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+idempotency_keys = sa.Table(
+    "loadbay_idempotency_keys",
+    metadata,
+    sa.Column("tenant_id", sa.String(100), primary_key=True),
+    sa.Column("endpoint", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
+)
+
+#: a worker's hold on an import it runs; renewed while it lives, taken over when expired.
+#: On SQLite this table lives in a database file of its own (see store/leases_sql.py).
+leases = sa.Table(
+    "loadbay_leases",
+    metadata,
+    sa.Column("import_id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False),
+    sa.Column("locked_by", sa.String(200)),
+    sa.Column("lease_until", sa.DateTime, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, default=False),
+)
+
+
 def create_system_tables(conn: sa.Connection) -> None:
     metadata.create_all(conn, checkfirst=True)

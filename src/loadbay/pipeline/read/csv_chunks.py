@@ -1,16 +1,17 @@
 """CSV bodies, chunk by chunk: polars where the chunk is regular, csv.reader where not.
 
 The body (UTF-8 bytes after the header) is cut into chunks of whole records: at a
-line break preceded by an even number of quote characters. Each chunk is parsed by
-polars with one extra column (catches records with too many fields); then a cheap
-count proves that no record has too few fields (polars pads those silently):
+line break preceded by an even number of quote characters. Before polars parses a
+chunk, a marker field (a control character that is not in the chunk) is appended to
+every record, and polars reads one column more than the header has. A record has
+exactly the header's number of fields if and only if that last column holds the
+marker: a short record puts it further left, a long one pushes it out (even when
+the surplus fields are empty, which polars cannot tell from missing ones).
 
-    delimiters in the raw chunk - delimiters inside values
-        == (fields - 1) * (records - blank lines)
-
-When the proof fails, or polars rejects the chunk, the chunk is read again with
-Python's csv module, which gives the exact field count and raw text of every record:
-the irregular ones become ``wrong_field_count`` errors, the others are kept.
+A chunk where some record lacks its marker in place, or that polars rejects, is read
+again with Python's csv module, which gives the exact field count and raw text of
+every record: the irregular ones become ``wrong_field_count`` errors, the others are
+kept. Markers that landed inside quoted values (line breaks in values) are removed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from loadbay.pipeline.read.base import clip
 QUOTE = b'"'
 #: a record not ended within this many bytes is cut at the last line break anyway
 MAX_PENDING = 64 * 1024 * 1024
+_MARKERS = (b"\x01", b"\x02", b"\x03", b"\x1e", b"\x1f")
 
 
 class Readable(Protocol):
@@ -44,10 +46,11 @@ class Layout:
     names: list[str]
     delimiter: str
     source: str
+    terminator: bytes = b"\n"  # how records end (b"\n" or b"\r\n"), as in the header
 
     @property
     def extra(self) -> str:
-        """A column name that is not a field: catches surplus fields."""
+        """A column name that is not a field: where the marker must land."""
         name = "__extra__"
         while name in self.names:
             name += "_"
@@ -97,15 +100,28 @@ def record_chunks(stream: Readable, pending: bytes, block_size: int) -> Iterator
 
 def parse_chunk(chunk: bytes, first_row: int, layout: Layout) -> Piece:
     """The records of one chunk; ``first_row`` is the number of its first record."""
+    body = chunk.rstrip(b"\r\n")
+    if not body:  # only blank lines
+        return Piece(_frame_of([], first_row, layout), empty_errors(), chunk.count(b"\n"))
+    blank_tail = max(0, chunk.count(b"\n", len(body)) - 1)  # blank lines at the end
+    marker = next((m for m in _MARKERS if m not in body), None)
+    if marker is None:
+        return _python(body, first_row, layout, None, blank_tail)
+    term = layout.terminator
+    seq = layout.delimiter.encode() + marker
+    marked = body.replace(term, seq + term)
+    markers = (len(marked) - len(body)) // len(seq) + 1
     try:
-        frame = _polars(chunk, first_row, layout)
+        frame = _polars(marked + seq + term, first_row, layout)
     except pl.exceptions.PolarsError:
-        return _python(chunk, first_row, layout, None)
-    if not _regular(frame, chunk, layout):
-        return _python(chunk, first_row, layout, frame)
-    records = frame.height
-    frame = frame.drop(layout.extra).with_columns(pl.col(ROW).cast(pl.Int64))
-    return Piece(_drop_empty(frame, layout), empty_errors(), records)
+        return _python(body, first_row, layout, None, blank_tail)
+    if markers != frame.height:  # some markers are inside quoted values
+        frame = _unmark(frame, layout, (seq + term).decode(), term.decode())
+    frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
+    if (frame[layout.extra] == marker.decode()).sum() != frame.height:
+        return _python(body, first_row, layout, frame.drop(layout.extra), blank_tail)
+    frame = _drop_empty(frame.drop(layout.extra), layout)
+    return Piece(frame, empty_errors(), markers + blank_tail)
 
 
 def _polars(chunk: bytes, first_row: int, layout: Layout) -> pl.DataFrame:
@@ -126,31 +142,10 @@ def _polars(chunk: bytes, first_row: int, layout: Layout) -> pl.DataFrame:
     ).collect()
 
 
-def _regular(frame: pl.DataFrame, chunk: bytes, layout: Layout) -> bool:
-    """Whether every record of the chunk has exactly as many fields as the header."""
-    if frame[layout.extra].null_count() != frame.height:
-        return False  # some record has too many fields
-    width = len(layout.names)
-    if width == 1:
-        return True
-    cols = [pl.nth(i) for i in range(1, width + 1)]  # by position: names may look like regexes
-    quoted = QUOTE in chunk
-    blank = 0
-    if frame.select(pl.all_horizontal(c.is_null() for c in cols).any()).item():
-        if (
-            quoted
-            and frame.select(
-                pl.any_horizontal(c.str.contains("\n", literal=True).any() for c in cols)
-            ).item()
-        ):
-            return False  # line breaks inside values: blank lines cannot be counted
-        blank = chunk.count(b"\n\n") + chunk.count(b"\n\r\n") + chunk.startswith((b"\n", b"\r\n"))
-    inner = 0
-    if quoted:
-        counts = (c.str.count_matches(layout.delimiter, literal=True).sum() for c in cols)
-        inner = int(frame.select(pl.sum_horizontal(counts)).item() or 0)
-    raw = chunk.count(layout.delimiter.encode())
-    return raw - inner == (width - 1) * (frame.height - blank)
+def _unmark(frame: pl.DataFrame, layout: Layout, seq: str, term: str) -> pl.DataFrame:
+    """Without the markers put after line breaks that are inside quoted values."""
+    fields = pl.nth(range(1, len(layout.names) + 1))  # by position: names may be regexes
+    return frame.with_columns(fields.str.replace_all(seq, term, literal=True))
 
 
 def _drop_empty(frame: pl.DataFrame, layout: Layout) -> pl.DataFrame:
@@ -159,8 +154,11 @@ def _drop_empty(frame: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     return frame.filter(pl.any_horizontal(fields.is_not_null()))
 
 
-def _python(chunk: bytes, first_row: int, layout: Layout, frame: pl.DataFrame | None) -> Piece:
-    records, raws = _csv_records(chunk, first_row, layout)
+def _python(
+    body: bytes, first_row: int, layout: Layout, frame: pl.DataFrame | None, blank_tail: int
+) -> Piece:
+    """The chunk as Python's csv module reads it; ``frame`` is polars' reading, if any."""
+    records, raw = _csv_records(body, first_row, layout)
     width = len(layout.names)
     bad = [i for i, r in enumerate(records) if r and len(r) != width]
     errors = errors_frame(
@@ -169,28 +167,25 @@ def _python(chunk: bytes, first_row: int, layout: Layout, frame: pl.DataFrame | 
             column=None,
             code=Code.WRONG_FIELD_COUNT,
             message=f"row has {len(records[i])} fields, the header has {width}",
-            value=clip(raws(i)),
+            value=clip(raw(i)),
         )
         for i in bad
     )
     if frame is not None and frame.height == len(records):
-        keep = [True] * frame.height
-        for i in bad:
-            keep[i] = False
+        keep = [len(r) == width for r in records]  # blank lines too: polars has a row
         kept = frame.filter(pl.Series(keep, dtype=pl.Boolean))
-        kept = kept.drop(layout.extra).with_columns(pl.col(ROW).cast(pl.Int64))
     else:
         kept = _frame_of(records, first_row, layout)
-    return Piece(_drop_empty(kept, layout), errors, len(records))
+    return Piece(_drop_empty(kept, layout), errors, len(records) + blank_tail)
 
 
 def _csv_records(
-    chunk: bytes, first_row: int, layout: Layout
+    body: bytes, first_row: int, layout: Layout
 ) -> tuple[list[list[str]], Callable[[int], str]]:
     """Every record of the chunk as Python's csv module reads it, and its raw text."""
     if csv.field_size_limit() < MAX_PENDING:
         csv.field_size_limit(min(sys.maxsize, 2 * MAX_PENDING))
-    lines = io.StringIO(chunk.decode("utf-8"), newline="").readlines()
+    lines = io.StringIO(body.decode("utf-8"), newline="").readlines()
     reader = csv.reader(lines, delimiter=layout.delimiter, quotechar='"', strict=False)
     records: list[list[str]] = []
     ends: list[int] = [0]

@@ -60,10 +60,12 @@ def _start(
         body_stream = _CrToLf(stream)
         buf = buf.replace(b"\r", b"\n")
     head, body = _read_header(buf, body_stream, source)
-    text = head.decode("utf-8")
+    text = head.rstrip(b"\r\n").decode("utf-8")
     delimiter = options.delimiter or ("\t" if fmt == "tsv" else sniff(text, body))
     raw_names = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    return Layout(header_names(raw_names, source), delimiter, source), body, body_stream
+    terminator = b"\r\n" if head.endswith(b"\r\n") else b"\n"
+    layout = Layout(header_names(raw_names, source), delimiter, source, terminator)
+    return layout, body, body_stream
 
 
 class _CrToLf:
@@ -93,12 +95,12 @@ def sniff(header: str, body: bytes) -> str:
 
 
 def _read_header(buf: bytes, stream: Readable, source: str) -> tuple[bytes, bytes]:
-    """The header record (without its line break) and the bytes read after it."""
+    """The header record (with its line break) and the bytes read after it."""
     buf = buf.lstrip(b"\r\n")
     while True:
         end = _first_record_end(buf)
         if end:
-            return buf[:end].rstrip(b"\r\n"), buf[end:]
+            return buf[:end], buf[end:]
         more = stream.read(_SAMPLE)
         if not more:
             if not buf.strip():

@@ -47,8 +47,10 @@ class Validated:
 class Rule:
     """One way a cell can be wrong.
 
-    ``failed`` is evaluated over the whole batch (null counts as "not failed");
-    ``message`` only over the rows where the rule failed.
+    ``failed`` is evaluated over the whole batch (null counts as "not failed"), and
+    may use the plan's helper columns. ``message`` is evaluated only on the rows where
+    the rule failed, and may use only the cell as given, ``Cell.text`` and ``Cell.typed``
+    (the helper columns are not kept).
     """
 
     code: Code
@@ -140,7 +142,7 @@ def bound_rules(cell: Cell, value: pl.Expr, dtype: pl.DataType) -> tuple[Rule, .
             Rule(
                 Code.TOO_SMALL,
                 value < least,
-                pl.concat_str(shown(cell.text), pl.lit(f" is less than the minimum of {low}")),
+                pl.concat_str(shown(cell.text), pl.lit(f" is less than the minimum of {low:f}")),
             )
         )
     if high is not None:
@@ -149,7 +151,7 @@ def bound_rules(cell: Cell, value: pl.Expr, dtype: pl.DataType) -> tuple[Rule, .
             Rule(
                 Code.TOO_LARGE,
                 value > most,
-                pl.concat_str(shown(cell.text), pl.lit(f" is more than the maximum of {high}")),
+                pl.concat_str(shown(cell.text), pl.lit(f" is more than the maximum of {high:f}")),
             )
         )
     return tuple(rules)

@@ -46,31 +46,30 @@ _UPDATING_MODES = frozenset({Mode.UPDATE, Mode.UPSERT})
 _POSITION = "__position__"
 
 
+#: a column of the batch with its plan
+Planned = tuple[Cell, Plan]
+
+
 def validate(
     frame: pl.DataFrame, table: Table, catalog: Catalog, options: ValidateOptions
 ) -> Validated:
     """Type and check every cell of ``frame`` (string columns named after ``table``'s)."""
     _check(frame, options)
     match = table.match_columns(options.match)
-    names = [name for name in frame.columns if name not in (ROW, REF)]
-    cells = [_cell(table.column(name), catalog, options) for name in names]
-    plans = [_with_presence(cell, table.column(cell.name), match) for cell in cells]
-    checked = _evaluate(frame, cells, plans)
-    bad = checked.select(_any_error(cells, plans)).to_series()
+    planned = [
+        _plan(table.column(name), catalog, options, match)
+        for name in frame.columns
+        if name not in (ROW, REF)
+    ]
+    checked = _evaluate(frame, planned)
+    bad = checked.select(_any_error(planned)).to_series()
     good = checked.select(_outputs(frame, table))
     failed = int(bad.sum())
     if not failed:
         return Validated(good=good, errors=empty_errors(), failed_rows=0)
     # gathering the (usually few) bad rows costs what they are, filtering costs the batch
-    errors = _errors(checked[bad.arg_true()], cells, plans)
+    errors = _errors(checked[bad.arg_true()], planned)
     return Validated(good=good.filter(~bad), errors=errors, failed_rows=failed)
-
-
-def _any_error(cells: list[Cell], plans: list[Plan]) -> pl.Expr:
-    """True for a row with at least one bad cell."""
-    pairs = zip(cells, plans, strict=True)
-    flags = [pl.col(cell.work("error")).is_not_null() for cell, plan in pairs if plan.rules]
-    return pl.any_horizontal(flags) if flags else pl.repeat(False, pl.len())
 
 
 def _check(frame: pl.DataFrame, options: ValidateOptions) -> None:
@@ -83,8 +82,28 @@ def _check(frame: pl.DataFrame, options: ValidateOptions) -> None:
             )
 
 
-def _cell(column: Column, catalog: Catalog, options: ValidateOptions) -> Cell:
-    """The cell of ``column``, typed by the column it references (if any, transitively)."""
+def _plan(
+    column: Column, catalog: Catalog, options: ValidateOptions, match: tuple[str, ...]
+) -> Planned:
+    """The plan of ``column``'s type (or of the column it references), led by the rule for
+    an empty cell (missing_key or required)."""
+    cell = Cell(name=column.name, spec=_referenced(column, catalog), options=options)
+    plan = PLANNERS[cell.spec.type](cell)
+    empty = cell.text.is_null()
+    if column.name in match and options.mode is not Mode.APPEND:
+        on = ", ".join(match)
+        lead: tuple[Rule, ...] = (
+            Rule(Code.MISSING_KEY, empty, pl.lit(f"is empty, but rows are matched on {on}")),
+        )
+    elif column.required and _required_applies(options):
+        lead = (Rule(Code.REQUIRED, empty, pl.lit("is required")),)
+    else:
+        lead = ()
+    return cell, Plan(value=plan.value, rules=(*lead, *plan.rules), steps=plan.steps)
+
+
+def _referenced(column: Column, catalog: Catalog) -> Column:
+    """The column whose type and rules apply: the one ``column`` references, transitively."""
     spec, seen = column, set[tuple[str, str]]()
     while spec.references is not None:
         ref = spec.references
@@ -92,7 +111,7 @@ def _cell(column: Column, catalog: Catalog, options: ValidateOptions) -> Cell:
             break
         seen.add((ref.table, ref.column))
         spec = catalog.get(ref.table).column(ref.column)
-    return Cell(name=column.name, spec=spec, options=options)
+    return spec
 
 
 def _required_applies(options: ValidateOptions) -> bool:
@@ -101,38 +120,31 @@ def _required_applies(options: ValidateOptions) -> bool:
     return options.mode in _UPDATING_MODES and options.empty is EmptyPolicy.CLEAR
 
 
-def _with_presence(cell: Cell, column: Column, match: tuple[str, ...]) -> Plan:
-    """The type's plan, led by the rule for an empty cell (missing_key or required)."""
-    plan = PLANNERS[cell.spec.type](cell)
-    empty = cell.text.is_null()
-    if column.name in match and cell.options.mode is not Mode.APPEND:
-        on = ", ".join(match)
-        lead: tuple[Rule, ...] = (
-            Rule(Code.MISSING_KEY, empty, pl.lit(f"is empty, but rows are matched on {on}")),
+def _evaluate(frame: pl.DataFrame, planned: list[Planned]) -> pl.DataFrame:
+    """The frame plus, per column, its text, typed value and error index (one query).
+
+    The helper columns of the plans are computed on the way but not kept.
+    """
+    query = frame.lazy().with_columns(_stripped(c.name).alias(c.work("text")) for c, _ in planned)
+    for step in range(max((len(p.steps) for _, p in planned), default=0)):
+        query = query.with_columns(
+            expr for _, p in planned if step < len(p.steps) for expr in p.steps[step]
         )
-    elif column.required and _required_applies(cell.options):
-        lead = (Rule(Code.REQUIRED, empty, pl.lit("is required")),)
-    else:
-        lead = ()
-    return Plan(value=plan.value, rules=(*lead, *plan.rules), steps=plan.steps)
+    query = query.with_columns(p.value.alias(c.work("typed")) for c, p in planned)
+    checked = [(c, p) for c, p in planned if p.rules]
+    query = query.with_columns(_error_index(p.rules).alias(c.work("error")) for c, p in checked)
+    kept = [
+        *frame.columns,
+        *(c.work(what) for c, _ in planned for what in ("text", "typed")),
+        *(c.work("error") for c, _ in checked),
+    ]
+    return query.select(kept).collect()
 
 
-def _evaluate(frame: pl.DataFrame, cells: list[Cell], plans: list[Plan]) -> pl.DataFrame:
-    """The frame plus every working column: text, helpers, typed, error (one query)."""
-    query = frame.lazy().with_columns(
-        _stripped(cell.name).alias(cell.work("text")) for cell in cells
-    )
-    for step in range(max((len(p.steps) for p in plans), default=0)):
-        query = query.with_columns(e for p in plans if step < len(p.steps) for e in p.steps[step])
-    query = query.with_columns(
-        p.value.alias(c.work("typed")) for c, p in zip(cells, plans, strict=True)
-    )
-    query = query.with_columns(
-        _error_index(p.rules).alias(c.work("error"))
-        for c, p in zip(cells, plans, strict=True)
-        if p.rules
-    )
-    return query.collect()
+def _any_error(planned: list[Planned]) -> pl.Expr:
+    """True for a row with at least one bad cell."""
+    flags = [pl.col(c.work("error")).is_not_null() for c, p in planned if p.rules]
+    return pl.any_horizontal(flags) if flags else pl.repeat(False, pl.len())
 
 
 def _stripped(name: str) -> pl.Expr:
@@ -169,11 +181,11 @@ def _outputs(frame: pl.DataFrame, table: Table) -> list[pl.Expr]:
     return outputs
 
 
-def _errors(bad: pl.DataFrame, cells: list[Cell], plans: list[Plan]) -> pl.DataFrame:
+def _errors(bad: pl.DataFrame, planned: list[Planned]) -> pl.DataFrame:
     """One error row per bad cell of the bad rows, ordered by row then column."""
     pieces = [
         _cell_errors(bad.lazy(), position, cell, plan.rules)
-        for position, (cell, plan) in enumerate(zip(cells, plans, strict=True))
+        for position, (cell, plan) in enumerate(planned)
         if plan.rules
     ]
     return (

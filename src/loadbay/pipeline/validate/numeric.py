@@ -77,14 +77,14 @@ def plan_decimal(cell: Cell) -> Plan:
         ),
     )
     rules = (
-        *_shape_rules(cell, plain, exact | shaped, shaped, fits),
+        *_shape_rules(cell, exact | shaped, shaped, fits),
         *bound_rules(cell, pl.when(fits).then(number), dtype),
     )
     return Plan(value=pl.when(fits).then(number.cast(pl.String)), rules=rules, steps=steps)
 
 
 def _shape_rules(
-    cell: Cell, plain: pl.Expr, well_formed: pl.Expr, excess: pl.Expr, fits: pl.Expr
+    cell: Cell, well_formed: pl.Expr, excess: pl.Expr, fits: pl.Expr
 ) -> tuple[Rule, ...]:
     """invalid_decimal: not a number, too many decimals, too many digits before the point."""
     scale, whole = cell.spec.scale, cell.spec.precision - cell.spec.scale
@@ -94,7 +94,7 @@ def _shape_rules(
         )
     else:
         hint = "use '.' for the decimals and no thousands separators, as in 1234.56"
-    unsigned = plain.str.strip_chars_start("+-")
+    unsigned = _plain(cell).str.strip_chars_start("+-")
     # counted for the message only, on the bad rows
     decimals = unsigned.str.extract(r"\.([0-9]*)$").str.strip_chars_end("0").str.len_chars()
     digits = unsigned.str.extract(r"^([0-9]*)").str.strip_chars_start("0").str.len_chars()

@@ -1,0 +1,218 @@
+"""Workers' leases on imports: run an import under a lease, find imports of dead workers.
+
+A worker takes the lease of an import before it runs it and renews it from a heartbeat
+thread while it lives. When a worker dies, its lease expires; the reaper of any live
+worker frees it and puts the import on the queue again, and the next worker resumes it
+(the engine's runner resumes a lenient import after its last committed chunk and runs a
+strict one again from the start: nothing is applied twice, nothing lost).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from loadbay.config import Settings
+from loadbay.errors import Cancelled, NotFound
+from loadbay.service import states
+from loadbay.service.context import Context
+from loadbay.service.imports import get_import, run_import
+from loadbay.store import imports_sql, leases_sql
+from loadbay.store.imports_sql import now
+
+log = logging.getLogger("loadbay.worker")
+
+#: an import whose worker died this many times is failed instead of run again
+MAX_ATTEMPTS = 3
+
+
+class LeaseLost(BaseException):  # noqa: N818 - not an Exception: the runner must not catch it
+    """Another worker took over this import: stop without touching its state."""
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+class Leases:
+    """The lease table, and how long a lease lasts."""
+
+    def __init__(self, engine: Engine, seconds: float) -> None:
+        self.engine = engine
+        self.seconds = seconds
+
+    def _until(self) -> Any:
+        return now() + timedelta(seconds=self.seconds)
+
+    def acquire(self, import_id: str, tenant: str, worker: str) -> bool:
+        with self.engine.begin() as conn:
+            return leases_sql.acquire(conn, import_id, tenant, worker, now(), self._until())
+
+    def renew(self, import_id: str, worker: str) -> dict[str, Any] | None:
+        with self.engine.begin() as conn:
+            return leases_sql.renew(conn, import_id, worker, self._until())
+
+    def get(self, import_id: str) -> dict[str, Any] | None:
+        with self.engine.begin() as conn:
+            return leases_sql.get_lease(conn, import_id)
+
+    def release(self, import_id: str, worker: str) -> None:
+        with self.engine.begin() as conn:
+            leases_sql.release(conn, import_id, worker)
+
+    def drop(self, import_id: str) -> None:
+        with self.engine.begin() as conn:
+            leases_sql.delete_lease(conn, import_id)
+
+    def request_cancel(self, import_id: str) -> bool:
+        with self.engine.begin() as conn:
+            return leases_sql.request_cancel(conn, import_id)
+
+    def expired(self) -> list[dict[str, Any]]:
+        with self.engine.begin() as conn:
+            return leases_sql.expired(conn, now())
+
+    def free(self, import_id: str) -> bool:
+        with self.engine.begin() as conn:
+            return leases_sql.free_expired(conn, import_id, now(), self._until())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_leases(settings: Settings) -> Leases:
+    engine = leases_sql.make_lease_engine(settings.effective_database_url)
+    return Leases(engine, settings.lease_seconds)
+
+
+class Heartbeat(threading.Thread):
+    """Renews a lease every third of its length; notes a cancel request or a lost lease."""
+
+    def __init__(self, leases: Leases, import_id: str, worker: str) -> None:
+        super().__init__(name=f"heartbeat-{import_id}", daemon=True)
+        self.leases = leases
+        self.import_id = import_id
+        self.worker = worker
+        self.stopped = threading.Event()
+        self.cancel = False
+        self.lost = False
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.leases.seconds / 3):
+            try:
+                lease = self.leases.renew(self.import_id, self.worker)
+            except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
+                log.exception("renewing the lease of %s failed", self.import_id)
+                continue
+            if lease is None:
+                self.lost = True
+                return
+            self.cancel = bool(lease["cancel_requested"])
+
+    def check(self, _phase: str = "", _done: int = 0, _total: int | None = None) -> None:
+        """The runner's progress callback: stop at this batch or chunk when asked to."""
+        if self.lost:
+            raise LeaseLost(self.import_id)
+        if self.cancel:
+            raise Cancelled(f"import {self.import_id} was cancelled")
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def run_leased(
+    ctx: Context, leases: Leases, tenant: str, import_id: str, worker: str | None = None
+) -> dict[str, Any] | None:
+    """Run (or resume) an import under a lease; None when it is not this worker's to run."""
+    worker = worker or worker_name()
+    try:
+        record = get_import(ctx, import_id, tenant)
+    except NotFound:
+        return None
+    if record["state"] in states.SETTLED or not leases.acquire(import_id, tenant, worker):
+        return None
+    try:
+        return _run_held(ctx, leases, tenant, import_id, worker)
+    finally:
+        leases.release(import_id, worker)
+
+
+def _run_held(
+    ctx: Context, leases: Leases, tenant: str, import_id: str, worker: str
+) -> dict[str, Any] | None:
+    record = get_import(ctx, import_id, tenant)
+    lease = leases.get(import_id) or {}
+    if record["state"] in states.SETTLED:
+        return None
+    if int(lease.get("attempts") or 1) > MAX_ATTEMPTS:
+        _give_up(ctx, tenant, import_id)
+        return get_import(ctx, import_id, tenant)
+    if record["state"] == states.QUEUED and not _claim(ctx, tenant, import_id):
+        return None  # cancelled meanwhile
+    beat = Heartbeat(leases, import_id, worker)
+    if lease.get("cancel_requested"):
+        beat.cancel = True
+    beat.start()
+    try:
+        run_import(ctx, import_id, tenant, progress=beat.check)
+    finally:
+        beat.stop()
+    settle_cancelled(ctx, tenant, import_id)
+    return get_import(ctx, import_id, tenant)
+
+
+def _claim(ctx: Context, tenant: str, import_id: str) -> bool:
+    with ctx.engine.begin() as conn:
+        return imports_sql.set_state_if(
+            conn, tenant, import_id, [states.QUEUED], states.VALIDATING, started_at=now()
+        )
+
+
+def _give_up(ctx: Context, tenant: str, import_id: str) -> None:
+    with ctx.engine.begin() as conn:
+        imports_sql.set_state_if(
+            conn,
+            tenant,
+            import_id,
+            [states.QUEUED, *states.ACTIVE],
+            states.FAILED,
+            error_code="worker_lost",
+            error=f"the worker running this import stopped {MAX_ATTEMPTS} times; given up",
+            finished_at=now(),
+        )
+
+
+def settle_cancelled(ctx: Context, tenant: str, import_id: str) -> None:
+    """The runner ends a cancelled run as ``failed`` with code ``cancelled``: say cancelled.
+
+    (Once the engine's runner writes ``cancelled`` itself, this does nothing.)
+    """
+    with ctx.engine.begin() as conn:
+        record = imports_sql.get_import(conn, tenant, import_id)
+        if record["state"] == states.FAILED and record.get("error_code") == Cancelled.code:
+            imports_sql.update_import(conn, tenant, import_id, state=states.CANCELLED)
+
+
+def reap(ctx: Context, leases: Leases) -> list[tuple[str, str]]:
+    """Free the expired leases of unfinished imports; (tenant, import id) to queue again."""
+    again = []
+    for lease in leases.expired():
+        import_id, tenant = lease["import_id"], lease["tenant_id"]
+        try:
+            record = get_import(ctx, import_id, tenant)
+        except NotFound:
+            leases.drop(import_id)
+            continue
+        if record["state"] in states.SETTLED:
+            leases.drop(import_id)
+            continue
+        if leases.free(import_id):
+            log.warning("import %s lost its worker %s; queued again", import_id, lease["locked_by"])
+            again.append((tenant, import_id))
+    return again

@@ -1,0 +1,82 @@
+"""The states of an import and the moves between them, in one place.
+
+``queued → validating → running → succeeded | partially_succeeded | failed | cancelled``;
+a dry run stops at ``validated`` and goes back to ``queued`` when started for real; a
+finished import goes ``reverting → reverted``. A state never moves backwards: every
+change of state is checked here, and written with a compare-and-set on the old state.
+"""
+
+from __future__ import annotations
+
+from loadbay.errors import InvalidState
+
+QUEUED = "queued"
+VALIDATING = "validating"
+RUNNING = "running"
+VALIDATED = "validated"
+SUCCEEDED = "succeeded"
+PARTIALLY_SUCCEEDED = "partially_succeeded"
+FAILED = "failed"
+CANCELLED = "cancelled"
+REVERTING = "reverting"
+REVERTED = "reverted"
+
+ALL = (
+    QUEUED,
+    VALIDATING,
+    RUNNING,
+    VALIDATED,
+    SUCCEEDED,
+    PARTIALLY_SUCCEEDED,
+    FAILED,
+    CANCELLED,
+    REVERTING,
+    REVERTED,
+)
+
+#: the states a state may move to
+TRANSITIONS: dict[str, frozenset[str]] = {
+    QUEUED: frozenset({VALIDATING, CANCELLED, FAILED}),
+    VALIDATING: frozenset({RUNNING, VALIDATED, FAILED, CANCELLED}),
+    RUNNING: frozenset({SUCCEEDED, PARTIALLY_SUCCEEDED, FAILED, CANCELLED, VALIDATED}),
+    VALIDATED: frozenset({QUEUED, CANCELLED}),
+    SUCCEEDED: frozenset({REVERTING, REVERTED}),
+    PARTIALLY_SUCCEEDED: frozenset({REVERTING, REVERTED}),
+    REVERTING: frozenset({REVERTED, SUCCEEDED, PARTIALLY_SUCCEEDED}),
+    FAILED: frozenset(),
+    CANCELLED: frozenset(),
+    REVERTED: frozenset(),
+}
+
+#: a worker is (or was, if it died) working on it
+ACTIVE = frozenset({VALIDATING, RUNNING})
+#: nothing more happens to it by itself
+SETTLED = frozenset({VALIDATED, SUCCEEDED, PARTIALLY_SUCCEEDED, FAILED, CANCELLED, REVERTED})
+#: the outcomes of a run; ``GET /v1/imports/{id}`` polling stops at these
+FINAL = SETTLED
+
+_VERBS = {
+    QUEUED: "started",
+    CANCELLED: "cancelled",
+    REVERTING: "reverted",
+    REVERTED: "reverted",
+}
+
+
+def can_move(current: str, new: str) -> bool:
+    return new in TRANSITIONS.get(current, frozenset())
+
+
+def sources_of(new: str) -> tuple[str, ...]:
+    """Every state from which ``new`` may be reached (for a compare-and-set)."""
+    return tuple(s for s in ALL if new in TRANSITIONS[s])
+
+
+def check_move(import_id: str, current: str, new: str) -> None:
+    """Raise InvalidState (409) unless ``current → new`` is allowed."""
+    if can_move(current, new):
+        return
+    verb = _VERBS.get(new, f"moved to {new!r}")
+    if current == REVERTED and new in (REVERTING, REVERTED):
+        raise InvalidState(f"import {import_id} was reverted already", state=current)
+    raise InvalidState(f"import {import_id} is {current!r} and cannot be {verb}", state=current)

@@ -1,0 +1,137 @@
+"""Use cases of uploads: receive a stream of bytes, keep it with its hash and format.
+
+An upload is immutable. Inline JSON records of an import are kept as an upload too (a
+``.json`` file), so that a worker reads them like any other file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import AsyncIterable, Iterable
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+
+from loadbay.pipeline.read import ReadOptions, detect_format
+from loadbay.service.context import Context
+from loadbay.service.idempotency import fingerprint, once
+from loadbay.service.views import upload_view
+from loadbay.storage import Storage, StoredFile, UploadWriter
+from loadbay.store import uploads_sql
+from loadbay.store.engine import reading
+from loadbay.store.imports_sql import now
+
+ENDPOINT = "POST /v1/uploads"
+_SUFFIX = re.compile(r"^(\.[a-z0-9]{1,8}){1,2}$")
+
+
+def storage(ctx: Context) -> Storage:
+    return Storage(ctx.settings.data_dir, ctx.settings.max_upload_bytes)
+
+
+def clean_filename(name: str | None, default: str = "upload") -> str:
+    """The last part of a client's file name, without control characters."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip()[:255]
+    return base if base and base not in (".", "..") else default
+
+
+def _suffix(filename: str) -> str:
+    suffix = "".join(Path(filename.lower()).suffixes[-2:])
+    return suffix if _SUFFIX.match(suffix) else ""
+
+
+async def receive(
+    ctx: Context,
+    tenant: str,
+    filename: str | None,
+    chunks: AsyncIterable[bytes],
+    idempotency_key: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Stream bytes to storage under the size limit; (the upload, replayed)."""
+    writer = storage(ctx).writer()
+    try:
+        async for chunk in chunks:
+            writer.write(chunk)
+    except BaseException:
+        writer.abort()
+        raise
+    return await anyio.to_thread.run_sync(
+        _keep, ctx, tenant, clean_filename(filename), writer, idempotency_key
+    )
+
+
+def save(
+    ctx: Context, tenant: str, filename: str | None, chunks: Iterable[bytes]
+) -> dict[str, Any]:
+    """The same as ``receive``, from a plain iterable."""
+    writer = storage(ctx).writer()
+    try:
+        for chunk in chunks:
+            writer.write(chunk)
+    except BaseException:
+        writer.abort()
+        raise
+    upload, _ = _keep(ctx, tenant, clean_filename(filename), writer, None)
+    return upload
+
+
+def save_records(ctx: Context, tenant: str, records: object) -> dict[str, Any]:
+    """Inline records of an import, kept as a JSON upload."""
+    data = json.dumps(records, ensure_ascii=False).encode("utf-8")
+    return save(ctx, tenant, "records.json", [data])
+
+
+def _keep(
+    ctx: Context, tenant: str, filename: str, writer: UploadWriter, key: str | None
+) -> tuple[dict[str, Any], bool]:
+    upload_id = "upl_" + secrets.token_hex(8)
+    try:
+        stored = writer.commit(upload_id + _suffix(filename))
+    except BaseException:
+        writer.abort()
+        raise
+    try:
+        (_, body), replayed = once(
+            ctx,
+            tenant,
+            ENDPOINT,
+            key,
+            fingerprint(filename, stored.sha256),
+            lambda: (201, _register(ctx, tenant, upload_id, filename, stored)),
+        )
+    except BaseException:
+        storage(ctx).remove(stored.path)
+        raise
+    if replayed:
+        storage(ctx).remove(stored.path)
+    return body, replayed
+
+
+def _register(
+    ctx: Context, tenant: str, upload_id: str, filename: str, stored: StoredFile
+) -> dict[str, Any]:
+    fmt = detect_format(stored.path, ReadOptions()) if stored.size else None
+    record = {
+        "id": upload_id,
+        "tenant_id": tenant,
+        "filename": filename,
+        "size": stored.size,
+        "sha256": stored.sha256,
+        "format": fmt,
+        "path": str(stored.path.resolve()),
+        "created_at": now(),
+    }
+    with ctx.engine.begin() as conn:
+        uploads_sql.insert_upload(conn, record)
+    return upload_view(record)
+
+
+def get_upload(ctx: Context, tenant: str, upload_id: str) -> dict[str, Any]:
+    """An upload of ``tenant`` (NotFound for another tenant's), with its stored path."""
+    with ctx.engine.connect() as conn, reading(conn).begin():
+        return uploads_sql.get_upload(conn, tenant, upload_id)
+

@@ -1,0 +1,90 @@
+"""What the outside sees of loadbay's records: plain JSON values, times in UTC ISO 8601."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from loadbay.store.imports_sql import OUTCOMES
+
+
+def iso(value: datetime | str | None) -> str | None:
+    """A stored (naive UTC) time as ``2024-01-15T09:30:00.123456Z``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=None).isoformat() + "Z"
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def upload_view(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": record["id"],
+        "filename": record["filename"],
+        "size": int(record["size"]),
+        "sha256": record["sha256"],
+        "format": record["format"],
+        "created_at": iso(record["created_at"]),
+    }
+
+
+def import_view(record: dict[str, Any]) -> dict[str, Any]:
+    counts = _json(record.get("counts")) or {}
+    error = None
+    if record.get("error") or record.get("error_code"):
+        error = {"code": record.get("error_code") or "error", "message": record.get("error") or ""}
+    return {
+        "id": record["id"],
+        "state": record["state"],
+        "tables": list(_json(record.get("tables")) or []),
+        "mode": record["mode"],
+        "error_handling": record["error_handling"],
+        "dry_run": bool(record["dry_run"]),
+        "notes": record.get("notes"),
+        "counts": {k: int(counts.get(k, 0)) for k in OUTCOMES},
+        "rows_total": int(record.get("rows_total") or 0),
+        "rows_processed": int(record.get("rows_processed") or 0),
+        "warnings": list(_json(record.get("warnings")) or []),
+        "created_at": iso(record["created_at"]),
+        "started_at": iso(record.get("started_at")),
+        "finished_at": iso(record.get("finished_at")),
+        "reverted_at": iso(record.get("reverted_at")),
+        "error": error,
+    }
+
+
+def result_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "table": row["table_name"],
+        "row": int(row["row"]),
+        "ref": row.get("ref"),
+        "key": row.get("key"),
+        "outcome": row["outcome"],
+        "id": None if row.get("record_id") is None else int(row["record_id"]),
+        "errors": [
+            {
+                "column": e["column"],
+                "code": e["code"],
+                "message": e["message"],
+                "value": e.get("value"),
+            }
+            for e in row.get("errors") or []
+        ],
+        "changes": _json(row.get("diff")),
+    }
+
+
+def token_view(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": record["id"],
+        "tenant": record["tenant_id"],
+        "name": record.get("name"),
+        "scope": record["scope"],
+        "created_at": iso(record["created_at"]),
+        "revoked_at": iso(record.get("revoked_at")),
+    }

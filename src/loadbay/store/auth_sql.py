@@ -1,0 +1,72 @@
+"""Named queries on tenants and API tokens. Tokens are found by the hash of their secret."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from loadbay.store import system
+from loadbay.store.keyed import insert_if_absent
+
+#: the columns of a token that may be shown (never the hash)
+_SHOWN = ("id", "tenant_id", "name", "scope", "created_at", "revoked_at")
+
+
+def ensure_tenant(conn: Connection, tenant: str, now: datetime) -> bool:
+    """Create the tenant if it is new; True when it was created."""
+    return insert_if_absent(conn, system.tenants, {"id": tenant, "created_at": now})
+
+
+def insert_token(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(sa.insert(system.tokens).values(**values))
+
+
+def active_token_by_hash(conn: Connection, secret_hash: str) -> dict[str, Any] | None:
+    t = system.tokens
+    row = (
+        conn.execute(
+            sa.select(*[t.c[n] for n in _SHOWN]).where(
+                t.c.secret_hash == secret_hash, t.c.revoked_at.is_(None)
+            )
+        )
+        .mappings()
+        .one_or_none()
+    )
+    return None if row is None else dict(row)
+
+
+def list_tokens(conn: Connection, tenant: str | None = None) -> list[dict[str, Any]]:
+    t = system.tokens
+    query = sa.select(*[t.c[n] for n in _SHOWN])
+    if tenant is not None:
+        query = query.where(t.c.tenant_id == tenant)
+    rows = conn.execute(query.order_by(t.c.tenant_id, t.c.created_at, t.c.id)).mappings()
+    return [dict(r) for r in rows]
+
+
+def get_token(conn: Connection, token_id: str, tenant: str | None = None) -> dict[str, Any] | None:
+    t = system.tokens
+    query = sa.select(*[t.c[n] for n in _SHOWN]).where(t.c.id == token_id)
+    if tenant is not None:
+        query = query.where(t.c.tenant_id == tenant)
+    row = conn.execute(query).mappings().one_or_none()
+    return None if row is None else dict(row)
+
+
+def revoke_token(conn: Connection, token_id: str, now: datetime, tenant: str | None = None) -> None:
+    t = system.tokens
+    query = sa.update(t).where(t.c.id == token_id, t.c.revoked_at.is_(None))
+    if tenant is not None:
+        query = query.where(t.c.tenant_id == tenant)
+    conn.execute(query.values(revoked_at=now))
+
+
+def count_active_tokens(conn: Connection, scope: str | None = None) -> int:
+    t = system.tokens
+    query = sa.select(sa.func.count()).select_from(t).where(t.c.revoked_at.is_(None))
+    if scope is not None:
+        query = query.where(t.c.scope == scope)
+    return int(conn.execute(query).scalar_one())

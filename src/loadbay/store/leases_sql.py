@@ -1,0 +1,106 @@
+"""Named queries on worker leases: who runs an import, until when, and cancel requests.
+
+A lease is renewed by its worker while it lives. On PostgreSQL the lease table is in the
+database itself; on SQLite it is in a database file of its own beside the main one, so a
+heartbeat never waits behind an import's long write transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection, make_url
+
+from loadbay.store import system
+from loadbay.store.engine import make_engine, normalise_url
+from loadbay.store.keyed import insert_if_absent
+
+L = system.leases
+
+
+def make_lease_engine(database_url: str) -> Engine:
+    """The engine that holds the lease table (created if missing)."""
+    url = make_url(normalise_url(database_url))
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(url.database)
+        engine = make_engine(f"sqlite:///{path.with_name(path.name + '.leases')}")
+    else:
+        engine = make_engine(database_url)
+    with engine.begin() as conn:
+        L.create(conn, checkfirst=True)
+    return engine
+
+
+def acquire(
+    conn: Connection, import_id: str, tenant: str, worker: str, now: datetime, until: datetime
+) -> bool:
+    """Take the lease when nobody holds it or its holder stopped renewing it."""
+    values = {
+        "import_id": import_id,
+        "tenant_id": tenant,
+        "locked_by": worker,
+        "lease_until": until,
+        "attempts": 1,
+        "cancel_requested": False,
+    }
+    if insert_if_absent(conn, L, values):
+        return True
+    taken = conn.execute(
+        sa.update(L)
+        .where(L.c.import_id == import_id, sa.or_(L.c.locked_by.is_(None), L.c.lease_until < now))
+        .values(locked_by=worker, lease_until=until, attempts=L.c.attempts + 1)
+    )
+    return bool(taken.rowcount)
+
+
+def renew(conn: Connection, import_id: str, worker: str, until: datetime) -> dict[str, Any] | None:
+    """Extend a lease still held by ``worker``; None when it was lost."""
+    done = conn.execute(
+        sa.update(L)
+        .where(L.c.import_id == import_id, L.c.locked_by == worker)
+        .values(lease_until=until)
+    )
+    if not done.rowcount:
+        return None
+    return get_lease(conn, import_id)
+
+
+def get_lease(conn: Connection, import_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(L).where(L.c.import_id == import_id)).mappings().one_or_none()
+    return None if row is None else dict(row)
+
+
+def release(conn: Connection, import_id: str, worker: str) -> None:
+    conn.execute(sa.delete(L).where(L.c.import_id == import_id, L.c.locked_by == worker))
+
+
+def delete_lease(conn: Connection, import_id: str) -> None:
+    conn.execute(sa.delete(L).where(L.c.import_id == import_id))
+
+
+def expired(conn: Connection, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(L).where(L.c.lease_until < now).order_by(L.c.lease_until).limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def free_expired(conn: Connection, import_id: str, now: datetime, until: datetime) -> bool:
+    """Free an expired lease for the next worker (one reaper wins); True if this one did."""
+    done = conn.execute(
+        sa.update(L)
+        .where(L.c.import_id == import_id, L.c.lease_until < now)
+        .values(locked_by=None, lease_until=until)
+    )
+    return bool(done.rowcount)
+
+
+def request_cancel(conn: Connection, import_id: str) -> bool:
+    done = conn.execute(
+        sa.update(L).where(L.c.import_id == import_id).values(cancel_requested=True)
+    )
+    return bool(done.rowcount)

@@ -1,0 +1,126 @@
+"""A data table's rows a page at a time (keyset on id), or by id; filters by column value.
+
+References are shown, and filtered, by their natural key (a person's ``company`` is the
+company's name), as ``records_sql.iter_records`` shows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.engine import Connection
+
+from loadbay.errors import InvalidOption
+from loadbay.schema.model import Catalog, Column, ColumnType, Table
+from loadbay.store.dialect import q
+from loadbay.store.records_sql import plain_value
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+
+
+def _value_column(catalog: Catalog, col: Column) -> Column:
+    if col.references is None:
+        return col
+    return catalog.get(col.references.table).column(col.references.column)
+
+
+def _select(catalog: Catalog, table: Table) -> tuple[str, dict[str, str]]:
+    """``SELECT … FROM … JOIN …`` and the expression that shows each column."""
+    shown: dict[str, str] = {}
+    joins = []
+    for n, col in enumerate(table.columns):
+        if col.references is None:
+            shown[col.name] = f"t.{q(col.name)}"
+            continue
+        alias = f"r{n}"
+        joins.append(f"LEFT JOIN {q(col.references.table)} {alias} ON {alias}.id = t.{q(col.name)}")
+        shown[col.name] = f"{alias}.{q(col.references.column)}"
+    cols = ", ".join(["t.id", *shown.values()])
+    return f"SELECT {cols} FROM {q(table.name)} t {' '.join(joins)}", shown
+
+
+def _rows(
+    conn: Connection, catalog: Catalog, table: Table, sql: Any, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    found = []
+    for row in conn.execute(sql, params):
+        record: dict[str, Any] = {"id": row[0]}
+        for col, value in zip(table.columns, row[1:], strict=True):
+            record[col.name] = plain_value(_value_column(catalog, col), value)
+        found.append(record)
+    return found
+
+
+def page_records(
+    conn: Connection,
+    catalog: Catalog,
+    table: Table,
+    tenant: str,
+    limit: int,
+    after_id: int | None = None,
+    filters: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` + 1 rows in id order after ``after_id`` (the extra one tells more)."""
+    select, shown = _select(catalog, table)
+    where = ["t.tenant_id = :tenant"]
+    params: dict[str, Any] = {"tenant": tenant, "limit": limit + 1}
+    if after_id is not None:
+        where.append("t.id > :after")
+        params["after"] = after_id
+    for n, (name, raw) in enumerate((filters or {}).items()):
+        if not table.has_column(name):
+            raise InvalidOption(f"{table.name} has no column {name!r} to filter on")
+        col = _value_column(catalog, table.column(name))
+        where.append(f"{shown[name]} = :f{n}")
+        params[f"f{n}"] = filter_value(conn, col, raw)
+    sql = f"{select} WHERE {' AND '.join(where)} ORDER BY t.id LIMIT :limit"
+    return _rows(conn, catalog, table, text(sql), params)
+
+
+def records_by_ids(
+    conn: Connection, catalog: Catalog, table: Table, tenant: str, ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    select, _ = _select(catalog, table)
+    sql = text(f"{select} WHERE t.tenant_id = :tenant AND t.id IN :ids").bindparams(
+        bindparam("ids", expanding=True)
+    )
+    rows = _rows(conn, catalog, table, sql, {"tenant": tenant, "ids": list(ids)})
+    return {int(r["id"]): r for r in rows}
+
+
+def filter_value(conn: Connection, col: Column, raw: str) -> object:
+    """A filter's text as the value the column stores; InvalidOption when it cannot be."""
+    postgres = conn.dialect.name == "postgresql"
+    try:
+        if col.type is ColumnType.INTEGER:
+            return int(raw)
+        if col.type is ColumnType.BOOLEAN:
+            return _boolean(raw)
+        if col.type is ColumnType.DECIMAL:
+            value = Decimal(raw)
+            return value if postgres else str(value.quantize(Decimal(1).scaleb(-col.scale)))
+        if col.type is ColumnType.DATE:
+            day = date.fromisoformat(raw)
+            return day if postgres else day.isoformat()
+        if col.type is ColumnType.DATETIME:
+            moment = datetime.fromisoformat(raw)
+            return moment if postgres else moment.isoformat(sep=" ", timespec="microseconds")
+    except (ValueError, InvalidOperation):
+        raise InvalidOption(f"filter {col.name}={raw!r}: not a valid {col.type.value}") from None
+    return raw
+
+
+def _boolean(raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ValueError(raw)
