@@ -32,7 +32,7 @@ def _pg_problem() -> str | None:
                 conn.exec_driver_sql("SELECT 1")
             engine.dispose()
             _pg_state["problem"] = None
-        except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
+        except Exception as exc:  # any failure means: no server here
             _pg_state["problem"] = f"PostgreSQL at {PG_URL} is not reachable: {exc}"
     return _pg_state["problem"]
 

@@ -212,12 +212,6 @@ class RateLimited(LoadbayError):
     code = "rate_limited"
 
 
-class Cancelled(LoadbayError):
-    """The import was cancelled."""
-
-    code = "cancelled"
-
-
 class Unavailable(StoreError):
     """A service loadbay needs (the database or the queue) does not answer."""
 

@@ -13,8 +13,15 @@ EXAMPLES = ROOT / "examples"
 
 
 def loadbay(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "loadbay", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, check=False, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "loadbay", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
 
 
 def as_json(result: subprocess.CompletedProcess[str]) -> Any:
@@ -43,7 +50,9 @@ def test_row_errors_exit_3_and_report_file(env: dict[str, str], tmp_path: Path) 
     body = as_json(result)
     assert body["state"] == "failed"
     assert {(e["row"], e["column"], e["code"]) for e in body["errors"]} == {
-        (1, "due_days", "too_small"), (2, "default_currency", "invalid_currency")}
+        (1, "due_days", "too_small"),
+        (2, "default_currency", "invalid_currency"),
+    }
     lines = report.read_text().splitlines()
     assert lines[0] == "name,due_days,default_currency,error"
     assert lines[2].startswith("'=cmd(),5,XXY,")  # formula neutralised

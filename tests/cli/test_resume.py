@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -22,8 +24,6 @@ def _checkpoint(engine: sa.Engine) -> tuple[str, dict[str, object]] | None:
         row = conn.execute(sa.text("SELECT id, state, checkpoint FROM loadbay_imports")).first()
     if row is None or not row[2]:
         return None
-    import json
-
     point = row[2] if isinstance(row[2], dict) else json.loads(row[2])
     return (row[0], point) if point.get("seq") else None
 
@@ -38,22 +38,32 @@ def test_killed_import_resumes_from_its_checkpoint(
             handle.write(f"Company {i},X{i},{i % 90}\n")
     env = {**env, "LOADBAY_CHUNK_SIZE": "500"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "loadbay", "import", str(data), "--error-handling", "lenient",
-         "--json"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "loadbay",
+            "import",
+            str(data),
+            "--error-handling",
+            "lenient",
+            "--json",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     engine = make_engine(db_url)
     found = None
     try:
         while found is None and proc.poll() is None:
-            try:
+            with contextlib.suppress(sa.exc.DBAPIError):  # the tables may not exist yet
                 found = _checkpoint(engine)
-            except sa.exc.DBAPIError:
-                pass  # the tables may not exist yet
             time.sleep(0.01)
         assert found is not None, "the import finished before it could be interrupted"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        import_id, point = found
+        import_id = found[0]
         with engine.connect() as conn:
             state = conn.execute(sa.text("SELECT state FROM loadbay_imports")).scalar_one()
             written = conn.execute(sa.text("SELECT COUNT(*) FROM companies")).scalar_one()
@@ -65,10 +75,12 @@ def test_killed_import_resumes_from_its_checkpoint(
         assert body["state"] == "succeeded"
         assert body["counts"]["created"] == ROWS
         with engine.connect() as conn:
-            rows = conn.execute(sa.text(
-                "SELECT COUNT(*), COUNT(DISTINCT name) FROM companies")).one()
-            results = conn.execute(sa.text(
-                "SELECT COUNT(*), COUNT(DISTINCT row) FROM loadbay_results")).one()
+            rows = conn.execute(
+                sa.text("SELECT COUNT(*), COUNT(DISTINCT name) FROM companies")
+            ).one()
+            results = conn.execute(
+                sa.text("SELECT COUNT(*), COUNT(DISTINCT row) FROM loadbay_results")
+            ).one()
         assert tuple(rows) == (ROWS, ROWS)
         assert tuple(results) == (ROWS, ROWS)
     finally:

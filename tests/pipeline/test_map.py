@@ -15,10 +15,17 @@ PROJECTS = load_catalog(None).get("projects")
 
 
 def test_exact_then_normalised_then_explicit() -> None:
-    cmap = map_columns(["First Name", "last_name", "E-Mail", "Employer"], PEOPLE,
-                       MappingOptions(explicit={"Employer": "company"}))
-    assert cmap.sources == {"company": "Employer", "last_name": "last_name",
-                            "first_name": "First Name", "email": "E-Mail"}
+    cmap = map_columns(
+        ["First Name", "last_name", "E-Mail", "Employer"],
+        PEOPLE,
+        MappingOptions(explicit={"Employer": "company"}),
+    )
+    assert cmap.sources == {
+        "company": "Employer",
+        "last_name": "last_name",
+        "first_name": "First Name",
+        "email": "E-Mail",
+    }
     assert cmap.unknown == ()
 
 
@@ -58,8 +65,9 @@ def test_bad_explicit_mapping_and_constant() -> None:
 
 def test_apply_map_renames_and_adds_constants() -> None:
     frame = pl.DataFrame({ROW: [1, 2], "Mail": ["a@b.co", "c@d.co"]})
-    cmap = map_columns(["Mail"], PEOPLE, MappingOptions(explicit={"Mail": "email"},
-                                                        constants={"title": "Guest"}))
+    cmap = map_columns(
+        ["Mail"], PEOPLE, MappingOptions(explicit={"Mail": "email"}, constants={"title": "Guest"})
+    )
     mapped = apply_map(frame, cmap)
     assert mapped.columns == [ROW, "email", "title"]
     assert mapped["title"].to_list() == ["Guest", "Guest"]

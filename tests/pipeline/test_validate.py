@@ -10,6 +10,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from loadbay.errors import Code, InvalidInput, InvalidOption, InvalidSchema
 from loadbay.pipeline.frames import ERROR_SCHEMA, REF, ROW, EmptyPolicy, Mode
@@ -358,3 +360,26 @@ def test_a_column_the_table_does_not_have_is_a_bug_of_the_caller() -> None:
 def test_a_date_format_without_directives_is_an_invalid_option() -> None:
     with pytest.raises(InvalidOption, match="dd/mm/yyyy"):
         run(PROJECTS, project(), date_formats=("dd/mm/yyyy",))
+
+
+# --- whatever the cells hold -----------------------------------------------------------------
+
+CELLS = st.one_of(
+    st.none(),
+    st.text(max_size=12),
+    st.sampled_from(["", " ", "1", "-1.5", "2024-02-29", "2024-02-30", "EUR", "a@b.co", "ACTIVE"]),
+)
+
+
+@given(st.lists(st.tuples(CELLS, CELLS, CELLS, CELLS, CELLS), min_size=1, max_size=30))
+@settings(max_examples=150, deadline=None)
+def test_every_row_is_either_good_or_reported(rows: list[tuple[str | None, ...]]) -> None:
+    names = ["external_id", "budget", "start_date", "currency", "status"]
+    columns = {name: [row[i] for row in rows] for i, name in enumerate(names)}
+    result = run(PROJECTS, columns, mode=Mode.CREATE)
+    reported = set(result.errors["row"])
+    assert result.failed_rows == len(reported)
+    assert result.good.height + result.failed_rows == len(rows)
+    assert reported.isdisjoint(result.good[ROW])
+    assert result.errors.filter(pl.col("message").is_null()).is_empty()
+    assert result.errors.select(pl.struct("row", "column").is_unique().all()).item()

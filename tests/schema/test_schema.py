@@ -21,7 +21,10 @@ def test_builtin_tables() -> None:
     people = catalog.get("people")
     assert people.column("company").references is not None
     assert catalog.dependency_order(["projects", "people", "companies"]) == [
-        "companies", "people", "projects"]
+        "companies",
+        "people",
+        "projects",
+    ]
 
 
 def test_unknown_table_lists_known_ones() -> None:
@@ -52,8 +55,7 @@ tables:
         ({"tables": [{"name": "Bad-Name", "columns": [{"name": "a"}]}]}, "not valid"),
         ({"tables": [{"name": "t", "columns": [{"name": "id"}]}]}, "reserved"),
         ({"tables": [{"name": "loadbay_x", "columns": [{"name": "a"}]}]}, "reserved"),
-        ({"tables": [{"name": "t", "columns": [{"name": "a", "type": "money"}]}]},
-         "unknown type"),
+        ({"tables": [{"name": "t", "columns": [{"name": "a", "type": "money"}]}]}, "unknown type"),
         ({"tables": [{"name": "t", "key": ["b"], "columns": [{"name": "a"}]}]}, "key column"),
         ({"tables": [{"name": "t", "columns": [{"name": "a", "type": "enum"}]}]}, "values"),
         ({"tables": [{"name": "t", "columns": [{"name": "a", "colour": 1}]}]}, "unknown fields"),
@@ -67,7 +69,8 @@ def test_bad_schemas_are_refused(doc: dict[str, object], message: str) -> None:
 
 def test_reference_to_unknown_table(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
-    path.write_text('{"tables": [{"name": "t", "columns": [{"name": "a", '
-                    '"references": "ghosts.name"}]}]}')
+    path.write_text(
+        '{"tables": [{"name": "t", "columns": [{"name": "a", "references": "ghosts.name"}]}]}'
+    )
     with pytest.raises(InvalidSchema, match="unknown table 'ghosts'"):
         load_catalog(path)

@@ -16,8 +16,10 @@ from tests.service.helpers import by_key, errors, run, write
 def test_wrong_field_count_is_a_row_error(ctx: Context, tmp_path: Path) -> None:
     data = write(tmp_path, "c.csv", "name,due_days\nA,1\nB,2,extra\nC\nD,4\n")
     result = run(ctx, data, table="companies", error_handling=ErrorHandling.LENIENT)
-    assert errors(ctx, result["id"]) == [(2, None, "wrong_field_count"),
-                                         (3, None, "wrong_field_count")]
+    assert errors(ctx, result["id"]) == [
+        (2, None, "wrong_field_count"),
+        (3, None, "wrong_field_count"),
+    ]
     assert set(by_key(ctx, "companies", "name")) == {"A", "D"}
 
 
@@ -46,16 +48,23 @@ def test_unknown_table_and_bad_options(ctx: Context, tmp_path: Path) -> None:
     data = write(tmp_path, "c.csv", "name\nA\n")
     assert run(ctx, data, table="nope")["error_code"] == "unknown_table"
     assert run(ctx, data, table="companies", key=("description",))["error_code"] == (
-        "invalid_option")
+        "invalid_option"
+    )
     with pytest.raises(InvalidOption, match="strftime"):
         ImportRequest(sources=(SourceSpec(str(data), "c.csv"),), date_formats=("dd/mm/yyyy",))
 
 
 def test_cell_errors_name_row_column_value_and_why(ctx: Context, tmp_path: Path) -> None:
-    data = write(tmp_path, "projects.csv",
-                 "external_id,name,status,budget,currency,start_date\n"
-                 "P1,X,paused,12.345,EURO,2024-02-30\n")
+    data = write(
+        tmp_path,
+        "projects.csv",
+        "external_id,name,status,budget,currency,start_date\nP1,X,paused,12.345,EURO,2024-02-30\n",
+    )
     result = run(ctx, data)
     found = {(e[1], e[2]) for e in errors(ctx, result["id"])}
-    assert found == {("status", "invalid_enum"), ("budget", "invalid_decimal"),
-                     ("currency", "invalid_currency"), ("start_date", "invalid_date")}
+    assert found == {
+        ("status", "invalid_enum"),
+        ("budget", "invalid_decimal"),
+        ("currency", "invalid_currency"),
+        ("start_date", "invalid_date"),
+    }

@@ -17,9 +17,8 @@ EXPECTED = {"Café Müller": ("EUR", 30), "Globex, Inc.": ("USD", 14)}
 
 
 def _csv(sep: str) -> str:
-    quote = (lambda v: f'"{v}"' if sep in v else v)
     lines = [sep.join(["name", "default_currency", "due_days"])]
-    lines += [sep.join(quote(v) for v in row) for row in ROWS]
+    lines += [sep.join(f'"{v}"' if sep in v else v for v in row) for row in ROWS]
     return "\r\n".join(lines) + "\r\n"
 
 
@@ -28,8 +27,11 @@ def _records() -> list[dict[str, object]]:
 
 
 def _xml() -> str:
-    items = "".join(f'<company due_days="{d}"><name>{n.replace("&", "&amp;")}</name>'
-                    f"<default_currency>{c}</default_currency></company>" for n, c, d in ROWS)
+    items = "".join(
+        f'<company due_days="{d}"><name>{n.replace("&", "&amp;")}</name>'
+        f"<default_currency>{c}</default_currency></company>"
+        for n, c, d in ROWS
+    )
     return f'<?xml version="1.0" encoding="UTF-8"?><companies>{items}</companies>'
 
 

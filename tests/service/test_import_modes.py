@@ -265,20 +265,28 @@ tables:
 
 
 def test_match_on_another_unique_column(ctx: Context, tmp_path: Path) -> None:
-    run(ctx, write(tmp_path, "c.csv", "name,external_id\nAcme,C1\nGlobex,C2\n"),
-        table="companies")
-    renamed = run(ctx, write(tmp_path, "r.csv", "external_id,name\nC1,Acme Inc\n"),
-                  table="companies", key=("external_id",))
+    run(ctx, write(tmp_path, "c.csv", "name,external_id\nAcme,C1\nGlobex,C2\n"), table="companies")
+    renamed = run(
+        ctx,
+        write(tmp_path, "r.csv", "external_id,name\nC1,Acme Inc\n"),
+        table="companies",
+        key=("external_id",),
+    )
     assert renamed["counts"]["updated"] == 1
     assert set(by_key(ctx, "companies", "name")) == {"Acme Inc", "Globex"}
-    clash = run(ctx, write(tmp_path, "x.csv", "external_id,name\nC1,Globex\n"),
-                table="companies", key=("external_id",))
+    clash = run(
+        ctx,
+        write(tmp_path, "x.csv", "external_id,name\nC1,Globex\n"),
+        table="companies",
+        key=("external_id",),
+    )
     assert errors(ctx, clash["id"]) == [(1, "name", "duplicate_value")]
 
 
 def test_unique_column_clash_within_the_file(ctx: Context, tmp_path: Path) -> None:
-    result = run(ctx, write(tmp_path, "c.csv", "name,external_id\nA,X1\nB,X1\n"),
-                 table="companies")
+    result = run(ctx, write(tmp_path, "c.csv", "name,external_id\nA,X1\nB,X1\n"), table="companies")
     assert result["state"] == "failed"
-    assert errors(ctx, result["id"]) == [(1, "external_id", "duplicate_value"),
-                                         (2, "external_id", "duplicate_value")]
+    assert errors(ctx, result["id"]) == [
+        (1, "external_id", "duplicate_value"),
+        (2, "external_id", "duplicate_value"),
+    ]

@@ -21,8 +21,13 @@ def _setup(ctx: Context) -> None:
 def test_keyed_json_with_a_record_missing_a_required_field(ctx: Context) -> None:
     """Seed 002: records keyed by client references; one lacks a required field."""
     _setup(ctx)
-    result = run(ctx, EXAMPLES / "projects-keyed.json", table="projects", mode=Mode.CREATE,
-                 error_handling=ErrorHandling.LENIENT)
+    result = run(
+        ctx,
+        EXAMPLES / "projects-keyed.json",
+        table="projects",
+        mode=Mode.CREATE,
+        error_handling=ErrorHandling.LENIENT,
+    )
     assert result["state"] == "partially_succeeded"
     outcomes = {r["ref"]: (r["outcome"], r["errors"]) for r in results(ctx, result["id"])}
     assert outcomes["1"][0] == "created"
@@ -34,14 +39,19 @@ def test_keyed_json_with_a_record_missing_a_required_field(ctx: Context) -> None
 
 def test_companies_and_people_with_blank_first_name(ctx: Context, tmp_path: Path) -> None:
     """Seed 004: one import of companies and people; people point at companies by name."""
-    doc = {"companies": [{"name": "Import"}],
-           "people": [{"Company": "Import", "First Name": "", "Last Name": "",
-                       "Email": "john@mail.example"}]}
+    doc = {
+        "companies": [{"name": "Import"}],
+        "people": [
+            {"Company": "Import", "First Name": "", "Last Name": "", "Email": "john@mail.example"}
+        ],
+    }
     bad = write(tmp_path, "import.json", json.dumps(doc))
     checked = run(ctx, bad, dry_run=True)
     assert checked["state"] == "validated"
-    assert errors(ctx, checked["id"]) == [(1, "first_name", "required"),
-                                          (1, "last_name", "required")]
+    assert errors(ctx, checked["id"]) == [
+        (1, "first_name", "required"),
+        (1, "last_name", "required"),
+    ]
     assert [e["table"] for e in _first(ctx, checked["id"])] == ["people", "people"]
     doc["people"][0].update({"First Name": "John", "Last Name": "Doe"})
     good = run(ctx, write(tmp_path, "import2.json", json.dumps(doc)))
@@ -53,18 +63,21 @@ def test_companies_and_people_with_blank_first_name(ctx: Context, tmp_path: Path
 
 
 def _first(ctx: Context, import_id: str) -> list[dict[str, object]]:
-    return [{"table": r["table_name"]} for r in iter_results(ctx, import_id)
-            for _ in r["errors"]]
+    return [{"table": r["table_name"]} for r in iter_results(ctx, import_id) for _ in r["errors"]]
 
 
 def test_semicolon_csv_into_custom_tables_with_and_without_key(
-    settings, tmp_path: Path  # type: ignore[no-untyped-def]
+    settings,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     """Seed 003: `;` CSV, mapping with constants, date formats; upsert on key, else append."""
     ctx = open_context(settings, EXAMPLES / "measurements.yaml")
     try:
-        opts = {"mapping": {"Time": "taken_at", "Temp": "temperature"},
-                "constants": {"kind": "manual"}, "decimal_comma": True}
+        opts = {
+            "mapping": {"Time": "taken_at", "Temp": "temperature"},
+            "constants": {"kind": "manual"},
+            "decimal_comma": True,
+        }
         first = run(ctx, EXAMPLES / "measurements.csv", table="measurements", **opts)
         assert first["counts"]["created"] == 3
         again = run(ctx, EXAMPLES / "measurements.csv", table="measurements", **opts)
@@ -72,8 +85,11 @@ def test_semicolon_csv_into_custom_tables_with_and_without_key(
         stored = by_key(ctx, "measurements", "temperature")
         assert set(stored) == {"-3.50", "-1.25", "4.00"}
         assert stored["-1.25"]["taken_at"] == "2024-01-15T09:30:00.250000"
-        visits = {"mapping": {"Day": "visited_on"}, "date_formats": ("%d/%m/%Y",),
-                  "mode": Mode.APPEND}
+        visits = {
+            "mapping": {"Day": "visited_on"},
+            "date_formats": ("%d/%m/%Y",),
+            "mode": Mode.APPEND,
+        }
         run(ctx, EXAMPLES / "visits.csv", table="visits", **visits)
         twice = run(ctx, EXAMPLES / "visits.csv", table="visits", **visits)
         assert twice["counts"]["created"] == 3
@@ -85,11 +101,12 @@ def test_semicolon_csv_into_custom_tables_with_and_without_key(
 def test_xml_projects_with_a_note(ctx: Context) -> None:
     """Seed 001: an XML file of several projects, with a note and per-row results."""
     _setup(ctx)
-    result = run(ctx, EXAMPLES / "projects.xml", table="projects",
-                 notes="Import on 2023-01-01")
+    result = run(ctx, EXAMPLES / "projects.xml", table="projects", notes="Import on 2023-01-01")
     assert result["notes"] == "Import on 2023-01-01"
     assert [(r["row"], r["key"], r["outcome"]) for r in results(ctx, result["id"])] == [
-        (1, "P-300", "created"), (2, "P-301", "created")]
+        (1, "P-300", "created"),
+        (2, "P-301", "created"),
+    ]
     stored = by_key(ctx, "projects", "external_id")
     assert stored["P-300"]["start_date"] == "2024-05-01"
     assert stored["P-301"]["status"] == "planned"  # the default
@@ -100,13 +117,24 @@ def test_jsonl_upsert_partial_and_full(ctx: Context) -> None:
     _setup(ctx)
     run(ctx, EXAMPLES / "projects.csv", table="projects")
     partial = run(ctx, EXAMPLES / "projects.jsonl", table="projects")
-    assert partial["counts"] == {"created": 1, "updated": 2, "unchanged": 0, "deleted": 0,
-                                 "failed": 0, "skipped": 0}
+    assert partial["counts"] == {
+        "created": 1,
+        "updated": 2,
+        "unchanged": 0,
+        "deleted": 0,
+        "failed": 0,
+        "skipped": 0,
+    }
     p100 = by_key(ctx, "projects", "external_id")["P-100"]
     assert p100["budget"] == "550000.00" and p100["name"] == "Hardware deployment"
     full = run(ctx, EXAMPLES / "projects.jsonl", table="projects", mode=Mode.REPLACE)
     assert full["state"] == "failed"  # strict: a full update lacking required names
     assert errors(ctx, full["id"]) == [(1, "name", "required"), (2, "name", "required")]
-    lenient = run(ctx, EXAMPLES / "projects.jsonl", table="projects", mode=Mode.REPLACE,
-                  error_handling=ErrorHandling.LENIENT)
+    lenient = run(
+        ctx,
+        EXAMPLES / "projects.jsonl",
+        table="projects",
+        mode=Mode.REPLACE,
+        error_handling=ErrorHandling.LENIENT,
+    )
     assert lenient["counts"]["unchanged"] == 1 and lenient["counts"]["failed"] == 2

@@ -49,22 +49,42 @@ class Part:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "index": self.index, "src": self.src, "source": self.source,
-            "table": self.table.name, "mode": self.mode.value, "match": list(self.match),
-            "sources": self.cmap.sources, "constants": self.cmap.constants,
-            "stage": self.stage, "plan": self.plan, "rows": self.rows, "failed": self.failed,
-            "staged": self.staged, "unknown": list(self.unknown),
+            "index": self.index,
+            "src": self.src,
+            "source": self.source,
+            "table": self.table.name,
+            "mode": self.mode.value,
+            "match": list(self.match),
+            "sources": self.cmap.sources,
+            "constants": self.cmap.constants,
+            "stage": self.stage,
+            "plan": self.plan,
+            "rows": self.rows,
+            "failed": self.failed,
+            "staged": self.staged,
+            "unknown": list(self.unknown),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any], catalog: Catalog) -> Part:
         table = catalog.get(data["table"])
-        cmap = ColumnMap(table.name, dict(data["sources"]), dict(data["constants"]),
-                         tuple(data["unknown"]))
+        cmap = ColumnMap(
+            table.name, dict(data["sources"]), dict(data["constants"]), tuple(data["unknown"])
+        )
         return cls(
-            data["index"], data["src"], data["source"], table, Mode(data["mode"]),
-            tuple(data["match"]), cmap, data["stage"], data["plan"], data["rows"],
-            data["failed"], data["staged"], tuple(data["unknown"]),
+            data["index"],
+            data["src"],
+            data["source"],
+            table,
+            Mode(data["mode"]),
+            tuple(data["match"]),
+            cmap,
+            data["stage"],
+            data["plan"],
+            data["rows"],
+            data["failed"],
+            data["staged"],
+            tuple(data["unknown"]),
         )
 
 

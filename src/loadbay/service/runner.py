@@ -37,9 +37,7 @@ from loadbay.store.write_sql import (
     write_chunk,
 )
 
-FINAL_STATES = (
-    "succeeded", "partially_succeeded", "failed", "validated", "cancelled", "reverted"
-)
+FINAL_STATES = ("succeeded", "partially_succeeded", "failed", "validated", "cancelled", "reverted")
 
 
 @dataclass
@@ -115,7 +113,12 @@ class ImportRunner:
             imports_sql.clear_results(conn, self.import_id)
         started = time.perf_counter()
         ingest = Ingest(
-            conn, self.catalog, self.import_id, request, self.batch_size, self.progress,
+            conn,
+            self.catalog,
+            self.import_id,
+            request,
+            self.batch_size,
+            self.progress,
             check=lambda: self._check_cancelled(conn),
         )
         parts = ingest.run()
@@ -305,8 +308,13 @@ class ImportRunner:
             stamp = (record.get("checkpoint") or {}).get("stamp")
             written = counts["created"] + counts["updated"] + counts["deleted"]
             imports_sql.update_import(
-                conn, self.tenant, self.import_id, counts=counts, checkpoint=None,
-                finished_at=imports_sql.now(), timings=self.state.timings,
+                conn,
+                self.tenant,
+                self.import_id,
+                counts=counts,
+                checkpoint=None,
+                finished_at=imports_sql.now(),
+                timings=self.state.timings,
                 write_stamp=stamp if written else None,
             )
 

@@ -245,6 +245,7 @@ class PlanBuilder:
         name = self.table.name
         # update mode writes only matched rows: an unmatched one is not_found, nothing more
         only_matched = "m._target IS NOT NULL AND " if self.spec.mode is Mode.UPDATE else ""
+        new_row = lit(f"is required to create a new {name} row")
         for col in self.table.columns:
             if col.required:
                 found.append(
@@ -252,19 +253,21 @@ class PlanBuilder:
                         col.name,
                         Code.REQUIRED,
                         f'{only_matched}m."n_{col.name}" IS NULL',
-                        f"CASE WHEN m._target IS NULL THEN {lit(f'is required to create a new {name} row')} "
-                        f"ELSE {lit('is required')} END",
+                        f"CASE WHEN m._target IS NULL THEN {new_row} ELSE {lit('is required')} END",
                         "NULL",
                     )
                 )
+        taken = lit(f"{Q} is already used by another {name} row")
+        twice = lit(f"{Q} is used by more than one row of the file")
         for uname in self.uniques:
             given = self.d.as_text(f'm."f_{uname}"')
             found.append(
                 (
                     uname,
                     Code.DUPLICATE_VALUE,
-                    f'm."u_{uname}" IS NOT NULL AND (m._target IS NULL OR m."u_{uname}" <> m._target)',
-                    f"{lit(Q)} || {given} || {lit(f'{Q} is already used by another {name} row')}",
+                    f'm."u_{uname}" IS NOT NULL '
+                    f'AND (m._target IS NULL OR m."u_{uname}" <> m._target)',
+                    f"{lit(Q)} || {given} || {taken}",
                     given,
                 )
             )
@@ -273,7 +276,7 @@ class PlanBuilder:
                     uname,
                     Code.DUPLICATE_VALUE,
                     f'm."d_{uname}" > 1 AND m."f_{uname}" IS NOT NULL',
-                    f"{lit(Q)} || {given} || {lit(f'{Q} is used by more than one row of the file')}",
+                    f"{lit(Q)} || {given} || {twice}",
                     given,
                 )
             )

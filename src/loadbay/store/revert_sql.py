@@ -172,8 +172,8 @@ def null_references(
             if col.references.table == table.name:
                 conn.execute(
                     text(
-                        f"UPDATE {q(other.name)} SET {q(col.name)} = NULL WHERE tenant_id = :tenant "
-                        f"AND {q(col.name)} IN ({_created()})"
+                        f"UPDATE {q(other.name)} SET {q(col.name)} = NULL "
+                        f"WHERE tenant_id = :tenant AND {q(col.name)} IN ({_created()})"
                     ),
                     {"imp": import_id, "tname": table.name, "tenant": tenant},
                 )

@@ -100,19 +100,21 @@ def record_chunks(stream: Readable, pending: bytes, block_size: int) -> Iterator
 
 def parse_chunk(chunk: bytes, first_row: int, layout: Layout) -> Piece:
     """The records of one chunk; ``first_row`` is the number of its first record."""
-    body = chunk.rstrip(b"\r\n")
+    body, blank_tail = _trim(chunk)
     if not body:  # only blank lines
-        return Piece(_frame_of([], first_row, layout), empty_errors(), chunk.count(b"\n"))
-    blank_tail = max(0, chunk.count(b"\n", len(body)) - 1)  # blank lines at the end
+        return Piece(_frame_of([], first_row, layout), empty_errors(), blank_tail)
     marker = next((m for m in _MARKERS if m not in body), None)
     if marker is None:
         return _python(body, first_row, layout, None, blank_tail)
     term = layout.terminator
     seq = layout.delimiter.encode() + marker
     marked = body.replace(term, seq + term)
-    markers = (len(marked) - len(body)) // len(seq) + 1
+    markers = (len(marked) - len(body)) // len(seq)
+    if not marked.endswith(term):  # the last record of the file, without a line break
+        marked += seq + term
+        markers += 1
     try:
-        frame = _polars(marked + seq + term, first_row, layout)
+        frame = _polars(marked, first_row, layout)
     except pl.exceptions.PolarsError:
         return _python(body, first_row, layout, None, blank_tail)
     if markers != frame.height:  # some markers are inside quoted values
@@ -122,6 +124,20 @@ def parse_chunk(chunk: bytes, first_row: int, layout: Layout) -> Piece:
         return _python(body, first_row, layout, frame.drop(layout.extra), blank_tail)
     frame = _drop_empty(frame.drop(layout.extra), layout)
     return Piece(frame, empty_errors(), markers + blank_tail)
+
+
+def _trim(chunk: bytes) -> tuple[bytes, int]:
+    """The chunk without blank lines at its end (copied only when there are some)."""
+    end = len(chunk)
+    while end and chunk[end - 1] in b"\r\n":
+        end -= 1
+    breaks = chunk.count(b"\n", end)
+    if not end:
+        return b"", breaks
+    if breaks <= 1:
+        return chunk, 0
+    body = chunk[:end]
+    return body + (b"\r\n" if chunk[end : end + 2] == b"\r\n" else b"\n"), breaks - 1
 
 
 def _polars(chunk: bytes, first_row: int, layout: Layout) -> pl.DataFrame:

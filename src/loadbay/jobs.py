@@ -1,0 +1,153 @@
+"""The queue (huey) and the task that runs imports, and the reaper of dead workers' imports.
+
+The queue carries only (tenant, import id); the import's row is the truth. Huey runs on
+SQLite in the data folder by default (``queue.db``), or on PostgreSQL or Redis with
+``LOADBAY_QUEUE_URL``. The queue's name is derived from the database, so deployments (and
+test runs) sharing one Redis never take each other's work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from typing import Any
+
+from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey
+from huey.consumer import Consumer
+
+from loadbay.config import Settings
+from loadbay.errors import InvalidOption
+from loadbay.service.context import Context, open_context
+from loadbay.service.leases import LeaseLost, Leases, open_leases, reap, run_leased
+
+log = logging.getLogger("loadbay.jobs")
+
+
+def queue_name(settings: Settings) -> str:
+    digest = hashlib.sha256(settings.effective_database_url.encode()).hexdigest()[:12]
+    return f"loadbay-{digest}"
+
+
+def make_huey(settings: Settings) -> Huey:
+    """Huey on SQLite (default), PostgreSQL (``postgresql://``) or Redis (``redis://``)."""
+    url = settings.queue_url
+    name = queue_name(settings)
+    if not url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey(name, filename=str(settings.data_dir / "queue.db"), results=False)
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresHuey(name, dsn=url, results=False)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey(name, url=url, results=False)
+    raise InvalidOption(
+        "LOADBAY_QUEUE_URL must start with postgresql:// or redis:// (or be unset for SQLite)"
+    )
+
+
+class _Embedded(Consumer):  # type: ignore[misc]
+    """A consumer started inside another program: it leaves signal handling to it."""
+
+    def _set_signal_handlers(self) -> None:
+        return None
+
+
+class Jobs:
+    """One process's side of the queue: it enqueues (the API) and runs (the workers)."""
+
+    def __init__(
+        self, settings: Settings, ctx: Context | None = None, leases: Leases | None = None
+    ) -> None:
+        self.settings = settings
+        self.huey = make_huey(settings)
+        self._ctx = ctx
+        self._leases = leases
+        self._lock = threading.Lock()
+        self._task = self.huey.task(name="run_import")(self.run_import)
+
+    def context(self) -> Context:
+        with self._lock:
+            if self._ctx is None:
+                self._ctx = open_context(self.settings)
+            return self._ctx
+
+    def leases(self) -> Leases:
+        with self._lock:
+            if self._leases is None:
+                self._leases = open_leases(self.settings)
+            return self._leases
+
+    def enqueue_import(self, tenant: str, import_id: str) -> None:
+        self._task(tenant, import_id)
+
+    def run_import(self, tenant: str, import_id: str) -> None:
+        """The task: run (or resume) an import, unless it is finished or someone runs it."""
+        try:
+            run_leased(self.context(), self.leases(), tenant, import_id)
+        except LeaseLost:
+            log.warning("import %s was taken over by another worker", import_id)
+
+    def ping(self) -> None:
+        self.huey.storage.queue_size()
+
+    def consumer(self, workers: int, embedded: bool = False) -> Consumer:
+        cls = _Embedded if embedded else Consumer
+        return cls(self.huey, workers=workers, periodic=False, max_delay=1.0, backoff=1.3)
+
+    def reaper(self) -> Reaper:
+        return Reaper(self)
+
+    def close(self) -> None:
+        if self._leases is not None:
+            self._leases.close()
+
+
+class Reaper(threading.Thread):
+    """Every half lease: puts imports whose worker stopped renewing back on the queue."""
+
+    def __init__(self, jobs: Jobs) -> None:
+        super().__init__(name="loadbay-reaper", daemon=True)
+        self.jobs = jobs
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        interval = max(self.jobs.settings.lease_seconds / 2, 0.2)
+        while True:
+            self.sweep()
+            if self.stopped.wait(interval):
+                return
+
+    def sweep(self) -> list[tuple[str, str]]:
+        try:
+            again = reap(self.jobs.context(), self.jobs.leases())
+            for tenant, import_id in again:
+                self.jobs.enqueue_import(tenant, import_id)
+            return again
+        except Exception:  # noqa: BLE001 - the next sweep tries again
+            log.exception("looking for imports of dead workers failed")
+            return []
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def run_worker(settings: Settings, workers: int) -> None:
+    """``loadbay worker``: run imports from the queue until SIGINT or SIGTERM."""
+    jobs = Jobs(settings)
+    jobs.context()
+    reaper = jobs.reaper()
+    reaper.start()
+    try:
+        jobs.consumer(workers).run()
+    finally:
+        reaper.stop()
+        jobs.close()
+
+
+def start_embedded(jobs: Jobs, workers: int) -> tuple[Any, Reaper]:
+    """The workers of ``loadbay serve``: threads in the server's process."""
+    consumer = jobs.consumer(workers, embedded=True)
+    consumer.start()
+    reaper = jobs.reaper()
+    reaper.start()
+    return consumer, reaper

@@ -1,0 +1,113 @@
+"""Use case: synchronous bulk records — at most ``LOADBAY_BULK_MAX`` records, one result each.
+
+No second write path: the records become a lenient import of an inline JSON upload, run
+at once in the caller's thread (under a lease, so a crash is resumed by a worker), and
+its row results are the answer, in request order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loadbay.errors import InvalidOption, LoadbayError, PayloadTooLarge
+from loadbay.pipeline.frames import ErrorHandling, Mode
+from loadbay.service.context import Context
+from loadbay.service.imports import create_import, iter_results
+from loadbay.service.leases import Leases, run_leased
+from loadbay.service.requests import ImportRequest, SourceSpec, parse_choice
+from loadbay.service.uploads import get_upload, save_records
+from loadbay.store.engine import reading
+from loadbay.store.records_page_sql import records_by_ids
+
+APPLIED = ("created", "updated", "unchanged", "deleted")
+
+
+def _check(ctx: Context, table: str, records: object, fields: list[str] | None) -> int:
+    if not isinstance(records, list | dict):
+        raise InvalidOption("records must be a list of objects or an object keyed by reference")
+    count = len(records)
+    limit = ctx.settings.bulk_max
+    if count > limit:
+        raise PayloadTooLarge(
+            f"bulk limit reached: sent {count} records, {limit} allowed", sent=count, limit=limit
+        )
+    if count == 0:
+        raise InvalidOption("records is empty")
+    values = records.values() if isinstance(records, dict) else records
+    if not all(isinstance(v, dict) for v in values):
+        raise InvalidOption("every record must be an object")
+    described = ctx.catalog.get(table)
+    for name in fields or []:
+        if name != "id" and not described.has_column(name):
+            raise InvalidOption(f"fields: {table} has no column {name!r}")
+    return count
+
+
+def bulk_records(
+    ctx: Context,
+    leases: Leases,
+    tenant: str,
+    table: str,
+    records: object,
+    mode: str = "upsert",
+    return_records: bool = False,
+    fields: list[str] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """(200 when every record succeeded else 207, ``{"import_id", "results": [...]}``)."""
+    _check(ctx, table, records, fields)
+    write_mode = parse_choice(Mode, mode, "mode")
+    upload = get_upload(ctx, tenant, save_records(ctx, tenant, records)["id"])
+    source = SourceSpec(path=upload["path"], name="records", table=table, format="json")
+    request = ImportRequest(
+        sources=(source,),
+        mode=write_mode,
+        error_handling=ErrorHandling.LENIENT,
+        notes="bulk records",
+    )
+    import_id = create_import(ctx, request, tenant)
+    record = run_leased(ctx, leases, tenant, import_id)
+    if record is None or (record["state"] == "failed" and record.get("error_code")):
+        raise _whole_failure(record)
+    rows = list(iter_results(ctx, import_id, tenant))
+    results = [_result(r) for r in sorted(rows, key=lambda r: int(r["row"]))]
+    if return_records:
+        _attach_records(ctx, tenant, table, results, fields)
+    failed = any(r["status"] not in APPLIED for r in results)
+    return (207 if failed else 200), {"import_id": import_id, "results": results}
+
+
+def _whole_failure(record: dict[str, Any] | None) -> LoadbayError:
+    if record is None:
+        return LoadbayError("the bulk import could not be run")
+    error = InvalidOption(record.get("error") or "the records cannot be imported")
+    error.code = str(record.get("error_code") or error.code)
+    return error
+
+
+def _result(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ref": row.get("ref"),
+        "status": row["outcome"],
+        "id": None if row.get("record_id") is None else int(row["record_id"]),
+        "errors": [
+            {"column": e["column"], "code": e["code"], "message": e["message"]}
+            for e in row.get("errors") or []
+        ],
+    }
+
+
+def _attach_records(
+    ctx: Context,
+    tenant: str,
+    table: str,
+    results: list[dict[str, Any]],
+    fields: list[str] | None,
+) -> None:
+    ids = [r["id"] for r in results if r["id"] is not None and r["status"] != "deleted"]
+    with ctx.engine.connect() as conn, reading(conn).begin():
+        found = records_by_ids(conn, ctx.catalog, ctx.catalog.get(table), tenant, ids)
+    for result in results:
+        stored = found.get(result["id"]) if result["id"] is not None else None
+        if stored is not None and fields:
+            stored = {k: stored[k] for k in ["id", *fields] if k in stored}
+        result["record"] = stored

@@ -1,0 +1,24 @@
+"""Use cases of the service's health: is the database there, is the queue there."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from loadbay.errors import Unavailable
+from loadbay.service.context import Context
+
+
+def ready(ctx: Context, queue_ping: Callable[[], None]) -> dict[str, str]:
+    """``{"database": "ok", "queue": "ok"}``, or Unavailable (503) naming what is down."""
+    try:
+        with ctx.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as exc:
+        raise Unavailable(f"the database does not answer: {type(exc).__name__}") from None
+    try:
+        queue_ping()
+    except Exception as exc:  # noqa: BLE001 - any failure of the queue's client means down
+        raise Unavailable(f"the queue does not answer: {type(exc).__name__}") from None
+    return {"database": "ok", "queue": "ok"}

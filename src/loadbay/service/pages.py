@@ -1,0 +1,171 @@
+"""Cursor pages of imports, row results and records; whole results and tables as files.
+
+A cursor is opaque to clients: the keyset of the last item of a page, as base64 JSON.
+A page is ``{"data": [...], "next_cursor": "..." | None}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from loadbay.errors import InvalidOption
+from loadbay.service import tables as table_service
+from loadbay.service.context import Context
+from loadbay.service.imports import get_import, iter_results, write_error_report
+from loadbay.service.views import import_view, result_view
+from loadbay.store import imports_sql
+from loadbay.store.engine import reading
+from loadbay.store.records_page_sql import page_records
+
+MAX_LIMIT = 200
+OUTCOMES = imports_sql.OUTCOMES
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        raise InvalidOption(f"cursor {cursor!r} is not valid") from None
+    if not isinstance(values, list) or len(values) != size:
+        raise InvalidOption(f"cursor {cursor!r} is not valid")
+    return values
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidOption(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
+    return limit
+
+
+def _page(rows: list[dict[str, Any]], limit: int, key: Any, view: Any) -> dict[str, Any]:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "data": [view(r) for r in rows],
+        "next_cursor": encode_cursor(key(rows[-1])) if more and rows else None,
+    }
+
+
+def imports_page(
+    ctx: Context,
+    tenant: str,
+    limit: int = 50,
+    cursor: str | None = None,
+    filters: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Imports newest first; filters: state, table, created_after, created_before."""
+    check_limit(limit)
+    after = None
+    if cursor:
+        at, last = decode_cursor(cursor, 2)
+        try:
+            after = (datetime.fromisoformat(str(at)), str(last))
+        except ValueError:
+            raise InvalidOption(f"cursor {cursor!r} is not valid") from None
+    with ctx.engine.connect() as conn, reading(conn).begin():
+        rows = imports_sql.page_imports(conn, tenant, limit, after, filters)
+    return _page(rows, limit, lambda r: [r["created_at"].isoformat(), r["id"]], import_view)
+
+
+def _outcomes(outcome: str | None) -> list[str] | None:
+    if not outcome:
+        return None
+    found = [o.strip() for o in outcome.split(",") if o.strip()]
+    bad = [o for o in found if o not in OUTCOMES]
+    if bad:
+        raise InvalidOption(f"outcome {bad[0]!r} is not one of {', '.join(OUTCOMES)}")
+    return found
+
+
+def results_page(
+    ctx: Context,
+    tenant: str,
+    import_id: str,
+    limit: int = 100,
+    cursor: str | None = None,
+    outcome: str | None = None,
+) -> dict[str, Any]:
+    """One page of per-row outcomes, in file order; ``outcome`` may list several."""
+    check_limit(limit)
+    outcomes = _outcomes(outcome)
+    after = None
+    if cursor:
+        table, src, row = decode_cursor(cursor, 3)
+        if not (isinstance(table, str) and isinstance(src, int) and isinstance(row, int)):
+            raise InvalidOption(f"cursor {cursor!r} is not valid")
+        after = (table, src, row)
+    with ctx.engine.connect() as conn, reading(conn).begin():
+        imports_sql.get_import(conn, tenant, import_id)
+        rows = imports_sql.page_results(conn, import_id, limit, after, outcomes)
+    return _page(
+        rows, limit, lambda r: [r["table_name"], int(r["src"]), int(r["row"])], result_view
+    )
+
+
+def results_lines(
+    ctx: Context, tenant: str, import_id: str, outcome: str | None = None
+) -> Iterator[str]:
+    """Every row outcome as JSON Lines (for streaming)."""
+    get_import(ctx, import_id, tenant)  # NotFound before the first byte
+    outcomes = _outcomes(outcome)
+
+    def lines() -> Iterator[str]:
+        for row in iter_results(ctx, import_id, tenant, outcomes=outcomes):
+            yield json.dumps(result_view(row), ensure_ascii=False, default=str) + "\n"
+
+    return lines()
+
+
+def error_report(ctx: Context, tenant: str, import_id: str) -> Path:
+    """The failed rows as they were in the file plus an error column, in a temporary file."""
+    get_import(ctx, import_id, tenant)
+    fd, name = tempfile.mkstemp(prefix="loadbay-errors-", suffix=".csv")
+    os.close(fd)
+    write_error_report(ctx, import_id, Path(name), tenant)
+    return Path(name)
+
+
+def records_page(
+    ctx: Context,
+    tenant: str,
+    table_name: str,
+    limit: int = 100,
+    cursor: str | None = None,
+    filters: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    check_limit(limit)
+    table = ctx.catalog.get(table_name)
+    after = None
+    if cursor:
+        (last,) = decode_cursor(cursor, 1)
+        if not isinstance(last, int):
+            raise InvalidOption(f"cursor {cursor!r} is not valid")
+        after = last
+    with ctx.engine.connect() as conn, reading(conn).begin():
+        rows = page_records(conn, ctx.catalog, table, tenant, limit, after, filters)
+    return _page(rows, limit, lambda r: [int(r["id"])], lambda r: r)
+
+
+def export_file(ctx: Context, tenant: str, table_name: str, fmt: str) -> Path:
+    """Every row of a table as CSV or JSON Lines (as ``loadbay export``), in a temp file."""
+    if fmt not in ("csv", "jsonl"):
+        raise InvalidOption(f"format {fmt!r}: use csv or jsonl")
+    ctx.catalog.get(table_name)
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - the caller removes it once sent
+        "w", prefix="loadbay-export-", suffix="." + fmt, delete=False, newline="", encoding="utf-8"
+    )
+    with handle:
+        table_service.export_table(ctx, table_name, handle, fmt, tenant)
+    return Path(handle.name)

@@ -1,0 +1,204 @@
+"""Use cases of imports that run on the queue: submit, start, cancel, revert.
+
+The adapters (API, web importer) hand over a :class:`Dispatcher`, which puts an import
+id on the queue; ``jobs.Jobs`` is the real one. The import's row is the source of truth
+for its state: the queue only carries ids.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from loadbay.errors import InvalidOption, InvalidState
+from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
+from loadbay.service import states
+from loadbay.service.context import Context
+from loadbay.service.idempotency import once
+from loadbay.service.imports import create_import, get_import
+from loadbay.service.leases import Leases
+from loadbay.service.requests import ImportRequest, SourceSpec, parse_choice
+from loadbay.service.revert import revert_import
+from loadbay.service.uploads import get_upload, save_records
+from loadbay.service.views import import_view
+from loadbay.store import imports_sql
+from loadbay.store.imports_sql import now
+
+ENDPOINT = "POST /v1/imports"
+#: the read options of a source, as the API and the CLI name them
+SOURCE_OPTIONS = ("format", "delimiter", "encoding", "sheet")
+IMPORT_OPTIONS = (
+    "strict_columns",
+    "require_all_columns",
+    "empty",
+    "date_formats",
+    "decimal_comma",
+    "max_errors",
+)
+
+
+class Dispatcher(Protocol):
+    def enqueue_import(self, tenant: str, import_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    """An import as a client asks for it: uploads or inline records, and options."""
+
+    table: str | None = None
+    tables: tuple[str, ...] = ()
+    upload_ids: tuple[str, ...] = ()
+    records: Any = None
+    mode: str = "upsert"
+    error_handling: str = "strict"
+    key: tuple[str, ...] = ()
+    mapping: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    dry_run: bool = False
+    notes: str | None = None
+
+
+def _table_names(ctx: Context, spec: ImportSpec, count: int) -> list[str | None]:
+    if spec.table and spec.tables:
+        raise InvalidOption("give table or tables, not both")
+    names: list[str | None] = [spec.table] * count
+    if spec.tables:
+        if len(spec.tables) not in (1, count):
+            raise InvalidOption(
+                f"tables: give one table for every file or one per file ({count}), "
+                f"not {len(spec.tables)}"
+            )
+        names = list[str | None](spec.tables) * (count if len(spec.tables) == 1 else 1)
+    for name in names:
+        if name is not None:
+            ctx.catalog.get(name)  # UnknownTable (404) for a table that does not exist
+    return names
+
+
+def _options(spec: ImportSpec) -> dict[str, Any]:
+    unknown = sorted(set(spec.options) - set(SOURCE_OPTIONS) - set(IMPORT_OPTIONS))
+    if unknown:
+        allowed = ", ".join(SOURCE_OPTIONS + IMPORT_OPTIONS)
+        raise InvalidOption(f"unknown options: {', '.join(unknown)} (allowed: {allowed})")
+    values = {k: spec.options[k] for k in IMPORT_OPTIONS if spec.options.get(k) is not None}
+    if "empty" in values:
+        values["empty"] = parse_choice(EmptyPolicy, values["empty"], "empty")
+    if "date_formats" in values:
+        values["date_formats"] = tuple(values["date_formats"])
+    return values
+
+
+def build_request(ctx: Context, tenant: str, spec: ImportSpec) -> ImportRequest:
+    """Check every option, then find the uploads (or keep the inline records as one)."""
+    if bool(spec.upload_ids) == (spec.records is not None):
+        raise InvalidOption("give upload_id (or upload_ids) or records, and only one of them")
+    count = len(spec.upload_ids) or 1
+    names = _table_names(ctx, spec, count)
+    read = {k: spec.options.get(k) for k in SOURCE_OPTIONS}
+    request = ImportRequest(
+        sources=(SourceSpec(path="", name=""),),
+        mode=parse_choice(Mode, spec.mode, "mode"),
+        error_handling=parse_choice(ErrorHandling, spec.error_handling, "error_handling"),
+        key=tuple(spec.key),
+        mapping=dict(spec.mapping),
+        constants=dict(spec.constants),
+        dry_run=spec.dry_run,
+        notes=spec.notes,
+        **_options(spec),
+    )
+    uploads = [get_upload(ctx, tenant, u) for u in spec.upload_ids]
+    if spec.records is not None:
+        saved = save_records(ctx, tenant, spec.records)
+        uploads = [get_upload(ctx, tenant, saved["id"])]
+        read["format"] = "json"
+    sources = tuple(
+        SourceSpec(path=u["path"], name=u["filename"], table=t, **read)
+        for u, t in zip(uploads, names, strict=True)
+    )
+    return dataclasses.replace(request, sources=sources)
+
+
+def submit(
+    ctx: Context,
+    tenant: str,
+    spec: ImportSpec,
+    dispatcher: Dispatcher,
+    idempotency: tuple[str | None, str] = (None, ""),
+) -> tuple[dict[str, Any], bool]:
+    """Record an import and queue it; (the import, replayed). ``idempotency``: (key, print)."""
+
+    def action() -> tuple[int, dict[str, Any]]:
+        import_id = create_import(ctx, build_request(ctx, tenant, spec), tenant)
+        dispatcher.enqueue_import(tenant, import_id)
+        return 202, import_view(get_import(ctx, import_id, tenant))
+
+    key, print_ = idempotency
+    (_, body), replayed = once(ctx, tenant, ENDPOINT, key, print_, action)
+    return body, replayed
+
+
+def show(ctx: Context, tenant: str, import_id: str) -> dict[str, Any]:
+    return import_view(get_import(ctx, import_id, tenant))
+
+
+def start(ctx: Context, tenant: str, import_id: str, dispatcher: Dispatcher) -> dict[str, Any]:
+    """Run a validated dry run for real: planned again against the data of that moment."""
+    record = get_import(ctx, import_id, tenant)
+    states.check_move(import_id, record["state"], states.QUEUED)
+    request = {**record["request"], "dry_run": False}
+    with ctx.engine.begin() as conn:
+        moved = imports_sql.set_state_if(
+            conn,
+            tenant,
+            import_id,
+            [states.VALIDATED],
+            states.QUEUED,
+            dry_run=False,
+            request=request,
+            started_at=None,
+            finished_at=None,
+            error=None,
+            error_code=None,
+            checkpoint=None,
+        )
+    if not moved:
+        raise InvalidState(f"import {import_id} was started or cancelled meanwhile")
+    dispatcher.enqueue_import(tenant, import_id)
+    return show(ctx, tenant, import_id)
+
+
+def cancel(ctx: Context, tenant: str, import_id: str, leases: Leases) -> dict[str, Any]:
+    """Cancel a waiting import now, or ask its worker to stop at the next batch or chunk."""
+    record = get_import(ctx, import_id, tenant)
+    state = record["state"]
+    if state in states.ACTIVE:
+        if not leases.request_cancel(import_id):
+            raise InvalidState(f"import {import_id} is {state!r} outside a worker")
+        return show(ctx, tenant, import_id)
+    states.check_move(import_id, state, states.CANCELLED)
+    with ctx.engine.begin() as conn:
+        moved = imports_sql.set_state_if(
+            conn,
+            tenant,
+            import_id,
+            [states.QUEUED, states.VALIDATED],
+            states.CANCELLED,
+            finished_at=now(),
+        )
+    if not moved:
+        return cancel(ctx, tenant, import_id, leases)  # a worker took it meanwhile
+    return show(ctx, tenant, import_id)
+
+
+def revert(ctx: Context, tenant: str, import_id: str, force: bool = False) -> dict[str, Any]:
+    """Undo a finished import; RevertConflict (409, with the conflicts) unless ``force``."""
+    record = get_import(ctx, import_id, tenant)
+    states.check_move(import_id, record["state"], states.REVERTED)
+    done = revert_import(ctx, import_id, force=force, tenant=tenant)
+    return {
+        "import": import_view(done["import"]),
+        "reverted": done["reverted"],
+        "conflicts": done["conflicts"],
+    }
