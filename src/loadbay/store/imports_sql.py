@@ -117,7 +117,7 @@ def iter_results(
     if outcomes:
         query = query.where(r.c.outcome.in_(list(outcomes)))
     query = query.order_by(r.c.table_name, r.c.src, r.c.row)
-    result = conn.execution_options(yield_per=batch).execute(query).mappings()
+    result = conn.execute(query, execution_options={"yield_per": batch}).mappings()
     for part in result.partitions(batch):
         rows = [dict(x) for x in part]
         failed = [x["row"] for x in rows if x["outcome"] == "failed"]

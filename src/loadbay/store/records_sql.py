@@ -44,7 +44,7 @@ def iter_records(
         f"SELECT {', '.join(cols)} FROM {q(table.name)} t {' '.join(joins)} "
         f"WHERE {where} ORDER BY t.id"
     )
-    result = conn.execution_options(yield_per=batch).execute(text(sql), params)
+    result = conn.execute(text(sql), params, execution_options={"yield_per": batch})
     for row in result:
         record: dict[str, Any] = {"id": row[0]}
         for col, value in zip(table.columns, row[1:], strict=True):

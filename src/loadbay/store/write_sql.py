@@ -17,7 +17,11 @@ from loadbay.pipeline.frames import Mode
 from loadbay.store.data import changes_table
 from loadbay.store.dialect import dialect_of, q
 from loadbay.store.plan_sql import Plan
+from loadbay.store.records_sql import plain_value
+from loadbay.store.staging import value_column
 
+#: rows fetched at a time when outcomes are read back
+PART = 50_000
 RANGE = "p._seq > :lo AND p._seq <= :hi"
 
 
@@ -155,32 +159,33 @@ def save_results(conn: Connection, plan: Plan, import_id: str, lo: int, hi: int)
         )
 
 
+RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "src": pl.Int64(),
+    "row": pl.Int64(),
+    "ref": pl.String(),
+    "key": pl.String(),
+    "outcome": pl.String(),
+    "record_id": pl.Int64(),
+    "superseded_by": pl.Int64(),
+}
+
+
 def collect_results(conn: Connection, plan: Plan, with_diff: bool) -> pl.DataFrame:
-    """The plan's row outcomes as a frame (to keep them past a rollback)."""
-    rows = _run(
-        conn, f"SELECT {_outcome_select(plan)} FROM {q(plan.spec.plan)} p ORDER BY p._seq", {}
-    ).all()
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "src": pl.Int64,
-            "row": pl.Int64,
-            "ref": pl.String,
-            "key": pl.String,
-            "outcome": pl.String,
-            "record_id": pl.Int64,
-            "superseded_by": pl.Int64,
-        },
-        orient="row",
+    """The plan's row outcomes as a frame (to keep them past a rollback), read in parts."""
+    result = conn.execute(
+        text(f"SELECT {_outcome_select(plan)} FROM {q(plan.spec.plan)} p ORDER BY p._seq"),
+        execution_options={"yield_per": PART},
     )
-    diffs = collect_diffs(conn, plan) if with_diff else {}
-    return frame.with_columns(
-        pl.Series(
-            "diff",
-            [diffs.get((s, r)) for s, r in zip(frame["src"], frame["row"], strict=True)],
-            dtype=pl.String,
-        )
-    )
+    parts = [
+        pl.DataFrame(rows, schema=RESULT_SCHEMA, orient="row") for rows in result.partitions(PART)
+    ]
+    frame = pl.concat(parts) if parts else pl.DataFrame(schema=RESULT_SCHEMA)
+    diffs = collect_diffs(conn, plan) if with_diff else _no_diffs()
+    return frame.join(diffs, on=["src", "row"], how="left")
+
+
+def _no_diffs() -> pl.DataFrame:
+    return pl.DataFrame(schema={"src": pl.Int64, "row": pl.Int64, "diff": pl.String})
 
 
 def collect_errors(conn: Connection, plan: Plan) -> pl.DataFrame:
@@ -216,11 +221,11 @@ def collect_errors(conn: Connection, plan: Plan) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-def collect_diffs(conn: Connection, plan: Plan) -> dict[tuple[int, int], str]:
+def collect_diffs(conn: Connection, plan: Plan) -> pl.DataFrame:
     """For each row to be updated: the fields that change, old and new (references by key)."""
     spec = plan.spec
     if not plan.set_columns:
-        return {}
+        return _no_diffs()
     exprs: list[str] = []
     joins: list[str] = []
     for n, name in enumerate(plan.set_columns):
@@ -237,18 +242,16 @@ def collect_diffs(conn: Connection, plan: Plan) -> dict[tuple[int, int], str]:
         f"SELECT p._src, p._row, {', '.join(exprs)} FROM {q(spec.plan)} p {' '.join(joins)} "
         "WHERE p._outcome = 'updated'"
     )
-    diffs: dict[tuple[int, int], str] = {}
+    columns = [value_column(spec.catalog, spec.table, n) for n in plan.set_columns]
+    found: list[tuple[int, int, str]] = []
     for row in _run(conn, sql, {}):
         changed = {}
-        for i, name in enumerate(plan.set_columns):
-            old, new = row[2 + 2 * i], row[3 + 2 * i]
+        for i, col in enumerate(columns):
+            old = plain_value(col, row[2 + 2 * i])
+            new = plain_value(col, row[3 + 2 * i])
             if old != new:
-                changed[name] = {"old": _plain(old), "new": _plain(new)}
-        diffs[(int(row[0]), int(row[1]))] = json.dumps(changed)
-    return diffs
-
-
-def _plain(value: object) -> object:
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    return str(value)
+                changed[plan.set_columns[i]] = {"old": old, "new": new}
+        found.append((int(row[0]), int(row[1]), json.dumps(changed)))
+    return pl.DataFrame(
+        found, schema={"src": pl.Int64, "row": pl.Int64, "diff": pl.String}, orient="row"
+    )

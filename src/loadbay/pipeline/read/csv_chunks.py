@@ -98,14 +98,23 @@ def record_chunks(stream: Readable, pending: bytes, block_size: int) -> Iterator
         yield buf[:cut]
 
 
-def parse_chunk(chunk: bytes, first_row: int, layout: Layout) -> Piece:
-    """The records of one chunk; ``first_row`` is the number of its first record."""
+@dataclass
+class Prepared:
+    """A chunk made ready for polars: every record ends with the marker field."""
+
+    body: bytes  # the chunk without blank lines at its end
+    blank_tail: int  # how many blank lines that was
+    marker: bytes = b""  # empty when no marker could be used
+    marked: bytes = b""
+    markers: int = 0
+
+
+def prepare(chunk: bytes, layout: Layout) -> Prepared:
+    """The byte work on a chunk (done while polars parses the one before)."""
     body, blank_tail = _trim(chunk)
-    if not body:  # only blank lines
-        return Piece(_frame_of([], first_row, layout), empty_errors(), blank_tail)
-    marker = next((m for m in _MARKERS if m not in body), None)
+    marker = next((m for m in _MARKERS if m not in body), None) if body else None
     if marker is None:
-        return _python(body, first_row, layout, None, blank_tail)
+        return Prepared(body, blank_tail)
     term = layout.terminator
     seq = layout.delimiter.encode() + marker
     marked = body.replace(term, seq + term)
@@ -113,17 +122,40 @@ def parse_chunk(chunk: bytes, first_row: int, layout: Layout) -> Piece:
     if not marked.endswith(term):  # the last record of the file, without a line break
         marked += seq + term
         markers += 1
+    return Prepared(body, blank_tail, marker, marked, markers)
+
+
+def parse(prepared: Prepared, layout: Layout) -> pl.DataFrame | None:
+    """Polars' reading of a prepared chunk (None when it cannot or will not)."""
+    if not prepared.marker:
+        return None
     try:
-        frame = _polars(marked, first_row, layout)
+        return _polars(prepared.marked, layout)
     except pl.exceptions.PolarsError:
+        return None
+
+
+def finish(prepared: Prepared, frame: pl.DataFrame | None, first_row: int, layout: Layout) -> Piece:
+    """The records of a chunk; ``first_row`` is the number of its first record."""
+    body, blank_tail = prepared.body, prepared.blank_tail
+    if not body:  # only blank lines
+        return Piece(_frame_of([], first_row, layout), empty_errors(), blank_tail)
+    if frame is None:
         return _python(body, first_row, layout, None, blank_tail)
-    if markers != frame.height:  # some markers are inside quoted values
-        frame = _unmark(frame, layout, (seq + term).decode(), term.decode())
-    frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
-    if (frame[layout.extra] == marker.decode()).sum() != frame.height:
+    term, marker = layout.terminator.decode(), prepared.marker.decode()
+    if prepared.markers != frame.height:  # some markers are inside quoted values
+        frame = _unmark(frame, layout, layout.delimiter + marker + term, term)
+    frame = frame.with_columns(pl.col(ROW).cast(pl.Int64) + first_row)
+    if (frame[layout.extra] == marker).sum() != frame.height:
         return _python(body, first_row, layout, frame.drop(layout.extra), blank_tail)
     frame = _drop_empty(frame.drop(layout.extra), layout)
-    return Piece(frame, empty_errors(), markers + blank_tail)
+    return Piece(frame, empty_errors(), prepared.markers + blank_tail)
+
+
+def parse_chunk(chunk: bytes, first_row: int, layout: Layout) -> Piece:
+    """All three steps at once."""
+    prepared = prepare(chunk, layout)
+    return finish(prepared, parse(prepared, layout), first_row, layout)
 
 
 def _trim(chunk: bytes) -> tuple[bytes, int]:
@@ -140,7 +172,7 @@ def _trim(chunk: bytes) -> tuple[bytes, int]:
     return body + (b"\r\n" if chunk[end : end + 2] == b"\r\n" else b"\n"), breaks - 1
 
 
-def _polars(chunk: bytes, first_row: int, layout: Layout) -> pl.DataFrame:
+def _polars(chunk: bytes, layout: Layout) -> pl.DataFrame:
     schema = {n: pl.String() for n in [*layout.names, layout.extra]}
     return pl.scan_csv(
         chunk,
@@ -153,7 +185,6 @@ def _polars(chunk: bytes, first_row: int, layout: Layout) -> pl.DataFrame:
         empty_string_is_null=True,
         null_values=[""],
         row_index_name=ROW,
-        row_index_offset=first_row,
         raise_if_empty=False,
     ).collect()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,8 +26,11 @@ from loadbay.pipeline.read.csv_chunks import (
     MAX_PENDING,
     Layout,
     Piece,
+    Prepared,
     Readable,
-    parse_chunk,
+    finish,
+    parse,
+    prepare,
     record_chunks,
     record_end,
 )
@@ -132,11 +136,20 @@ def _block_size(body: bytes, batch_size: int) -> int:
 
 
 def _pieces(stream: Readable, body: bytes, block: int, layout: Layout) -> Iterator[Piece]:
+    """The chunks' records, in order; polars parses one chunk while the next is cut."""
     row = 1
-    for chunk in record_chunks(stream, body, block):
-        piece = parse_chunk(chunk, row, layout)
-        row += piece.records
-        yield piece
+    waiting: tuple[Prepared, Future[pl.DataFrame | None]] | None = None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for chunk in record_chunks(stream, body, block):
+            prepared = prepare(chunk, layout)
+            parsing = pool.submit(parse, prepared, layout)
+            if waiting is not None:
+                piece = finish(waiting[0], waiting[1].result(), row, layout)
+                row += piece.records
+                yield piece
+            waiting = (prepared, parsing)
+        if waiting is not None:
+            yield finish(waiting[0], waiting[1].result(), row, layout)
 
 
 def rebatch(pieces: Iterable[Piece], size: int, layout: Layout) -> Iterator[Batch]:

@@ -46,8 +46,8 @@ def detect_format(path: Path, options: ReadOptions) -> str:
     Content rules: zip (``PK``) or OLE → xlsx; text starting with a tag (``<x``,
     ``<?``, ``<!``) → xml; a whole JSON object on the first line and more lines after
     it → jsonl (one JSON document cannot be that); text starting with ``[`` or ``{``
-    that parses as JSON → json (jsonl for a one-line ``.jsonl`` file). Known non-data files (PDF, images,
-    archives, binary with NUL bytes) raise UnsupportedFormat.
+    that parses as JSON → json (jsonl for a one-line ``.jsonl`` file). Known non-data
+    files (PDF, images, archives, binary with NUL bytes) raise UnsupportedFormat.
     """
     if options.format:
         return normalise_format(options.format)

@@ -1,0 +1,272 @@
+"""The request and response bodies of the API, as pydantic models (and so OpenAPI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Mode = Literal["create", "update", "upsert", "replace", "append", "delete"]
+ErrorHandling = Literal["strict", "lenient"]
+Outcome = Literal["created", "updated", "unchanged", "deleted", "failed", "skipped"]
+Scope = Literal["read", "write", "admin"]
+Scalar = str | int | float | bool | None
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- errors --------------------------------------------------------------------------
+class ProblemError(BaseModel):
+    row: int | None = Field(default=None, description="The row of the file (1-based), when known.")
+    column: str | None = Field(default=None, description="The column, or the request field.")
+    code: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="Stable error code, e.g. not_found, invalid_option.")
+    instance: str | None = None
+    errors: list[ProblemError] = []
+
+
+# ---- health --------------------------------------------------------------------------
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    status: Literal["ok"]
+    database: Literal["ok"]
+    queue: Literal["ok"]
+
+
+# ---- uploads -------------------------------------------------------------------------
+class Upload(BaseModel):
+    id: str
+    filename: str
+    size: int
+    sha256: str
+    format: str | None = Field(description="csv, tsv, jsonl, json, xml or xlsx.")
+    created_at: datetime
+
+
+# ---- imports -------------------------------------------------------------------------
+class ImportOptions(_Closed):
+    """Everything ``loadbay import`` takes besides mode, key, mapping and constants."""
+
+    strict_columns: bool | None = Field(default=None, description="Refuse unknown columns.")
+    require_all_columns: bool | None = Field(default=None, description="Refuse files lacking a column.")
+    empty: Literal["keep", "clear"] | None = Field(
+        default=None, description="keep: an empty cell leaves the stored value; clear: sets null."
+    )
+    date_formats: list[str] | None = Field(default=None, description="Extra formats, e.g. %d/%m/%Y.")
+    decimal_comma: bool | None = Field(default=None, description="Read 1.234,56 as 1234.56.")
+    max_errors: int | None = Field(default=None, ge=0, description="Abort when more rows fail.")
+    format: Literal["csv", "tsv", "jsonl", "json", "xml", "xlsx"] | None = None
+    delimiter: str | None = Field(default=None, min_length=1, max_length=1)
+    encoding: str | None = Field(default=None, max_length=40)
+    sheet: str | None = Field(default=None, max_length=200)
+
+
+class ImportCreate(_Closed):
+    """An import of uploaded files, or of inline records."""
+
+    table: str | None = Field(default=None, description="The target table of every file.")
+    tables: list[str] | None = Field(default=None, description="One table per upload (or one for all).")
+    upload_id: str | None = None
+    upload_ids: list[str] | None = Field(default=None, description="Several uploads in one import.")
+    records: list[dict[str, Any]] | dict[str, Any] | None = Field(
+        default=None,
+        description="Inline records: a list of objects, an object of objects keyed by "
+        "client references, or an object of arrays keyed by table.",
+    )
+    mode: Mode = "upsert"
+    error_handling: ErrorHandling = "strict"
+    key: list[str] | str | None = Field(default=None, description="Match on these unique columns.")
+    mapping: dict[str, str] = Field(default_factory=dict, description="file column → column")
+    constants: dict[str, Scalar] = Field(default_factory=dict, description="column → value")
+    options: ImportOptions = Field(default_factory=lambda: ImportOptions())
+    dry_run: bool = Field(default=False, description="Validate and plan only; ends in validated.")
+    notes: str | None = Field(default=None, max_length=10_000)
+
+
+class Counts(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    deleted: int
+    failed: int
+    skipped: int
+
+
+class ImportFailure(BaseModel):
+    code: str
+    message: str
+
+
+class Import(BaseModel):
+    id: str
+    state: Literal[
+        "queued",
+        "validating",
+        "running",
+        "validated",
+        "succeeded",
+        "partially_succeeded",
+        "failed",
+        "cancelled",
+        "reverting",
+        "reverted",
+    ]
+    tables: list[str]
+    mode: str
+    error_handling: str
+    dry_run: bool
+    notes: str | None
+    counts: Counts
+    rows_total: int
+    rows_processed: int
+    warnings: list[str]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    reverted_at: datetime | None
+    error: ImportFailure | None
+
+
+class ImportPage(BaseModel):
+    data: list[Import]
+    next_cursor: str | None
+
+
+class CellError(BaseModel):
+    column: str | None
+    code: str
+    message: str
+    value: str | None = None
+
+
+class RowResult(BaseModel):
+    table: str
+    row: int
+    ref: str | None
+    key: str | None
+    outcome: Outcome
+    id: int | None
+    errors: list[CellError]
+    changes: dict[str, Any] | None = Field(default=None, description="A dry run's field-level diff.")
+
+
+class ResultPage(BaseModel):
+    data: list[RowResult]
+    next_cursor: str | None
+
+
+class RevertRequest(_Closed):
+    force: bool = Field(default=False, description="Overwrite rows changed since the import.")
+
+
+class Reverted(BaseModel):
+    deleted: int
+    restored: int
+    reinserted: int
+
+
+class RevertResult(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    import_: Import = Field(alias="import")
+    reverted: Reverted
+    conflicts: list[dict[str, Any]]
+
+
+# ---- bulk records --------------------------------------------------------------------
+class BulkRequest(_Closed):
+    mode: Mode = "upsert"
+    records: list[dict[str, Any]] | dict[str, dict[str, Any]] = Field(
+        description="A list of records, or an object of records keyed by client references."
+    )
+
+
+class FieldError(BaseModel):
+    column: str | None
+    code: str
+    message: str
+
+
+class BulkResult(BaseModel):
+    ref: str | None
+    status: Outcome
+    id: int | None
+    errors: list[FieldError]
+    record: dict[str, Any] | None = Field(default=None, description="With ?return=records.")
+
+
+class BulkResponse(BaseModel):
+    import_id: str
+    results: list[BulkResult]
+
+
+# ---- tables and records --------------------------------------------------------------
+class TableColumn(BaseModel):
+    name: str
+    type: str
+    required: bool
+    unique: bool
+    default: str | None
+    enum: list[str] | None
+    min: str | None
+    max: str | None
+    max_length: int | None
+    precision: int | None
+    scale: int | None
+    references: str | None
+
+
+class TableInfo(BaseModel):
+    name: str
+    key: list[str]
+    description: str | None
+    columns: list[TableColumn]
+    checks: list[str]
+
+
+class TableList(BaseModel):
+    data: list[TableInfo]
+
+
+class RecordPage(BaseModel):
+    data: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+# ---- tokens --------------------------------------------------------------------------
+class TokenCreate(_Closed):
+    scope: Scope
+    name: str | None = Field(default=None, max_length=200)
+
+
+class Token(BaseModel):
+    id: str
+    tenant: str
+    name: str | None
+    scope: Scope
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class TokenCreated(Token):
+    token: str = Field(description="The secret: shown this once, stored only as a hash.")
+
+
+class TokenList(BaseModel):
+    data: list[Token]
