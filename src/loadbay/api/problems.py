@@ -109,7 +109,9 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     if len(errors) > 1:
         detail += f" (and {len(errors) - 1} more)"
     return response(
-        problem(422, "invalid_request", "The request is not valid.", detail, request.url.path, errors)
+        problem(
+            422, "invalid_request", "The request is not valid.", detail, request.url.path, errors
+        )
     )
 
 

@@ -65,11 +65,15 @@ class ImportOptions(_Closed):
     """Everything ``loadbay import`` takes besides mode, key, mapping and constants."""
 
     strict_columns: bool | None = Field(default=None, description="Refuse unknown columns.")
-    require_all_columns: bool | None = Field(default=None, description="Refuse files lacking a column.")
+    require_all_columns: bool | None = Field(
+        default=None, description="Refuse files lacking a column."
+    )
     empty: Literal["keep", "clear"] | None = Field(
         default=None, description="keep: an empty cell leaves the stored value; clear: sets null."
     )
-    date_formats: list[str] | None = Field(default=None, description="Extra formats, e.g. %d/%m/%Y.")
+    date_formats: list[str] | None = Field(
+        default=None, description="Extra formats, e.g. %d/%m/%Y."
+    )
     decimal_comma: bool | None = Field(default=None, description="Read 1.234,56 as 1234.56.")
     max_errors: int | None = Field(default=None, ge=0, description="Abort when more rows fail.")
     format: Literal["csv", "tsv", "jsonl", "json", "xml", "xlsx"] | None = None
@@ -82,7 +86,9 @@ class ImportCreate(_Closed):
     """An import of uploaded files, or of inline records."""
 
     table: str | None = Field(default=None, description="The target table of every file.")
-    tables: list[str] | None = Field(default=None, description="One table per upload (or one for all).")
+    tables: list[str] | None = Field(
+        default=None, description="One table per upload (or one for all)."
+    )
     upload_id: str | None = None
     upload_ids: list[str] | None = Field(default=None, description="Several uploads in one import.")
     records: list[dict[str, Any]] | dict[str, Any] | None = Field(
@@ -164,7 +170,9 @@ class RowResult(BaseModel):
     outcome: Outcome
     id: int | None
     errors: list[CellError]
-    changes: dict[str, Any] | None = Field(default=None, description="A dry run's field-level diff.")
+    changes: dict[str, Any] | None = Field(
+        default=None, description="A dry run's field-level diff."
+    )
 
 
 class ResultPage(BaseModel):

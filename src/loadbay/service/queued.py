@@ -8,19 +8,22 @@ for its state: the queue only carries ids.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import anyio.to_thread
 
 from loadbay.errors import InvalidOption, InvalidState
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
 from loadbay.service import states
 from loadbay.service.context import Context
-from loadbay.service.idempotency import once
+from loadbay.service.idempotency import fingerprint, once
 from loadbay.service.imports import create_import, get_import
 from loadbay.service.leases import Leases
 from loadbay.service.requests import ImportRequest, SourceSpec, parse_choice
 from loadbay.service.revert import revert_import
-from loadbay.service.uploads import get_upload, save_records
+from loadbay.service.uploads import get_upload, receive, save_records
 from loadbay.service.views import import_view
 from loadbay.store import imports_sql
 from loadbay.store.imports_sql import now
@@ -202,3 +205,23 @@ def revert(ctx: Context, tenant: str, import_id: str, force: bool = False) -> di
         "reverted": done["reverted"],
         "conflicts": done["conflicts"],
     }
+
+
+async def submit_files(
+    ctx: Context,
+    tenant: str,
+    spec: ImportSpec,
+    files: Sequence[tuple[str | None, AsyncIterable[bytes]]],
+    dispatcher: Dispatcher,
+    idempotency: tuple[str | None, str] = (None, ""),
+) -> tuple[dict[str, Any], bool]:
+    """An import and its files in one call: each file kept as an upload, then ``submit``."""
+    if spec.upload_ids or spec.records is not None:
+        raise InvalidOption("send files, or upload_id / records, not both")
+    if not files:
+        raise InvalidOption("a multipart import needs a file part")
+    uploaded = [(await receive(ctx, tenant, name, chunks))[0] for name, chunks in files]
+    spec = dataclasses.replace(spec, upload_ids=tuple(u["id"] for u in uploaded))
+    key, fields_print = idempotency
+    print_ = fingerprint(fields_print, *[f"{u['filename']}\0{u['sha256']}" for u in uploaded])
+    return await anyio.to_thread.run_sync(submit, ctx, tenant, spec, dispatcher, (key, print_))

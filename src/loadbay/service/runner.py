@@ -139,12 +139,16 @@ class ImportRunner:
         trans = conn.begin()
         try:
             plans = []
+            total, written = sum(p.staged for p in self.state.parts), 0
             for part in self.state.parts:
                 plan = self._plan(conn, part, after=0)
                 self.state.failed += count_failed(conn, plan)
                 lo, hi = seq_bounds(conn, plan)
                 write_chunk(conn, plan, self.import_id, self.tenant, stamp, lo, hi)
                 plans.append(plan)
+                written += part.staged
+                if self.progress:
+                    self.progress("write", written, total)
             too_many = _too_many(request, self.state.failed)
             keep = not request.dry_run and self.state.failed == 0
             if keep:

@@ -125,4 +125,14 @@ leases = sa.Table(
 
 
 def create_system_tables(conn: sa.Connection) -> None:
+    """Create loadbay's tables; add the columns a newer loadbay has to an older database."""
     metadata.create_all(conn, checkfirst=True)
+    inspector = sa.inspect(conn)
+    for table in metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in have:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(
+                    f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'
+                )

@@ -1,0 +1,83 @@
+"""Parsing bodies the routes read themselves: JSON with its fingerprint, multipart forms."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData, UploadFile
+
+from loadbay.errors import InvalidOption
+from loadbay.service.idempotency import fingerprint
+
+M = TypeVar("M", bound=BaseModel)
+
+#: multipart fields that may be repeated or comma-separated
+LIST_FIELDS = ("tables", "upload_ids", "key")
+#: multipart fields whose value is JSON text
+JSON_FIELDS = ("mapping", "constants", "options", "records")
+CHUNK = 1 << 20
+
+
+def validate(model: type[M], data: Any) -> M:
+    """The model, or a 422 problem naming every bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+
+
+async def json_body(request: Request, model: type[M]) -> tuple[M, str]:
+    """The body as ``model``, and its fingerprint (canonical JSON) for Idempotency-Key."""
+    raw = await request.body()
+    try:
+        data = json.loads(raw) if raw.strip() else None
+    except ValueError as exc:
+        raise InvalidOption(f"the body is not valid JSON: {exc}") from None
+    body = validate(model, data)
+    canonical = json.dumps(body.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return body, fingerprint(canonical)
+
+
+def is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
+
+
+def is_json(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind in ("application/json", "") or kind.endswith("+json")
+
+
+async def read_form(request: Request) -> FormData:
+    return await request.form(max_files=50, max_fields=200)
+
+
+def fields_of(form: FormData) -> dict[str, Any]:
+    """The non-file fields: lists for LIST_FIELDS, parsed JSON for JSON_FIELDS."""
+    fields: dict[str, Any] = {}
+    for name, value in form.multi_items():
+        if not isinstance(value, str):
+            continue
+        if name in LIST_FIELDS:
+            fields.setdefault(name, []).extend(p.strip() for p in value.split(",") if p.strip())
+        elif name in JSON_FIELDS:
+            try:
+                fields[name] = json.loads(value)
+            except ValueError:
+                raise InvalidOption(f"the form field {name!r} is not valid JSON") from None
+        else:
+            fields[name] = value
+    return fields
+
+
+def files_of(form: FormData) -> list[UploadFile]:
+    return [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
+
+
+async def chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while data := await upload.read(CHUNK):
+        yield data
