@@ -11,7 +11,7 @@ written here, not from a library's generator whose stream may change between ver
   (owner empty in 5 % of rows, end date in 20 %, notes in 40 %; descriptions with commas
   and double quotes).
 - ``projects-N-update.csv``: the same N projects, 30 % of them changed (budget always;
-  status, end date and notes on some), plus N/10 new ones: 1.1 × N rows.
+  status, end date and notes on some), plus N/10 new ones: 1.1 x N rows.
 - ``projects-N-variant.csv``: the update file with another 30 % of its rows changed, in
   columns that are never empty (budget, status, end date when set). Upserting the update
   file and the variant one after the other changes the same rows every time (no cell goes
@@ -41,55 +41,51 @@ NEW_DIVISOR = 10  # the update file adds rows // 10 new projects
 CHUNK = 500_000
 DEFAULT_DIR = Path(__file__).resolve().parent / "data"
 
-_ADJECTIVES = (
-    "Acme", "Northwind", "Blue", "Silver", "Granite", "Harbor", "Summit", "Cedar", "Aurora",
-    "Pioneer", "Atlas", "Beacon", "Crescent", "Delta", "Evergreen", "Falcon", "Golden",
-    "Horizon", "Ivory", "Juniper", "Keystone", "Lumen", "Maple", "Nimbus", "Orchid", "Polar",
-    "Quantum", "Redwood", "Sterling", "Tidal", "Umbra", "Vertex", "Willow", "Xenon", "Yellow",
-    "Zenith", "Coral", "Ember", "Frost", "Onyx",
+_ADJECTIVES = tuple(
+    "Acme Northwind Blue Silver Granite Harbor Summit Cedar Aurora Pioneer Atlas Beacon "
+    "Crescent Delta Evergreen Falcon Golden Horizon Ivory Juniper Keystone Lumen Maple Nimbus "
+    "Orchid Polar Quantum Redwood Sterling Tidal Umbra Vertex Willow Xenon Yellow Zenith Coral "
+    "Ember Frost Onyx".split()
 )  # 40
-_NOUNS = (
-    "Logistics", "Systems", "Dynamics", "Foods", "Energy", "Analytics", "Robotics", "Media",
-    "Health", "Freight", "Capital", "Textiles", "Motors", "Labs", "Networks", "Pharma",
-    "Studios", "Builders", "Mining", "Retail", "Aerospace", "Insurance", "Chemicals",
-    "Software", "Telecom",
-)  # 25: 40 × 25 = 1,000 distinct name stems
-_SUFFIXES = ("GmbH", "Ltd", "Inc.", "AG", "S.A.", "B.V.", "Oy", "LLC")
-_FIRST = (
-    "ada", "grace", "alan", "edsger", "barbara", "donald", "margaret", "linus", "guido",
-    "anita", "ken", "dennis", "frances", "john", "radia", "tim", "katherine", "niklaus",
-    "leslie", "sophie", "marie", "emil", "ines", "lars", "yuki", "omar", "priya", "chen",
-    "lucia", "mateo",
+_NOUNS = tuple(
+    "Logistics Systems Dynamics Foods Energy Analytics Robotics Media Health Freight Capital "
+    "Textiles Motors Labs Networks Pharma Studios Builders Mining Retail Aerospace Insurance "
+    "Chemicals Software Telecom".split()
+)  # 25: 40 x 25 = 1,000 distinct name stems
+_SUFFIXES = tuple("GmbH Ltd Inc. AG S.A. B.V. Oy LLC".split())
+_FIRST = tuple(
+    "ada grace alan edsger barbara donald margaret linus guido anita ken dennis frances john "
+    "radia tim katherine niklaus leslie sophie marie emil ines lars yuki omar priya chen lucia "
+    "mateo".split()
 )
-_LAST = (
-    "lovelace", "hopper", "turing", "dijkstra", "liskov", "knuth", "hamilton", "torvalds",
-    "rossum", "borg", "thompson", "ritchie", "allen", "backus", "perlman", "berners", "johnson",
-    "wirth", "lamport", "wilson", "curie", "noether", "meyer", "larsen", "tanaka", "haddad",
-    "patel", "wei", "garcia", "rossi", "novak", "kowalski", "nielsen", "jensen", "dubois",
-    "moreau", "silva", "costa", "weber", "fischer",
+_LAST = tuple(
+    "lovelace hopper turing dijkstra liskov knuth hamilton torvalds rossum borg thompson ritchie "
+    "allen backus perlman berners johnson wirth lamport wilson curie noether meyer larsen tanaka "
+    "haddad patel wei garcia rossi novak kowalski nielsen jensen dubois moreau silva costa weber "
+    "fischer".split()
 )
-_TITLES = (
-    "Project Manager", "Account Director", "CTO", "Head of Operations", "Consultant",
-    "Engineer", "Controller", "Procurement Lead",
+_TITLES = tuple(
+    "Project Manager|Account Director|CTO|Head of Operations|Consultant|Engineer|Controller|"
+    "Procurement Lead".split("|")
 )
 _CURRENCIES = ("EUR", "USD", "GBP", "CHF", "SEK", "JPY")
 _STATUSES = ("planned", "active", "on_hold", "done", "cancelled")
-_AREAS = (
-    "ERP", "CRM", "Data platform", "Warehouse", "Website", "Mobile app", "Payroll", "Network",
-    "Cloud", "Security", "Reporting", "Billing", "Logistics", "HR portal", "Analytics",
-    "E-commerce", "Intranet", "Telephony", "Archive", "Identity",
+_AREAS = tuple(
+    "ERP|CRM|Data platform|Warehouse|Website|Mobile app|Payroll|Network|Cloud|Security|"
+    "Reporting|Billing|Logistics|HR portal|Analytics|E-commerce|Intranet|Telephony|Archive|"
+    "Identity".split("|")
 )
-_KINDS = (
-    "migration", "rollout", "relaunch", "upgrade", "audit", "integration", "redesign",
-    "consolidation", "pilot", "hardening", "automation", "replacement",
+_KINDS = tuple(
+    "migration rollout relaunch upgrade audit integration redesign consolidation pilot "
+    "hardening automation replacement".split()
 )
-_DELIVERABLES = (
-    "go-live checklist", "data mapping", "cut-over plan", "user training", "runbook",
-    "test report", "design system", "SLA review",
+_DELIVERABLES = tuple(
+    "go-live checklist|data mapping|cut-over plan|user training|runbook|test report|"
+    "design system|SLA review".split("|")
 )
-_EXTRAS = (
-    "hypercare", "two site visits", "a 6-week pilot", "on-call support", "documentation",
-    "weekly status calls",
+_EXTRAS = tuple(
+    "hypercare|two site visits|a 6-week pilot|on-call support|documentation|"
+    "weekly status calls".split("|")
 )
 _NOTES = (
     "Kick-off held; steering committee monthly",
@@ -171,9 +167,7 @@ def companies_frame() -> pl.DataFrame:
     i = pl.int_range(0, COMPANIES, dtype=pl.Int64)
     adjective, noun = pick(_ADJECTIVES, i % 40), pick(_NOUNS, i // 40)
     return pl.select(
-        pl.concat_str(adjective, noun, pick(_SUFFIXES, mix(i, 1) % 8), separator=" ").alias(
-            "name"
-        ),
+        pl.concat_str(adjective, noun, pick(_SUFFIXES, mix(i, 1) % 8), separator=" ").alias("name"),
         pl.format("C-{}", _zfill(i + 1, 4)).alias("external_id"),
         pick(_CURRENCIES, mix(i, 2) % len(_CURRENCIES)).alias("default_currency"),
         pl.format('{} and {}, "key account"', noun, pick(_KINDS, mix(i, 3) % len(_KINDS))).alias(
@@ -255,23 +249,25 @@ def change(frame: pl.DataFrame, salt: int, notes: bool, limit: int | None = None
     rotate = (pl.col("status_ix") + 1 + mix(i, salt + 2) % 4) % len(_STATUSES)
     revised = pl.format("Revised {}: budget {}", mix(i, salt + 6) % 90 + 10, pl.col("cents"))
     frame = frame.with_columns(changed.alias("changed"))
+    notes_change = (
+        pl.when(changed & (mix(i, salt + 5) % 3 == 0)).then(revised).otherwise("notes")
+        if notes
+        else pl.col("notes")
+    )
     return frame.with_columns(
         pl.when(changed)
         .then(pl.col("cents") + 100 + mix(i, salt + 1) % 500_000)
         .otherwise(pl.col("cents"))
         .alias("cents"),
-        pl.when(changed & (mix(i, salt + 3) % 2 == 0)).then(rotate)
+        pl.when(changed & (mix(i, salt + 3) % 2 == 0))
+        .then(rotate)
         .otherwise(pl.col("status_ix"))
         .alias("status_ix"),
         pl.when(changed & (mix(i, salt + 4) % 2 == 0))
         .then(pl.col("days") + 30)
         .otherwise(pl.col("days"))
         .alias("days"),
-        *(
-            [pl.when(changed & (mix(i, salt + 5) % 3 == 0)).then(revised).otherwise("notes").alias("notes")]
-            if notes
-            else []
-        ),
+        notes_change.alias("notes"),
     )
 
 

@@ -55,9 +55,9 @@ class PipelineRun:
     batches: int
 
 
-def pipeline_only(path: Path, catalog: Catalog, table: str = TABLE, batch_size: int = 100_000) -> (
-    PipelineRun
-):
+def pipeline_only(
+    path: Path, catalog: Catalog, table: str = TABLE, batch_size: int = 100_000
+) -> PipelineRun:
     """Read, map and validate a file batch by batch, as an upsert would; nothing is kept."""
     target = catalog.get(table)
     options = ValidateOptions(mode=Mode.UPSERT, match=target.key)
@@ -202,9 +202,9 @@ class RawRun:
         return self.rows / self.seconds if self.seconds else 0.0
 
 
-def resolve(engine: Engine, catalog: Catalog, tenant: str, path: Path, table: str = TABLE) -> (
-    pl.DataFrame
-):
+def resolve(
+    engine: Engine, catalog: Catalog, tenant: str, path: Path, table: str = TABLE
+) -> pl.DataFrame:
     """The file as the table stores it: its columns in table order, references as ids."""
     target = catalog.get(table)
     frame = pl.read_csv(path, infer_schema=False).select(target.column_names)
@@ -213,7 +213,8 @@ def resolve(engine: Engine, catalog: Catalog, tenant: str, path: Path, table: st
             ref = col.references
             assert ref is not None
             pairs = conn.execute(
-                sa.text(f"SELECT {q(ref.column)}, id FROM {q(ref.table)} WHERE tenant_id = :t"),
+                # identifiers from the schema, quoted by q()
+                sa.text(f"SELECT {q(ref.column)}, id FROM {q(ref.table)} WHERE tenant_id = :t"),  # noqa: S608
                 {"t": tenant},
             ).all()
             keys = pl.Series([k for k, _ in pairs], dtype=pl.String)
@@ -271,9 +272,8 @@ def _postgres_load(engine: Engine, table: Table, tenant: str, data: bytes) -> tu
     dialect = Postgres()
     cols = ", ".join(f"{q(c.name)} {dialect.storage_type(c)}" for c in table.columns)
     names = ", ".join(q(c) for c in table.column_names)
-    upsert = upsert_sql(
-        table, "postgresql", f"SELECT %(tenant)s, %(stamp)s, %(stamp)s, {names} FROM raw_stage"
-    )
+    select = f"SELECT %(tenant)s, %(stamp)s, %(stamp)s, {names} FROM raw_stage"  # noqa: S608
+    upsert = upsert_sql(table, "postgresql", select)
     with engine.connect() as conn:
         raw = conn.connection.dbapi_connection
         assert raw is not None
@@ -310,9 +310,9 @@ def _sqlite_load(engine: Engine, table: Table, frame: pl.DataFrame) -> tuple[flo
         with conn.begin():  # BEGIN IMMEDIATE, as loadbay's engine begins every write
             cur = raw.cursor()
             try:
-                before = raw.total_changes  # type: ignore[attr-defined]
-                cur.executemany(upsert, frame.iter_rows())
-                affected = int(raw.total_changes) - int(before)  # type: ignore[attr-defined]
+                before = raw.total_changes
+                cur.executemany(upsert, frame.iter_rows())  # type: ignore[arg-type]
+                affected = int(raw.total_changes) - int(before)
             finally:
                 cur.close()
         return time.perf_counter() - started, affected

@@ -72,7 +72,8 @@ def run_task(task: dict[str, Any], profile: Path | None = None) -> dict[str, Any
     if profile is not None:
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         profile.parent.mkdir(parents=True, exist_ok=True)
-        command = [spy, "record", "--subprocesses", "--rate", "50", "--format", "speedscope",
+        # --idle: time waiting on PostgreSQL counts too; raw = collapsed stacks (profile.py)
+        command = [spy, "record", "--idle", "--rate", "50", "--format", "raw",
                    "--output", str(profile), "--", *command]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:

@@ -23,6 +23,9 @@ from loadbay.service.leases import LeaseLost, Leases, open_leases, reap, run_lea
 
 log = logging.getLogger("loadbay.jobs")
 
+#: how long a stopping worker waits for its running imports (they are resumed later)
+SHUTDOWN_SECONDS = 5.0
+
 
 def queue_name(settings: Settings) -> str:
     digest = hashlib.sha256(settings.effective_database_url.encode()).hexdigest()[:12]
@@ -92,7 +95,14 @@ class Jobs:
 
     def consumer(self, workers: int, embedded: bool = False) -> Consumer:
         cls = _Embedded if embedded else Consumer
-        return cls(self.huey, workers=workers, periodic=False, max_delay=1.0, backoff=1.3)
+        return cls(
+            self.huey,
+            workers=workers,
+            periodic=False,
+            max_delay=1.0,
+            backoff=1.3,
+            shutdown_timeout=SHUTDOWN_SECONDS,
+        )
 
     def reaper(self) -> Reaper:
         return Reaper(self)
@@ -123,7 +133,7 @@ class Reaper(threading.Thread):
             for tenant, import_id in again:
                 self.jobs.enqueue_import(tenant, import_id)
             return again
-        except Exception:  # noqa: BLE001 - the next sweep tries again
+        except Exception:
             log.exception("looking for imports of dead workers failed")
             return []
 

@@ -206,7 +206,7 @@ def test_blank_header_names_become_column_n(tmp_path: Path) -> None:
 
 
 def test_duplicate_header_names_are_unreadable(tmp_path: Path) -> None:
-    with pytest.raises(UnreadableFile, match="repeats the column name.*'a'"):
+    with pytest.raises(UnreadableFile, match=r"repeats the column name.*'a'"):
         read(write(tmp_path, "a,b,a\n1,2,3\n"))
 
 
@@ -217,7 +217,7 @@ def test_reserved_header_name_is_unreadable(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("content", [b"", b"\n\n", b"   ", b"\xef\xbb\xbf"])
 def test_empty_file_is_unreadable(tmp_path: Path, content: bytes) -> None:
-    with pytest.raises(UnreadableFile, match="data.csv: the file is empty"):
+    with pytest.raises(UnreadableFile, match=r"data\.csv: the file is empty"):
         read(write(tmp_path, content))
 
 
@@ -275,9 +275,9 @@ def test_bad_delimiter_option(tmp_path: Path) -> None:
         read(write(tmp_path, "a\n"), delimiter=";;")
 
 
-names = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\ufeff"))
+names = st.text(st.characters(codec="utf-8", exclude_characters="\x00\ufeff"))
 cells = st.text(
-    st.one_of(st.sampled_from(list(',;|\t"\n\r ')), st.characters(blacklist_categories=("Cs",))),
+    st.one_of(st.sampled_from(list(',;|\t"\n\r ')), st.characters(codec="utf-8")),
     max_size=12,
 ).map(lambda s: s.replace("\x00", "").replace("\ufeff", ""))
 

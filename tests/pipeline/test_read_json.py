@@ -176,7 +176,7 @@ def test_documents_of_no_known_shape(tmp_path: Path, content: str) -> None:
 
 @pytest.mark.parametrize("content", ['[{"a": 1}, {"a": ', '[{"a": 1} {"b": 2}]', ""])
 def test_malformed_json_is_unreadable(tmp_path: Path, content: str) -> None:
-    with pytest.raises(UnreadableFile, match="d.json"):
+    with pytest.raises(UnreadableFile, match=r"d\.json"):
         batches(write(tmp_path, "d.json", content), format="json")
 
 

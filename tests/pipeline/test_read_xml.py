@@ -47,7 +47,7 @@ def test_child_elements_and_attributes(tmp_path: Path) -> None:
 
 def test_child_element_wins_over_attribute(tmp_path: Path) -> None:
     frame, _ = read(write(tmp_path, '<r><i name="attr"><name>child</name></i><i/></r>'))
-    assert frame.rows() == [(1, "child")]
+    assert frame.rows() == [(1, "child"), (2, None)]  # an empty record is still a record
 
 
 def test_entities_cdata_and_namespaces(tmp_path: Path) -> None:
@@ -117,6 +117,15 @@ def test_declared_encoding(tmp_path: Path) -> None:
     assert frame.rows() == [(1, "Café")]
 
 
+@pytest.mark.parametrize("encoding", ["latin-1", "koi8_r", "cp1252"])
+def test_forced_encoding_overrides_the_declaration(tmp_path: Path, encoding: str) -> None:
+    content = '<?xml version="1.0" encoding="UTF-8"?><r><i><n>caf\u00e9 \u00e0</n></i></r>'
+    if encoding == "koi8_r":
+        content = content.replace("caf\u00e9 \u00e0", "\u0434\u0430")
+    frame, _ = read(write(tmp_path, content.encode(encoding)), encoding=encoding)
+    assert frame.rows() == [(1, content.split("<n>")[1].split("</n>")[0])]
+
+
 def test_utf16_xml(tmp_path: Path) -> None:
     content = '<?xml version="1.0" encoding="UTF-16"?><r><i><n>Zoë</n></i></r>'
     frame, _ = read(write(tmp_path, content.encode("utf-16")))
@@ -169,9 +178,13 @@ def test_billion_laughs_is_not_expanded(tmp_path: Path) -> None:
         "<lolz><r><a>&lol9;</a></r><r><a>fine</a></r></lolz>"
     )
     started = time.monotonic()
-    frame, _ = read(write(tmp_path, content))
+    try:  # libxml2 >= 2.11 refuses the amplification outright; older ones leave &lol9; as is
+        frame, _ = read(write(tmp_path, content))
+    except UnreadableFile as exc:
+        assert "d.xml" in exc.message
+    else:
+        assert frame["a"].to_list() == ["&lol9;", "fine"]
     assert time.monotonic() - started < 5
-    assert frame["a"].to_list() == ["&lol9;", "fine"]
 
 
 def test_external_dtd_is_not_loaded(tmp_path: Path) -> None:

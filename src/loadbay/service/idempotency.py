@@ -40,9 +40,7 @@ def check_key(key: str) -> str:
     return key
 
 
-def recall(
-    ctx: Context, tenant: str, endpoint: str, key: str, print_: str
-) -> Response | None:
+def recall(ctx: Context, tenant: str, endpoint: str, key: str, print_: str) -> Response | None:
     """The first response to this key, or None; IdempotencyKeyReused for another request."""
     check_key(key)
     with ctx.engine.connect() as conn, reading(conn).begin():

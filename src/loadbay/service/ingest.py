@@ -46,6 +46,8 @@ class Part:
     failed: int = 0
     staged: int = 0
     unknown: tuple[str, ...] = field(default=())
+    duplicates: bool = False  # does a key appear twice among the staged rows?
+    seen: pl.Series | None = field(default=None, repr=False)  # key hashes staged so far
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -211,6 +213,7 @@ class Ingest:
         with self.conn.begin():
             append_frame(self.conn, part.stage, staged)
             self._record_failures(part, mapped, errors)
+        _note_duplicates(part, good)
         part.staged += staged.height
         part.rows += batch.frame.height + _distinct_rows(batch.errors)
         part.failed += _distinct_rows(errors)
@@ -252,6 +255,18 @@ class Ingest:
                 pl.lit("failed").alias("outcome"),
             ),
         )
+
+
+def _note_duplicates(part: Part, good: pl.DataFrame) -> None:
+    """Hash the batch's keys: once a key repeats, the plan needs its dedupe pass."""
+    if part.duplicates or not part.match or good.height == 0:
+        return
+    hashes = good.select(pl.struct(list(part.match)).hash().alias("h"))["h"]
+    seen = part.seen
+    if hashes.is_duplicated().any() or (seen is not None and hashes.is_in(seen).any()):
+        part.duplicates, part.seen = True, None
+        return
+    part.seen = hashes if seen is None else pl.concat([seen, hashes])
 
 
 def _key_text(part: Part, mapped: pl.DataFrame) -> pl.Expr:

@@ -32,7 +32,7 @@ log = logging.getLogger("loadbay.worker")
 MAX_ATTEMPTS = 3
 
 
-class LeaseLost(BaseException):  # noqa: N818 - not an Exception: the runner must not catch it
+class LeaseLost(BaseException):
     """Another worker took over this import: stop without touching its state."""
 
 
@@ -107,7 +107,7 @@ class Heartbeat(threading.Thread):
         while not self.stopped.wait(self.leases.seconds / 3):
             try:
                 lease = self.leases.renew(self.import_id, self.worker)
-            except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
+            except Exception:
                 log.exception("renewing the lease of %s failed", self.import_id)
                 continue
             if lease is None:

@@ -169,3 +169,7 @@ def export_file(ctx: Context, tenant: str, table_name: str, fmt: str) -> Path:
     with handle:
         table_service.export_table(ctx, table_name, handle, fmt, tenant)
     return Path(handle.name)
+
+
+def table_info(ctx: Context, table_name: str) -> dict[str, Any]:
+    return table_service.describe_table(ctx.catalog.get(table_name))

@@ -153,7 +153,7 @@ class ImportRunner:
             keep = not request.dry_run and self.state.failed == 0
             if keep:
                 for plan in plans:
-                    save_results(conn, plan, self.import_id, *seq_bounds(conn, plan))
+                    save_results(conn, plan, self.import_id, *seq_bounds(conn, plan), failed=False)
                 trans.commit()
             else:
                 kept = [
@@ -213,7 +213,8 @@ class ImportRunner:
             after = int(checkpoint.get("seq", 0)) if checkpoint.get("part") == part.index else 0
             with conn.begin():
                 plan = self._plan(conn, part, after=after)
-                self.state.failed += count_failed(conn, plan)
+                plan_failed = count_failed(conn, plan)
+                self.state.failed += plan_failed
                 lo, hi = seq_bounds(conn, plan)
                 too_many = _too_many(request, self.state.failed)
                 if too_many:
@@ -226,7 +227,7 @@ class ImportRunner:
                 self._check_cancelled(conn)
                 with conn.begin():
                     write_chunk(conn, plan, self.import_id, self.tenant, stamp, start, end)
-                    save_results(conn, plan, self.import_id, start, end)
+                    save_results(conn, plan, self.import_id, start, end, failed=plan_failed > 0)
                     checkpoint = {**checkpoint, "done": done, "part": part.index, "seq": end}
                     imports_sql.update_import(
                         conn, self.tenant, self.import_id, checkpoint=checkpoint
@@ -249,6 +250,7 @@ class ImportRunner:
             match=part.match,
             mode=part.mode,
             empty=self.request.empty,
+            duplicates=part.duplicates,
         )
         plan = build_plan(spec, dialect_of(conn), conn)
         create_plan_table(conn, plan, self.tenant, after=after)

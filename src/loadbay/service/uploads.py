@@ -134,4 +134,3 @@ def get_upload(ctx: Context, tenant: str, upload_id: str) -> dict[str, Any]:
     """An upload of ``tenant`` (NotFound for another tenant's), with its stored path."""
     with ctx.engine.connect() as conn, reading(conn).begin():
         return uploads_sql.get_upload(conn, tenant, upload_id)
-

@@ -37,6 +37,7 @@ class PlanSpec:
     match: tuple[str, ...]  # the columns rows are matched on (empty for append)
     mode: Mode
     empty: EmptyPolicy = EmptyPolicy.KEEP
+    duplicates: bool = True  # may the file repeat a key? (False: no dedupe pass needed)
 
 
 @dataclass(frozen=True)
@@ -141,16 +142,18 @@ class PlanBuilder:
         if self.spec.match:
             on = " AND ".join(f"t.{q(c)} = s.{q(c)}" for c in self.spec.match)
             joins.append(f"LEFT JOIN {t} t ON t.tenant_id = :tenant AND {on}")
+            cols.append("t.id AS _target")
+        else:
+            cols.append("CAST(NULL AS BIGINT) AS _target")
+        if self.spec.match and self.spec.duplicates:
             part = ", ".join(f"s.{q(c)}" for c in self.spec.match)
             window = f"OVER (PARTITION BY {part} ORDER BY s._seq DESC)"
             cols += [
-                "t.id AS _target",
                 f"FIRST_VALUE(s._seq) {window} AS _last_seq",
                 f"FIRST_VALUE(s._row) {window} AS _last_row",
             ]
         else:
             cols += [
-                "CAST(NULL AS BIGINT) AS _target",
                 "s._seq AS _last_seq",
                 "s._row AS _last_row",
             ]

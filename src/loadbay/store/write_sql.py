@@ -137,7 +137,9 @@ def _outcome_select(plan: Plan) -> str:
     )
 
 
-def save_results(conn: Connection, plan: Plan, import_id: str, lo: int, hi: int) -> None:
+def save_results(
+    conn: Connection, plan: Plan, import_id: str, lo: int, hi: int, failed: bool = True
+) -> None:
     """Record the outcome of every planned row of the range, and the errors of failed ones."""
     spec = plan.spec
     params = {"imp": import_id, "tname": spec.table.name, "lo": lo, "hi": hi}
@@ -148,7 +150,7 @@ def save_results(conn: Connection, plan: Plan, import_id: str, lo: int, hi: int)
         f"FROM {q(spec.plan)} p WHERE {RANGE}",
         params,
     )
-    for check in plan.checks:
+    for check in plan.checks if failed else ():
         _run(
             conn,
             'INSERT INTO loadbay_errors (import_id, table_name, src, row, "column", code, '

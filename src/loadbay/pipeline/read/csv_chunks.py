@@ -79,7 +79,9 @@ def record_end(buf: bytes) -> int:
     return pos + 1
 
 
-def record_chunks(stream: Readable, pending: bytes, block_size: int) -> Iterator[bytes]:
+def record_chunks(
+    stream: Readable, pending: bytes, block_size: int, source: str
+) -> Iterator[bytes]:
     """Chunks of whole records, each about ``block_size`` bytes."""
     while True:
         block = stream.read(block_size)
@@ -91,6 +93,10 @@ def record_chunks(stream: Readable, pending: bytes, block_size: int) -> Iterator
         cut = record_end(buf)
         if cut == 0 and len(buf) > MAX_PENDING:
             cut = buf.rfind(b"\n") + 1  # an unbalanced quote: give up on it
+            if cut == 0:
+                raise UnreadableFile(
+                    f"{source}: a line is longer than {MAX_PENDING // 2**20} MiB", file=source
+                )
         if cut == 0:
             pending = buf
             continue
@@ -150,12 +156,6 @@ def finish(prepared: Prepared, frame: pl.DataFrame | None, first_row: int, layou
         return _python(body, first_row, layout, frame.drop(layout.extra), blank_tail)
     frame = _drop_empty(frame.drop(layout.extra), layout)
     return Piece(frame, empty_errors(), prepared.markers + blank_tail)
-
-
-def parse_chunk(chunk: bytes, first_row: int, layout: Layout) -> Piece:
-    """All three steps at once."""
-    prepared = prepare(chunk, layout)
-    return finish(prepared, parse(prepared, layout), first_row, layout)
 
 
 def _trim(chunk: bytes) -> tuple[bytes, int]:

@@ -140,7 +140,7 @@ def _pieces(stream: Readable, body: bytes, block: int, layout: Layout) -> Iterat
     row = 1
     waiting: tuple[Prepared, Future[pl.DataFrame | None]] | None = None
     with ThreadPoolExecutor(max_workers=1) as pool:
-        for chunk in record_chunks(stream, body, block):
+        for chunk in record_chunks(stream, body, block, layout.source):
             prepared = prepare(chunk, layout)
             parsing = pool.submit(parse, prepared, layout)
             if waiting is not None:

@@ -3,7 +3,9 @@
 Cell values become text: ``None``, ``""`` → null; ``True``/``False`` → ``"true"``/
 ``"false"``; numbers → their text (decimals as written: ``1.50`` stays ``"1.50"``,
 never in exponent form); objects and arrays → compact JSON text. A batch has one
-column per field seen so far in the file (or table), in first-seen order.
+column per field seen so far in the file (or table), in first-seen order. A record
+whose every value is null (``{}``, ``<row/>``) is kept: here a record is explicit,
+unlike the empty rows of CSV and Excel, which are layout and are skipped.
 """
 
 from __future__ import annotations

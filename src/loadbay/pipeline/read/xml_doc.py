@@ -27,14 +27,15 @@ from lxml import etree
 from loadbay.errors import UnreadableFile
 from loadbay.pipeline.read.base import Batch, ReadOptions
 from loadbay.pipeline.read.records import Cell, RecordBatcher, invalid
-from loadbay.pipeline.read.source import open_raw
+from loadbay.pipeline.read.source import open_raw, open_utf8
 
 Element = etree._Element
 
 
 def read_xml(path: Path, options: ReadOptions) -> Iterator[Batch]:
     batcher = RecordBatcher(options.batch_size)
-    with open_raw(path) as raw:
+    # lxml follows the XML declaration (or BOM); a forced encoding is transcoded to UTF-8
+    with open_utf8(path, options.encoding) if options.encoding else open_raw(path) as raw:
         try:
             for row, element in enumerate(_records(raw, options), start=1):
                 batch = _add(batcher, row, element)
@@ -60,7 +61,7 @@ def _parser_events(raw: Any, options: ReadOptions) -> Any:
         huge_tree=False,
         remove_comments=True,
         remove_pis=True,
-        encoding=options.encoding,
+        encoding="utf-8" if options.encoding else None,
     )
 
 

@@ -1,0 +1,251 @@
+"""Throughput of loadbay against the database's own bulk path, in one command.
+
+    .venv/bin/python -m benchmarks.run [--rows N] [--db sqlite|postgres|both] [--repeat R]
+                                       [--memory-check] [--profile]
+
+For each database, and ``--repeat`` times (the median is reported):
+
+(b) a fresh database (made by ``open_context``), companies and people imported (not
+    timed), then a loadbay import of ``projects-N.csv`` (strict, upsert) in a new process;
+(c) a loadbay upsert of the update file over (b), in another new process;
+(d) another fresh database, the same references, and the raw bulk path on the fresh file,
+    then on the update file (each in a new process; only the load is timed).
+
+Before every timed step the database settles (PostgreSQL: ``ANALYZE`` of the data tables
+and a ``CHECKPOINT``; SQLite: a WAL checkpoint), the same for loadbay and the raw path.
+Then (a) read + map + validate of the fresh file without a database, and (e): on the
+database of the last (c), one process imports variant, update, variant, update, variant:
+every run changes the same ~30 % of the 1.1 x N rows (``generate`` explains why), so a
+slower later run is the process, not the work. ``--memory-check`` runs (b) at 1M and 5M
+rows (``--memory-sizes``) and compares the peak RSS. Figures go to stdout as a table and
+to ``benchmarks/out/latest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from benchmarks import report
+from benchmarks.databases import (
+    DEFAULT_PG_URL,
+    WORK_DIR,
+    Database,
+    drop_database,
+    fresh_database,
+    postgres_problem,
+    server_version,
+)
+from benchmarks.generate import DEFAULT_DIR, DataFiles, generate
+from benchmarks.harness import TABLE, load_references
+from benchmarks.worker import run_task
+from loadbay.store.engine import normalise_url
+
+OUT_DIR = Path(__file__).resolve().parent / "out"
+_STARTED = time.perf_counter()
+
+
+def log(message: str) -> None:
+    print(f"[{time.perf_counter() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000, help="projects in the fresh file")
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of (a)-(d); the median counts")
+    parser.add_argument("--parts", default="abcde", help="which of a b c d e to measure")
+    parser.add_argument("--memory-check", action="store_true", help="(b) at two sizes: RSS flat?")
+    parser.add_argument("--memory-sizes", default="1000000,5000000", help="rows, comma-separated")
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="the PostgreSQL server")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy the first (b) and (c): out/profile-*.txt"
+    )
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("--out", type=Path, default=OUT_DIR / "latest.json")
+    parser.add_argument("--work-dir", type=Path, default=WORK_DIR, help="SQLite files go here")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
+    args = parser.parse_args(argv)
+    if args.repeat < 1 or args.rows < 10:
+        parser.error("--repeat must be at least 1 and --rows at least 10")
+    return args
+
+
+# ---- tasks -----------------------------------------------------------------------------------
+
+
+def loadbay_task(db: Database, paths: list[Path]) -> dict[str, Any]:
+    return {
+        "task": "loadbay",
+        "url": db.url,
+        "data_dir": str(db.data_dir),
+        "paths": [str(p) for p in paths],
+        "sql_profile": True,
+    }
+
+
+def raw_task(db: Database, path: Path) -> dict[str, Any]:
+    return {"task": "raw", "url": db.url, "data_dir": str(db.data_dir), "path": str(path)}
+
+
+def settle(db: Database) -> None:
+    """The same starting line for every timed step: statistics fresh, dirty pages written."""
+    engine = sa.create_engine(normalise_url(db.url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if db.kind == "postgres":
+                for table in ("companies", "people", TABLE):
+                    conn.exec_driver_sql(f'ANALYZE "{table}"')
+                conn.exec_driver_sql("CHECKPOINT")
+            else:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").all()
+    finally:
+        engine.dispose()
+
+
+def one_import(result: dict[str, Any]) -> dict[str, Any]:
+    """The figure of a worker that ran one loadbay import."""
+    (run,) = result["runs"]
+    rss = {key: result[key] for key in ("peak_rss_mib", "baseline_rss_mib")}
+    return {**run, **rss}
+
+
+def prepared(kind: str, label: str, files: DataFiles, args: argparse.Namespace) -> Database:
+    db = fresh_database(kind, label, args.pg_url, args.work_dir)
+    load_references(db.settings(), files.companies, files.people)
+    settle(db)
+    return db
+
+
+def profile_path(args: argparse.Namespace, kind: str, part: str, repeat: int) -> Path | None:
+    if not args.profile or repeat:
+        return None
+    return OUT_DIR / f"profile-{kind}-{part}-{args.rows}.txt"
+
+
+# ---- measurements ------------------------------------------------------------------------------
+
+
+def measure_pipeline(files: DataFiles, repeat: int) -> list[dict[str, Any]]:
+    found = []
+    for r in range(repeat):
+        log(f"(a) read+map+validate {files.fresh.name}, run {r + 1}/{repeat}")
+        found.append(run_task({"task": "pipeline", "path": str(files.fresh)}))
+    return found
+
+
+def measure_database(kind: str, files: DataFiles, args: argparse.Namespace) -> dict[str, Any]:
+    measured: dict[str, Any] = {"b": [], "c": [], "d_fresh": [], "d_update": []}
+    last: Database | None = None
+    for r in range(args.repeat):
+        if {"b", "c", "e"} & set(args.parts):
+            if last is not None and not args.keep:
+                drop_database(last)
+            last = db = prepared(kind, "loadbay", files, args)
+            measured["version"] = server_version(db)
+            log(f"{kind} (b) loadbay fresh import, run {r + 1}/{args.repeat}")
+            b = run_task(loadbay_task(db, [files.fresh]), profile_path(args, kind, "b", r))
+            measured["b"].append(one_import(b))
+            settle(db)
+            if {"c", "e"} & set(args.parts):
+                log(f"{kind} (c) loadbay upsert of the update file, run {r + 1}/{args.repeat}")
+                c = run_task(loadbay_task(db, [files.update]), profile_path(args, kind, "c", r))
+                measured["c"].append(one_import(c))
+                settle(db)
+        if "d" in args.parts:
+            raw = prepared(kind, "raw", files, args)
+            log(f"{kind} (d) raw bulk path, fresh then update, run {r + 1}/{args.repeat}")
+            measured["d_fresh"].append(run_task(raw_task(raw, files.fresh)))
+            settle(raw)
+            measured["d_update"].append(run_task(raw_task(raw, files.update)))
+            if not args.keep:
+                drop_database(raw)
+    if "e" in args.parts and last is not None:
+        sequence = [files.variant, files.update, files.variant, files.update, files.variant]
+        log(f"{kind} (e) five upserts in one process: {', '.join(p.name for p in sequence)}")
+        measured["e"] = run_task(loadbay_task(last, sequence))
+    if last is not None and not args.keep:
+        drop_database(last)
+    return measured
+
+
+def memory_check(kinds: list[str], args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
+    sizes = [int(s) for s in args.memory_sizes.split(",") if s.strip()]
+    points: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+    for size in sizes:
+        log(f"memory check: files of {size:,} rows")
+        files = generate(size, args.data_dir)
+        for kind in kinds:
+            db = prepared(kind, f"memory{size}", files, args)
+            log(f"memory check: {kind} (b) at {size:,} rows")
+            fig = one_import(run_task(loadbay_task(db, [files.fresh])))
+            points[kind].append({key: fig[key] for key in ("rows", "seconds", "peak_rss_mib")})
+            if not args.keep:
+                drop_database(db)
+    return points
+
+
+def meta(args: argparse.Namespace, files: DataFiles, argv: Sequence[str] | None) -> dict[str, Any]:
+    return {
+        "rows": args.rows,
+        "repeat": args.repeat,
+        "command": " ".join(["python -m benchmarks.run", *(argv or sys.argv[1:])]),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "machine": platform.platform(),
+        "python": platform.python_version(),
+        "polars": pl.__version__,
+        "sqlite_library": sqlite3.sqlite_version,
+        "files": {
+            "fresh": files.fresh.name,
+            "update": files.update.name,
+            "variant": files.variant.name,
+            "manifest": vars(files.manifest),
+        },
+        "e_sequence": "variant, update, variant, update, variant over the state after (c)",
+        "raw_path": "references resolved to ids and rows shaped before the timing; PostgreSQL "
+        "COPY into a temp table + INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE IS DISTINCT "
+        "FROM; SQLite executemany of the same upsert (tuples from iter_rows, timed), one "
+        "transaction",
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    if "postgres" in kinds and (problem := postgres_problem(args.pg_url)):
+        print(problem, file=sys.stderr)
+        return 1
+    log(f"generating {args.rows:,} projects into {args.data_dir}")
+    files = generate(args.rows, args.data_dir)
+    measured: dict[str, Any] = {"meta": meta(args, files, argv), "databases": {}}
+    if "a" in args.parts:
+        measured["pipeline"] = measure_pipeline(files, args.repeat)
+    for kind in kinds:
+        measured["databases"][kind] = measure_database(kind, files, args)
+    if args.memory_check:
+        measured["memory_check"] = memory_check(kinds, args)
+    summary = report.summarise(measured)
+    print(report.render(summary))
+    report.write_json(summary, args.out)
+    log(f"figures written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,229 @@
+"""``/v1/imports``: create (uploads, inline records or files), look, list, results, act."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import FileResponse, JSONResponse, StreamingResponse
+
+from loadbay.api import forms
+from loadbay.api.deps import Reader, Svc, Writer
+from loadbay.api.openapi import errors, ref
+from loadbay.api.routes.uploads import IdempotencyKey
+from loadbay.api.schemas import (
+    Import,
+    ImportCreate,
+    ImportPage,
+    ResultPage,
+    RevertRequest,
+    RevertResult,
+    Scalar,
+)
+from loadbay.errors import InvalidOption
+from loadbay.service import pages, queued
+from loadbay.service.idempotency import fingerprint
+from loadbay.service.queued import ImportSpec
+
+router = APIRouter(prefix="/v1/imports", tags=["imports"])
+
+_FORM_FIELDS: dict[str, Any] = {
+    "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+    "table": {"type": "string"},
+    "tables": {"type": "array", "items": {"type": "string"}},
+    "mode": {
+        "type": "string",
+        "enum": ["create", "update", "upsert", "replace", "append", "delete"],
+    },
+    "error_handling": {"type": "string", "enum": ["strict", "lenient"]},
+    "key": {"type": "array", "items": {"type": "string"}},
+    "mapping": {"type": "string", "description": "JSON object: file column → column"},
+    "constants": {"type": "string", "description": "JSON object: column → value"},
+    "options": {"type": "string", "description": "JSON object: ImportOptions"},
+    "dry_run": {"type": "boolean"},
+    "notes": {"type": "string"},
+}
+_CREATE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": ref(ImportCreate)},
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": _FORM_FIELDS, "required": ["file"]}
+            },
+        },
+    }
+}
+_RESULT_FORMATS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A page of row results; the whole error file with Accept: text/csv; "
+        "every row as JSON Lines with Accept: application/x-ndjson.",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+def _text(value: Scalar) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _spec(body: ImportCreate) -> ImportSpec:
+    key = body.key.split(",") if isinstance(body.key, str) else body.key or []
+    uploads = [body.upload_id] if body.upload_id else []
+    return ImportSpec(
+        table=body.table,
+        tables=tuple(body.tables or ()),
+        upload_ids=tuple(uploads + list(body.upload_ids or [])),
+        records=body.records,
+        mode=body.mode,
+        error_handling=body.error_handling,
+        key=tuple(k.strip() for k in key if k.strip()),
+        mapping=dict(body.mapping),
+        constants={k: _text(v) for k, v in body.constants.items()},
+        options=body.options.model_dump(exclude_none=True),
+        dry_run=body.dry_run,
+        notes=body.notes,
+    )
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=Import,
+    responses=errors(401, 403, 404, 413, 415, 422, 429),
+    openapi_extra=_CREATE_BODY,
+)
+async def create_import(
+    request: Request, principal: Writer, svc: Svc, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    """Queue an import: JSON naming uploads or holding records, or multipart with files."""
+    if forms.is_multipart(request):
+        form = await forms.read_form(request)
+        try:
+            fields = forms.fields_of(form)
+            body = forms.validate(ImportCreate, fields)
+            files = [(f.filename, forms.chunks(f)) for f in forms.files_of(form)]
+            print_ = fingerprint(body.model_dump_json())
+            found, replayed = await queued.submit_files(
+                svc.ctx, principal.tenant, _spec(body), files, svc.jobs, (idempotency_key, print_)
+            )
+        finally:
+            await form.close()
+    elif forms.is_json(request):
+        body, print_ = await forms.json_body(request, ImportCreate)
+        found, replayed = await run_in_threadpool(
+            queued.submit,
+            svc.ctx,
+            principal.tenant,
+            _spec(body),
+            svc.jobs,
+            (idempotency_key, print_),
+        )
+    else:
+        raise InvalidOption("send application/json or multipart/form-data")
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return JSONResponse(found, status_code=202, headers=headers)
+
+
+@router.get("", response_model=ImportPage, responses=errors(401, 403, 422, 429))
+def list_imports(
+    principal: Reader,
+    svc: Svc,
+    state: str | None = None,
+    table: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Imports, newest first, a page at a time (follow ``next_cursor``)."""
+    filters = {
+        "state": state,
+        "table": table,
+        "created_after": _naive(created_after),
+        "created_before": _naive(created_before),
+    }
+    return pages.imports_page(svc.ctx, principal.tenant, limit, cursor, filters)
+
+
+def _naive(moment: datetime | None) -> datetime | None:
+    """A client's time as the naive UTC time the database keeps."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+@router.get("/{import_id}", response_model=Import, responses=errors(401, 403, 404, 429))
+def get_import(import_id: str, principal: Reader, svc: Svc) -> dict[str, Any]:
+    """An import: state, counts, progress, timestamps and error."""
+    return queued.show(svc.ctx, principal.tenant, import_id)
+
+
+@router.get(
+    "/{import_id}/results",
+    response_model=ResultPage,
+    responses={**_RESULT_FORMATS, **errors(401, 403, 404, 422, 429)},
+)
+def import_results(
+    import_id: str,
+    request: Request,
+    principal: Reader,
+    svc: Svc,
+    outcome: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    cursor: str | None = None,
+) -> Any:
+    """Per-row outcomes (filter: ``outcome=failed``, or several comma-separated)."""
+    accept = request.headers.get("accept", "")
+    if "text/csv" in accept:
+        path = pages.error_report(svc.ctx, principal.tenant, import_id)
+        return FileResponse(
+            path,
+            media_type="text/csv",
+            filename=f"{import_id}-errors.csv",
+            background=BackgroundTask(path.unlink, missing_ok=True),
+        )
+    if "application/x-ndjson" in accept:
+        lines = pages.results_lines(svc.ctx, principal.tenant, import_id, outcome)
+        return StreamingResponse(lines, media_type="application/x-ndjson")
+    return pages.results_page(svc.ctx, principal.tenant, import_id, limit, cursor, outcome)
+
+
+@router.post(
+    "/{import_id}/start",
+    status_code=202,
+    response_model=Import,
+    responses=errors(401, 403, 404, 409, 429),
+)
+def start_import(import_id: str, principal: Writer, svc: Svc) -> dict[str, Any]:
+    """Run a validated dry run for real (queued again)."""
+    return queued.start(svc.ctx, principal.tenant, import_id, svc.jobs)
+
+
+@router.post(
+    "/{import_id}/cancel", response_model=Import, responses=errors(401, 403, 404, 409, 429)
+)
+def cancel_import(import_id: str, principal: Writer, svc: Svc) -> dict[str, Any]:
+    """Cancel a queued or validated import now; a running one stops at its next chunk."""
+    return queued.cancel(svc.ctx, principal.tenant, import_id, svc.leases)
+
+
+@router.post(
+    "/{import_id}/revert",
+    response_model=RevertResult,
+    responses=errors(401, 403, 404, 409, 422, 429),
+)
+def revert_import(
+    import_id: str, principal: Writer, svc: Svc, body: RevertRequest | None = None
+) -> dict[str, Any]:
+    """Undo a finished import; 409 listing the conflicts unless ``{"force": true}``."""
+    force = bool(body and body.force)
+    return queued.revert(svc.ctx, principal.tenant, import_id, force)

@@ -1,0 +1,100 @@
+"""``/v1/tables``: the tables, their records (pages or whole files), and bulk records."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from starlette.background import BackgroundTask
+from starlette.responses import FileResponse, JSONResponse
+
+from loadbay.api.deps import Reader, Svc, Writer
+from loadbay.api.openapi import errors
+from loadbay.api.schemas import BulkRequest, BulkResponse, RecordPage, TableInfo, TableList
+from loadbay.service import bulk, pages
+from loadbay.service import tables as table_service
+
+router = APIRouter(prefix="/v1/tables", tags=["tables"])
+
+#: query parameters of the records route that are not column filters
+_RESERVED = {"limit", "cursor", "format"}
+_EXPORTS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A page of records; the whole table with ?format=csv or ?format=jsonl.",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
+_MIXED: dict[int | str, dict[str, Any]] = {
+    207: {"model": BulkResponse, "description": "Some records failed: see each result."}
+}
+_MEDIA = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
+
+
+@router.get("", response_model=TableList, responses=errors(401, 403, 429))
+def list_tables(principal: Reader, svc: Svc) -> dict[str, Any]:
+    """Every table with its columns, types, rules, key and references."""
+    return {"data": table_service.list_tables(svc.ctx)}
+
+
+@router.get("/{table}", response_model=TableInfo, responses=errors(401, 403, 404, 429))
+def get_table(table: str, principal: Reader, svc: Svc) -> dict[str, Any]:
+    """One table."""
+    return pages.table_info(svc.ctx, table)
+
+
+@router.get(
+    "/{table}/records",
+    response_model=RecordPage,
+    responses={**_EXPORTS, **errors(401, 403, 404, 422, 429)},
+)
+def list_records(
+    table: str,
+    request: Request,
+    principal: Reader,
+    svc: Svc,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    cursor: str | None = None,
+    format: Literal["csv", "jsonl"] | None = None,
+) -> Any:
+    """Records in id order; any other query parameter filters a column (``?status=active``)."""
+    filters = {k: v for k, v in request.query_params.items() if k not in _RESERVED}
+    if format is not None:
+        path = pages.export_file(svc.ctx, principal.tenant, table, format)
+        return FileResponse(
+            path,
+            media_type=_MEDIA[format],
+            filename=f"{table}.{format}",
+            background=BackgroundTask(path.unlink, missing_ok=True),
+        )
+    return pages.records_page(svc.ctx, principal.tenant, table, limit, cursor, filters)
+
+
+@router.post(
+    "/{table}/records/bulk",
+    response_model=BulkResponse,
+    responses={**_MIXED, **errors(401, 403, 404, 413, 422, 429)},
+)
+def bulk_records(
+    table: str,
+    body: BulkRequest,
+    principal: Writer,
+    svc: Svc,
+    return_: Annotated[Literal["ids", "records"], Query(alias="return")] = "ids",
+    fields: Annotated[str | None, Query(description="With return=records: a,b,c")] = None,
+) -> JSONResponse:
+    """Write up to LOADBAY_BULK_MAX records now: 200 if all succeed, 207 if some fail."""
+    chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+    status, found = bulk.bulk_records(
+        svc.ctx,
+        svc.leases,
+        principal.tenant,
+        table,
+        body.records,
+        body.mode,
+        return_records=return_ == "records",
+        fields=chosen,
+    )
+    return JSONResponse(found, status_code=status)

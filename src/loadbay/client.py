@@ -1,0 +1,324 @@
+"""The Python client of the loadbay API, over httpx.
+
+    from loadbay import Client
+
+    with Client("http://127.0.0.1:8000", token) as lb:
+        upload = lb.upload("projects.jsonl")
+        job = lb.create_import(upload_id=upload.id, table="projects", mode="replace")
+        job = lb.wait(job.id, progress=lambda i: print(i.state, i.rows_processed))
+        for row in lb.iter_results(job.id, outcome="failed"):
+            print(row.row, row.errors)
+
+Every error answer is raised as :class:`ApiError`, carrying the problem document.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from loadbay.client_models import (
+    ApiError,
+    BulkResponse,
+    BulkResult,
+    Import,
+    Page,
+    RevertResult,
+    RowResult,
+    TableInfo,
+    Token,
+    Upload,
+    build,
+)
+
+__all__ = ["ApiError", "Client", "Import", "Page", "RowResult", "Upload"]
+CHUNK = 1 << 20
+
+
+def _chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    while data := handle.read(CHUNK):
+        yield data
+
+
+def _compact(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+class Client:
+    """A loadbay server at ``url``, as the tenant of ``token``."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        timeout: float = 300.0,
+        retries_on_429: int = 3,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.retries_on_429 = retries_on_429
+        self._http = httpx.Client(
+            base_url=url.rstrip("/"),
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "loadbay-client"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # ---- the wire ----------------------------------------------------------------------
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        for attempt in range(self.retries_on_429 + 1):
+            answer = self._http.request(method, path, **kwargs)
+            if answer.status_code != 429 or attempt == self.retries_on_429:
+                break
+            if "content" in kwargs and not isinstance(kwargs["content"], bytes | str):
+                break  # a streamed body cannot be sent twice
+            time.sleep(float(answer.headers.get("Retry-After", "1")))
+        if answer.status_code >= 400:
+            raise self._error(answer)
+        return answer
+
+    @staticmethod
+    def _error(answer: httpx.Response) -> ApiError:
+        try:
+            problem = answer.json()
+        except ValueError:
+            problem = {"detail": answer.text[:500] or answer.reason_phrase}
+        if not isinstance(problem, dict):
+            problem = {"detail": str(problem)}
+        return ApiError(answer.status_code, problem)
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._send(method, path, **kwargs).json()
+
+    # ---- uploads -----------------------------------------------------------------------
+    def upload(
+        self,
+        source: str | Path | bytes | IO[bytes],
+        filename: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Upload:
+        """Upload a file (a path, bytes or a binary file object), streamed."""
+        headers = {"Content-Type": "application/octet-stream"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        if isinstance(source, bytes):
+            data = self._json(
+                "POST",
+                "/v1/uploads",
+                params=_compact({"filename": filename}),
+                headers=headers,
+                content=source,
+            )
+            return Upload.of(data)
+        if isinstance(source, str | Path):
+            path = Path(source)
+            with open(path, "rb") as handle:
+                return self.upload(handle, filename or path.name, idempotency_key)
+        data = self._json(
+            "POST",
+            "/v1/uploads",
+            params=_compact({"filename": filename}),
+            headers=headers,
+            content=_chunks(source),
+        )
+        return Upload.of(data)
+
+    def get_upload(self, upload_id: str) -> Upload:
+        return Upload.of(self._json("GET", f"/v1/uploads/{upload_id}"))
+
+    # ---- imports -----------------------------------------------------------------------
+    def create_import(self, idempotency_key: str | None = None, **body: Any) -> Import:
+        """Queue an import. ``body``: table or tables, upload_id(s) or records, mode,
+        error_handling, key, mapping, constants, options, dry_run, notes."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        data = self._json("POST", "/v1/imports", json=_compact(body), headers=headers)
+        return Import.of(data)
+
+    def import_files(self, *paths: str | Path, **body: Any) -> Import:
+        """Send files and the import's options in one multipart call."""
+        form: dict[str, Any] = {}
+        for name, value in _compact(body).items():
+            if isinstance(value, dict):
+                form[name] = json.dumps(value)
+            elif isinstance(value, list | tuple):
+                form[name] = ",".join(value)
+            elif isinstance(value, bool):
+                form[name] = "true" if value else "false"
+            else:
+                form[name] = str(value)
+        handles = [open(p, "rb") for p in paths]  # noqa: SIM115 - closed below
+        try:
+            files = [("file", (Path(p).name, h)) for p, h in zip(paths, handles, strict=True)]
+            return Import.of(self._json("POST", "/v1/imports", data=form, files=files))
+        finally:
+            for handle in handles:
+                handle.close()
+
+    def get_import(self, import_id: str) -> Import:
+        return Import.of(self._json("GET", f"/v1/imports/{import_id}"))
+
+    def list_imports(
+        self, limit: int = 50, cursor: str | None = None, **filters: Any
+    ) -> Page[Import]:
+        """A page of imports, newest first; filters: state, table, created_after/before."""
+        params = _compact({**filters, "limit": limit, "cursor": cursor})
+        for k in ("created_after", "created_before"):
+            if k in params and not isinstance(params[k], str):
+                params[k] = params[k].isoformat()
+        data = self._json("GET", "/v1/imports", params=params)
+        return Page([Import.of(d) for d in data["data"]], data["next_cursor"])
+
+    def iter_imports(self, **filters: Any) -> Iterator[Import]:
+        cursor = None
+        while True:
+            page = self.list_imports(limit=200, cursor=cursor, **filters)
+            yield from page.data
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    def wait(
+        self,
+        import_id: str,
+        progress: Callable[[Import], None] | None = None,
+        poll: float = 0.5,
+        timeout: float | None = None,
+    ) -> Import:
+        """Poll until the import is finished (or validated); call ``progress`` each time."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            found = self.get_import(import_id)
+            if progress is not None:
+                progress(found)
+            if found.finished:
+                return found
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"import {import_id} is still {found.state}")
+            time.sleep(poll)
+
+    def results(
+        self,
+        import_id: str,
+        outcome: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[RowResult]:
+        params = _compact({"outcome": outcome, "limit": limit, "cursor": cursor})
+        data = self._json("GET", f"/v1/imports/{import_id}/results", params=params)
+        return Page([RowResult.of(d) for d in data["data"]], data["next_cursor"])
+
+    def iter_results(self, import_id: str, outcome: str | None = None) -> Iterator[RowResult]:
+        """Every row's outcome, streamed (JSON Lines)."""
+        params = _compact({"outcome": outcome})
+        headers = {"Accept": "application/x-ndjson"}
+        path = f"/v1/imports/{import_id}/results"
+        with self._http.stream("GET", path, params=params, headers=headers) as answer:
+            if answer.status_code >= 400:
+                answer.read()
+                raise self._error(answer)
+            for line in answer.iter_lines():
+                if line.strip():
+                    yield RowResult.of(json.loads(line))
+
+    def error_report(self, import_id: str) -> bytes:
+        """The failed rows as in the file, plus an error column (CSV), to fix and send again."""
+        answer = self._send(
+            "GET", f"/v1/imports/{import_id}/results", headers={"Accept": "text/csv"}
+        )
+        return answer.content
+
+    def start(self, import_id: str) -> Import:
+        return Import.of(self._json("POST", f"/v1/imports/{import_id}/start"))
+
+    def cancel(self, import_id: str) -> Import:
+        return Import.of(self._json("POST", f"/v1/imports/{import_id}/cancel"))
+
+    def revert(self, import_id: str, force: bool = False) -> RevertResult:
+        data = self._json("POST", f"/v1/imports/{import_id}/revert", json={"force": force})
+        return RevertResult(Import.of(data["import"]), data["reverted"], data["conflicts"])
+
+    # ---- bulk records, tables, records -------------------------------------------------
+    def bulk(
+        self,
+        table: str,
+        records: list[dict[str, Any]] | dict[str, dict[str, Any]],
+        mode: str = "upsert",
+        return_records: bool = False,
+        fields: list[str] | None = None,
+    ) -> BulkResponse:
+        """Write up to LOADBAY_BULK_MAX records now; one result per record, in order."""
+        params = _compact(
+            {
+                "return": "records" if return_records else None,
+                "fields": ",".join(fields) if fields else None,
+            }
+        )
+        answer = self._send(
+            "POST",
+            f"/v1/tables/{table}/records/bulk",
+            params=params,
+            json={"mode": mode, "records": records},
+        )
+        data = answer.json()
+        results = [build(BulkResult, r) for r in data["results"]]
+        return BulkResponse(answer.status_code, data["import_id"], results)
+
+    def tables(self) -> list[TableInfo]:
+        return [build(TableInfo, t) for t in self._json("GET", "/v1/tables")["data"]]
+
+    def table(self, name: str) -> TableInfo:
+        return build(TableInfo, self._json("GET", f"/v1/tables/{name}"))
+
+    def records(
+        self, table: str, limit: int = 100, cursor: str | None = None, **filters: Any
+    ) -> Page[dict[str, Any]]:
+        params = _compact({**filters, "limit": limit, "cursor": cursor})
+        data = self._json("GET", f"/v1/tables/{table}/records", params=params)
+        return Page(list(data["data"]), data["next_cursor"])
+
+    def iter_records(self, table: str, **filters: Any) -> Iterator[dict[str, Any]]:
+        cursor = None
+        while True:
+            page = self.records(table, limit=200, cursor=cursor, **filters)
+            yield from page.data
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    def export(self, table: str, out: IO[bytes], fmt: str = "csv") -> int:
+        """Write every row of ``table`` (CSV or JSON Lines) to ``out``; returns the bytes."""
+        written = 0
+        with self._http.stream(
+            "GET", f"/v1/tables/{table}/records", params={"format": fmt}
+        ) as answer:
+            if answer.status_code >= 400:
+                answer.read()
+                raise self._error(answer)
+            for chunk in answer.iter_bytes():
+                out.write(chunk)
+                written += len(chunk)
+        return written
+
+    # ---- tokens ------------------------------------------------------------------------
+    def create_token(self, scope: str, name: str | None = None) -> tuple[Token, str]:
+        data = self._json("POST", "/v1/tokens", json=_compact({"scope": scope, "name": name}))
+        return Token.of(data), str(data["token"])
+
+    def list_tokens(self) -> list[Token]:
+        return [Token.of(t) for t in self._json("GET", "/v1/tokens")["data"]]
+
+    def revoke_token(self, token_id: str) -> Token:
+        return Token.of(self._json("DELETE", f"/v1/tokens/{token_id}"))

@@ -1,0 +1,179 @@
+"""The typed answers of the Python client, and its one exception type."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from loadbay.errors import LoadbayError
+
+T = TypeVar("T")
+FINISHED = ("validated", "succeeded", "partially_succeeded", "failed", "cancelled", "reverted")
+
+
+class ApiError(LoadbayError):
+    """The loadbay API answered with an error."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        self.status = status
+        self.problem = problem
+        extra = {k: v for k, v in problem.items() if k not in ("detail", "title", "code")}
+        super().__init__(str(problem.get("detail") or problem.get("title") or status), **extra)
+        self.code = str(problem.get("code") or f"http_{status}")
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return list(self.problem.get("errors") or [])
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def build(cls: type[T], data: Mapping[str, Any]) -> T:
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class Upload:
+    id: str
+    filename: str
+    size: int
+    sha256: str
+    format: str | None
+    created_at: datetime | None
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> Upload:
+        return build(cls, {**data, "created_at": _time(data.get("created_at"))})
+
+
+@dataclass(frozen=True)
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class Import:
+    id: str
+    state: str
+    tables: list[str]
+    mode: str
+    error_handling: str
+    dry_run: bool
+    notes: str | None
+    counts: Counts
+    rows_total: int
+    rows_processed: int
+    created_at: datetime | None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    reverted_at: datetime | None = None
+    error: dict[str, str] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> Import:
+        times = {k: _time(data.get(k)) for k in ("created_at", "started_at", "finished_at")}
+        return build(
+            cls,
+            {
+                **data,
+                **times,
+                "reverted_at": _time(data.get("reverted_at")),
+                "counts": build(Counts, data.get("counts") or {}),
+            },
+        )
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    data: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class RowResult:
+    table: str
+    row: int
+    ref: str | None
+    key: str | None
+    outcome: str
+    id: int | None
+    errors: list[dict[str, Any]]
+    changes: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> RowResult:
+        return build(cls, data)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    ref: str | None
+    status: str
+    id: int | None
+    errors: list[dict[str, Any]]
+    record: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class BulkResponse:
+    status_code: int
+    import_id: str
+    results: list[BulkResult]
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code == 200
+
+
+@dataclass(frozen=True)
+class RevertResult:
+    import_: Import
+    reverted: dict[str, int]
+    conflicts: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    key: list[str]
+    description: str | None
+    columns: list[dict[str, Any]]
+    checks: list[str]
+
+
+@dataclass(frozen=True)
+class Token:
+    id: str
+    tenant: str
+    name: str | None
+    scope: str
+    created_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> Token:
+        return build(
+            cls,
+            {
+                **data,
+                "created_at": _time(data.get("created_at")),
+                "revoked_at": _time(data.get("revoked_at")),
+            },
+        )

@@ -1,0 +1,54 @@
+"""``loadbay serve``: first-run setup, the API (uvicorn) and, by default, its workers."""
+
+from __future__ import annotations
+
+import logging
+from typing import TextIO
+
+import uvicorn
+
+from loadbay.api import create_app
+from loadbay.config import Settings
+from loadbay.jobs import Jobs, run_worker, start_embedded
+from loadbay.service import auth
+from loadbay.service.auth import ADMIN_TOKEN_FILE
+
+log = logging.getLogger("loadbay.server")
+
+
+def first_run(jobs: Jobs, out: TextIO) -> None:
+    """Create the tenant and, when none exists, an admin token: shown once, kept in a file."""
+    token = auth.bootstrap(jobs.context())
+    if token is not None:
+        path = jobs.settings.data_dir / ADMIN_TOKEN_FILE
+        out.write(f"admin token (also saved in {path}):\n{token}\n")
+        out.flush()
+
+
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    out: TextIO,
+    with_workers: bool = True,
+    log_level: str = "info",
+) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    jobs = Jobs(settings)
+    first_run(jobs, out)
+    embedded = start_embedded(jobs, settings.workers) if with_workers else None
+    config = uvicorn.Config(create_app(settings, jobs), host=host, port=port, log_level=log_level)
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        if embedded is not None:
+            consumer, reaper = embedded
+            reaper.stop()
+            consumer.stop(graceful=True)
+        jobs.close()
+        jobs.context().close()
+
+
+def worker(settings: Settings, workers: int) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    run_worker(settings, workers)
