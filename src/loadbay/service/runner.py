@@ -138,22 +138,23 @@ class ImportRunner:
         started = time.perf_counter()
         trans = conn.begin()
         try:
-            plans = []
+            plans: list[tuple[Plan, int | None]] = []
             total, written = sum(p.staged for p in self.state.parts), 0
             for part in self.state.parts:
                 plan = self._plan(conn, part, after=0)
                 self.state.failed += count_failed(conn, plan)
                 lo, hi = seq_bounds(conn, plan)
-                write_chunk(conn, plan, self.import_id, self.tenant, stamp, lo, hi)
-                plans.append(plan)
+                base = write_chunk(conn, plan, self.import_id, self.tenant, stamp, lo, hi)
+                plans.append((plan, base))
                 written += part.staged
                 if self.progress:
                     self.progress("write", written, total)
             too_many = _too_many(request, self.state.failed)
             keep = not request.dry_run and self.state.failed == 0
             if keep:
-                for plan in plans:
-                    save_results(conn, plan, self.import_id, *seq_bounds(conn, plan), failed=False)
+                for plan, base in plans:
+                    lo, hi = seq_bounds(conn, plan)
+                    save_results(conn, plan, self.import_id, lo, hi, failed=False, base=base)
                 trans.commit()
             else:
                 kept = [
@@ -162,7 +163,7 @@ class ImportRunner:
                         collect_results(conn, p, with_diff=request.dry_run),
                         collect_errors(conn, p),
                     )
-                    for p in plans
+                    for p, _ in plans
                 ]
                 trans.rollback()
                 self._save_collected(conn, kept, rolled_back=not request.dry_run)
@@ -193,6 +194,12 @@ class ImportRunner:
                         .then(pl.lit("failed"))
                         .otherwise(pl.lit("skipped")),
                         record_id=pl.lit(None, pl.Int64),
+                    )
+                else:  # a dry run: rows it would create have no id yet
+                    results = results.with_columns(
+                        record_id=pl.when(pl.col("outcome") == "created")
+                        .then(None)
+                        .otherwise(pl.col("record_id"))
                     )
                 imports_sql.insert_frame(conn, system.results, results.select(*ids, pl.all()))
                 imports_sql.insert_frame(
@@ -226,8 +233,10 @@ class ImportRunner:
                 end = min(start + self.chunk_size, hi)
                 self._check_cancelled(conn)
                 with conn.begin():
-                    write_chunk(conn, plan, self.import_id, self.tenant, stamp, start, end)
-                    save_results(conn, plan, self.import_id, start, end, failed=plan_failed > 0)
+                    base = write_chunk(conn, plan, self.import_id, self.tenant, stamp, start, end)
+                    save_results(
+                        conn, plan, self.import_id, start, end, failed=plan_failed > 0, base=base
+                    )
                     checkpoint = {**checkpoint, "done": done, "part": part.index, "seq": end}
                     imports_sql.update_import(
                         conn, self.tenant, self.import_id, checkpoint=checkpoint

@@ -54,8 +54,10 @@ def _run(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
 
 def write_chunk(
     conn: Connection, plan: Plan, import_id: str, tenant: str, stamp: object, lo: int, hi: int
-) -> None:
-    """Apply the rows ``lo < _seq <= hi`` of the plan: change log first, then the data."""
+) -> int | None:
+    """Apply the rows ``lo < _seq <= hi`` of the plan: change log first, then the data.
+
+    Returns the id base of the chunk's new rows on SQLite (see :func:`created_id`)."""
     spec = plan.spec
     target = q(spec.table.name)
     p = q(spec.plan)
@@ -82,63 +84,70 @@ def write_chunk(
             f"AND {RANGE}",
             params,
         )
+    base = None
     if spec.mode not in (Mode.DELETE, Mode.UPDATE):
-        _insert_created(conn, plan, params, names)
+        base = _insert_created(conn, plan, params, names)
     _run(
         conn,
         f"DELETE FROM {target} WHERE tenant_id = :tenant AND id IN "
         f"(SELECT p._target FROM {p} p WHERE p._outcome = 'deleted' AND {RANGE})",
         params,
     )
+    return base
 
 
-def _insert_created(conn: Connection, plan: Plan, params: dict[str, Any], names: str) -> None:
+def created_id(base: int | None) -> str:
+    """The id of a created row. PostgreSQL: drawn from the sequence when planning.
+    SQLite: the chunk's id base plus the row's place in the chunk, so no pass over the plan
+    numbers the rows (the ids of rows not created are left unused; SQLite has one writer)."""
+    return "p._id" if base is None else f"({int(base)} + p._seq - :lo)"
+
+
+def _insert_created(conn: Connection, plan: Plan, params: dict[str, Any], names: str) -> int | None:
     spec = plan.spec
-    p = q(spec.plan)
-    if dialect_of(conn).name == "sqlite":
-        _allocate_sqlite_ids(conn, plan, params)
+    base = _sqlite_id_base(conn, spec.table.name) if dialect_of(conn).name == "sqlite" else None
     values = ", ".join(f'p."n_{c.name}"' for c in spec.table.columns)
     _run(
         conn,
         f"INSERT INTO {q(spec.table.name)} (id, tenant_id, created_at, updated_at, {names}) "
-        f"SELECT p._id, :tenant, :stamp, :stamp, {values} FROM {p} p "
+        f"SELECT {created_id(base)}, :tenant, :stamp, :stamp, {values} FROM {q(spec.plan)} p "
         f"WHERE p._outcome = 'created' AND {RANGE} ORDER BY p._seq",
         params,
     )
+    return base
 
 
-def _allocate_sqlite_ids(conn: Connection, plan: Plan, params: dict[str, Any]) -> None:
-    """SQLite: number the chunk's new rows after the table's highest id (we hold the lock)."""
-    name = plan.spec.table.name
+def _sqlite_id_base(conn: Connection, name: str) -> int:
+    """SQLite: the highest id the table ever gave (we hold the write lock)."""
     base = _run(
         conn,
         "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = :t), 0), "
         f"COALESCE((SELECT MAX(id) FROM {q(name)}), 0))",
         {"t": name},
     ).scalar_one()
-    p = q(plan.spec.plan)
-    _run(
-        conn,
-        f"UPDATE {p} SET _id = :base + x.n FROM (SELECT p._seq AS s, "
-        f"ROW_NUMBER() OVER (ORDER BY p._seq) AS n FROM {p} p "
-        f"WHERE p._outcome = 'created' AND {RANGE}) x WHERE {p}._seq = x.s",
-        {**params, "base": int(base)},
-    )
+    return int(base)
 
 
 # ---- results and errors ----------------------------------------------------------------
 
 
-def _outcome_select(plan: Plan) -> str:
+def _outcome_select(plan: Plan, base: int | None = None) -> str:
     return (
         "p._src, p._row, p._ref, p._key, p._outcome, "
-        "CASE WHEN p._outcome IN ('failed', 'skipped') THEN NULL ELSE p._id END, "
+        "CASE WHEN p._outcome IN ('failed', 'skipped') THEN NULL "
+        f"WHEN p._outcome = 'created' THEN {created_id(base)} ELSE p._id END, "
         "CASE WHEN p._outcome = 'skipped' THEN p._last_row END"
     )
 
 
 def save_results(
-    conn: Connection, plan: Plan, import_id: str, lo: int, hi: int, failed: bool = True
+    conn: Connection,
+    plan: Plan,
+    import_id: str,
+    lo: int,
+    hi: int,
+    failed: bool = True,
+    base: int | None = None,
 ) -> None:
     """Record the outcome of every planned row of the range, and the errors of failed ones."""
     spec = plan.spec
@@ -146,7 +155,7 @@ def save_results(
     _run(
         conn,
         "INSERT INTO loadbay_results (import_id, table_name, src, row, ref, key, outcome, "
-        f"record_id, superseded_by) SELECT :imp, :tname, {_outcome_select(plan)} "
+        f"record_id, superseded_by) SELECT :imp, :tname, {_outcome_select(plan, base)} "
         f"FROM {q(spec.plan)} p WHERE {RANGE}",
         params,
     )

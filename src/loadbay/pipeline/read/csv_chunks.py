@@ -152,10 +152,46 @@ def finish(prepared: Prepared, frame: pl.DataFrame | None, first_row: int, layou
     if prepared.markers != frame.height:  # some markers are inside quoted values
         frame = _unmark(frame, layout, layout.delimiter + marker + term, term)
     frame = frame.with_columns(pl.col(ROW).cast(pl.Int64) + first_row)
-    if (frame[layout.extra] == marker).sum() != frame.height:
-        return _python(body, first_row, layout, frame.drop(layout.extra), blank_tail)
-    frame = _drop_empty(frame.drop(layout.extra), layout)
-    return Piece(frame, empty_errors(), prepared.markers + blank_tail)
+    regular = (frame[layout.extra] == marker).fill_null(False)
+    frame = frame.drop(layout.extra)
+    if regular.all():
+        return Piece(_drop_empty(frame, layout), empty_errors(), prepared.markers + blank_tail)
+    if prepared.markers == frame.height:  # one line per record: look at the bad lines only
+        errors = _line_errors(body, regular, first_row, layout)
+        if errors is not None:
+            kept = _drop_empty(frame.filter(regular), layout)
+            return Piece(kept, errors, prepared.markers + blank_tail)
+    return _python(body, first_row, layout, frame, blank_tail)
+
+
+def _line_errors(
+    body: bytes, regular: pl.Series, first_row: int, layout: Layout
+) -> pl.DataFrame | None:
+    """Errors for the irregular records, one per line; None if csv.reader disagrees."""
+    lines = body.split(layout.terminator)
+    width = len(layout.names)
+    errors: list[RowError] = []
+    for i in (~regular).arg_true().to_list():
+        text = lines[i].decode("utf-8")
+        try:
+            fields = next(csv.reader([text], delimiter=layout.delimiter, strict=False), [])
+        except csv.Error:
+            return None
+        if len(fields) == width:
+            return None
+        if fields:  # else a blank line: skipped, not an error
+            errors.append(_wrong_count(first_row + i, len(fields), width, text))
+    return errors_frame(errors)
+
+
+def _wrong_count(row: int, count: int, width: int, raw: str) -> RowError:
+    return RowError(
+        row=row,
+        column=None,
+        code=Code.WRONG_FIELD_COUNT,
+        message=f"row has {count} fields, the header has {width}",
+        value=clip(raw),
+    )
 
 
 def _trim(chunk: bytes) -> tuple[bytes, int]:
@@ -182,6 +218,7 @@ def _polars(chunk: bytes, layout: Layout) -> pl.DataFrame:
         quote_char='"',
         truncate_ragged_lines=True,
         missing_columns="insert",
+        extra_columns="ignore",
         empty_string_is_null=True,
         null_values=[""],
         row_index_name=ROW,
@@ -207,20 +244,11 @@ def _python(
     """The chunk as Python's csv module reads it; ``frame`` is polars' reading, if any."""
     records, raw = _csv_records(body, first_row, layout)
     width = len(layout.names)
-    bad = [i for i, r in enumerate(records) if r and len(r) != width]
-    errors = errors_frame(
-        RowError(
-            row=first_row + i,
-            column=None,
-            code=Code.WRONG_FIELD_COUNT,
-            message=f"row has {len(records[i])} fields, the header has {width}",
-            value=clip(raw(i)),
-        )
-        for i in bad
-    )
+    lengths = pl.Series(map(len, records), dtype=pl.Int64)
+    bad = ((lengths != width) & (lengths > 0)).arg_true().to_list()
+    errors = errors_frame(_wrong_count(first_row + i, len(records[i]), width, raw(i)) for i in bad)
     if frame is not None and frame.height == len(records):
-        keep = [len(r) == width for r in records]  # blank lines too: polars has a row
-        kept = frame.filter(pl.Series(keep, dtype=pl.Boolean))
+        kept = frame.filter(lengths == width)  # blank lines too: polars has a row for them
     else:
         kept = _frame_of(records, first_row, layout)
     return Piece(_drop_empty(kept, layout), errors, len(records) + blank_tail)
@@ -234,18 +262,25 @@ def _csv_records(
         csv.field_size_limit(min(sys.maxsize, 2 * MAX_PENDING))
     lines = io.StringIO(body.decode("utf-8"), newline="").readlines()
     reader = csv.reader(lines, delimiter=layout.delimiter, quotechar='"', strict=False)
-    records: list[list[str]] = []
-    ends: list[int] = [0]
     try:
-        for record in reader:
-            records.append(record)
-            ends.append(reader.line_num)
+        records = list(reader)
     except csv.Error as exc:
-        row = first_row + len(records)
+        row = first_row + reader.line_num
         raise UnreadableFile(
-            f"{layout.source}: cannot read record {row}: {exc}", file=layout.source
+            f"{layout.source}: cannot read the record near row {row}: {exc}", file=layout.source
         ) from exc
-    return records, lambda i: "".join(lines[ends[i] : ends[i + 1]])
+    if len(records) == len(lines):  # one line per record
+        return records, lines.__getitem__
+    return records, _spans(lines, layout)
+
+
+def _spans(lines: list[str], layout: Layout) -> Callable[[int], str]:
+    """The raw text of each record, when some records span several lines."""
+    reader = csv.reader(lines, delimiter=layout.delimiter, quotechar='"', strict=False)
+    ends = [0]
+    for _ in reader:
+        ends.append(reader.line_num)
+    return lambda i: "".join(lines[ends[i] : ends[i + 1]])
 
 
 def _frame_of(records: list[list[str]], first_row: int, layout: Layout) -> pl.DataFrame:
