@@ -17,7 +17,7 @@ def assert_problem(answer: httpx.Response, status: int, code: str | None = None)
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json"), answer.headers
     body: dict[str, Any] = answer.json()
-    assert PROBLEM_KEYS <= set(body), body
+    assert set(body) >= PROBLEM_KEYS, body
     assert body["status"] == status
     assert body["type"] == f"urn:loadbay:problem:{body['code']}"
     assert isinstance(body["title"], str) and body["title"]

@@ -146,6 +146,15 @@ class Server:
             time.sleep(0.05)
         raise AssertionError(f"import {import_id} did not finish: {body}\n{self.process.output()}")
 
+    def wait_for(self, client: httpx.Client, import_id: str, test: Any) -> Any:
+        """Poll an import until ``test(import)`` holds (bounded)."""
+        for _ in range(1200):
+            body = client.get(f"/v1/imports/{import_id}").json()
+            if test(body):
+                return body
+            time.sleep(0.05)
+        raise AssertionError(f"import {import_id} never got there: {body}")
+
 
 def start_server(env: dict[str, str], *args: str, log: Path) -> Server:
     port = free_port()

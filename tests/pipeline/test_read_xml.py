@@ -99,6 +99,11 @@ def test_record_tag_at_any_depth(tmp_path: Path) -> None:
     assert frame.rows() == [(1, "1"), (2, "2")]
 
 
+def test_records_without_fields(tmp_path: Path) -> None:
+    frame, _ = read(write(tmp_path, "<r><i/><i/></r>"))
+    assert frame.columns == [ROW] and frame[ROW].to_list() == [1, 2]
+
+
 def test_root_without_records_gives_one_empty_batch(tmp_path: Path) -> None:
     got = batches(write(tmp_path, "<root/>"))
     assert len(got) == 1 and got[0].frame.height == 0

@@ -60,10 +60,6 @@ def run_import(
         progress=progress,
     )
     runner.run()
-    with ctx.engine.begin() as conn:
-        if runner.state.parts:
-            names = sorted({p.table.name for p in runner.state.parts})
-            imports_sql.update_import(conn, tenant, import_id, tables=names)
     return get_import(ctx, import_id, tenant)
 
 

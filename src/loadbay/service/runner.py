@@ -108,7 +108,8 @@ class ImportRunner:
 
     def _ingest(self, conn: Connection, request: ImportRequest) -> list[Part]:
         """Read, map, validate and stage every file; record the rows that failed."""
-        self._set(conn, state="validating", started_at=imports_sql.now())
+        if self._load(conn)["state"] == "queued":  # a resumed run never goes back
+            self._set(conn, state="validating", started_at=imports_sql.now())
         with conn.begin():
             imports_sql.clear_results(conn, self.import_id)
         started = time.perf_counter()
@@ -130,7 +131,8 @@ class ImportRunner:
             for p in parts
             for u in p.unknown
         ]
-        self._set(conn, rows_total=sum(p.rows for p in parts), warnings=warnings)
+        tables = sorted({p.table.name for p in parts})
+        self._set(conn, rows_total=sum(p.rows for p in parts), warnings=warnings, tables=tables)
         return parts
 
     # ---- strict and dry run: one transaction ------------------------------------------

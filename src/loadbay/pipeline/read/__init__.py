@@ -1,19 +1,32 @@
 """Read: a file (or inline JSON records) in, batches of string columns out.
 
 Nothing is typed here: every field is a ``pl.String`` column (empty string, missing
-key and JSON null all become null; whitespace is kept), next to ``ROW``, the 1-based
-number of the record in its file (or in its table's section of a JSON file), and
-``REF`` when the records carry client references. Records that cannot be read at all
-(a CSV row with the wrong number of fields, a JSON line that is not an object) are
-row errors in ``Batch.errors``, never in the frame; the rest of the file is read.
-Failures of the file as a whole raise: UnreadableFile, UnsupportedFormat,
-EncodingError, InvalidOption.
+key and JSON null all become null; whitespace is kept), after ``ROW`` (Int64), the
+1-based number of the record in its file (or in its table's section of a JSON file),
+and ``REF`` when the records carry client references. Records that cannot be read
+at all (a CSV row with the wrong number of fields, a JSON line that is not an
+object) are row errors in ``Batch.errors``, never in the frame; the rest of the file
+is read. Failures of the file as a whole raise: UnreadableFile, UnsupportedFormat,
+EncodingError, InvalidOption (bad options raise when ``read_file`` is called).
+
+Decisions, format by format (details in each module):
+
+* CSV/TSV: the header is the first record; blank names become ``column_N``;
+  duplicated (or reserved) names make the file unreadable. ``ROW`` counts records
+  after the header, blank lines included; blank lines and records whose every field
+  is empty are skipped. A header without records yields one empty batch; an empty
+  file is unreadable.
+* JSON, JSON Lines, XML, inline records: a record is explicit, so an empty one is
+  kept. Batches carry every field seen so far in their file or table.
+* XML: fields are the record's attributes and child elements; on a name clash the
+  child element wins. Entities are never expanded, DTDs never loaded.
+* Excel: fully empty rows are skipped; ``ROW`` is the position below the header.
 
 Every format may be gzip-compressed, and every reader streams (bounded memory),
 except for Excel workbooks, which are loaded whole. A read yields at least one batch
-per table: a file with a header (or an empty array) and no records yields one empty
-batch. One module per format: ``delimited`` (CSV, TSV), ``jsonl``, ``json_doc``,
-``xml_doc``, ``xlsx``; ``detect`` picks the format, ``source`` the bytes and encoding.
+per table. One module per format: ``delimited`` (with ``csv_chunks``), ``jsonl``,
+``json_doc``, ``xml_doc``, ``xlsx``; ``detect`` picks the format, ``source`` handles
+gzip and text encodings, ``records`` turns JSON-like records into batches.
 """
 
 from __future__ import annotations

@@ -113,6 +113,8 @@ class Prepared:
     marker: bytes = b""  # empty when no marker could be used
     marked: bytes = b""
     markers: int = 0
+    #: every line break of the body is a terminator: polars rows == markers - markers in values
+    exact: bool = True
 
 
 def prepare(chunk: bytes, layout: Layout) -> Prepared:
@@ -125,10 +127,11 @@ def prepare(chunk: bytes, layout: Layout) -> Prepared:
     seq = layout.delimiter.encode() + marker
     marked = body.replace(term, seq + term)
     markers = (len(marked) - len(body)) // len(seq)
+    exact = term == b"\n" or body.count(b"\n") == markers  # no lone \n in a CRLF file
     if not marked.endswith(term):  # the last record of the file, without a line break
         marked += seq + term
         markers += 1
-    return Prepared(body, blank_tail, marker, marked, markers)
+    return Prepared(body, blank_tail, marker, marked, markers, exact)
 
 
 def parse(prepared: Prepared, layout: Layout) -> pl.DataFrame | None:
@@ -149,14 +152,15 @@ def finish(prepared: Prepared, frame: pl.DataFrame | None, first_row: int, layou
     if frame is None:
         return _python(body, first_row, layout, None, blank_tail)
     term, marker = layout.terminator.decode(), prepared.marker.decode()
-    if prepared.markers != frame.height:  # some markers are inside quoted values
+    one_line = prepared.exact and prepared.markers == frame.height  # one line per record
+    if not one_line:  # some markers may be inside quoted values
         frame = _unmark(frame, layout, layout.delimiter + marker + term, term)
     frame = frame.with_columns(pl.col(ROW).cast(pl.Int64) + first_row)
     regular = (frame[layout.extra] == marker).fill_null(False)
     frame = frame.drop(layout.extra)
     if regular.all():
         return Piece(_drop_empty(frame, layout), empty_errors(), prepared.markers + blank_tail)
-    if prepared.markers == frame.height:  # one line per record: look at the bad lines only
+    if one_line:  # look at the bad lines only
         errors = _line_errors(body, regular, first_row, layout)
         if errors is not None:
             kept = _drop_empty(frame.filter(regular), layout)

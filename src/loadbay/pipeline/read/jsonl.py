@@ -19,6 +19,7 @@ from loadbay.pipeline.read.source import open_utf8
 
 def read_jsonl(path: Path, options: ReadOptions) -> Iterator[Batch]:
     batcher = RecordBatcher(options.batch_size)
+    decoder = json.JSONDecoder(parse_float=Decimal)
     row = 0
     with open_utf8(path, options.encoding) as stream:
         for line in stream:
@@ -27,7 +28,7 @@ def read_jsonl(path: Path, options: ReadOptions) -> Iterator[Batch]:
             row += 1
             text = line.decode("utf-8")
             try:
-                record = json.loads(text, parse_float=Decimal)
+                record = decoder.decode(text)
             except ValueError as exc:
                 batch = batcher.error(invalid(row, f"not valid JSON: {exc}", text))
             else:

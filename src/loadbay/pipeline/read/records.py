@@ -15,6 +15,7 @@ import math
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
@@ -47,6 +48,14 @@ def cell(value: object) -> Cell:
     if isinstance(value, date | time):
         return value.isoformat()
     return str(value)
+
+
+def cells_of(record: dict[Any, object]) -> dict[str, Cell]:
+    """The text of every value of a record (strings, the common case, inline)."""
+    return {
+        k if type(k) is str else str(k): (v or None) if type(v) is str else cell(v)
+        for k, v in record.items()
+    }
 
 
 def decimal_text(value: Decimal) -> str:
@@ -110,19 +119,18 @@ class RecordBatcher:
             label = f"record {ref!r}" if ref is not None else "record"
             message = f"{label} is {kind}, not an object"
             self._errors.append(invalid(row, message, raw or to_json(record)))
-        elif any(k in _RESERVED for k in record):
+        elif ROW in record or REF in record:
             names = ", ".join(k for k in _RESERVED if k in record)
             message = f"field name(s) {names} are reserved"
             self._errors.append(invalid(row, message, raw or to_json(record)))
         else:
-            return self.add_cells(row, {str(k): cell(v) for k, v in record.items()}, ref)
+            return self.add_cells(row, cells_of(record), ref)
         return self._full()
 
     def add_cells(self, row: int, cells: dict[str, Cell], ref: str | None = None) -> Batch | None:
         """Add one record whose values are text already."""
-        for name in cells:
-            if name not in self.columns:
-                self.columns[name] = None
+        if not cells.keys() <= self.columns.keys():
+            self.columns.update(dict.fromkeys(cells))
         self._rows.append(row)
         self._refs.append(ref)
         self._records.append(cells)
@@ -143,15 +151,17 @@ class RecordBatcher:
         return None
 
     def _batch(self) -> Batch:
-        data: dict[str, list[int] | list[str | None]] = {ROW: self._rows}
-        schema: dict[str, pl.DataType] = {ROW: pl.Int64()}
+        columns = [pl.Series(ROW, self._rows, dtype=pl.Int64)]
         if self.refs:
-            data[REF], schema[REF] = self._refs, pl.String()
-        for name in self.columns:
-            data[name] = [r.get(name) for r in self._records]
-            schema[name] = pl.String()
+            columns.append(pl.Series(REF, self._refs, dtype=pl.String))
+        if self._records and self.columns:
+            schema = dict.fromkeys(self.columns, pl.String())
+            columns += pl.from_dicts(self._records, schema=schema).get_columns()
+        else:
+            columns += [pl.Series(c, [None] * len(self._rows), pl.String) for c in self.columns]
+        frame = pl.DataFrame(columns)
         errors = errors_frame(self._errors) if self._errors else empty_errors()
-        batch = Batch(pl.DataFrame(data, schema=schema), errors, self.table)
+        batch = Batch(frame, errors, self.table)
         self._rows, self._refs, self._records, self._errors = [], [], [], []
         self._emitted = True
         return batch

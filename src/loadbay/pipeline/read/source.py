@@ -157,7 +157,8 @@ class Utf8Stream(io.RawIOBase):
         self._reopen = reopen
         first = raw.read(SAMPLE_SIZE)
         self.encoding = canonical(encoding) if encoding else detect_encoding(first)
-        self._may_switch = encoding is None and self.encoding == "utf-8" and first.isascii()
+        self._guessed = encoding is None
+        self._may_switch = self._guessed and self.encoding == "utf-8" and first.isascii()
         self._decoder = codecs.getincrementaldecoder(self.encoding)("strict")
         self._offset = 0  # raw bytes converted so far
         self._out = memoryview(self._convert(first, not first))
@@ -185,10 +186,13 @@ class Utf8Stream(io.RawIOBase):
         super().close()
 
     def _convert(self, chunk: bytes, final: bool) -> bytes:
-        try:
-            out = self._decode(chunk, final)
-        except UnicodeDecodeError as exc:
-            out = self._recover(chunk, final, exc)
+        while True:
+            try:
+                out = self._decode(chunk, final)
+                break
+            except UnicodeDecodeError as exc:
+                if not self._fall_back():
+                    raise self._error(exc) from None
         self._offset += len(chunk)
         return out
 
@@ -201,25 +205,17 @@ class Utf8Stream(io.RawIOBase):
         self._may_switch = False  # real UTF-8 seen: no going back to cp1252
         return chunk
 
-    def _recover(self, chunk: bytes, final: bool, exc: UnicodeDecodeError) -> bytes:
-        if not self._switch_to_cp1252():
-            raise self._error(exc) from None
-        return self._convert_after_switch(chunk, final)
-
-    def _switch_to_cp1252(self) -> bool:
-        if not self._may_switch:
+    def _fall_back(self) -> bool:
+        """Switch a guessed encoding that failed to one that agrees on what was read."""
+        if self._may_switch and self.encoding == "utf-8":  # only ASCII so far
+            self.encoding = "cp1252"
+        elif self._guessed and self.encoding == "cp1252":  # latin-1 reads every byte
+            self.encoding = "latin-1"
+        else:
             return False
         self._may_switch = False
-        self.encoding = "cp1252"
-        self._decoder = codecs.getincrementaldecoder("cp1252")("strict")
+        self._decoder = codecs.getincrementaldecoder(self.encoding)("strict")
         return True
-
-    def _convert_after_switch(self, chunk: bytes, final: bool) -> bytes:
-        try:
-            return self._decoder.decode(chunk, final).encode("utf-8")
-        except UnicodeDecodeError:
-            self.encoding = "latin-1"
-            return chunk.decode("latin-1").encode("utf-8")
 
     def _error(self, exc: UnicodeDecodeError) -> EncodingError:
         where = self._offset + exc.start

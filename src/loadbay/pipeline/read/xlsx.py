@@ -102,8 +102,6 @@ def _typed_text(col: pl.Series) -> pl.Series:
         return col.dt.strftime("%Y-%m-%d")
     if isinstance(dtype, pl.Datetime):
         return _datetime_text(col)
-    if dtype == pl.Duration:
-        return col.cast(pl.String)
     return pl.Series(col.name, [None] * len(col), dtype=pl.String)
 
 

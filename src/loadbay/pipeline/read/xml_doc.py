@@ -3,7 +3,8 @@
 The parser never resolves entities, never loads a DTD and never touches the network:
 a reference to a custom entity (``&x;``) stays in the value as that literal text, so
 neither entity expansion ("billion laughs") nor external entities (file contents)
-can get in. Predefined entities and character references are decoded as usual.
+can get in (libxml2 >= 2.11 even refuses a document whose entity declarations
+amplify: UnreadableFile). Predefined entities and character references are decoded.
 
 Records are the repeated child elements of the root (the first child tag that occurs
 twice; a root with one child holds one record), or the elements named
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lxml import etree
 
@@ -30,31 +31,38 @@ from loadbay.pipeline.read.records import Cell, RecordBatcher, invalid
 from loadbay.pipeline.read.source import open_raw, open_utf8
 
 Element = etree._Element
+Event = Literal["start", "end"]
 
 
 def read_xml(path: Path, options: ReadOptions) -> Iterator[Batch]:
     batcher = RecordBatcher(options.batch_size)
-    # lxml follows the XML declaration (or BOM); a forced encoding is transcoded to UTF-8
-    with open_utf8(path, options.encoding) if options.encoding else open_raw(path) as raw:
-        try:
-            for row, element in enumerate(_records(raw, options), start=1):
+    try:
+        tag = options.record_tag or _repeated_tag(path, options)
+        if tag is not None:
+            for row, element in enumerate(_records(path, options, tag), start=1):
                 batch = _add(batcher, row, element)
                 _release(element)
                 if batch is not None:
                     yield batch
-        except etree.XMLSyntaxError as exc:
-            raise UnreadableFile(
-                f"{path.name}: malformed XML at line {exc.lineno}: {exc.msg}",
-                file=path.name,
-                line=exc.lineno,
-            ) from exc
+    except etree.XMLSyntaxError as exc:
+        raise UnreadableFile(
+            f"{path.name}: malformed XML at line {exc.lineno}: {exc.msg}",
+            file=path.name,
+            line=exc.lineno,
+        ) from exc
     yield from batcher.finish()
 
 
-def _parser_events(raw: Any, options: ReadOptions) -> Any:
+def _open(path: Path, options: ReadOptions) -> Any:
+    """lxml follows the XML declaration (or BOM); a forced encoding is made UTF-8 first."""
+    return open_utf8(path, options.encoding) if options.encoding else open_raw(path)
+
+
+def _events(source: Any, options: ReadOptions, events: tuple[Event, ...], tag: str | None) -> Any:
     return etree.iterparse(
-        raw,
-        events=("start", "end"),
+        source,
+        events=events,
+        tag=tag,
         resolve_entities=False,
         load_dtd=False,
         no_network=True,
@@ -65,67 +73,52 @@ def _parser_events(raw: Any, options: ReadOptions) -> Any:
     )
 
 
-def _records(raw: Any, options: ReadOptions) -> Iterator[Element]:
-    if options.record_tag:
-        yield from _tagged(_parser_events(raw, options), options.record_tag)
-    else:
-        yield from _repeated(_parser_events(raw, options))
-
-
-def _tagged(events: Any, tag: str) -> Iterator[Element]:
-    """Elements named ``tag`` at any depth, not nested in another such element."""
-    inside = 0
-    for event, element in events:
-        if _name(element) != tag:
-            continue
-        if event == "start":
-            inside += 1
-        else:
-            inside -= 1
-            if inside == 0:
-                yield element
-
-
-def _repeated(events: Any) -> Iterator[Element]:
-    """The children of the root with the first tag that repeats."""
+def _repeated_tag(path: Path, options: ReadOptions) -> str | None:
+    """The first tag that repeats among the root's children, read from the start only."""
     depth = 0
-    tag: str | None = None
-    pending: list[Element] = []
-    for event, element in events:
-        depth += 1 if event == "start" else -1
-        if event == "start" or depth != 1:
-            continue
-        name = _name(element)
-        if tag is None and any(_name(p) == name for p in pending):
-            tag = name
-            yield from (p for p in pending if _name(p) == tag)
-            pending = []
-        elif tag is None:
-            pending.append(element)
-            continue
-        if name == tag:
-            yield element
-        else:
-            _release(element)
-    if tag is None and pending:
-        yield pending[0]
+    seen: list[str] = []
+    with _open(path, options) as source:
+        for event, element in _events(source, options, ("start", "end"), None):
+            depth += 1 if event == "start" else -1
+            if event == "end" and depth == 1:
+                name = _local(element.tag)
+                if name in seen:
+                    return name
+                seen.append(name)
+                element.clear()
+    return seen[0] if seen else None  # no tag repeats: the first child is the one record
+
+
+def _records(path: Path, options: ReadOptions, tag: str) -> Iterator[Element]:
+    """Elements named ``tag``: children of the root, or at any depth for ``record_tag``."""
+    anywhere = options.record_tag is not None
+    with _open(path, options) as source:
+        for _, element in _events(source, options, ("end",), f"{{*}}{tag}"):
+            if anywhere:
+                if next(element.iterancestors(f"{{*}}{tag}"), None) is None:
+                    yield element
+            else:
+                parent = element.getparent()
+                if parent is not None and parent.getparent() is None:
+                    yield element
 
 
 def _add(batcher: RecordBatcher, row: int, element: Element) -> Batch | None:
     fields: dict[str, Cell] = {_local(k): v or None for k, v in element.attrib.items()}
     seen: set[str] = set()
     for child in element:
-        if not isinstance(child.tag, str):
+        tag = child.tag
+        if not isinstance(tag, str):
             continue  # an entity reference directly in the record
-        name = _name(child)
+        name = _local(tag)
         if name in seen:
             raw = etree.tostring(element, encoding="unicode", with_tail=False)
             message = f"element <{name}> occurs more than once in the record"
             return batcher.error(invalid(row, message, raw))
         seen.add(name)
-        fields[name] = _value(child)
+        fields[name] = (child.text or None) if len(child) == 0 else _value(child)
     if not seen and _text(element).strip():
-        fields[_name(element)] = _text(element)
+        fields[_local(str(element.tag))] = _text(element)
     return batcher.add_cells(row, fields)
 
 
@@ -145,13 +138,9 @@ def _text(element: Element) -> str:
     return "".join(parts)
 
 
-def _name(element: Element) -> str:
-    tag = element.tag
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
-
-
 def _local(name: str) -> str:
-    return name.rsplit("}", 1)[-1]
+    """A tag or attribute name without its namespace."""
+    return name.rpartition("}")[2]
 
 
 def _release(element: Element) -> None:

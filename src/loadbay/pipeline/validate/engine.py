@@ -63,7 +63,7 @@ def validate(
     ]
     checked = _evaluate(frame, planned)
     bad = checked.select(_any_error(planned)).to_series()
-    good = checked.select(_outputs(frame, table))
+    good = checked.select(_outputs(frame, table, planned))
     failed = int(bad.sum())
     if not failed:
         return Validated(good=good, errors=empty_errors(), failed_rows=0)
@@ -167,17 +167,19 @@ def _error_index(rules: Sequence[Rule]) -> pl.Expr:
     return _first(cases, pl.lit(None, dtype=pl.UInt8))
 
 
-def _outputs(frame: pl.DataFrame, table: Table) -> list[pl.Expr]:
+def _outputs(frame: pl.DataFrame, table: Table, planned: list[Planned]) -> list[pl.Expr]:
     """The good frame's columns, in the frame's order; references as text."""
+    typed = {cell.name: cell.typed for cell, _ in planned}
     outputs: list[pl.Expr] = []
     for name in frame.columns:
-        if name in (ROW, REF):
-            outputs.append(pl.col(name).cast(pl.Int64) if name == ROW else pl.col(name))
-            continue
-        typed = pl.col(f"__{name}:typed")
-        if table.column(name).references is not None:
-            typed = typed.cast(pl.String)
-        outputs.append(typed.alias(name))
+        if name == ROW:
+            outputs.append(pl.col(ROW).cast(pl.Int64))
+        elif name == REF:
+            outputs.append(pl.col(REF))
+        elif table.column(name).references is not None:
+            outputs.append(typed[name].cast(pl.String).alias(name))
+        else:
+            outputs.append(typed[name].alias(name))
     return outputs
 
 

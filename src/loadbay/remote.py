@@ -1,0 +1,154 @@
+"""The command line against a remote loadbay server, through the Python client.
+
+When ``LOADBAY_URL`` and ``LOADBAY_TOKEN`` are set (or ``--url`` / ``--token``), the
+``import``, ``imports``, ``revert`` and ``export`` commands call these functions instead of
+the local service. Each returns what the local call returns to ``cli.py`` (the same dict
+shapes), so the commands print the same output and exit with the same codes; API errors
+are :class:`loadbay.client.ApiError`, a ``LoadbayError`` with the problem's code, message
+and details (a revert's ``conflicts``).
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import IO, Any
+
+from loadbay.client import Client
+from loadbay.client_models import Import, RowResult
+from loadbay.config import Settings
+from loadbay.service.requests import ImportRequest
+
+Progress = Callable[[str, int, int | None], None]
+_READ = ("format", "delimiter", "encoding", "sheet")
+
+
+def connect(settings: Settings, url: str | None = None, token: str | None = None) -> Client | None:
+    """A client when a remote server is configured (flags first, then the environment)."""
+    url, token = url or settings.url, token or settings.token
+    if not url:
+        return None
+    if not token:
+        from loadbay.errors import InvalidOption
+
+        raise InvalidOption("a remote server (LOADBAY_URL / --url) needs LOADBAY_TOKEN or --token")
+    return Client(url, token)
+
+
+def record_of(found: Import) -> dict[str, Any]:
+    """An import as the local service returns it (``imports_sql`` row keys)."""
+    data = asdict(found)
+    error = data.pop("error") or {}
+    data["counts"] = asdict(found.counts)
+    data["error_code"] = error.get("code")
+    data["error"] = error.get("message")
+    return data
+
+
+def _errors(rows: list[RowResult], limit: int) -> list[dict[str, Any]]:
+    found = []
+    for row in rows:
+        for e in row.errors:
+            found.append({"table_name": row.table, "row": row.row, **e})
+    return found[:limit]
+
+
+def run_import(
+    client: Client, request: ImportRequest, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Upload the request's files, import them remotely, wait; the finished import."""
+    uploads = [client.upload(Path(s.path), s.name).id for s in request.sources]
+    tables = [s.table for s in request.sources]
+    first = request.sources[0]
+    options = {
+        **{k: getattr(first, k) for k in _READ},
+        "strict_columns": request.strict_columns,
+        "require_all_columns": request.require_all_columns,
+        "empty": request.empty.value,
+        "date_formats": list(request.date_formats),
+        "decimal_comma": request.decimal_comma,
+        "max_errors": request.max_errors,
+    }
+    job = client.create_import(
+        upload_ids=uploads,
+        tables=tables if any(tables) else None,
+        mode=request.mode.value,
+        error_handling=request.error_handling.value,
+        key=list(request.key) or None,
+        mapping=request.mapping,
+        constants=request.constants,
+        options={k: v for k, v in options.items() if v not in (None, [])},
+        dry_run=request.dry_run,
+        notes=request.notes,
+    )
+
+    def report(found: Import) -> None:
+        if progress is not None:
+            progress("read", found.rows_processed, found.rows_total or None)
+
+    return record_of(client.wait(job.id, progress=report))
+
+
+def first_errors(client: Client, import_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    """The first row errors, shaped as ``service.imports.first_errors``."""
+    page = client.results(import_id, outcome="failed", limit=min(limit, 200))
+    return _errors(page.data, limit)
+
+
+def changes(client: Client, import_id: str, limit: int) -> list[dict[str, Any]]:
+    """A dry run's updated rows and their field-level diff (as cli's ``_changes``)."""
+    page = client.results(import_id, outcome="updated", limit=min(limit, 200))
+    return [
+        {"table": r.table, "row": r.row, "key": r.key, "changes": r.changes or {}}
+        for r in page.data
+    ]
+
+
+def list_imports(client: Client, limit: int = 20) -> list[dict[str, Any]]:
+    return [record_of(i) for i in client.list_imports(limit=min(limit, 200)).data]
+
+
+def get_import(client: Client, import_id: str) -> dict[str, Any]:
+    return record_of(client.get_import(import_id))
+
+
+def revert(client: Client, import_id: str, force: bool = False) -> dict[str, Any]:
+    """As ``service.revert.revert_import``: the import, what was reverted, the conflicts."""
+    done = client.revert(import_id, force=force)
+    return {
+        "import": record_of(done.import_),
+        "reverted": done.reverted,
+        "conflicts": done.conflicts,
+    }
+
+
+def write_error_report(client: Client, import_id: str, out: Path) -> int:
+    """The error file, as ``service.imports.write_error_report``; returns its row count."""
+    data = client.error_report(import_id)
+    out.write_bytes(data)
+    return max(data.count(b"\n") - 1, 0)
+
+
+class _Text:
+    """A binary sink that decodes UTF-8 into a text stream as the bytes arrive."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.lines = 0
+
+    def write(self, data: bytes) -> int:
+        text = self.decoder.decode(data)
+        self.lines += text.count("\n")
+        self.out.write(text)
+        return len(data)
+
+
+def export(client: Client, table: str, out: IO[str], fmt: str = "csv") -> int:
+    """Write every row of a remote table to a text stream; returns the number of lines
+    of records (a CSV's header is not counted)."""
+    sink = _Text(out)
+    client.export(table, sink, fmt)  # type: ignore[arg-type]
+    return sink.lines - 1 if fmt == "csv" and sink.lines else sink.lines
