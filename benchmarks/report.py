@@ -70,8 +70,10 @@ def summarise_database(measured: dict[str, Any]) -> dict[str, Any]:
         out["ratio_b_d"] = out["b"]["rows_per_s"] / out["d_fresh"]["rows_per_s"]
     if "c" in out and "d_update" in out:
         out["ratio_c_d"] = out["c"]["rows_per_s"] / out["d_update"]["rows_per_s"]
-    if measured.get("e"):
-        out["e"] = {**drift(measured["e"]["runs"]), "peak_rss_mib": measured["e"]["peak_rss_mib"]}
+    for name in ("e", "e_raw"):
+        if measured.get(name):
+            result = measured[name]
+            out[name] = {**drift(result["runs"]), "peak_rss_mib": result["peak_rss_mib"]}
     return out
 
 
@@ -235,6 +237,9 @@ def _database_rows(name: str, db: dict[str, Any]) -> list[list[str]]:
                 _met(ok),
             ]
         )
+    if "e_raw" in db:
+        value = f"{db['e_raw']['slowest_over_first']:.2f}x"
+        rows.append([f"{name}: (e) control, raw bulk path", "", "", value, "", "", ""])
     return rows
 
 
@@ -253,12 +258,17 @@ def _details(name: str, db: dict[str, Any]) -> list[str]:
             affected = f"rows affected {fig['affected']:,}"
             lines.append(f"  ({key}) {affected}; runs {fig['all_seconds']} s")
     if "e" in db:
-        e = db["e"]
         runs = ", ".join(
             f"{r['seconds']:.1f}s ({r['rows_per_s']:,.0f}/s, {_counts(r['counts'])})"
-            for r in e["runs"]
+            for r in db["e"]["runs"]
         )
         lines.append(f"  (e) {runs}")
+    if "e_raw" in db:
+        e = db["e_raw"]
+        runs = ", ".join(f"{r['seconds']:.1f}s" for r in e["runs"])
+        lines.append(
+            f"  (e) control, raw bulk path: {runs}; slowest/first {e['slowest_over_first']:.2f}x"
+        )
     return lines
 
 

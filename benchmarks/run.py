@@ -11,12 +11,16 @@ For each database, and ``--repeat`` times (the median is reported):
 (d) another fresh database, the same references, and the raw bulk path on the fresh file,
     then on the update file (each in a new process; only the load is timed).
 
-Before every timed step the database settles (PostgreSQL: ``ANALYZE`` of the data tables
-and a ``CHECKPOINT``; SQLite: a WAL checkpoint), the same for loadbay and the raw path.
+Before every timed step the database settles (PostgreSQL: ``VACUUM ANALYZE`` of the data
+tables and a ``CHECKPOINT``, what autovacuum and the checkpointer would do between imports
+of a service; SQLite: a WAL checkpoint), the same for loadbay and the raw path.
 Then (a) read + map + validate of the fresh file without a database, and (e): on the
 database of the last (c), one process imports variant, update, variant, update, variant:
 every run changes the same ~30 % of the 1.1 x N rows (``generate`` explains why), so a
-slower later run is the process, not the work. ``--memory-check`` runs (b) at 1M and 5M
+slower later run is the process or the database, not the work. As a control, the raw bulk
+path does the same five upserts in one process on the database of the last (d): drift in
+both is the database's (PostgreSQL without vacuum between the runs: table and index bloat),
+drift in loadbay's alone is loadbay's. ``--memory-check`` runs (b) at 1M and 5M
 rows (``--memory-sizes``) and compares the peak RSS. Figures go to stdout as a table and
 to ``benchmarks/out/latest.json``.
 """
@@ -27,6 +31,7 @@ import argparse
 import os
 import platform
 import sqlite3
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -49,7 +54,7 @@ from benchmarks.databases import (
 )
 from benchmarks.generate import DEFAULT_DIR, DataFiles, generate
 from benchmarks.harness import TABLE, load_references
-from benchmarks.worker import run_task
+from benchmarks.worker import ROOT, run_task
 from loadbay.store.engine import normalise_url
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
@@ -99,8 +104,13 @@ def loadbay_task(db: Database, paths: list[Path]) -> dict[str, Any]:
     }
 
 
-def raw_task(db: Database, path: Path) -> dict[str, Any]:
-    return {"task": "raw", "url": db.url, "data_dir": str(db.data_dir), "path": str(path)}
+def raw_task(db: Database, paths: list[Path]) -> dict[str, Any]:
+    return {
+        "task": "raw",
+        "url": db.url,
+        "data_dir": str(db.data_dir),
+        "paths": [str(p) for p in paths],
+    }
 
 
 def settle(db: Database) -> None:
@@ -110,7 +120,7 @@ def settle(db: Database) -> None:
         with engine.connect() as conn:
             if db.kind == "postgres":
                 for table in ("companies", "people", TABLE):
-                    conn.exec_driver_sql(f'ANALYZE "{table}"')
+                    conn.exec_driver_sql(f'VACUUM ANALYZE "{table}"')
                 conn.exec_driver_sql("CHECKPOINT")
             else:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").all()
@@ -118,8 +128,8 @@ def settle(db: Database) -> None:
         engine.dispose()
 
 
-def one_import(result: dict[str, Any]) -> dict[str, Any]:
-    """The figure of a worker that ran one loadbay import."""
+def one_run(result: dict[str, Any]) -> dict[str, Any]:
+    """The figure of a worker that ran one import (loadbay or raw)."""
     (run,) = result["runs"]
     rss = {key: result[key] for key in ("peak_rss_mib", "baseline_rss_mib")}
     return {**run, **rss}
@@ -149,38 +159,60 @@ def measure_pipeline(files: DataFiles, repeat: int) -> list[dict[str, Any]]:
     return found
 
 
+def measure_loadbay(
+    kind: str, files: DataFiles, args: argparse.Namespace, r: int, measured: dict[str, Any]
+) -> Database:
+    """(b) and (c) on a fresh database, each import in a new process; returns the database."""
+    db = prepared(kind, "loadbay", files, args)
+    measured["version"] = server_version(db)
+    log(f"{kind} (b) loadbay fresh import, run {r + 1}/{args.repeat}")
+    b = run_task(loadbay_task(db, [files.fresh]), profile_path(args, kind, "b", r))
+    measured["b"].append(one_run(b))
+    settle(db)
+    if {"c", "e"} & set(args.parts):
+        log(f"{kind} (c) loadbay upsert of the update file, run {r + 1}/{args.repeat}")
+        c = run_task(loadbay_task(db, [files.update]), profile_path(args, kind, "c", r))
+        measured["c"].append(one_run(c))
+        settle(db)
+    return db
+
+
+def measure_raw(
+    kind: str, files: DataFiles, args: argparse.Namespace, r: int, measured: dict[str, Any]
+) -> Database:
+    """(d) on a fresh database: the fresh file, then the update file; returns the database."""
+    db = prepared(kind, "raw", files, args)
+    log(f"{kind} (d) raw bulk path, fresh then update, run {r + 1}/{args.repeat}")
+    measured["d_fresh"].append(one_run(run_task(raw_task(db, [files.fresh]))))
+    settle(db)
+    measured["d_update"].append(one_run(run_task(raw_task(db, [files.update]))))
+    settle(db)
+    return db
+
+
 def measure_database(kind: str, files: DataFiles, args: argparse.Namespace) -> dict[str, Any]:
     measured: dict[str, Any] = {"b": [], "c": [], "d_fresh": [], "d_update": []}
-    last: Database | None = None
-    for r in range(args.repeat):
+    ours: Database | None = None
+    raw: Database | None = None
+    for r in range(args.repeat):  # loadbay and raw in turn, so drift hits both alike
         if {"b", "c", "e"} & set(args.parts):
-            if last is not None and not args.keep:
-                drop_database(last)
-            last = db = prepared(kind, "loadbay", files, args)
-            measured["version"] = server_version(db)
-            log(f"{kind} (b) loadbay fresh import, run {r + 1}/{args.repeat}")
-            b = run_task(loadbay_task(db, [files.fresh]), profile_path(args, kind, "b", r))
-            measured["b"].append(one_import(b))
-            settle(db)
-            if {"c", "e"} & set(args.parts):
-                log(f"{kind} (c) loadbay upsert of the update file, run {r + 1}/{args.repeat}")
-                c = run_task(loadbay_task(db, [files.update]), profile_path(args, kind, "c", r))
-                measured["c"].append(one_import(c))
-                settle(db)
+            if ours is not None and not args.keep:
+                drop_database(ours)
+            ours = measure_loadbay(kind, files, args, r, measured)
         if "d" in args.parts:
-            raw = prepared(kind, "raw", files, args)
-            log(f"{kind} (d) raw bulk path, fresh then update, run {r + 1}/{args.repeat}")
-            measured["d_fresh"].append(run_task(raw_task(raw, files.fresh)))
-            settle(raw)
-            measured["d_update"].append(run_task(raw_task(raw, files.update)))
-            if not args.keep:
+            if raw is not None and not args.keep:
                 drop_database(raw)
-    if "e" in args.parts and last is not None:
-        sequence = [files.variant, files.update, files.variant, files.update, files.variant]
+            raw = measure_raw(kind, files, args, r, measured)
+    sequence = [files.variant, files.update, files.variant, files.update, files.variant]
+    if "e" in args.parts and ours is not None:
         log(f"{kind} (e) five upserts in one process: {', '.join(p.name for p in sequence)}")
-        measured["e"] = run_task(loadbay_task(last, sequence))
-    if last is not None and not args.keep:
-        drop_database(last)
+        measured["e"] = run_task(loadbay_task(ours, sequence))
+    if "e" in args.parts and raw is not None:
+        log(f"{kind} (e) control: the same five upserts by the raw bulk path, in one process")
+        measured["e_raw"] = run_task(raw_task(raw, sequence))
+    for leftover in (ours, raw):
+        if leftover is not None and not args.keep:
+            drop_database(leftover)
     return measured
 
 
@@ -193,15 +225,29 @@ def memory_check(kinds: list[str], args: argparse.Namespace) -> dict[str, list[d
         for kind in kinds:
             db = prepared(kind, f"memory{size}", files, args)
             log(f"memory check: {kind} (b) at {size:,} rows")
-            fig = one_import(run_task(loadbay_task(db, [files.fresh])))
+            fig = one_run(run_task(loadbay_task(db, [files.fresh])))
             points[kind].append({key: fig[key] for key in ("rows", "seconds", "peak_rss_mib")})
             if not args.keep:
                 drop_database(db)
     return points
 
 
+def source_state() -> dict[str, Any]:
+    """Which engine was measured: the commit, and the files of src/ changed since."""
+
+    def git(*words: str) -> str:
+        done = subprocess.run(
+            ["git", *words], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    changed = git("status", "--porcelain", "--", "src")
+    return {"commit": git("rev-parse", "--short", "HEAD"), "src_changed": changed.splitlines()}
+
+
 def meta(args: argparse.Namespace, files: DataFiles, argv: Sequence[str] | None) -> dict[str, Any]:
     return {
+        "source": source_state(),
         "rows": args.rows,
         "repeat": args.repeat,
         "command": " ".join(["python -m benchmarks.run", *(argv or sys.argv[1:])]),

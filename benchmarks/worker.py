@@ -3,7 +3,7 @@
 ``python -m benchmarks.worker '<task as JSON>'`` prints the result as one JSON line (the
 last line of stdout). ``run_task`` starts it (optionally under py-spy) and parses it.
 Tasks: ``pipeline`` (a), ``loadbay`` (b, c, e: the files imported one after the other in
-this one process), ``raw`` (d).
+this one process), ``raw`` (d, and the raw control of e: the same, the raw way).
 """
 
 from __future__ import annotations
@@ -58,8 +58,10 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
             for r, rss in zip(runs, rss_after, strict=True)
         ]
     elif kind == "raw":
-        raw = harness.raw_load(_settings(task), Path(task["path"]))
-        result.update(asdict(raw), rows_per_s=raw.rows_per_s)
+        result["runs"] = []
+        for path in task["paths"]:
+            raw = harness.raw_load(_settings(task), Path(path))
+            result["runs"].append({**asdict(raw), "rows_per_s": raw.rows_per_s})
     else:
         raise ValueError(f"unknown task {kind!r}")
     result["peak_rss_mib"] = peak_rss_mib()

@@ -67,3 +67,31 @@ def test_dry_run_cannot_be_reverted(ctx: Context, tmp_path: Path) -> None:
     dry = run(ctx, write(tmp_path, "a.csv", BASE), table="companies", dry_run=True)
     with pytest.raises(InvalidState, match="validated"):
         revert_import(ctx, dry["id"])
+
+
+def test_a_cancelled_lenient_import_keeps_its_chunks_and_can_be_reverted(
+    ctx: Context, tmp_path: Path
+) -> None:
+    from loadbay.pipeline.frames import ErrorHandling
+    from loadbay.service import imports as import_service
+    from loadbay.service.requests import ImportRequest, SourceSpec
+    from loadbay.store import imports_sql
+
+    data = write(tmp_path, "c.csv", "name\n" + "".join(f"C{i}\n" for i in range(30)))
+    request = ImportRequest(
+        sources=(SourceSpec(str(data), "c.csv", "companies"),),
+        error_handling=ErrorHandling.LENIENT,
+    )
+    import_id = import_service.create_import(ctx, request)
+
+    def cancel_after_first_chunk(phase: str, done: int, _total: int | None) -> None:
+        if phase == "write" and done >= 7:  # chunks of 7 rows in tests
+            with ctx.engine.begin() as conn:
+                imports_sql.update_import(conn, ctx.tenant, import_id, state="cancelled")
+
+    record = import_service.run_import(ctx, import_id, progress=cancel_after_first_chunk)
+    assert record["state"] == "cancelled"
+    assert record["counts"]["created"] == 7
+    assert len(by_key(ctx, "companies", "name")) == 7
+    revert_import(ctx, import_id)
+    assert by_key(ctx, "companies", "name") == {}

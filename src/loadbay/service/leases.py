@@ -163,7 +163,6 @@ def _run_held(
         run_import(ctx, import_id, tenant, progress=beat.check)
     finally:
         beat.stop()
-    settle_cancelled(ctx, tenant, import_id)
     return get_import(ctx, import_id, tenant)
 
 
@@ -186,17 +185,6 @@ def _give_up(ctx: Context, tenant: str, import_id: str) -> None:
             error=f"the worker running this import stopped {MAX_ATTEMPTS} times; given up",
             finished_at=now(),
         )
-
-
-def settle_cancelled(ctx: Context, tenant: str, import_id: str) -> None:
-    """The runner ends a cancelled run as ``failed`` with code ``cancelled``: say cancelled.
-
-    (Once the engine's runner writes ``cancelled`` itself, this does nothing.)
-    """
-    with ctx.engine.begin() as conn:
-        record = imports_sql.get_import(conn, tenant, import_id)
-        if record["state"] == states.FAILED and record.get("error_code") == Cancelled.code:
-            imports_sql.update_import(conn, tenant, import_id, state=states.CANCELLED)
 
 
 def reap(ctx: Context, leases: Leases) -> list[tuple[str, str]]:

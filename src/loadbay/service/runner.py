@@ -17,9 +17,10 @@ import polars as pl
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-from loadbay.errors import Cancelled, LoadbayError, TooManyErrors
+from loadbay.errors import Cancelled, InvalidState, LoadbayError, TooManyErrors
 from loadbay.pipeline.frames import ErrorHandling
 from loadbay.schema.model import Catalog
+from loadbay.service import states
 from loadbay.service.ingest import Ingest, Part, Progress
 from loadbay.service.requests import ImportRequest
 from loadbay.store import imports_sql, system
@@ -37,7 +38,7 @@ from loadbay.store.write_sql import (
     write_chunk,
 )
 
-FINAL_STATES = ("succeeded", "partially_succeeded", "failed", "validated", "cancelled", "reverted")
+FINAL_STATES = states.SETTLED
 
 
 @dataclass
@@ -96,7 +97,7 @@ class ImportRunner:
             parts = self._ingest(conn, request)
             stamp = dialect_of(conn).stamp()
             checkpoint = {"parts": [p.to_json() for p in parts], "stamp": str(stamp), "done": []}
-            self._set(conn, state="running", checkpoint=checkpoint)
+            self._move(conn, states.RUNNING, checkpoint=checkpoint)
         self.state.parts = parts
         self.state.failed = sum(p.failed for p in parts)
         with table_locks(conn, self.tenant, [p.table.name for p in parts]):
@@ -109,7 +110,7 @@ class ImportRunner:
     def _ingest(self, conn: Connection, request: ImportRequest) -> list[Part]:
         """Read, map, validate and stage every file; record the rows that failed."""
         if self._load(conn)["state"] == "queued":  # a resumed run never goes back
-            self._set(conn, state="validating", started_at=imports_sql.now())
+            self._move(conn, states.VALIDATING, started_at=imports_sql.now())
         with conn.begin():
             imports_sql.clear_results(conn, self.import_id)
         started = time.perf_counter()
@@ -270,70 +271,65 @@ class ImportRunner:
     def _finish(self, conn: Connection, request: ImportRequest, stamp: object) -> None:
         with conn.begin():
             counts = imports_sql.count_outcomes(conn, self.import_id)
-            applied = (
-                counts["created"] + counts["updated"] + counts["unchanged"] + counts["deleted"]
-            )
-            if request.dry_run:
-                state = "validated"
-            elif counts["failed"] == 0:
-                state = "succeeded"
-            elif request.error_handling is ErrorHandling.LENIENT and applied:
-                state = "partially_succeeded"
-            else:
-                state = "failed"
-            imports_sql.update_import(
-                conn,
-                self.tenant,
-                self.import_id,
-                state=state,
-                counts=counts,
-                rows_processed=sum(counts.values()),
-                finished_at=imports_sql.now(),
-                write_stamp=None if request.dry_run or state == "failed" else str(stamp),
-                checkpoint=None,
-                timings=self.state.timings,
-            )
+        applied = counts["created"] + counts["updated"] + counts["unchanged"] + counts["deleted"]
+        if request.dry_run:
+            state = states.VALIDATED
+        elif counts["failed"] == 0:
+            state = states.SUCCEEDED
+        elif request.error_handling is ErrorHandling.LENIENT and applied:
+            state = states.PARTIALLY_SUCCEEDED
+        else:
+            state = states.FAILED
+        self._move(
+            conn,
+            state,
+            counts=counts,
+            rows_processed=sum(counts.values()),
+            finished_at=imports_sql.now(),
+            write_stamp=None if request.dry_run or state == states.FAILED else str(stamp),
+            checkpoint=None,
+            timings=self.state.timings,
+        )
 
     def _fail(self, conn: Connection, code: str, message: str) -> None:
         if conn.in_transaction():
             conn.rollback()
         with conn.begin():
             counts = imports_sql.count_outcomes(conn, self.import_id)
-            imports_sql.update_import(
-                conn,
-                self.tenant,
-                self.import_id,
-                state="failed",
-                error_code=code,
-                error=message,
-                counts=counts,
-                finished_at=imports_sql.now(),
-                timings=self.state.timings,
-            )
+            if self._load(conn)["state"] in states.SETTLED:
+                return  # cancelled (or finished) by someone else meanwhile
+        self._move(
+            conn,
+            states.FAILED,
+            error_code=code,
+            error=message,
+            counts=counts,
+            finished_at=imports_sql.now(),
+            timings=self.state.timings,
+        )
 
     def _check_cancelled(self, conn: Connection) -> None:
         if self._load(conn)["state"] == "cancelled":
             raise Cancelled(f"import {self.import_id} was cancelled")
 
     def _stop_cancelled(self, conn: Connection) -> None:
-        """Cancelled between chunks: what was committed stays (and can be reverted)."""
+        """Cancelled between batches or chunks: what was committed stays, and can be reverted."""
         if conn.in_transaction():
             conn.rollback()
         with conn.begin():
             counts = imports_sql.count_outcomes(conn, self.import_id)
             record = imports_sql.get_import(conn, self.tenant, self.import_id)
-            stamp = (record.get("checkpoint") or {}).get("stamp")
-            written = counts["created"] + counts["updated"] + counts["deleted"]
-            imports_sql.update_import(
-                conn,
-                self.tenant,
-                self.import_id,
-                counts=counts,
-                checkpoint=None,
-                finished_at=imports_sql.now(),
-                timings=self.state.timings,
-                write_stamp=stamp if written else None,
-            )
+        stamp = (record.get("checkpoint") or {}).get("stamp")
+        written = counts["created"] + counts["updated"] + counts["deleted"]
+        self._move(
+            conn,
+            states.CANCELLED,
+            counts=counts,
+            checkpoint=None,
+            finished_at=imports_sql.now(),
+            timings=self.state.timings,
+            write_stamp=stamp if written else None,
+        )
 
     def _cleanup(self, conn: Connection) -> None:
         if conn.in_transaction():
@@ -345,6 +341,19 @@ class ImportRunner:
             for part in self.state.parts:
                 drop_table(conn, part.stage)
                 drop_table(conn, part.plan)
+
+    def _move(self, conn: Connection, new: str, **values: Any) -> None:
+        """Change the import's state, as states.py allows, with a compare-and-set."""
+        with conn.begin():
+            current = imports_sql.get_import(conn, self.tenant, self.import_id)["state"]
+            if current == new:
+                imports_sql.update_import(conn, self.tenant, self.import_id, **values)
+                return
+            states.check_move(self.import_id, current, new)
+            if not imports_sql.set_state_if(
+                conn, self.tenant, self.import_id, [current], new, **values
+            ):
+                raise InvalidState(f"import {self.import_id} changed state meanwhile")
 
     def _load(self, conn: Connection) -> dict[str, Any]:
         if conn.in_transaction():

@@ -44,7 +44,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     PARTIALLY_SUCCEEDED: frozenset({REVERTING, REVERTED}),
     REVERTING: frozenset({REVERTED, SUCCEEDED, PARTIALLY_SUCCEEDED}),
     FAILED: frozenset(),
-    CANCELLED: frozenset(),
+    CANCELLED: frozenset({REVERTING, REVERTED}),  # a lenient run stopped after some chunks
     REVERTED: frozenset(),
 }
 
