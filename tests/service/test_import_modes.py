@@ -290,3 +290,16 @@ def test_unique_column_clash_within_the_file(ctx: Context, tmp_path: Path) -> No
         (1, "external_id", "duplicate_value"),
         (2, "external_id", "duplicate_value"),
     ]
+
+
+def test_a_dry_run_is_started_for_real(ctx: Context, tmp_path: Path) -> None:
+    from loadbay.errors import InvalidState
+    from loadbay.service.imports import start_import
+
+    dry = run(ctx, write(tmp_path, "c.csv", COMPANIES), table="companies", dry_run=True)
+    assert rows(ctx, "companies") == []
+    real = start_import(ctx, dry["id"])
+    assert real["state"] == "succeeded" and not real["dry_run"]
+    assert real["counts"]["created"] == 2 and len(rows(ctx, "companies")) == 2
+    with pytest.raises(InvalidState):
+        start_import(ctx, dry["id"])

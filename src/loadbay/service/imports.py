@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from loadbay.errors import InvalidState
+from loadbay.service import states
 from loadbay.service.context import Context
 from loadbay.service.ingest import Progress
 from loadbay.service.requests import ImportRequest
@@ -63,30 +64,36 @@ def run_import(
     return get_import(ctx, import_id, tenant)
 
 
-def start_import(
-    ctx: Context, import_id: str, tenant: str | None = None, progress: Progress | None = None
-) -> dict[str, Any]:
-    """Run a validated dry run for real, planned again against the current data."""
+def requeue_dry_run(ctx: Context, import_id: str, tenant: str | None = None) -> None:
+    """Queue a validated dry run to run for real, planned again against the data then."""
     tenant = tenant or ctx.tenant
     record = get_import(ctx, import_id, tenant)
-    if record["state"] != "validated":
-        raise InvalidState(
-            f"import {import_id} is {record['state']!r}; only a validated dry run can be started"
-        )
-    request = ImportRequest.from_json(record["request"])
-    request_json = {**request.to_json(), "dry_run": False}
+    states.check_move(import_id, record["state"], states.QUEUED)
+    request = {**record["request"], "dry_run": False}
     with ctx.engine.begin() as conn:
-        imports_sql.update_import(
+        moved = imports_sql.set_state_if(
             conn,
             tenant,
             import_id,
-            state="queued",
+            [states.VALIDATED],
+            states.QUEUED,
             dry_run=False,
-            request=request_json,
+            request=request,
+            started_at=None,
             finished_at=None,
             error=None,
             error_code=None,
+            checkpoint=None,
         )
+    if not moved:
+        raise InvalidState(f"import {import_id} was started or cancelled meanwhile")
+
+
+def start_import(
+    ctx: Context, import_id: str, tenant: str | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Run a validated dry run for real, here and now."""
+    requeue_dry_run(ctx, import_id, tenant)
     return run_import(ctx, import_id, tenant, progress)
 
 

@@ -19,7 +19,7 @@ from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
 from loadbay.service import states
 from loadbay.service.context import Context
 from loadbay.service.idempotency import fingerprint, once
-from loadbay.service.imports import create_import, get_import
+from loadbay.service.imports import create_import, get_import, requeue_dry_run
 from loadbay.service.leases import Leases
 from loadbay.service.requests import ImportRequest, SourceSpec, parse_choice
 from loadbay.service.revert import revert_import
@@ -148,26 +148,7 @@ def show(ctx: Context, tenant: str, import_id: str) -> dict[str, Any]:
 
 def start(ctx: Context, tenant: str, import_id: str, dispatcher: Dispatcher) -> dict[str, Any]:
     """Run a validated dry run for real: planned again against the data of that moment."""
-    record = get_import(ctx, import_id, tenant)
-    states.check_move(import_id, record["state"], states.QUEUED)
-    request = {**record["request"], "dry_run": False}
-    with ctx.engine.begin() as conn:
-        moved = imports_sql.set_state_if(
-            conn,
-            tenant,
-            import_id,
-            [states.VALIDATED],
-            states.QUEUED,
-            dry_run=False,
-            request=request,
-            started_at=None,
-            finished_at=None,
-            error=None,
-            error_code=None,
-            checkpoint=None,
-        )
-    if not moved:
-        raise InvalidState(f"import {import_id} was started or cancelled meanwhile")
+    requeue_dry_run(ctx, import_id, tenant)
     dispatcher.enqueue_import(tenant, import_id)
     return show(ctx, tenant, import_id)
 
