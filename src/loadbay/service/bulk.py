@@ -17,7 +17,7 @@ from loadbay.service.leases import Leases, run_leased
 from loadbay.service.requests import ImportRequest, SourceSpec, parse_choice
 from loadbay.service.uploads import get_upload, save_records
 from loadbay.store.engine import reading
-from loadbay.store.records_page_sql import records_by_ids
+from loadbay.store.records_sql import records_by_ids
 
 APPLIED = ("created", "updated", "unchanged", "deleted")
 

@@ -23,7 +23,7 @@ from loadbay.service.imports import get_import, iter_results, write_error_report
 from loadbay.service.views import import_view, result_view
 from loadbay.store import imports_sql
 from loadbay.store.engine import reading
-from loadbay.store.records_page_sql import page_records
+from loadbay.store.records_sql import page_records
 
 MAX_LIMIT = 200
 OUTCOMES = imports_sql.OUTCOMES

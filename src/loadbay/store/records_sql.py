@@ -1,17 +1,77 @@
-"""Reading a data table's rows, references shown by their natural key."""
+"""Reading a data table's rows — all of them streamed, a page at a time (keyset on id), or
+by id — with references shown, and filtered, by their natural key (a person's ``company``
+is the company's name), and every value as the same plain value on both databases."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
+from loadbay.errors import InvalidOption
 from loadbay.schema.model import Catalog, Column, ColumnType, Table
 from loadbay.store.dialect import q
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+
+
+def _value_column(catalog: Catalog, col: Column) -> Column:
+    if col.references is None:
+        return col
+    return catalog.get(col.references.table).column(col.references.column)
+
+
+def _select(catalog: Catalog, table: Table) -> tuple[str, dict[str, str]]:
+    """``SELECT … FROM … JOIN …`` and the expression that shows each column."""
+    shown: dict[str, str] = {}
+    joins = []
+    for n, col in enumerate(table.columns):
+        if col.references is None:
+            shown[col.name] = f"t.{q(col.name)}"
+            continue
+        alias = f"r{n}"
+        joins.append(f"LEFT JOIN {q(col.references.table)} {alias} ON {alias}.id = t.{q(col.name)}")
+        shown[col.name] = f"{alias}.{q(col.references.column)}"
+    cols = ", ".join(["t.id", *shown.values()])
+    return f"SELECT {cols} FROM {q(table.name)} t {' '.join(joins)}", shown
+
+
+def _record(catalog: Catalog, table: Table, row: Sequence[Any]) -> dict[str, Any]:
+    record: dict[str, Any] = {"id": row[0]}
+    for col, value in zip(table.columns, row[1:], strict=True):
+        record[col.name] = plain_value(_value_column(catalog, col), value)
+    return record
+
+
+def _rows(
+    conn: Connection, catalog: Catalog, table: Table, sql: Any, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    return [_record(catalog, table, row) for row in conn.execute(sql, params)]
+
+
+def _where(
+    conn: Connection,
+    catalog: Catalog,
+    table: Table,
+    tenant: str,
+    shown: dict[str, str],
+    filters: dict[str, str] | None,
+) -> tuple[list[str], dict[str, Any]]:
+    """The tenant and column-equality conditions (references by natural key)."""
+    where = ["t.tenant_id = :tenant"]
+    params: dict[str, Any] = {"tenant": tenant}
+    for n, (name, raw) in enumerate((filters or {}).items()):
+        if not table.has_column(name):
+            raise InvalidOption(f"{table.name} has no column {name!r} to filter on")
+        col = _value_column(catalog, table.column(name))
+        where.append(f"{shown[name]} = :f{n}")
+        params[f"f{n}"] = filter_value(conn, col, raw)
+    return where, params
 
 
 def iter_records(
@@ -23,39 +83,75 @@ def iter_records(
     filters: dict[str, str] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every row of ``table`` for ``tenant`` in id order, values as plain JSON-able values."""
-    cols = ["t.id"]
-    joins = []
-    for n, col in enumerate(table.columns):
-        if col.references is None:
-            cols.append(f"t.{q(col.name)}")
-        else:
-            alias = f"r{n}"
-            joins.append(
-                f"LEFT JOIN {q(col.references.table)} {alias} ON {alias}.id = t.{q(col.name)}"
-            )
-            cols.append(f"{alias}.{q(col.references.column)}")
-    where = "t.tenant_id = :tenant"
-    params: dict[str, Any] = {"tenant": tenant}
-    for n, (name, value) in enumerate((filters or {}).items()):
-        table.column(name)
-        where += f" AND t.{q(name)} = :f{n}"
-        params[f"f{n}"] = value
-    sql = (
-        f"SELECT {', '.join(cols)} FROM {q(table.name)} t {' '.join(joins)} "
-        f"WHERE {where} ORDER BY t.id"
+    select, shown = _select(catalog, table)
+    where, params = _where(conn, catalog, table, tenant, shown, filters)
+    sql = text(f"{select} WHERE {' AND '.join(where)} ORDER BY t.id")
+    for row in conn.execute(sql, params, execution_options={"yield_per": batch}):
+        yield _record(catalog, table, row)
+
+
+def page_records(
+    conn: Connection,
+    catalog: Catalog,
+    table: Table,
+    tenant: str,
+    limit: int,
+    after_id: int | None = None,
+    filters: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` + 1 rows in id order after ``after_id`` (the extra one tells more)."""
+    select, shown = _select(catalog, table)
+    where, params = _where(conn, catalog, table, tenant, shown, filters)
+    params["limit"] = limit + 1
+    if after_id is not None:
+        where.append("t.id > :after")
+        params["after"] = after_id
+    sql = f"{select} WHERE {' AND '.join(where)} ORDER BY t.id LIMIT :limit"
+    return _rows(conn, catalog, table, text(sql), params)
+
+
+def records_by_ids(
+    conn: Connection, catalog: Catalog, table: Table, tenant: str, ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    select, _ = _select(catalog, table)
+    sql = text(f"{select} WHERE t.tenant_id = :tenant AND t.id IN :ids").bindparams(
+        bindparam("ids", expanding=True)
     )
-    result = conn.execute(text(sql), params, execution_options={"yield_per": batch})
-    for row in result:
-        record: dict[str, Any] = {"id": row[0]}
-        for col, value in zip(table.columns, row[1:], strict=True):
-            record[col.name] = plain_value(_value_col(catalog, col), value)
-        yield record
+    rows = _rows(conn, catalog, table, sql, {"tenant": tenant, "ids": list(ids)})
+    return {int(r["id"]): r for r in rows}
 
 
-def _value_col(catalog: Catalog, col: Column) -> Column:
-    if col.references is None:
-        return col
-    return catalog.get(col.references.table).column(col.references.column)
+def filter_value(conn: Connection, col: Column, raw: str) -> object:
+    """A filter's text as the value the column stores; InvalidOption when it cannot be."""
+    postgres = conn.dialect.name == "postgresql"
+    try:
+        if col.type is ColumnType.INTEGER:
+            return int(raw)
+        if col.type is ColumnType.BOOLEAN:
+            return _boolean(raw)
+        if col.type is ColumnType.DECIMAL:
+            value = Decimal(raw)
+            return value if postgres else str(value.quantize(Decimal(1).scaleb(-col.scale)))
+        if col.type is ColumnType.DATE:
+            day = date.fromisoformat(raw)
+            return day if postgres else day.isoformat()
+        if col.type is ColumnType.DATETIME:
+            moment = datetime.fromisoformat(raw)
+            return moment if postgres else moment.isoformat(sep=" ", timespec="microseconds")
+    except (ValueError, InvalidOperation):
+        raise InvalidOption(f"filter {col.name}={raw!r}: not a valid {col.type.value}") from None
+    return raw
+
+
+def _boolean(raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ValueError(raw)
 
 
 def plain_value(col: Column, value: Any) -> Any:
