@@ -6,6 +6,7 @@ the ``CI`` environment variable is set.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -46,8 +47,8 @@ def require_postgres() -> None:
     pytest.skip(problem)
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
+@contextlib.contextmanager
+def pg_schema() -> Iterator[str]:
     """A URL whose connections see only a fresh, empty schema (dropped afterwards)."""
     require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -60,6 +61,12 @@ def pg_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with pg_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

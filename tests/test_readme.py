@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 from typer.main import get_command
 
 from loadbay.cli import app
+from tests.api.server import start_server
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -36,23 +35,19 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_readme_start_command_serves_on_a_fresh_data_folder(tmp_path: Path) -> None:
     command = BLOCKS[0].strip().split(" && ")[-1]
     assert command == ".venv/bin/loadbay serve"
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOADBAY_")}
-    env["LOADBAY_DATA_DIR"] = str(tmp_path / "data")
-    proc = subprocess.Popen([sys.executable, "-m", "loadbay", "serve", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    env["LOADBAY_DATA_DIR"] = str(tmp_path / "data")  # nothing else: the embedded default
+    server = start_server(env, log=tmp_path / "serve.log")
     try:
-        _wait_healthy(port, proc)
-        token = (tmp_path / "data" / "admin-token").read_text().strip()
-        answer = httpx.get(f"http://127.0.0.1:{port}/v1/tables",
-                           headers={"Authorization": f"Bearer {token}"})
+        answer = httpx.get(
+            f"{server.url}/v1/tables", headers={"Authorization": f"Bearer {server.admin_token}"}
+        )
         assert answer.status_code == 200
-        assert [t["name"] for t in answer.json()["data"]][:3] == ["companies", "people",
-                                                                  "projects"]
+        names = [t["name"] for t in answer.json()["data"]]
+        assert names[:3] == ["companies", "people", "projects"]
+        assert (tmp_path / "data" / "loadbay.db").exists()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        server.process.stop()
 
 
 def test_readme_example_import_works(tmp_path: Path) -> None:
@@ -60,29 +55,17 @@ def test_readme_example_import_works(tmp_path: Path) -> None:
     args = line.split()[1:]
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOADBAY_")}
     env["LOADBAY_DATA_DIR"] = str(tmp_path / "data")
-    result = subprocess.run([sys.executable, "-m", "loadbay", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, check=False, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "loadbay", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "succeeded" in result.stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(port: int, proc: subprocess.Popen[str]) -> None:
-    for _ in range(600):
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited: {proc.stdout.read() if proc.stdout else ''}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("serve did not answer /healthz within 60 s")
 
 
 def test_every_command_is_in_the_readme_and_has_help() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from loadbay.pipeline.frames import REF, ROW
-from loadbay.pipeline.read import ReadOptions, read_file
+from loadbay.pipeline.read import read_file
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -44,15 +44,8 @@ def write_error_report(sources: Sequence[Any], failed: Iterable[dict[str, Any]],
     header: list[str] | None = None
     with open(out, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        for src, source in enumerate(sources):
-            options = ReadOptions(
-                format=source.format,
-                delimiter=source.delimiter,
-                encoding=source.encoding,
-                sheet=source.sheet,
-                record_tag=source.record_tag,
-            )
-            for batch in read_file(Path(source.path), options):
+        for src, (path, options) in enumerate(sources):
+            for batch in read_file(path, options):
                 rows = _picked(batch.frame, batch.table, src, wanted)
                 broken = _picked_broken(batch.errors, batch.table, src, wanted)
                 if header is None:

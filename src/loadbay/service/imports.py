@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from loadbay.errors import InvalidState
+from loadbay.pipeline import report
 from loadbay.service import states
 from loadbay.service.context import Context
 from loadbay.service.ingest import Progress
@@ -135,9 +136,8 @@ def iter_results(
 
 def write_error_report(ctx: Context, import_id: str, out: Path, tenant: str | None = None) -> int:
     """The failed rows as they were in the file, plus an ``error`` column; returns the count."""
-    from loadbay.pipeline.report import write_error_report as write
-
     record = get_import(ctx, import_id, tenant)
     request = ImportRequest.from_json(record["request"])
     failed = iter_results(ctx, import_id, tenant, outcomes=["failed"])
-    return write(request.sources, failed, out)
+    sources = [(Path(s.path), s.read_options()) for s in request.sources]
+    return report.write_error_report(sources, failed, out)

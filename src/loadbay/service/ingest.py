@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from loadbay.errors import InvalidOption
 from loadbay.pipeline.frames import REF, ROW, Mode
 from loadbay.pipeline.map import ColumnMap, MappingOptions, apply_map, check_required, map_columns
-from loadbay.pipeline.read import Batch, ReadOptions, read_file
+from loadbay.pipeline.read import Batch, read_file
 from loadbay.pipeline.validate import ValidateOptions, validate
 from loadbay.schema.model import Catalog, Table
 from loadbay.service.requests import ImportRequest, SourceSpec
@@ -139,15 +139,7 @@ class Ingest:
 
     def run(self) -> list[Part]:
         for src, source in enumerate(self.request.sources):
-            options = ReadOptions(
-                format=source.format,
-                delimiter=source.delimiter,
-                encoding=source.encoding,
-                sheet=source.sheet,
-                record_tag=source.record_tag,
-                batch_size=self.batch_size,
-            )
-            for batch in read_file(Path(source.path), options):
+            for batch in read_file(Path(source.path), source.read_options(self.batch_size)):
                 self._batch(src, source, batch)
         return list(self.parts.values())
 

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from loadbay.errors import InvalidOption
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
+from loadbay.pipeline.read import ReadOptions
 
 E = TypeVar("E", Mode, ErrorHandling, EmptyPolicy)
 
@@ -23,6 +24,16 @@ class SourceSpec:
     encoding: str | None = None
     sheet: str | None = None
     record_tag: str | None = None
+
+    def read_options(self, batch_size: int = 100_000) -> ReadOptions:
+        return ReadOptions(
+            format=self.format,
+            delimiter=self.delimiter,
+            encoding=self.encoding,
+            sheet=self.sheet,
+            record_tag=self.record_tag,
+            batch_size=batch_size,
+        )
 
 
 @dataclass(frozen=True)
