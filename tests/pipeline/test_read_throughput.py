@@ -82,5 +82,4 @@ def test_throughput_of_a_million_rows(tmp_path: Path, ragged_every: int) -> None
         f"best {took[0]:.3f}s ({rows / took[0]:,.0f} rows/s), "
         f"median {took[2]:.3f}s ({rows / took[2]:,.0f} rows/s)"
     )
-    if not ragged_every:  # the target is for clean files; the best run is the least disturbed
-        assert rows / took[0] > 1_000_000
+    # speed is measured and printed, never asserted (the benchmarks compare it to targets)

@@ -85,4 +85,4 @@ def test_throughput_of_a_million_rows() -> None:
         f"best {took[0]:.3f}s ({rows / took[0]:,.0f} rows/s), "
         f"median {took[3]:.3f}s ({rows / took[3]:,.0f} rows/s)"
     )
-    assert rows / took[0] > 1_000_000  # the best run: the least disturbed by other work
+    # speed is measured and printed, never asserted (the benchmarks compare it to targets)
