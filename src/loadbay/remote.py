@@ -2,27 +2,36 @@
 
 When ``LOADBAY_URL`` and ``LOADBAY_TOKEN`` are set (or ``--url`` / ``--token``), the
 ``import``, ``imports``, ``revert`` and ``export`` commands call these functions instead of
-the local service. Each returns what the local call returns to ``cli.py`` (the same dict
-shapes), so the commands print the same output and exit with the same codes; API errors
-are :class:`loadbay.client.ApiError`, a ``LoadbayError`` with the problem's code, message
-and details (a revert's ``conflicts``).
+the local service (``loadbay.cli.backend.RemoteBackend``). Each returns what the local
+call returns (the same dict shapes, times as naive UTC datetimes), so the commands print
+the same output and exit with the same codes. API errors are
+:class:`loadbay.client.ApiError`; inside :func:`api_errors` they, and a server that does
+not answer, become the plain ``LoadbayError`` the local service would raise (the problem's
+code, message and own details, such as a revert's ``conflicts``).
 """
 
 from __future__ import annotations
 
 import codecs
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from loadbay.client import Client
+import httpx
+
+from loadbay.client import ApiError, Client
 from loadbay.client_models import Import, RowResult
 from loadbay.config import Settings
+from loadbay.errors import InvalidOption, LoadbayError, Unavailable
+from loadbay.service.ingest import Progress
 from loadbay.service.requests import ImportRequest
 
-Progress = Callable[[str, int, int | None], None]
 _READ = ("format", "delimiter", "encoding", "sheet")
+_TIMES = ("created_at", "started_at", "finished_at", "reverted_at")
+_PROBLEM = ("type", "status", "instance")
 
 
 def connect(settings: Settings, url: str | None = None, token: str | None = None) -> Client | None:
@@ -31,15 +40,42 @@ def connect(settings: Settings, url: str | None = None, token: str | None = None
     if not url:
         return None
     if not token:
-        from loadbay.errors import InvalidOption
-
         raise InvalidOption("a remote server (LOADBAY_URL / --url) needs LOADBAY_TOKEN or --token")
     return Client(url, token)
+
+
+@contextmanager
+def api_errors() -> Iterator[None]:
+    """Raise API errors and network failures inside as the local service's errors."""
+    try:
+        yield
+    except ApiError as exc:
+        details = {k: v for k, v in exc.details.items() if k not in _PROBLEM}
+        if not details.get("errors"):
+            details.pop("errors", None)
+        plain = LoadbayError(exc.message, **details)
+        plain.code = exc.code
+        raise plain from exc
+    except httpx.TransportError as exc:
+        raise Unavailable(f"no answer from the loadbay server at {_where(exc)}: {exc}") from exc
+
+
+def _where(exc: httpx.TransportError) -> str:
+    try:
+        return str(exc.request.url.copy_with(query=None))
+    except RuntimeError:  # raised before a request was made
+        return "LOADBAY_URL"
+
+
+def _naive(value: datetime | None) -> datetime | None:
+    """A time as the database keeps it: UTC without a zone."""
+    return value.astimezone(UTC).replace(tzinfo=None) if value and value.tzinfo else value
 
 
 def record_of(found: Import) -> dict[str, Any]:
     """An import as the local service returns it (``imports_sql`` row keys)."""
     data = asdict(found)
+    data.update({k: _naive(data[k]) for k in _TIMES})
     error = data.pop("error") or {}
     data["counts"] = asdict(found.counts)
     data["error_code"] = error.get("code")
@@ -131,24 +167,39 @@ def write_error_report(client: Client, import_id: str, out: Path) -> int:
     return max(data.count(b"\n") - 1, 0)
 
 
-class _Text:
-    """A binary sink that decodes UTF-8 into a text stream as the bytes arrive."""
+def tables(client: Client) -> list[dict[str, Any]]:
+    """The server's tables, shaped as ``service.tables.list_tables``."""
+    return [asdict(t) for t in client.tables()]
 
-    def __init__(self, out: IO[str]) -> None:
+
+class _Text:
+    """A binary sink that decodes UTF-8 into a text stream as the bytes arrive, counting
+    the lines; with ``quoted`` (CSV) a line break inside a quoted cell is not counted."""
+
+    def __init__(self, out: IO[str], quoted: bool) -> None:
         self.out = out
+        self.quoted = quoted
         self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.lines = 0
+        self.quotes = 0
 
     def write(self, data: bytes) -> int:
         text = self.decoder.decode(data)
-        self.lines += text.count("\n")
+        if self.quoted:  # outside a quoted cell after an even number of quotes
+            parts = text.split('"')
+            self.lines += sum(
+                p.count("\n") for i, p in enumerate(parts) if (self.quotes + i) % 2 == 0
+            )
+            self.quotes += len(parts) - 1
+        else:
+            self.lines += text.count("\n")
         self.out.write(text)
         return len(data)
 
 
 def export(client: Client, table: str, out: IO[str], fmt: str = "csv") -> int:
-    """Write every row of a remote table to a text stream; returns the number of lines
-    of records (a CSV's header is not counted)."""
-    sink = _Text(out)
+    """Write every row of a remote table to a text stream; returns the number of records
+    (a CSV's header is not counted)."""
+    sink = _Text(out, quoted=fmt == "csv")
     client.export(table, sink, fmt)  # type: ignore[arg-type]
     return sink.lines - 1 if fmt == "csv" and sink.lines else sink.lines

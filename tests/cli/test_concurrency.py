@@ -17,12 +17,31 @@ def test_two_processes_import_the_same_rows(env: dict[str, str], tmp_path: Path)
     data.write_text("name,due_days\n" + "".join(f"C{i},{i % 60}\n" for i in range(ROWS)))
     env = {**env, "LOADBAY_CHUNK_SIZE": "1000"}
     # create the database first, so both processes start on an existing schema
-    subprocess.run([sys.executable, "-m", "loadbay", "tables", "--json"], env=env, cwd=ROOT,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "loadbay", "tables", "--json"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     procs = [
-        subprocess.Popen([sys.executable, "-m", "loadbay", "import", str(data), "--json",
-                          "--error-handling", handling], env=env, cwd=ROOT,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "loadbay",
+                "import",
+                str(data),
+                "--json",
+                "--error-handling",
+                handling,
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for handling in ("strict", "lenient")
     ]
     bodies = []

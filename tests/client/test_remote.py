@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from loadbay.client import ApiError
+from loadbay.client import ApiError, Client
 from loadbay.config import Settings
-from loadbay.errors import InvalidOption
+from loadbay.errors import InvalidOption, LoadbayError, Unavailable
 from loadbay.pipeline.frames import ErrorHandling
 from loadbay.remote import (
+    api_errors,
     changes,
     connect,
     export,
@@ -20,10 +21,13 @@ from loadbay.remote import (
     list_imports,
     revert,
     run_import,
+    tables,
     write_error_report,
 )
+from loadbay.service import tables as table_service
+from loadbay.service.context import open_context
 from loadbay.service.requests import ImportRequest, SourceSpec
-from tests.api.server import EXAMPLES, Server
+from tests.api.server import EXAMPLES, Server, free_port
 
 
 def _request(*names: str, **options: object) -> ImportRequest:
@@ -77,3 +81,43 @@ def test_import_show_list_revert_export_remotely(server: Server, tmp_path: Path)
             revert(client, record["id"])  # the later dry run changed nothing: no conflict
             revert(client, record["id"])
         assert caught.value.code == "invalid_state"
+
+
+def test_errors_inside_api_errors_are_the_local_service_errors(server: Server) -> None:
+    client = connect(Settings(url=server.url, token=server.token("remote-errors", "read")))
+    assert client is not None
+    with client, pytest.raises(LoadbayError) as caught, api_errors():
+        get_import(client, "imp_0")
+    assert type(caught.value) is LoadbayError  # not an ApiError: no problem-document fields
+    assert (caught.value.code, caught.value.message, caught.value.details) == (
+        "not_found",
+        "no import 'imp_0'",
+        {},
+    )
+    gone = Client(f"http://127.0.0.1:{free_port()}", "x")
+    answer = "no answer from the loadbay server at http"
+    with gone, pytest.raises(Unavailable, match=answer), api_errors():
+        list_imports(gone)
+
+
+def test_tables_times_and_an_export_with_line_breaks_in_cells(
+    server: Server, tmp_path: Path
+) -> None:
+    client = connect(Settings(url=server.url, token=server.token("remote-shapes", "write")))
+    assert client is not None
+    ctx = open_context(server.settings)
+    try:
+        assert tables(client) == table_service.list_tables(ctx)
+    finally:
+        ctx.close()
+    data = tmp_path / "companies.csv"
+    data.write_text('name,description\nA,"two\nlines"\nB,"""quoted""\n\nthree"\nC,plain\n')
+    with client:
+        record = run_import(client, ImportRequest(sources=(SourceSpec(str(data), data.name),)))
+        assert record["counts"]["created"] == 3
+        assert record["created_at"].tzinfo is None  # naive UTC, as the database keeps it
+        assert record["created_at"] == get_import(client, record["id"])["created_at"]
+        out = io.StringIO()
+        assert export(client, "companies", out) == 3  # records, not lines
+        assert out.getvalue().count("\n") == 7
+        assert export(client, "companies", io.StringIO(), "jsonl") == 3

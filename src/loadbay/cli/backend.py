@@ -1,0 +1,177 @@
+"""Where the commands send their calls: the local service, or a remote server.
+
+``open_backend`` picks one from ``--url``/``--token`` or ``LOADBAY_URL``/``LOADBAY_TOKEN``
+and turns a loadbay error into its message and exit code; the commands then make the
+same calls on either, and render the same shapes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from loadbay import remote
+from loadbay.cli.common import fatal_errors
+from loadbay.client import Client
+from loadbay.config import Settings
+from loadbay.errors import InvalidOption
+from loadbay.service import imports as import_service
+from loadbay.service import tables as table_service
+from loadbay.service.context import Context, open_context
+from loadbay.service.ingest import Progress
+from loadbay.service.requests import ImportRequest
+from loadbay.service.revert import revert_import
+
+
+class Backend(Protocol):
+    """The operations of the import commands; every record is a dict as the service's."""
+
+    def run_import(self, request: ImportRequest, progress: Progress | None) -> dict[str, Any]:
+        """Create the import, run it to its end (or its dry-run plan), return it."""
+
+    def resume(self, import_id: str, progress: Progress | None) -> dict[str, Any]:
+        """Go on with an interrupted import from its last committed chunk."""
+
+    def first_errors(self, import_id: str) -> list[dict[str, Any]]: ...
+
+    def changes(self, import_id: str, limit: int) -> list[dict[str, Any]]:
+        """A dry run's updated rows with their field-level diff."""
+
+    def list_imports(self, limit: int) -> list[dict[str, Any]]: ...
+
+    def get_import(self, import_id: str) -> dict[str, Any]: ...
+
+    def revert(self, import_id: str, force: bool) -> dict[str, Any]: ...
+
+    def write_error_report(self, import_id: str, out: Path) -> int: ...
+
+    def export(self, table: str, out: IO[str], fmt: str) -> int: ...
+
+    def tables(self) -> list[dict[str, Any]]: ...
+
+
+class LocalBackend:
+    """The service layer over this machine's database."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def run_import(self, request: ImportRequest, progress: Progress | None) -> dict[str, Any]:
+        import_id = import_service.create_import(self.ctx, request)
+        return import_service.run_import(self.ctx, import_id, progress=progress)
+
+    def resume(self, import_id: str, progress: Progress | None) -> dict[str, Any]:
+        return import_service.run_import(self.ctx, import_id, progress=progress)
+
+    def first_errors(self, import_id: str) -> list[dict[str, Any]]:
+        return import_service.first_errors(self.ctx, import_id)
+
+    def changes(self, import_id: str, limit: int) -> list[dict[str, Any]]:
+        found = []
+        for result in import_service.iter_results(self.ctx, import_id, outcomes=["updated"]):
+            diff = result.get("diff")
+            if isinstance(diff, str):
+                diff = json.loads(diff)
+            found.append(
+                {
+                    "table": result["table_name"],
+                    "row": result["row"],
+                    "key": result["key"],
+                    "changes": diff or {},
+                }
+            )
+            if len(found) >= limit:
+                break
+        return found
+
+    def list_imports(self, limit: int) -> list[dict[str, Any]]:
+        return import_service.list_imports(self.ctx, limit=limit)
+
+    def get_import(self, import_id: str) -> dict[str, Any]:
+        return import_service.get_import(self.ctx, import_id)
+
+    def revert(self, import_id: str, force: bool) -> dict[str, Any]:
+        return revert_import(self.ctx, import_id, force=force)
+
+    def write_error_report(self, import_id: str, out: Path) -> int:
+        return import_service.write_error_report(self.ctx, import_id, out)
+
+    def export(self, table: str, out: IO[str], fmt: str) -> int:
+        return table_service.export_table(self.ctx, table, out, fmt)
+
+    def tables(self) -> list[dict[str, Any]]:
+        return table_service.list_tables(self.ctx)
+
+
+class RemoteBackend:
+    """A loadbay server, through the Python client (``loadbay.remote``)."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def run_import(self, request: ImportRequest, progress: Progress | None) -> dict[str, Any]:
+        return remote.run_import(self.client, request, progress)
+
+    def resume(self, import_id: str, progress: Progress | None) -> dict[str, Any]:
+        raise InvalidOption(
+            "imports resume works on this machine's database only: a server's workers take "
+            "up its interrupted imports themselves (unset LOADBAY_URL to resume a local one)"
+        )
+
+    def first_errors(self, import_id: str) -> list[dict[str, Any]]:
+        return remote.first_errors(self.client, import_id)
+
+    def changes(self, import_id: str, limit: int) -> list[dict[str, Any]]:
+        return remote.changes(self.client, import_id, limit)
+
+    def list_imports(self, limit: int) -> list[dict[str, Any]]:
+        return remote.list_imports(self.client, limit)
+
+    def get_import(self, import_id: str) -> dict[str, Any]:
+        return remote.get_import(self.client, import_id)
+
+    def revert(self, import_id: str, force: bool) -> dict[str, Any]:
+        return remote.revert(self.client, import_id, force)
+
+    def write_error_report(self, import_id: str, out: Path) -> int:
+        return remote.write_error_report(self.client, import_id, out)
+
+    def export(self, table: str, out: IO[str], fmt: str) -> int:
+        return remote.export(self.client, table, out, fmt)
+
+    def tables(self) -> list[dict[str, Any]]:
+        return remote.tables(self.client)
+
+
+@contextmanager
+def open_backend(
+    schema: Path | None,
+    url: str | None = None,
+    token: str | None = None,
+    as_json: bool = False,
+) -> Iterator[Backend]:
+    """The remote server when one is given (flags, then environment), else the local
+    database; a loadbay error inside becomes its message and exit code."""
+    with fatal_errors(as_json):
+        settings = Settings.from_env()
+        client = remote.connect(settings, url, token)
+        if client is None:
+            with closing(open_context(settings, schema)) as ctx:
+                yield LocalBackend(ctx)
+            return
+        with client, remote.api_errors():
+            if schema is not None:
+                raise InvalidOption(
+                    "--schema is for the local database: a remote server uses its own schema"
+                )
+            yield RemoteBackend(client)
+
+
+@contextmanager
+def local_context(as_json: bool = False) -> Iterator[Context]:
+    """The local service only (server administration: tokens)."""
+    with fatal_errors(as_json), closing(open_context(Settings.from_env())) as ctx:
+        yield ctx

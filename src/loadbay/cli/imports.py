@@ -1,0 +1,274 @@
+"""The import commands: ``import``, ``imports`` (list, show, resume), ``revert``, ``tables``,
+``export``; each against the local database or a remote server (``backend``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from loadbay.cli import app
+from loadbay.cli.backend import Backend, open_backend
+from loadbay.cli.common import JsonOpt, SchemaOpt, TokenOpt, UrlOpt, err, pairs, progress_bar
+from loadbay.cli.render import show_import, show_imports, show_record, show_revert, show_tables
+from loadbay.errors import EXIT_ROW_ERRORS, LoadbayError, exit_code_for
+from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
+from loadbay.service.requests import ImportRequest, SourceSpec
+
+imports_app = typer.Typer(help="List imports, or show one.", invoke_without_command=True)
+app.add_typer(imports_app, name="imports")
+
+
+def _sources(
+    files: list[Path],
+    tables: list[str],
+    fmt: str | None,
+    delimiter: str | None,
+    encoding: str | None,
+    sheet: str | None,
+) -> tuple[SourceSpec, ...]:
+    if tables and len(tables) not in (1, len(files)):
+        raise typer.BadParameter(
+            f"give --table once (for every file) or once per file ({len(files)}), "
+            f"not {len(tables)} times"
+        )
+    for path in files:
+        if not path.is_file():
+            raise typer.BadParameter(f"no such file: {path}")
+    names: list[str | None] = [*tables] if len(tables) == len(files) else [None] * len(files)
+    if len(tables) == 1:
+        names = [tables[0]] * len(files)
+    return tuple(
+        SourceSpec(
+            path=str(p.resolve()),
+            name=p.name,
+            table=t,
+            format=fmt,
+            delimiter=delimiter,
+            encoding=encoding,
+            sheet=sheet,
+        )
+        for p, t in zip(files, names, strict=True)
+    )
+
+
+@app.command("import")
+def import_(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files to import (CSV, TSV, JSON Lines, JSON, XML, .xlsx; each may be .gz)."
+        ),
+    ],
+    table: Annotated[
+        list[str],
+        typer.Option(
+            "--table",
+            "-t",
+            help="Target table; once for "
+            "all files or once per file. Not needed for a multi-table JSON file or a "
+            "file named after its table.",
+        ),
+    ] = [],  # noqa: B006
+    mode: Annotated[
+        Mode, typer.Option(help="create, update, upsert, replace, append or delete.")
+    ] = Mode.UPSERT,
+    error_handling: Annotated[
+        ErrorHandling,
+        typer.Option(
+            help="strict: any row error and nothing is written. lenient: write the valid rows."
+        ),
+    ] = ErrorHandling.STRICT,
+    key: Annotated[
+        list[str],
+        typer.Option("--key", help="Match rows on this unique column instead of the table's key."),
+    ] = [],  # noqa: B006
+    map_: Annotated[
+        list[str], typer.Option("--map", help="'File Column=table_column'; repeat for more.")
+    ] = [],  # noqa: B006
+    set_: Annotated[
+        list[str],
+        typer.Option(
+            "--set", help="'column=value': a constant for a column the file does not have."
+        ),
+    ] = [],  # noqa: B006
+    strict_columns: Annotated[
+        bool, typer.Option(help="Refuse files with columns the table does not have.")
+    ] = False,
+    require_all_columns: Annotated[
+        bool, typer.Option(help="Refuse files that lack any column of the table.")
+    ] = False,
+    empty: Annotated[
+        EmptyPolicy,
+        typer.Option(
+            help="keep: an empty cell leaves the stored value alone; clear: it sets null."
+        ),
+    ] = EmptyPolicy.KEEP,
+    date_format: Annotated[
+        list[str],
+        typer.Option("--date-format", help="An extra date format, e.g. %d/%m/%Y; repeat for more."),
+    ] = [],  # noqa: B006
+    decimal_comma: Annotated[bool, typer.Option(help="Read 1.234,56 as 1234.56.")] = False,
+    max_errors: Annotated[
+        int | None, typer.Option(help="Abort before writing when more rows than this fail.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="Validate and plan, write nothing; show what would change.")
+    ] = False,
+    notes: Annotated[str | None, typer.Option(help="A note kept with the import.")] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the failed rows, as in the file plus an error column, to this CSV."
+        ),
+    ] = None,
+    format_: Annotated[
+        str | None,
+        typer.Option("--format", help="Force the file format: csv, tsv, jsonl, json, xml, xlsx."),
+    ] = None,
+    delimiter: Annotated[str | None, typer.Option(help="Force the CSV delimiter.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Force the text encoding.")] = None,
+    sheet: Annotated[str | None, typer.Option(help="The .xlsx sheet (default: the first).")] = None,
+    schema: SchemaOpt = None,
+    as_json: JsonOpt = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Import files into tables, validating every cell and reporting every row."""
+    with open_backend(schema, url, token, as_json) as backend:
+        request = ImportRequest(
+            sources=_sources(files, table, format_, delimiter, encoding, sheet),
+            mode=mode,
+            error_handling=error_handling,
+            key=tuple(key),
+            mapping=pairs(map_, "--map"),
+            constants=pairs(set_, "--set"),
+            strict_columns=strict_columns,
+            require_all_columns=require_all_columns,
+            empty=empty,
+            date_formats=tuple(date_format),
+            decimal_comma=decimal_comma,
+            max_errors=max_errors,
+            dry_run=dry_run,
+            notes=notes,
+        )
+        with progress_bar(enabled=not as_json and err.is_terminal) as progress:
+            record = backend.run_import(request, progress)
+        _conclude(backend, record, as_json, report)
+
+
+def _conclude(
+    backend: Backend, record: dict[str, Any], as_json: bool, report: Path | None = None
+) -> None:
+    """Show a finished import (writing its error report first) and exit with its code."""
+    errors = backend.first_errors(record["id"])
+    if report is not None:
+        backend.write_error_report(record["id"], report)
+    changes = backend.changes(record["id"], limit=100) if record["dry_run"] else []
+    show_import(record, errors, changes, as_json)
+    if record["state"] == "failed" and record.get("error_code"):
+        exc = LoadbayError(record["error"])
+        exc.code = record["error_code"]
+        raise typer.Exit(exit_code_for(exc))
+    counts = record.get("counts") or {}
+    if counts.get("failed"):
+        raise typer.Exit(EXIT_ROW_ERRORS)
+
+
+@imports_app.callback()
+def imports_list(
+    typer_ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    schema: SchemaOpt = None,
+    as_json: JsonOpt = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """List imports, newest first."""
+    if typer_ctx.invoked_subcommand is not None:
+        return
+    with open_backend(schema, url, token, as_json) as backend:
+        found = backend.list_imports(limit)
+    show_imports(found, as_json)
+
+
+@imports_app.command("show")
+def imports_show(
+    import_id: Annotated[str, typer.Argument(help="The import's id.")],
+    schema: SchemaOpt = None,
+    as_json: JsonOpt = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Show one import: its state, counts and first errors."""
+    with open_backend(schema, url, token, as_json) as backend:
+        record = backend.get_import(import_id)
+        errors = backend.first_errors(import_id)
+    show_record(record, errors, as_json)
+
+
+@imports_app.command("resume")
+def imports_resume(
+    import_id: Annotated[str, typer.Argument(help="The interrupted import's id.")],
+    schema: SchemaOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Go on with an import whose process died: from its last committed chunk.
+
+    Local only: with LOADBAY_URL set it refuses (a server's workers resume its imports).
+    """
+    with open_backend(schema, as_json=as_json) as backend:
+        with progress_bar(enabled=not as_json and err.is_terminal) as progress:
+            record = backend.resume(import_id, progress)
+        _conclude(backend, record, as_json)
+
+
+@app.command()
+def revert(
+    import_id: Annotated[str, typer.Argument(help="The import to undo.")],
+    force: Annotated[bool, typer.Option(help="Overwrite rows changed since the import.")] = False,
+    schema: SchemaOpt = None,
+    as_json: JsonOpt = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Undo an import: delete what it created, restore what it updated or deleted."""
+    with open_backend(schema, url, token, as_json) as backend:
+        result = backend.revert(import_id, force)
+    show_revert(import_id, result, as_json)
+
+
+@app.command()
+def tables(
+    schema: SchemaOpt = None,
+    as_json: JsonOpt = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """List the tables with their columns, keys and references."""
+    with open_backend(schema, url, token, as_json) as backend:
+        found = backend.tables()
+    show_tables(found, as_json)
+
+
+@app.command()
+def export(
+    table: Annotated[str, typer.Argument(help="The table to export.")],
+    format_: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+    output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+    schema: SchemaOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Write a table's rows out, so that importing them again changes nothing."""
+    if format_ not in ("csv", "jsonl"):
+        raise typer.BadParameter(f"--format {format_!r}: use csv or jsonl")
+    with open_backend(schema, url, token) as backend:
+        if output is None:
+            backend.export(table, sys.stdout, format_)
+            return
+        with open(output, "w", newline="", encoding="utf-8") as handle:
+            count = backend.export(table, handle, format_)
+        err.print(f"{count:,} rows of {table} written to {output}", highlight=False)

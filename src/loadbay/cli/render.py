@@ -1,0 +1,198 @@
+"""How results look: summary tables, error tables and the ``--json`` payloads."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.table import Table as RichTable
+
+from loadbay.cli.common import out
+
+_BRIEF = (
+    "id",
+    "state",
+    "tables",
+    "mode",
+    "error_handling",
+    "dry_run",
+    "notes",
+    "counts",
+    "rows_total",
+    "rows_processed",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "error_code",
+    "error",
+)
+
+
+def brief(record: dict[str, Any]) -> dict[str, Any]:
+    """An import's public fields, as ``imports --json`` prints them."""
+    return {k: record.get(k) for k in _BRIEF}
+
+
+def import_payload(
+    record: dict[str, Any], errors: list[dict[str, Any]], changes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The one object ``import --json`` prints."""
+    payload: dict[str, Any] = {
+        "id": record["id"],
+        "state": record["state"],
+        "dry_run": bool(record["dry_run"]),
+        "counts": record.get("counts") or {},
+        "errors": [
+            {
+                "row": e["row"],
+                "column": e["column"],
+                "code": e["code"],
+                "message": e["message"],
+                "value": e["value"],
+                "table": e["table_name"],
+            }
+            for e in errors
+        ],
+    }
+    if record.get("error"):
+        payload["error"] = {"code": record["error_code"], "message": record["error"]}
+    if record.get("warnings"):
+        payload["warnings"] = record["warnings"]
+    if record["dry_run"]:
+        payload["changes"] = changes
+    return payload
+
+
+def show_import(
+    record: dict[str, Any],
+    errors: list[dict[str, Any]],
+    changes: list[dict[str, Any]],
+    as_json: bool,
+) -> None:
+    """A finished import: counts, error, warnings, first errors, a dry run's first changes."""
+    if as_json:
+        print(json.dumps(import_payload(record, errors, changes), default=str))
+        return
+    counts = record.get("counts") or {}
+    summary = RichTable(title=f"import {record['id']}: {record['state']}", show_header=True)
+    for name in counts:
+        summary.add_column(name, justify="right")
+    summary.add_row(*(f"{counts[n]:,}" for n in counts))
+    out.print(summary)
+    if record.get("error"):
+        out.print(
+            f"[bold red]error[/] ({record['error_code']}): {record['error']}", highlight=False
+        )
+    for warning in record.get("warnings") or []:
+        out.print(f"[yellow]warning[/]: {warning}", highlight=False)
+    if errors:
+        error_table(errors)
+    if record["dry_run"]:
+        for change in changes[:20]:
+            fields = ", ".join(
+                f"{k}: {v['old']!r} → {v['new']!r}" for k, v in change["changes"].items()
+            )
+            out.print(f"row {change['row']} ({change['key']}): {fields}", highlight=False)
+
+
+def error_table(errors: list[dict[str, Any]]) -> None:
+    grid = RichTable(title=f"first {len(errors)} errors", show_lines=False)
+    for name in ("table", "row", "column", "code", "message"):
+        grid.add_column(name)
+    for e in errors:
+        grid.add_row(e["table_name"], str(e["row"]), e["column"] or "", e["code"], e["message"])
+    out.print(grid)
+
+
+def show_imports(found: list[dict[str, Any]], as_json: bool) -> None:
+    """A list of imports, newest first."""
+    if as_json:
+        print(json.dumps([brief(r) for r in found], default=str))
+        return
+    grid = RichTable(title="imports")
+    for name in ("id", "state", "tables", "mode", "created", "failed", "created_at"):
+        grid.add_column(name)
+    for r in found:
+        counts = r.get("counts") or {}
+        grid.add_row(
+            r["id"],
+            r["state"],
+            ",".join(r["tables"] or []),
+            r["mode"],
+            str(counts.get("created", 0)),
+            str(counts.get("failed", 0)),
+            str(r["created_at"])[:19],
+        )
+    out.print(grid)
+
+
+def show_record(record: dict[str, Any], errors: list[dict[str, Any]], as_json: bool) -> None:
+    """One import's fields and its first errors (``imports show``)."""
+    if as_json:
+        print(json.dumps({**brief(record), "errors": errors}, default=str))
+        return
+    for k, v in brief(record).items():
+        if v not in (None, ""):
+            out.print(f"[bold]{k}[/]: {v}", highlight=False)
+    if errors:
+        error_table(errors)
+
+
+def show_revert(import_id: str, result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        payload = {
+            "id": import_id,
+            "state": result["import"]["state"],
+            "reverted": result["reverted"],
+            "conflicts": result["conflicts"],
+        }
+        print(json.dumps(payload, default=str))
+        return
+    done = result["reverted"]
+    out.print(
+        f"import {import_id} reverted: {done['deleted']} created rows deleted, "
+        f"{done['restored']} rows restored, {done['reinserted']} deleted rows back",
+        highlight=False,
+    )
+
+
+def show_tables(found: list[dict[str, Any]], as_json: bool) -> None:
+    """Tables with their columns, keys and references."""
+    if as_json:
+        print(json.dumps(found))
+        return
+    for t in found:
+        grid = RichTable(title=f"{t['name']} (key: {', '.join(t['key']) or 'none'})")
+        for name in ("column", "type", "rules", "references"):
+            grid.add_column(name)
+        for c in t["columns"]:
+            grid.add_row(c["name"], c["type"], ", ".join(_rules(c)), c["references"] or "")
+        out.print(grid)
+
+
+def _rules(column: dict[str, Any]) -> list[str]:
+    rules = [r for r in ("required", "unique") if column[r]]
+    if column["enum"]:
+        rules.append("one of " + "|".join(column["enum"]))
+    if column["default"] is not None:
+        rules.append(f"default {column['default']}")
+    if column["min"] is not None:
+        rules.append(f">= {column['min']}")
+    return rules
+
+
+def show_tokens(found: list[dict[str, Any]], as_json: bool) -> None:
+    """Tokens, never their secrets."""
+    if as_json:
+        print(json.dumps(found))
+        return
+    grid = RichTable(title="tokens")
+    for col in ("id", "tenant", "scope", "name", "created_at", "revoked_at"):
+        grid.add_column(col)
+    for t in found:
+        grid.add_row(
+            *(str(t[c] or "") for c in ("id", "tenant", "scope", "name")),
+            str(t["created_at"])[:19],
+            str(t["revoked_at"] or "")[:19],
+        )
+    out.print(grid)
