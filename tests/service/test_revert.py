@@ -48,6 +48,9 @@ def test_revert_conflict_is_refused_unless_forced(ctx: Context, tmp_path: Path) 
     conflicts = info.value.details["conflicts"]
     assert [c["reason"] for c in conflicts] == ["created by the import, changed since"]  # type: ignore[index]
     assert set(by_key(ctx, "companies", "name")) == {"Acme", "Globex"}  # nothing changed
+    from loadbay.service.imports import get_import
+
+    assert get_import(ctx, first["id"])["state"] == "succeeded"  # back from reverting
     revert_import(ctx, first["id"], force=True)
     assert by_key(ctx, "companies", "name") == {}
 

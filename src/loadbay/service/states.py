@@ -42,7 +42,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     VALIDATED: frozenset({QUEUED, CANCELLED}),
     SUCCEEDED: frozenset({REVERTING, REVERTED}),
     PARTIALLY_SUCCEEDED: frozenset({REVERTING, REVERTED}),
-    REVERTING: frozenset({REVERTED, SUCCEEDED, PARTIALLY_SUCCEEDED}),
+    # a refused or failed revert goes back to the state it left
+    REVERTING: frozenset({REVERTED, SUCCEEDED, PARTIALLY_SUCCEEDED, CANCELLED}),
     FAILED: frozenset(),
     CANCELLED: frozenset({REVERTING, REVERTED}),  # a lenient run stopped after some chunks
     REVERTED: frozenset(),
