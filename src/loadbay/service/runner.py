@@ -265,7 +265,8 @@ class ImportRunner:
             duplicates=part.duplicates,
         )
         plan = build_plan(spec, dialect_of(conn), conn)
-        create_plan_table(conn, plan, self.tenant, after=after)
+        chunked = self.request.error_handling is ErrorHandling.LENIENT and not self.request.dry_run
+        create_plan_table(conn, plan, self.tenant, after=after, chunked=chunked)
         return plan
 
     def _finish(self, conn: Connection, request: ImportRequest, stamp: object) -> None:

@@ -42,10 +42,16 @@ def count_failed(conn: Connection, plan: Plan) -> int:
     )
 
 
-def create_plan_table(conn: Connection, plan: Plan, tenant: str, after: int = 0) -> None:
+def create_plan_table(
+    conn: Connection, plan: Plan, tenant: str, after: int = 0, chunked: bool = False
+) -> None:
+    """Build the plan table; index it on ``_seq`` when it will be written chunk by chunk."""
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(plan.spec.plan)}")
     _run(conn, plan.sql, {"tenant": tenant, "after": after})
-    conn.exec_driver_sql(f"CREATE INDEX {q(plan.spec.plan + '_seq')} ON {q(plan.spec.plan)} (_seq)")
+    if chunked:
+        conn.exec_driver_sql(
+            f"CREATE INDEX {q(plan.spec.plan + '_seq')} ON {q(plan.spec.plan)} (_seq)"
+        )
 
 
 def _run(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
@@ -111,7 +117,7 @@ def _insert_created(conn: Connection, plan: Plan, params: dict[str, Any], names:
         conn,
         f"INSERT INTO {q(spec.table.name)} (id, tenant_id, created_at, updated_at, {names}) "
         f"SELECT {created_id(base)}, :tenant, :stamp, :stamp, {values} FROM {q(spec.plan)} p "
-        f"WHERE p._outcome = 'created' AND {RANGE} ORDER BY p._seq",
+        f"WHERE p._outcome = 'created' AND {RANGE}",
         params,
     )
     return base
