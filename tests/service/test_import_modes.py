@@ -303,3 +303,16 @@ def test_a_dry_run_is_started_for_real(ctx: Context, tmp_path: Path) -> None:
     assert real["counts"]["created"] == 2 and len(rows(ctx, "companies")) == 2
     with pytest.raises(InvalidState):
         start_import(ctx, dry["id"])
+
+
+def test_nothing_staged_is_left_behind(ctx: Context, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    run(ctx, write(tmp_path, "c.csv", COMPANIES), table="companies")
+    run(ctx, write(tmp_path, "d.csv", "name,due_days\nA,x\n"), table="companies")  # fails
+    with ctx.engine.connect() as conn:
+        names = sa.inspect(conn).get_table_names()
+    assert not [n for n in names if n.startswith(("loadbay_stage_", "loadbay_plan_"))]
+    database = ctx.engine.url.database
+    if ctx.engine.dialect.name == "sqlite" and database:
+        assert not list(Path(database).parent.glob("*.scratch"))

@@ -120,6 +120,7 @@ class Ingest:
     def __init__(
         self,
         conn: Connection,
+        prefix: str,
         catalog: Catalog,
         import_id: str,
         request: ImportRequest,
@@ -128,6 +129,7 @@ class Ingest:
         check: Callable[[], None] | None = None,
     ) -> None:
         self.conn = conn
+        self.prefix = prefix  # where staging tables go: "" or "scratch." (store/scratch.py)
         self.catalog = catalog
         self.import_id = import_id
         self.request = request
@@ -167,8 +169,8 @@ class Ingest:
             mode,
             match,
             cmap,
-            stage_table_name(self.import_id, index),
-            plan_table_name(self.import_id, index),
+            self.prefix + stage_table_name(self.import_id, index),
+            self.prefix + plan_table_name(self.import_id, index),
             unknown=cmap.unknown,
         )
         with self.conn.begin():

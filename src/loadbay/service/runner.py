@@ -27,7 +27,7 @@ from loadbay.store import imports_sql, system
 from loadbay.store.dialect import dialect_of
 from loadbay.store.locks import table_locks
 from loadbay.store.plan_sql import Plan, PlanSpec, build_plan
-from loadbay.store.staging import drop_table
+from loadbay.store.scratch import attach_scratch
 from loadbay.store.write_sql import (
     collect_errors,
     collect_results,
@@ -76,6 +76,7 @@ class ImportRunner:
                 return  # finished already: nothing to do
             request = ImportRequest.from_json(record["request"])
             self.request = request
+            self.scratch = attach_scratch(conn, self.import_id)
             try:
                 self._run(conn, request)
             except Cancelled:
@@ -116,6 +117,7 @@ class ImportRunner:
         started = time.perf_counter()
         ingest = Ingest(
             conn,
+            self.scratch.prefix,
             self.catalog,
             self.import_id,
             request,
@@ -333,15 +335,12 @@ class ImportRunner:
         )
 
     def _cleanup(self, conn: Connection) -> None:
+        """Drop what the import staged once it is over; an interrupted one keeps it."""
         if conn.in_transaction():
             conn.rollback()
-        record = self._load(conn)
-        if record["state"] not in FINAL_STATES:
-            return  # interrupted: keep the staging tables to resume from
-        with conn.begin():
-            for part in self.state.parts:
-                drop_table(conn, part.stage)
-                drop_table(conn, part.plan)
+        finished = self._load(conn)["state"] in FINAL_STATES
+        names = [name for part in self.state.parts for name in (part.stage, part.plan)]
+        self.scratch.release(conn, names, finished)
 
     def _move(self, conn: Connection, new: str, **values: Any) -> None:
         """Change the import's state, as states.py allows, with a compare-and-set."""

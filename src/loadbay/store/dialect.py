@@ -10,8 +10,9 @@ from loadbay.schema.model import Column, ColumnType
 
 
 def q(name: str) -> str:
-    """Quote an identifier that was validated by the schema (or built by loadbay)."""
-    return '"' + name.replace('"', '""') + '"'
+    """Quote an identifier validated by the schema (or built by loadbay); ``schema.table``
+    is quoted part by part (validated names never hold a dot)."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in name.split("."))
 
 
 class Dialect:

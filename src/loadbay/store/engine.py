@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 
-#: SQLite page cache in KiB (negative = KiB). A large cache keeps long-lived processes from
-#: falling into the allocator trap described in shared/reference/performance.md.
-SQLITE_CACHE_KIB = 1_048_576
+#: SQLite page cache in KiB. 64 MiB with staging in a scratch file (store/scratch.py) and
+#: temporary b-trees in files keeps a 1M-row import under 600 MiB RSS, and five imports in
+#: one process within 1.15x of each other (the allocator trap of
+#: shared/reference/performance.md; see benchmarks/README.md).
+SQLITE_CACHE_KIB = 65_536
 
 
 def normalise_url(url: str) -> str:
@@ -42,7 +44,7 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-        cur.execute("PRAGMA temp_store=MEMORY")
+        cur.execute("PRAGMA temp_store=FILE")
         cur.execute("PRAGMA busy_timeout=60000")
         cur.close()
 

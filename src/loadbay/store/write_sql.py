@@ -50,7 +50,9 @@ def create_plan_table(
     _run(conn, plan.sql, {"tenant": tenant, "after": after})
     if chunked:
         conn.exec_driver_sql(
-            f"CREATE INDEX {q(plan.spec.plan + '_seq')} ON {q(plan.spec.plan)} (_seq)"
+            # SQLite names an attached database's index, not its table, with the schema
+            f"CREATE INDEX {q(plan.spec.plan + '_seq')} "
+            f"ON {q(plan.spec.plan.split('.')[-1])} (_seq)"
         )
 
 

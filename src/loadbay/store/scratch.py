@@ -1,0 +1,62 @@
+"""Where an import keeps its staging and plan tables while it runs.
+
+PostgreSQL: unlogged tables in the database itself, dropped at the end (cheap there).
+SQLite: a database file of the import's own beside the main one, attached to the import's
+connection as ``scratch`` with no journal and no fsync (a copy that can always be made
+again from the file), and deleted as a file at the end: no WAL copy of a million staged
+rows, and no DROP of big tables (SQLite frees their pages one by one). An interrupted
+import keeps its file, so a resumed run finds its staged rows again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from loadbay.store.staging import drop_table
+
+
+@dataclass
+class Scratch:
+    prefix: str  # "" or "scratch."
+    path: Path | None = None  # the SQLite file
+
+    def release(self, conn: Connection, names: list[str], finished: bool) -> None:
+        """Detach (SQLite) and, once the import is finished, remove what it staged."""
+        if self.path is None:
+            if finished:
+                with conn.begin():
+                    for name in names:
+                        drop_table(conn, name)
+            return
+        if conn.in_transaction():
+            conn.rollback()
+        _raw(conn).execute("DETACH DATABASE scratch")
+        if finished:
+            self.path.unlink(missing_ok=True)
+
+
+def attach_scratch(conn: Connection, import_id: str) -> Scratch:
+    if conn.dialect.name != "sqlite":
+        return Scratch("")
+    database = conn.engine.url.database
+    if not database or database == ":memory:":
+        return Scratch("")
+    safe = "".join(ch for ch in import_id if ch.isalnum() or ch == "_")
+    path = Path(database).with_name(f"{Path(database).name}.{safe}.scratch")
+    if conn.in_transaction():
+        conn.rollback()
+    raw = _raw(conn)  # outside any transaction: SQLite attaches only there
+    raw.execute("ATTACH DATABASE ? AS scratch", (str(path),))
+    raw.execute("PRAGMA scratch.journal_mode=OFF")
+    raw.execute("PRAGMA scratch.synchronous=OFF")
+    return Scratch("scratch.", path)
+
+
+def _raw(conn: Connection) -> Any:
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    return raw
