@@ -25,7 +25,7 @@ def _checkpoint(engine: sa.Engine) -> tuple[str, dict[str, object]] | None:
     if row is None or not row[2]:
         return None
     point = row[2] if isinstance(row[2], dict) else json.loads(row[2])
-    return (row[0], point) if point.get("seq") else None
+    return (row[0], point) if point and point.get("seq") else None
 
 
 def test_killed_import_resumes_from_its_checkpoint(
@@ -36,7 +36,7 @@ def test_killed_import_resumes_from_its_checkpoint(
         handle.write("name,external_id,due_days\n")
         for i in range(ROWS):
             handle.write(f"Company {i},X{i},{i % 90}\n")
-    env = {**env, "LOADBAY_CHUNK_SIZE": "500"}
+    env = {**env, "LOADBAY_CHUNK_SIZE": "100"}
     proc = subprocess.Popen(
         [
             sys.executable,
