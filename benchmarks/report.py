@@ -177,6 +177,10 @@ def render(summary: dict[str, Any]) -> str:
         f"{meta['cpus']} CPUs, Python {meta['python']}, polars {meta['polars']}",
         "",
     ]
+    if meta.get("source_at_end", meta.get("source")) != meta.get("source"):
+        lines[-1:-1] = ["WARNING: src/ changed while this ran; the figures mix engine versions"]
+    if meta.get("experiments"):
+        lines[-1:-1] = [f"EXPERIMENT (what-if, not the engine as it is): {meta['experiments']}"]
     header = ["figure", "rows", "seconds", "rows/s", "peak RSS MiB", "target", "status"]
     rows: list[list[str]] = []
     if summary.get("pipeline"):

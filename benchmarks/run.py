@@ -28,11 +28,14 @@ to ``benchmarks/out/latest.json``.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import platform
 import sqlite3
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -42,6 +45,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
+import loadbay
 from benchmarks import report
 from benchmarks.databases import (
     DEFAULT_PG_URL,
@@ -58,6 +62,8 @@ from benchmarks.worker import ROOT, run_task
 from loadbay.store.engine import normalise_url
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
+#: set for a run on a snapshot of a commit (``--source``): the commit
+SOURCE_ENV = "LOADBAY_BENCH_SOURCE"
 _STARTED = time.perf_counter()
 
 
@@ -85,6 +91,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=OUT_DIR / "latest.json")
     parser.add_argument("--work-dir", type=Path, default=WORK_DIR, help="SQLite files go here")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
+    parser.add_argument(
+        "--source",
+        metavar="REV",
+        help="measure the engine of this git revision (a snapshot of its src/), not the "
+        "working tree, so edits made while the benchmark runs cannot mix versions",
+    )
+    parser.add_argument(
+        "--experiment",
+        action="append",
+        default=[],
+        help="what-if for the loadbay imports (see benchmarks/experiments.py); repeatable",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.rows < 10:
         parser.error("--repeat must be at least 1 and --rows at least 10")
@@ -94,13 +112,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 # ---- tasks -----------------------------------------------------------------------------------
 
 
-def loadbay_task(db: Database, paths: list[Path]) -> dict[str, Any]:
+def loadbay_task(db: Database, paths: list[Path], experiments: list[str]) -> dict[str, Any]:
     return {
         "task": "loadbay",
         "url": db.url,
         "data_dir": str(db.data_dir),
         "paths": [str(p) for p in paths],
         "sql_profile": True,
+        "experiments": experiments,
     }
 
 
@@ -166,12 +185,14 @@ def measure_loadbay(
     db = prepared(kind, "loadbay", files, args)
     measured["version"] = server_version(db)
     log(f"{kind} (b) loadbay fresh import, run {r + 1}/{args.repeat}")
-    b = run_task(loadbay_task(db, [files.fresh]), profile_path(args, kind, "b", r))
+    b = run_task(loadbay_task(db, [files.fresh], args.experiment), profile_path(args, kind, "b", r))
     measured["b"].append(one_run(b))
     settle(db)
     if {"c", "e"} & set(args.parts):
         log(f"{kind} (c) loadbay upsert of the update file, run {r + 1}/{args.repeat}")
-        c = run_task(loadbay_task(db, [files.update]), profile_path(args, kind, "c", r))
+        c = run_task(
+            loadbay_task(db, [files.update], args.experiment), profile_path(args, kind, "c", r)
+        )
         measured["c"].append(one_run(c))
         settle(db)
     return db
@@ -206,7 +227,7 @@ def measure_database(kind: str, files: DataFiles, args: argparse.Namespace) -> d
     sequence = [files.variant, files.update, files.variant, files.update, files.variant]
     if "e" in args.parts and ours is not None:
         log(f"{kind} (e) five upserts in one process: {', '.join(p.name for p in sequence)}")
-        measured["e"] = run_task(loadbay_task(ours, sequence))
+        measured["e"] = run_task(loadbay_task(ours, sequence, args.experiment))
     if "e" in args.parts and raw is not None:
         log(f"{kind} (e) control: the same five upserts by the raw bulk path, in one process")
         measured["e_raw"] = run_task(raw_task(raw, sequence))
@@ -225,24 +246,47 @@ def memory_check(kinds: list[str], args: argparse.Namespace) -> dict[str, list[d
         for kind in kinds:
             db = prepared(kind, f"memory{size}", files, args)
             log(f"memory check: {kind} (b) at {size:,} rows")
-            fig = one_run(run_task(loadbay_task(db, [files.fresh])))
+            fig = one_run(run_task(loadbay_task(db, [files.fresh], args.experiment)))
             points[kind].append({key: fig[key] for key in ("rows", "seconds", "peak_rss_mib")})
             if not args.keep:
                 drop_database(db)
     return points
 
 
+def git(*words: str) -> str:
+    done = subprocess.run(["git", *words], cwd=ROOT, capture_output=True, text=True, check=False)
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
 def source_state() -> dict[str, Any]:
-    """Which engine was measured: the commit, and the files of src/ changed since."""
+    """Which engine is measured: a snapshot of a commit, or the working tree (its commit
+    and the files of src/ changed since)."""
+    snapshot = os.environ.get(SOURCE_ENV)
+    where = str(Path(loadbay.__file__).parent)
+    if snapshot:
+        return {"commit": snapshot, "snapshot": where, "src_changed": []}
+    changed = git("status", "--porcelain", "--", "src").splitlines()
+    return {"commit": git("rev-parse", "--short", "HEAD"), "src_changed": changed}
 
-    def git(*words: str) -> str:
-        done = subprocess.run(
-            ["git", *words], cwd=ROOT, capture_output=True, text=True, check=False
-        )
-        return done.stdout.strip() if done.returncode == 0 else ""
 
-    changed = git("status", "--porcelain", "--", "src")
-    return {"commit": git("rev-parse", "--short", "HEAD"), "src_changed": changed.splitlines()}
+def run_from_snapshot(rev: str, argv: Sequence[str]) -> None:
+    """Export ``rev``'s src/ and start this command again on it (never returns)."""
+    commit = git("rev-parse", "--short", rev)
+    if not commit:
+        raise SystemExit(f"--source: {rev!r} is not a git revision here")
+    target = Path(tempfile.gettempdir()) / f"loadbay-bench-src-{commit}"  # outside the tree
+    if not (target / "src" / "loadbay").is_dir():
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", commit, "src"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(target, filter="data")
+    env = {**os.environ, "PYTHONPATH": str(target / "src"), SOURCE_ENV: commit}
+    log(f"measuring the engine of {commit} (snapshot in {target})")
+    os.execve(sys.executable, [sys.executable, "-m", "benchmarks.run", *argv], env)
 
 
 def meta(args: argparse.Namespace, files: DataFiles, argv: Sequence[str] | None) -> dict[str, Any]:
@@ -250,6 +294,7 @@ def meta(args: argparse.Namespace, files: DataFiles, argv: Sequence[str] | None)
         "source": source_state(),
         "rows": args.rows,
         "repeat": args.repeat,
+        "experiments": args.experiment,
         "command": " ".join(["python -m benchmarks.run", *(argv or sys.argv[1:])]),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
@@ -273,6 +318,8 @@ def meta(args: argparse.Namespace, files: DataFiles, argv: Sequence[str] | None)
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.source and not os.environ.get(SOURCE_ENV):
+        run_from_snapshot(args.source, list(sys.argv[1:] if argv is None else argv))
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     if "postgres" in kinds and (problem := postgres_problem(args.pg_url)):
         print(problem, file=sys.stderr)
@@ -286,6 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         measured["databases"][kind] = measure_database(kind, files, args)
     if args.memory_check:
         measured["memory_check"] = memory_check(kinds, args)
+    measured["meta"]["source_at_end"] = source_state()
     summary = report.summarise(measured)
     print(report.render(summary))
     report.write_json(summary, args.out)

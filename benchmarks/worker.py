@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks import harness
+from benchmarks import experiments, harness
 from loadbay.config import Settings
 from loadbay.schema import load_catalog
 
@@ -46,6 +46,7 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
         run = harness.pipeline_only(Path(task["path"]), load_catalog(None))
         result.update(asdict(run), rows_per_s=run.rows / run.seconds)
     elif kind == "loadbay":
+        experiments.apply(task.get("experiments", []))
         rss_after: list[float] = []
         runs = harness.loadbay_imports(
             _settings(task),
