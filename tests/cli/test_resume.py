@@ -13,15 +13,18 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from loadbay.store.engine import make_engine
+from loadbay.store.engine import make_engine, reading
 from tests.cli.test_cli import ROOT, as_json, loadbay
 
 ROWS = 60_000
 
 
 def _checkpoint(engine: sa.Engine) -> tuple[str, dict[str, object]] | None:
+    # a reader: on SQLite a writer's lock would compete with the import's chunks, and SQLite's
+    # busy handler lets the import re-take the lock until it has finished (a flaky miss)
     with engine.connect() as conn:
-        row = conn.execute(sa.text("SELECT id, state, checkpoint FROM loadbay_imports")).first()
+        query = sa.text("SELECT id, state, checkpoint FROM loadbay_imports")
+        row = reading(conn).execute(query).first()
     if row is None or not row[2]:
         return None
     point = row[2] if isinstance(row[2], dict) else json.loads(row[2])

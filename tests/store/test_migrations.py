@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import sqlalchemy as sa
 
+from loadbay.config import Settings
+from loadbay.service.context import open_context
 from loadbay.store.engine import make_engine
 from loadbay.store.system import create_system_tables
 
@@ -20,3 +25,31 @@ def test_missing_system_columns_are_added(db_url: str) -> None:
         assert "warnings" in names
     finally:
         engine.dispose()
+
+
+def test_a_data_table_that_lost_a_column_gets_it_back(settings: Settings) -> None:
+    open_context(settings).close()
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE loadbay_changes__projects DROP COLUMN notes")
+        open_context(settings).close()
+        with engine.connect() as conn:
+            names = {c["name"] for c in sa.inspect(conn).get_columns("loadbay_changes__projects")}
+        assert "notes" in names
+    finally:
+        engine.dispose()
+
+
+def test_opening_a_current_database_takes_no_write_lock(tmp_path: Path) -> None:
+    """`loadbay imports show` beside a running SQLite import must not queue behind its chunks."""
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'lb.db'}")
+    open_context(settings).close()
+    writer = sqlite3.connect(tmp_path / "lb.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # as an import's chunk holds it
+        ctx = open_context(settings)  # would wait out the busy timeout, then fail, if it wrote
+        ctx.close()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

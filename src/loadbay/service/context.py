@@ -9,9 +9,9 @@ from sqlalchemy import Engine
 
 from loadbay.config import Settings
 from loadbay.schema import Catalog, load_catalog
-from loadbay.store.data import ensure_tables
-from loadbay.store.engine import make_engine
-from loadbay.store.system import create_system_tables
+from loadbay.store.data import data_tables_current, ensure_tables
+from loadbay.store.engine import make_engine, reading
+from loadbay.store.system import create_system_tables, system_tables_current
 
 
 @dataclass
@@ -33,6 +33,12 @@ def open_context(settings: Settings, schema_file: Path | None = None) -> Context
     catalog = load_catalog(schema_file or settings.schema_file)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
+    with engine.connect() as conn, reading(conn).begin():
+        # checked as a reader first: on SQLite, a command such as ``imports show`` must not
+        # queue for the write lock behind a running import's chunks
+        current = system_tables_current(conn) and data_tables_current(conn, catalog)
+    if current:
+        return Context(settings, engine, catalog)
     with engine.begin() as conn:
         create_system_tables(conn)
         ensure_tables(conn, catalog)

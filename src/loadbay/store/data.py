@@ -20,6 +20,20 @@ def column_ddl(dialect: Dialect, column: Column) -> str:
     return f"{q(column.name)} {dialect.storage_type(column)}"
 
 
+def data_tables_current(conn: Connection, catalog: Catalog) -> bool:
+    """Whether every data table and change log of ``catalog`` has all its columns (read only)."""
+    inspector = inspect(conn)
+    existing = set(inspector.get_table_names())
+    for table in catalog:
+        wanted = {c.name for c in table.columns}
+        for name in (table.name, changes_table(table.name)):
+            if name not in existing:
+                return False
+            if not wanted <= {c["name"] for c in inspector.get_columns(name)}:
+                return False
+    return True
+
+
 def ensure_tables(conn: Connection, catalog: Catalog) -> None:
     """Create the data tables, their indexes and change logs; add columns a schema gained."""
     dialect = dialect_of(conn)

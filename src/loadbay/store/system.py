@@ -124,6 +124,19 @@ leases = sa.Table(
 )
 
 
+def system_tables_current(conn: sa.Connection) -> bool:
+    """Whether every table and column of this loadbay exists (read only: no lock taken)."""
+    inspector = sa.inspect(conn)
+    existing = set(inspector.get_table_names())
+    for table in metadata.sorted_tables:
+        if table.name not in existing:
+            return False
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        if not {c.name for c in table.columns} <= have:
+            return False
+    return True
+
+
 def create_system_tables(conn: sa.Connection) -> None:
     """Create loadbay's tables; add the columns a newer loadbay has to an older database."""
     metadata.create_all(conn, checkfirst=True)
