@@ -21,6 +21,7 @@ from loadbay.pipeline.map import ColumnMap, MappingOptions, apply_map, check_req
 from loadbay.pipeline.read import Batch, read_file
 from loadbay.pipeline.validate import ValidateOptions, validate
 from loadbay.schema.model import Catalog, Table
+from loadbay.service.repeats import RepeatedKeys
 from loadbay.service.requests import ImportRequest, SourceSpec
 from loadbay.store import system
 from loadbay.store.imports_sql import insert_frame
@@ -46,8 +47,8 @@ class Part:
     failed: int = 0
     staged: int = 0
     unknown: tuple[str, ...] = field(default=())
-    duplicates: bool = False  # does a key appear twice among the staged rows?
-    seen: pl.Series | None = field(default=None, repr=False)  # key hashes staged so far
+    duplicates: bool = True  # may a key appear twice among the staged rows? (known once staged)
+    repeats: RepeatedKeys | None = field(default=None, repr=False)  # keys staged so far
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +66,7 @@ class Part:
             "failed": self.failed,
             "staged": self.staged,
             "unknown": list(self.unknown),
+            "duplicates": self.duplicates,
         }
 
     @classmethod
@@ -87,6 +89,7 @@ class Part:
             data["failed"],
             data["staged"],
             tuple(data["unknown"]),
+            bool(data.get("duplicates", True)),  # unknown: dedupe, which is always right
         )
 
 
@@ -143,6 +146,9 @@ class Ingest:
         for src, source in enumerate(self.request.sources):
             for batch in read_file(Path(source.path), source.read_options(self.batch_size)):
                 self._batch(src, source, batch)
+        for part in self.parts.values():
+            if part.repeats is not None:
+                part.duplicates, part.repeats = part.repeats.found(), None
         return list(self.parts.values())
 
     def _part(self, src: int, source: SourceSpec, batch: Batch) -> Part:
@@ -172,6 +178,7 @@ class Ingest:
             self.prefix + stage_table_name(self.import_id, index),
             self.prefix + plan_table_name(self.import_id, index),
             unknown=cmap.unknown,
+            repeats=RepeatedKeys(match),
         )
         with self.conn.begin():
             create_stage(self.conn, part.stage, self.catalog, table, cmap.columns)
@@ -207,7 +214,8 @@ class Ingest:
         with self.conn.begin():
             append_frame(self.conn, part.stage, staged)
             self._record_failures(part, mapped, errors)
-        _note_duplicates(part, good)
+        if part.repeats is not None:
+            part.repeats.add(good)
         part.staged += staged.height
         part.rows += batch.frame.height + _distinct_rows(batch.errors)
         part.failed += _distinct_rows(errors)
@@ -249,18 +257,6 @@ class Ingest:
                 pl.lit("failed").alias("outcome"),
             ),
         )
-
-
-def _note_duplicates(part: Part, good: pl.DataFrame) -> None:
-    """Hash the batch's keys: once a key repeats, the plan needs its dedupe pass."""
-    if part.duplicates or not part.match or good.height == 0:
-        return
-    hashes = good.select(pl.struct(list(part.match)).hash().alias("h"))["h"]
-    seen = part.seen
-    if hashes.is_duplicated().any() or (seen is not None and hashes.is_in(seen).any()):
-        part.duplicates, part.seen = True, None
-        return
-    part.seen = hashes if seen is None else pl.concat([seen, hashes])
 
 
 def _key_text(part: Part, mapped: pl.DataFrame) -> pl.Expr:
