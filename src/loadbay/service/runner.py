@@ -29,12 +29,12 @@ from loadbay.store.locks import table_locks
 from loadbay.store.plan_sql import Plan, PlanSpec, build_plan
 from loadbay.store.scratch import attach_scratch
 from loadbay.store.write_sql import (
+    PlanSummary,
     collect_errors,
     collect_results,
-    count_failed,
     create_plan_table,
     save_results,
-    seq_bounds,
+    summarise_plan,
     write_chunk,
 )
 
@@ -143,22 +143,24 @@ class ImportRunner:
         started = time.perf_counter()
         trans = conn.begin()
         try:
-            plans: list[tuple[Plan, int | None]] = []
+            plans: list[tuple[Plan, PlanSummary, int | None]] = []
             total, written = sum(p.staged for p in self.state.parts), 0
             for part in self.state.parts:
                 plan = self._plan(conn, part, after=0)
-                self.state.failed += count_failed(conn, plan)
-                lo, hi = seq_bounds(conn, plan)
-                base = write_chunk(conn, plan, self.import_id, self.tenant, stamp, lo, hi)
-                plans.append((plan, base))
+                summary = summarise_plan(conn, plan)
+                self.state.failed += summary.failed
+                base = write_chunk(
+                    conn, plan, summary, self.import_id, self.tenant, stamp, summary.lo, summary.hi
+                )
+                plans.append((plan, summary, base))
                 written += part.staged
                 if self.progress:
                     self.progress("write", written, total)
             too_many = _too_many(request, self.state.failed)
             keep = not request.dry_run and self.state.failed == 0
             if keep:
-                for plan, base in plans:
-                    lo, hi = seq_bounds(conn, plan)
+                for plan, summary, base in plans:
+                    lo, hi = summary.lo, summary.hi
                     save_results(conn, plan, self.import_id, lo, hi, failed=False, base=base)
                 trans.commit()
             else:
@@ -168,7 +170,7 @@ class ImportRunner:
                         collect_results(conn, p, with_diff=request.dry_run),
                         collect_errors(conn, p),
                     )
-                    for p, _ in plans
+                    for p, _, _ in plans
                 ]
                 trans.rollback()
                 self._save_collected(conn, kept, rolled_back=not request.dry_run)
@@ -225,9 +227,10 @@ class ImportRunner:
             after = int(checkpoint.get("seq", 0)) if checkpoint.get("part") == part.index else 0
             with conn.begin():
                 plan = self._plan(conn, part, after=after)
-                plan_failed = count_failed(conn, plan)
+                summary = summarise_plan(conn, plan)
+                plan_failed = summary.failed
                 self.state.failed += plan_failed
-                lo, hi = seq_bounds(conn, plan)
+                lo, hi = summary.lo, summary.hi
                 too_many = _too_many(request, self.state.failed)
                 if too_many:
                     kept = [(plan, collect_results(conn, plan, False), collect_errors(conn, plan))]
@@ -238,7 +241,9 @@ class ImportRunner:
                 end = min(start + self.chunk_size, hi)
                 self._check_cancelled(conn)
                 with conn.begin():
-                    base = write_chunk(conn, plan, self.import_id, self.tenant, stamp, start, end)
+                    base = write_chunk(
+                        conn, plan, summary, self.import_id, self.tenant, stamp, start, end
+                    )
                     save_results(
                         conn, plan, self.import_id, start, end, failed=plan_failed > 0, base=base
                     )

@@ -7,6 +7,7 @@ chunk by chunk; a strict import passes the whole range at once.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -25,21 +26,33 @@ PART = 50_000
 RANGE = "p._seq > :lo AND p._seq <= :hi"
 
 
-def seq_bounds(conn: Connection, plan: Plan) -> tuple[int, int]:
-    row = conn.exec_driver_sql(
-        f"SELECT MIN(_seq), MAX(_seq), COUNT(*) FROM {q(plan.spec.plan)}"
-    ).one()
-    if not row[2]:
-        return 0, 0
-    return int(row[0]) - 1, int(row[1])
+@dataclass(frozen=True)
+class PlanSummary:
+    """What a plan table holds: its ``_seq`` range and how many rows of each outcome."""
+
+    lo: int  # the range is lo < _seq <= hi
+    hi: int
+    outcomes: dict[str, int]
+
+    @property
+    def failed(self) -> int:
+        return self.outcomes.get("failed", 0)
+
+    def has(self, *outcomes: str) -> bool:
+        return any(self.outcomes.get(o, 0) for o in outcomes)
 
 
-def count_failed(conn: Connection, plan: Plan) -> int:
-    return int(
-        _run(
-            conn, f"SELECT COUNT(*) FROM {q(plan.spec.plan)} WHERE _outcome = 'failed'", {}
-        ).scalar_one()
-    )
+def summarise_plan(conn: Connection, plan: Plan) -> PlanSummary:
+    """One pass over the plan: the bounds to write and which statements have rows to move."""
+    rows = conn.exec_driver_sql(
+        f"SELECT _outcome, COUNT(*), MIN(_seq), MAX(_seq) FROM {q(plan.spec.plan)} "
+        "GROUP BY _outcome"
+    ).all()
+    if not rows:
+        return PlanSummary(0, 0, {})
+    lo = min(int(r[2]) for r in rows) - 1
+    hi = max(int(r[3]) for r in rows)
+    return PlanSummary(lo, hi, {str(r[0]): int(r[1]) for r in rows})
 
 
 def create_plan_table(
@@ -61,18 +74,54 @@ def _run(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
 
 
 def write_chunk(
-    conn: Connection, plan: Plan, import_id: str, tenant: str, stamp: object, lo: int, hi: int
+    conn: Connection,
+    plan: Plan,
+    summary: PlanSummary,
+    import_id: str,
+    tenant: str,
+    stamp: object,
+    lo: int,
+    hi: int,
 ) -> int | None:
     """Apply the rows ``lo < _seq <= hi`` of the plan: change log first, then the data.
+    A statement whose outcome the plan does not hold is not sent (each costs a pass).
 
     Returns the id base of the chunk's new rows on SQLite (see :func:`created_id`)."""
     spec = plan.spec
     target = q(spec.table.name)
     p = q(spec.plan)
     params = {"imp": import_id, "tenant": tenant, "stamp": stamp, "lo": lo, "hi": hi}
-    cols = [c.name for c in spec.table.columns]
-    names = ", ".join(q(c) for c in cols)
-    t_names = ", ".join(f"t.{q(c)}" for c in cols)
+    names = ", ".join(q(c.name) for c in spec.table.columns)
+    if summary.has("updated", "deleted"):
+        _log_changes(conn, plan, params, names)
+    if plan.set_columns and summary.has("updated"):
+        sets = ", ".join(f'{q(c)} = p."n_{c}"' for c in plan.set_columns)
+        _run(
+            conn,
+            f"UPDATE {target} AS t SET {sets}, updated_at = :stamp FROM {p} p "
+            f"WHERE t.id = p._target AND t.tenant_id = :tenant AND p._outcome = 'updated' "
+            f"AND {RANGE}",
+            params,
+        )
+    base = None
+    if spec.mode not in (Mode.DELETE, Mode.UPDATE) and summary.has("created"):
+        base = _insert_created(conn, plan, params, names)
+    if summary.has("deleted"):
+        _run(
+            conn,
+            f"DELETE FROM {target} WHERE tenant_id = :tenant AND id IN "
+            f"(SELECT p._target FROM {p} p WHERE p._outcome = 'deleted' AND {RANGE})",
+            params,
+        )
+    return base
+
+
+def _log_changes(conn: Connection, plan: Plan, params: dict[str, Any], names: str) -> None:
+    """Before-images of the rows to update or delete, for revert."""
+    spec = plan.spec
+    target = q(spec.table.name)
+    p = q(spec.plan)
+    t_names = ", ".join(f"t.{q(c.name)}" for c in spec.table.columns)
     _run(
         conn,
         f"INSERT INTO {q(changes_table(spec.table.name))} "
@@ -83,25 +132,6 @@ def write_chunk(
         f"AND p._outcome IN ('updated', 'deleted') AND {RANGE}",
         params,
     )
-    if plan.set_columns:
-        sets = ", ".join(f'{q(c)} = p."n_{c}"' for c in plan.set_columns)
-        _run(
-            conn,
-            f"UPDATE {target} AS t SET {sets}, updated_at = :stamp FROM {p} p "
-            f"WHERE t.id = p._target AND t.tenant_id = :tenant AND p._outcome = 'updated' "
-            f"AND {RANGE}",
-            params,
-        )
-    base = None
-    if spec.mode not in (Mode.DELETE, Mode.UPDATE):
-        base = _insert_created(conn, plan, params, names)
-    _run(
-        conn,
-        f"DELETE FROM {target} WHERE tenant_id = :tenant AND id IN "
-        f"(SELECT p._target FROM {p} p WHERE p._outcome = 'deleted' AND {RANGE})",
-        params,
-    )
-    return base
 
 
 def created_id(base: int | None) -> str:
