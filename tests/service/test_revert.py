@@ -98,3 +98,38 @@ def test_a_cancelled_lenient_import_keeps_its_chunks_and_can_be_reverted(
     assert len(by_key(ctx, "companies", "name")) == 7
     revert_import(ctx, import_id)
     assert by_key(ctx, "companies", "name") == {}
+
+
+def test_revert_restores_every_stored_value_of_updated_and_deleted_rows(
+    ctx: Context, tmp_path: Path
+) -> None:
+    """The before-images (from the plan) hold every column, references and stamps too."""
+    run(ctx, write(tmp_path, "c.csv", "name\nAcme\nGlobex\n"), table="companies")
+    run(
+        ctx,
+        write(
+            tmp_path,
+            "p.csv",
+            "external_id,name,customer,budget,start_date\nP1,One,Acme,10.50,2024-01-02\n"
+            "P2,Two,Globex,7,2024-03-04\n",
+        ),
+        table="projects",
+    )
+
+    def stored() -> list[tuple[object, ...]]:
+        with ctx.engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM projects ORDER BY id")]
+
+    before = stored()
+    change = run(
+        ctx,
+        write(tmp_path, "u.csv", "external_id,name,customer\nP1,Uno,Globex\n"),
+        table="projects",
+    )
+    deletion = run(
+        ctx, write(tmp_path, "d.csv", "external_id\nP2\n"), table="projects", mode=Mode.DELETE
+    )
+    assert change["counts"]["updated"] == 1 and deletion["counts"]["deleted"] == 1
+    revert_import(ctx, deletion["id"])
+    revert_import(ctx, change["id"])
+    assert stored() == before

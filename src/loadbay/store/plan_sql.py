@@ -76,6 +76,19 @@ class PlanBuilder:
             and (self.table.column(c).unique or ((c,) == self.table.key and spec.match))
         ]
 
+    @property
+    def logs_changes(self) -> bool:
+        """Can this plan update or delete rows? Then it keeps their whole before-image
+        (``o_<col>``, ``_o_created_at``, ``_o_updated_at``), so the change log is written
+        from the plan alone, without joining the target again (the import holds the
+        table's lock from planning to the last write, so the image cannot go stale)."""
+        return bool(self.spec.match) and self.spec.mode in (
+            Mode.UPSERT,
+            Mode.UPDATE,
+            Mode.REPLACE,
+            Mode.DELETE,
+        )
+
     # ---- column expressions -------------------------------------------------------
     def source(self, name: str) -> str | None:
         """The file's value for a column (a resolved id for references), or None."""
@@ -178,6 +191,8 @@ class PlanBuilder:
             cols += [f't.{q(c.name)} AS "o_{c.name}"' for c in self.table.columns]
         else:
             cols += [f'{self.d.null_of(c)} AS "o_{c.name}"' for c in self.table.columns]
+        if self.logs_changes:
+            cols += ["t.created_at AS _o_created_at", "t.updated_at AS _o_updated_at"]
         return (
             f"SELECT {', '.join(cols)}\nFROM {stage} s\n"
             + "\n".join(joins)
@@ -348,7 +363,11 @@ class PlanBuilder:
         cols += [f'"f_{c}"' for c in dict.fromkeys([*self.refs, *self.uniques])]
         if self.spec.mode is not Mode.DELETE:
             cols += [f'"n_{c.name}"' for c in self.table.columns]
-        cols += [f'"o_{c}"' for c in set_cols]
+        if self.logs_changes:
+            cols += [f'"o_{c.name}"' for c in self.table.columns]
+            cols += ["_o_created_at", "_o_updated_at"]
+        else:
+            cols += [f'"o_{c}"' for c in set_cols]
         cols += [c.flag for c in checks]
         return [*cols, "_failed", "_changed", "_outcome"]
 

@@ -117,19 +117,17 @@ def write_chunk(
 
 
 def _log_changes(conn: Connection, plan: Plan, params: dict[str, Any], names: str) -> None:
-    """Before-images of the rows to update or delete, for revert."""
+    """Before-images of the rows to update or delete, for revert: the plan keeps them
+    (``PlanBuilder.logs_changes``), so this is one scan of the plan, no join."""
     spec = plan.spec
-    target = q(spec.table.name)
-    p = q(spec.plan)
-    t_names = ", ".join(f"t.{q(c.name)}" for c in spec.table.columns)
+    olds = ", ".join(f'p."o_{c.name}"' for c in spec.table.columns)
     _run(
         conn,
         f"INSERT INTO {q(changes_table(spec.table.name))} "
         f"(import_id, action, id, tenant_id, created_at, updated_at, {names}) "
-        f"SELECT :imp, CASE p._outcome WHEN 'updated' THEN 'update' ELSE 'delete' END, t.id, "
-        f"t.tenant_id, t.created_at, t.updated_at, {t_names} FROM {target} t "
-        f"JOIN {p} p ON t.id = p._target WHERE t.tenant_id = :tenant "
-        f"AND p._outcome IN ('updated', 'deleted') AND {RANGE}",
+        f"SELECT :imp, CASE p._outcome WHEN 'updated' THEN 'update' ELSE 'delete' END, "
+        f"p._target, :tenant, p._o_created_at, p._o_updated_at, {olds} FROM {q(spec.plan)} p "
+        f"WHERE p._outcome IN ('updated', 'deleted') AND {RANGE}",
         params,
     )
 
