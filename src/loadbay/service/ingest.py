@@ -2,11 +2,14 @@
 
 Bad rows are recorded as they are found (their errors and a ``failed`` result are
 committed with the batch), good rows go to the staging table of their (file, table) part.
-Memory holds one batch at a time.
+Memory holds two batches at a time: one being written while the next is read and
+validated (``Stager``).
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,12 +143,18 @@ class Ingest:
         self.progress = progress
         self.check = check  # raises to stop between batches (a cancelled import)
         self.parts: dict[tuple[int, str], Part] = {}
+        self.stager: Stager  # while run() runs
         self.rows_read = 0
 
     def run(self) -> list[Part]:
-        for src, source in enumerate(self.request.sources):
-            for batch in read_file(Path(source.path), source.read_options(self.batch_size)):
-                self._batch(src, source, batch)
+        self.stager = Stager()
+        try:
+            for src, source in enumerate(self.request.sources):
+                for batch in read_file(Path(source.path), source.read_options(self.batch_size)):
+                    self._batch(src, source, batch)
+            self.stager.wait()
+        finally:
+            self.stager.close()  # the connection is this thread's again
         for part in self.parts.values():
             if part.repeats is not None:
                 part.duplicates, part.repeats = part.repeats.found(), None
@@ -180,14 +189,13 @@ class Ingest:
             unknown=cmap.unknown,
             repeats=RepeatedKeys(match),
         )
+        self.stager.wait()  # the connection is the stager's while it writes
         with self.conn.begin():
             create_stage(self.conn, part.stage, self.catalog, table, cmap.columns)
         self.parts[(src, table.name)] = part
         return part
 
     def _batch(self, src: int, source: SourceSpec, batch: Batch) -> None:
-        if self.check:
-            self.check()
         part = self._part(src, source, batch)
         mapped = apply_map(batch.frame, part.cmap)
         checked = validate(
@@ -211,9 +219,15 @@ class Ingest:
             *[pl.col(c) for c in part.cmap.columns],
         )
         errors = pl.concat([batch.errors, checked.errors], how="vertical_relaxed")
-        with self.conn.begin():
-            append_frame(self.conn, part.stage, staged)
-            self._record_failures(part, mapped, errors)
+
+        def stage() -> None:
+            if self.check:
+                self.check()
+            with self.conn.begin():
+                append_frame(self.conn, part.stage, staged)
+                self._record_failures(part, mapped, errors)
+
+        self.stager.submit(stage)
         if part.repeats is not None:
             part.repeats.add(good)
         part.staged += staged.height
@@ -257,6 +271,51 @@ class Ingest:
                 pl.lit("failed").alias("outcome"),
             ),
         )
+
+
+class Stager:
+    """Runs the staging writes on a second thread, one batch behind: writing batch n to the
+    database (round trips; for SQLite, Python rows) overlaps reading and validating batch
+    n + 1 (polars, which releases the GIL). Two batches at most are held, so memory stays
+    bounded. The connection belongs to the stager between ``submit`` and ``wait``; its
+    first error stops the jobs after it and is raised in the caller's thread."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="loadbay-stager", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                if job is None:
+                    return
+                if self._error is None:
+                    job()
+            except BaseException as exc:  # handed to the caller's thread
+                self._error = exc
+            finally:
+                self._jobs.task_done()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        """Hand over a job once the previous one is done (so two batches at most are held)."""
+        self.wait()
+        self._jobs.put(job)
+
+    def wait(self) -> None:
+        """Until every submitted job is done; raises the first error of one."""
+        self._jobs.join()
+        self._raise()
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
 
 
 def _key_text(part: Part, mapped: pl.DataFrame) -> pl.Expr:
