@@ -14,6 +14,7 @@ RATIO_TARGET = 0.5  # (b)/(d) and (c)/(d), loadbay rows/s over raw rows/s
 DRIFT_TARGET = 1.5  # (e) slowest run within this many times the first
 MEMORY_TARGET_MIB = 1024.0  # peak RSS of a loadbay run (1 GiB)
 FLAT_TARGET = 1.25  # peak RSS at the larger size within this many times the smaller
+BULK_TARGET_MS = 50.0  # (f) median answer to a synchronous bulk request of 100 records
 DB_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 
 
@@ -74,7 +75,17 @@ def summarise_database(measured: dict[str, Any]) -> dict[str, Any]:
         if measured.get(name):
             result = measured[name]
             out[name] = {**drift(result["runs"]), "peak_rss_mib": result["peak_rss_mib"]}
+    if measured.get("f"):
+        out["f"] = median_latency(measured["f"])
     return out
+
+
+def median_latency(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """(f): the run with the median of the median latencies, with every run's beside it."""
+    ordered = sorted(results, key=lambda r: r["median_ms"])
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["all_median_ms"] = [round(r["median_ms"], 1) for r in results]
+    return chosen
 
 
 def targets(summary: dict[str, Any]) -> list[Target]:
@@ -106,6 +117,11 @@ def _database_targets(kind: str, db: dict[str, Any]) -> list[Target]:
         value = db["e"]["slowest_over_first"]
         found.append(
             Target("(e) slowest/first", kind, value, f"<= {DRIFT_TARGET}x", value <= DRIFT_TARGET)
+        )
+    if "f" in db:
+        ms = db["f"]["median_ms"]
+        found.append(
+            Target("(f) bulk median ms", kind, ms, f"< {BULK_TARGET_MS:.0f}", ms < BULK_TARGET_MS)
         )
     for name in ("b", "c", "e"):
         if name in db:
@@ -244,6 +260,14 @@ def _database_rows(name: str, db: dict[str, Any]) -> list[list[str]]:
     if "e_raw" in db:
         value = f"{db['e_raw']['slowest_over_first']:.2f}x"
         rows.append([f"{name}: (e) control, raw bulk path", "", "", value, "", "", ""])
+    if "f" in db:
+        f = db["f"]
+        label = f"{name}: (f) bulk requests, {f['requests']} x {f['records_per_request']}"
+        rows.append(_figure_row(label, f))
+        ok = _met(f["median_ms"] < BULK_TARGET_MS)
+        value = f"{f['median_ms']:.1f} / {f['p95_ms']:.1f}"
+        goal = f"median < {BULK_TARGET_MS:.0f}"
+        rows.append([f"{name}: (f) median / p95 ms", "", "", value, "", goal, ok])
     return rows
 
 
@@ -272,6 +296,15 @@ def _details(name: str, db: dict[str, Any]) -> list[str]:
         runs = ", ".join(f"{r['seconds']:.1f}s" for r in e["runs"])
         lines.append(
             f"  (e) control, raw bulk path: {runs}; slowest/first {e['slowest_over_first']:.2f}x"
+        )
+    if "f" in db:
+        f = db["f"]
+        kinds = ", ".join(f"{k} {v:.1f}" for k, v in f["median_ms_by_kind"].items())
+        lines.append(
+            f"  (f) {f['requests']} requests after {f['warmup']} warm-up: median "
+            f"{f['median_ms']:.1f} ms (by kind: {kinds}), p95 {f['p95_ms']:.1f} ms, min "
+            f"{f['min_ms']:.1f}, max {f['max_ms']:.1f}; counts {_counts(f['counts'])}; "
+            f"median of runs {f['all_median_ms']} ms"
         )
     return lines
 

@@ -1,7 +1,7 @@
 """Throughput of loadbay against the database's own bulk path, in one command.
 
     .venv/bin/python -m benchmarks.run [--rows N] [--db sqlite|postgres|both] [--repeat R]
-                                       [--memory-check] [--profile]
+                                       [--parts abcdef] [--memory-check] [--profile]
 
 For each database, and ``--repeat`` times (the median is reported):
 
@@ -20,7 +20,10 @@ every run changes the same ~30 % of the 1.1 x N rows (``generate`` explains why)
 slower later run is the process or the database, not the work. As a control, the raw bulk
 path does the same five upserts in one process on the database of the last (d): drift in
 both is the database's (PostgreSQL without vacuum between the runs: table and index bloat),
-drift in loadbay's alone is loadbay's. ``--memory-check`` runs (b) at 1M and 5M
+drift in loadbay's alone is loadbay's. (f): on another fresh database with the same
+references, ``loadbay serve`` answers ``--bulk-requests`` synchronous bulk requests of 100
+records, one after the other (``bulk_latency``): median and p95 latency, records/s.
+``--memory-check`` runs (b) at 1M and 5M
 rows (``--memory-sizes``) and compares the peak RSS. Figures go to stdout as a table and
 to ``benchmarks/out/latest.json``.
 """
@@ -46,7 +49,7 @@ import polars as pl
 import sqlalchemy as sa
 
 import loadbay
-from benchmarks import report
+from benchmarks import bulk_latency, report
 from benchmarks.databases import (
     DEFAULT_PG_URL,
     WORK_DIR,
@@ -80,7 +83,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=1_000_000, help="projects in the fresh file")
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--repeat", type=int, default=1, help="runs of (a)-(d); the median counts")
-    parser.add_argument("--parts", default="abcde", help="which of a b c d e to measure")
+    parser.add_argument("--parts", default="abcdef", help="which of a b c d e f to measure")
+    parser.add_argument(
+        "--bulk-requests", type=int, default=bulk_latency.REQUESTS, help="(f) timed requests"
+    )
+    parser.add_argument(
+        "--bulk-warmup", type=int, default=bulk_latency.WARMUP, help="(f) untimed requests first"
+    )
     parser.add_argument("--memory-check", action="store_true", help="(b) at two sizes: RSS flat?")
     parser.add_argument("--memory-sizes", default="1000000,5000000", help="rows, comma-separated")
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="the PostgreSQL server")
@@ -106,6 +115,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.rows < 10:
         parser.error("--repeat must be at least 1 and --rows at least 10")
+    if args.bulk_requests < 1 or args.bulk_warmup < 0:
+        parser.error("--bulk-requests must be at least 1 and --bulk-warmup at least 0")
     return args
 
 
@@ -154,9 +165,11 @@ def one_run(result: dict[str, Any]) -> dict[str, Any]:
     return {**run, **rss}
 
 
-def prepared(kind: str, label: str, files: DataFiles, args: argparse.Namespace) -> Database:
+def prepared(
+    kind: str, label: str, files: DataFiles, args: argparse.Namespace, tenant: str = "default"
+) -> Database:
     db = fresh_database(kind, label, args.pg_url, args.work_dir)
-    load_references(db.settings(), files.companies, files.people)
+    load_references(db.settings(tenant), files.companies, files.people)
     settle(db)
     return db
 
@@ -211,8 +224,30 @@ def measure_raw(
     return db
 
 
+def measure_bulk(
+    kind: str, files: DataFiles, args: argparse.Namespace, r: int, measured: dict[str, Any]
+) -> None:
+    """(f) on a fresh database with the references: a server answering bulk requests."""
+    tenant = bulk_latency.own_tenant()
+    db = prepared(kind, "bulk", files, args, tenant)
+    measured.setdefault("version", server_version(db))
+    log(f"{kind} (f) bulk requests to loadbay serve, run {r + 1}/{args.repeat}")
+    try:
+        found = bulk_latency.measure(
+            db,
+            tenant,
+            args.bulk_requests,
+            args.bulk_warmup,
+            progress=lambda m: log(f"{kind} (f) {m}"),
+        )
+        measured["f"].append(found)
+    finally:
+        if not args.keep:
+            drop_database(db)
+
+
 def measure_database(kind: str, files: DataFiles, args: argparse.Namespace) -> dict[str, Any]:
-    measured: dict[str, Any] = {"b": [], "c": [], "d_fresh": [], "d_update": []}
+    measured: dict[str, Any] = {"b": [], "c": [], "d_fresh": [], "d_update": [], "f": []}
     ours: Database | None = None
     raw: Database | None = None
     for r in range(args.repeat):  # loadbay and raw in turn, so drift hits both alike
@@ -224,6 +259,8 @@ def measure_database(kind: str, files: DataFiles, args: argparse.Namespace) -> d
             if raw is not None and not args.keep:
                 drop_database(raw)
             raw = measure_raw(kind, files, args, r, measured)
+        if "f" in args.parts:
+            measure_bulk(kind, files, args, r, measured)
     sequence = [files.variant, files.update, files.variant, files.update, files.variant]
     if "e" in args.parts and ours is not None:
         log(f"{kind} (e) five upserts in one process: {', '.join(p.name for p in sequence)}")
@@ -309,6 +346,10 @@ def meta(args: argparse.Namespace, files: DataFiles, argv: Sequence[str] | None)
             "manifest": vars(files.manifest),
         },
         "e_sequence": "variant, update, variant, update, variant over the state after (c)",
+        "f_requests": f"{args.bulk_warmup} untimed, then {args.bulk_requests} timed upserts of "
+        f"{bulk_latency.SIZE} projects each to {bulk_latency.ENDPOINT}, one after the other, "
+        "by httpx over loopback to `loadbay serve` (embedded workers, rate limit off); "
+        "pairs of new projects, then the same ones with ~30 % changed",
         "raw_path": "references resolved to ids and rows shaped before the timing; PostgreSQL "
         "COPY into a temp table + INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE IS DISTINCT "
         "FROM; SQLite executemany of the same upsert (tuples from iter_rows, timed), one "

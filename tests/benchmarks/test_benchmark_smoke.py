@@ -1,5 +1,6 @@
-"""The benchmark code at a small size: the files it generates, and that both load paths
-(loadbay, and the database's own bulk path) put the same, right rows in the table.
+"""The benchmark code at a small size: the files it generates, that both load paths
+(loadbay, and the database's own bulk path) put the same, right rows in the table, and
+that the bulk requests of (f) store the records they send.
 
 Only correctness is checked here, never a time: the measurement is
 ``.venv/bin/python -m benchmarks.run`` (see benchmarks/run.py).
@@ -14,8 +15,8 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
+from benchmarks import bulk_latency, databases, harness, worker
 from benchmarks import generate as gen
-from benchmarks import harness, worker
 from benchmarks import run as bench_run
 from loadbay.config import Settings
 from loadbay.schema import load_catalog
@@ -151,6 +152,28 @@ def test_loadbay_and_the_raw_path_load_the_same_rows(
     assert stored(db_url, "loadbay").equals(expected)
 
 
+def test_bulk_requests_to_a_server_store_what_they_send(
+    db_url: str, tmp_path: Path, files: gen.DataFiles
+) -> None:
+    kind = "sqlite" if db_url.startswith("sqlite") else "postgres"
+    db = databases.Database(kind, db_url, tmp_path)
+    tenant = bulk_latency.own_tenant()
+    harness.load_references(db.settings(tenant), files.companies, files.people)
+
+    found = bulk_latency.measure(db, tenant, requests=5, warmup=1)
+
+    sent = bulk_latency.request_frames(6)  # new, changed, new, changed, new, changed
+    assert [f.height for f in sent] == [100] * 6
+    pairs = zip(sent[::2], sent[1::2], strict=True)
+    changed = sum(old.row(i) != new.row(i) for old, new in pairs for i in range(100))
+    assert 0 < changed < 300
+    assert found["counts"] == {"created": 200, "unchanged": 300 - changed, "updated": changed}
+    assert (found["requests"], found["rows"], len(found["latencies_ms"])) == (5, 500, 5)
+    assert set(found["median_ms_by_kind"]) == {"create", "update"}
+    expected = pl.concat(sent).unique("external_id", keep="last").sort("external_id")
+    assert stored(db_url, tenant).equals(expected)
+
+
 def test_a_worker_measures_in_its_own_process(files: gen.DataFiles) -> None:
     result = worker.run_task({"task": "pipeline", "path": str(files.fresh)})
     assert (result["rows"], result["good"], result["errors"]) == (ROWS, ROWS, 0)
@@ -173,6 +196,10 @@ def test_the_command_writes_every_figure(
             str(tmp_path / "work"),
             "--out",
             str(out),
+            "--bulk-requests",
+            "2",
+            "--bulk-warmup",
+            "0",
         ]
     )
     assert code == 0
@@ -185,6 +212,10 @@ def test_the_command_writes_every_figure(
     assert {r["counts"]["updated"] for r in sqlite["e"]["runs"]} == {
         summary["meta"]["files"]["manifest"]["variant_changed"]
     }
-    assert {t["figure"] for t in summary["targets"]} >= {"(a) rows/s", "(b)/(d)", "(c)/(d)"}
+    assert sqlite["f"]["requests"] == 2
+    assert sqlite["f"]["counts"]["created"] == 100  # a new batch, then the same one changed
+    assert sum(sqlite["f"]["counts"].values()) == 200
+    figures = {t["figure"] for t in summary["targets"]}
+    assert figures >= {"(a) rows/s", "(b)/(d)", "(c)/(d)", "(f) bulk median ms"}
     assert "targets met:" in capsys.readouterr().out
     assert not any((tmp_path / "work").iterdir()), "the benchmark databases are dropped"
