@@ -1,6 +1,7 @@
 """Table locks: two imports into the same table of the same tenant never interleave.
 
-PostgreSQL: a session advisory lock per (tenant, table) on the import's connection.
+PostgreSQL: a session advisory lock per (schema, tenant, table) on the import's connection
+(advisory locks are database-wide: installs in other schemas of the database must not wait).
 SQLite: an exclusive ``flock`` on a file beside the database, per (tenant, table).
 Both are released when the holder ends, even when its process dies.
 """
@@ -17,8 +18,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 
-def lock_key(tenant: str, table: str) -> int:
-    digest = hashlib.blake2b(f"loadbay:{tenant}:{table}".encode(), digest_size=8).digest()
+def lock_key(namespace: str, tenant: str, table: str) -> int:
+    name = f"loadbay:{namespace}:{tenant}:{table}"
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
@@ -27,7 +29,9 @@ def table_locks(conn: Connection, tenant: str, tables: Sequence[str]) -> Iterato
     """Hold the locks of ``tables`` (taken in sorted order, so no two imports deadlock)."""
     names = sorted(set(tables))
     if conn.dialect.name == "postgresql":
-        with _advisory(conn, [lock_key(tenant, t) for t in names]):
+        schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
+        conn.commit()
+        with _advisory(conn, [lock_key(schema, tenant, t) for t in names]):
             yield
         return
     database = conn.engine.url.database
