@@ -272,7 +272,11 @@ class ImportRunner:
             duplicates=part.duplicates,
         )
         plan = build_plan(spec, dialect_of(conn), conn)
-        chunked = self.request.error_handling is ErrorHandling.LENIENT and not self.request.dry_run
+        chunked = (  # written in several chunks: each finds its range by an index
+            self.request.error_handling is ErrorHandling.LENIENT
+            and not self.request.dry_run
+            and part.staged - after > self.chunk_size
+        )
         create_plan_table(conn, plan, self.tenant, after=after, chunked=chunked)
         return plan
 

@@ -65,9 +65,13 @@ async def receive(
 
 
 def save(
-    ctx: Context, tenant: str, filename: str | None, chunks: Iterable[bytes]
+    ctx: Context,
+    tenant: str,
+    filename: str | None,
+    chunks: Iterable[bytes],
+    fmt: str | None = None,
 ) -> dict[str, Any]:
-    """The same as ``receive``, from a plain iterable."""
+    """The same as ``receive``, from a plain iterable (``fmt``: known, not detected)."""
     writer = storage(ctx).writer()
     try:
         for chunk in chunks:
@@ -75,18 +79,23 @@ def save(
     except BaseException:
         writer.abort()
         raise
-    upload, _ = _keep(ctx, tenant, clean_filename(filename), writer, None)
+    upload, _ = _keep(ctx, tenant, clean_filename(filename), writer, None, fmt)
     return upload
 
 
 def save_records(ctx: Context, tenant: str, records: object) -> dict[str, Any]:
     """Inline records of an import, kept as a JSON upload."""
     data = json.dumps(records, ensure_ascii=False).encode("utf-8")
-    return save(ctx, tenant, "records.json", [data])
+    return save(ctx, tenant, "records.json", [data], fmt="json")
 
 
 def _keep(
-    ctx: Context, tenant: str, filename: str, writer: UploadWriter, key: str | None
+    ctx: Context,
+    tenant: str,
+    filename: str,
+    writer: UploadWriter,
+    key: str | None,
+    fmt: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     upload_id = "upl_" + secrets.token_hex(8)
     try:
@@ -101,7 +110,7 @@ def _keep(
             ENDPOINT,
             key,
             fingerprint(filename, stored.sha256),
-            lambda: (201, _register(ctx, tenant, upload_id, filename, stored)),
+            lambda: (201, _register(ctx, tenant, upload_id, filename, stored, fmt)),
         )
     except BaseException:
         storage(ctx).remove(stored.path)
@@ -112,9 +121,15 @@ def _keep(
 
 
 def _register(
-    ctx: Context, tenant: str, upload_id: str, filename: str, stored: StoredFile
+    ctx: Context,
+    tenant: str,
+    upload_id: str,
+    filename: str,
+    stored: StoredFile,
+    fmt: str | None = None,
 ) -> dict[str, Any]:
-    fmt = detect_format(stored.path, ReadOptions()) if stored.size else None
+    if fmt is None and stored.size:
+        fmt = detect_format(stored.path, ReadOptions())
     record = {
         "id": upload_id,
         "tenant_id": tenant,
