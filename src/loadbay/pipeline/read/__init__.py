@@ -23,10 +23,12 @@ Decisions, format by format (details in each module):
 * Excel: fully empty rows are skipped; ``ROW`` is the position below the header.
 
 Every format may be gzip-compressed, and every reader streams (bounded memory),
-except for Excel workbooks, which are loaded whole. A read yields at least one batch
-per table. One module per format: ``delimited`` (with ``csv_chunks``), ``jsonl``,
-``json_doc``, ``xml_doc``, ``xlsx``; ``detect`` picks the format, ``source`` handles
-gzip and text encodings, ``records`` turns JSON-like records into batches.
+except for Excel workbooks, which are loaded whole. ``read_file`` reads one batch
+ahead in a background thread (``ahead``): reading overlaps with what the caller does
+with the batch before. A read yields at least one batch per table. One module per
+format: ``delimited`` (with ``csv_chunks``), ``jsonl``, ``json_doc``, ``xml_doc``,
+``xlsx``; ``detect`` picks the format, ``source`` handles gzip and text encodings,
+``records`` turns JSON-like records into batches.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
+from loadbay.pipeline.read.ahead import read_ahead
 from loadbay.pipeline.read.base import FORMATS, Batch, ReadOptions, check_options
 from loadbay.pipeline.read.delimited import read_delimited, read_header
 from loadbay.pipeline.read.detect import detect_format
@@ -76,7 +79,7 @@ def read_file(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Batc
 
 def _read(path: Path, options: ReadOptions, reader: Reader) -> Iterator[Batch]:
     with io_errors(path):
-        yield from reader(path, options)
+        yield from read_ahead(reader(path, options))
 
 
 def headers(path: Path, options: ReadOptions = ReadOptions()) -> list[str]:

@@ -64,12 +64,15 @@ class Piece:
     records: int  # records in the chunk, blank and irregular ones included
 
 
-def record_end(buf: bytes) -> int:
-    """Position after the last line break in ``buf`` that ends a record, or 0."""
+def record_end(buf: bytes, quotes: int = 0) -> int:
+    """Position after the last line break in ``buf`` that ends a record, or 0.
+
+    ``quotes``: how many quote characters come before ``buf`` in its chunk.
+    """
     pos = buf.rfind(b"\n")
-    if pos < 0 or QUOTE not in buf:
+    if pos < 0 or (quotes % 2 == 0 and QUOTE not in buf):
         return pos + 1
-    quotes = buf.count(QUOTE, 0, pos)
+    quotes += buf.count(QUOTE, 0, pos)
     while quotes % 2:
         prev = buf.rfind(b"\n", 0, pos)
         if prev < 0:
@@ -82,26 +85,32 @@ def record_end(buf: bytes) -> int:
 def record_chunks(
     stream: Readable, pending: bytes, block_size: int, source: str
 ) -> Iterator[bytes]:
-    """Chunks of whole records, each about ``block_size`` bytes."""
+    """Chunks of whole records, each about ``block_size`` bytes.
+
+    A chunk is the records left over from the block before (``pending``) and the
+    block's own up to its last record end, joined in one copy.
+    """
     while True:
         block = stream.read(block_size)
-        buf = pending + block if pending else block
         if not block:
-            if buf:
-                yield buf
+            if pending:
+                yield pending
             return
-        cut = record_end(buf)
-        if cut == 0 and len(buf) > MAX_PENDING:
-            cut = buf.rfind(b"\n") + 1  # an unbalanced quote: give up on it
+        cut = record_end(block, pending.count(QUOTE))
+        if cut:
+            whole = not pending and cut == len(block)
+            yield block if whole else b"".join((pending, memoryview(block)[:cut]))
+            pending = block[cut:]
+            continue
+        pending += block  # no record ends in this block
+        if len(pending) > MAX_PENDING:  # an unbalanced quote: give up on it
+            cut = pending.rfind(b"\n") + 1
             if cut == 0:
                 raise UnreadableFile(
                     f"{source}: a line is longer than {MAX_PENDING // 2**20} MiB", file=source
                 )
-        if cut == 0:
-            pending = buf
-            continue
-        pending = buf[cut:]
-        yield buf[:cut]
+            yield pending[:cut]
+            pending = pending[cut:]
 
 
 @dataclass

@@ -168,6 +168,23 @@ class Utf8Stream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes (fewer is not the end; ``b""`` is). A read past what was
+        converted goes to the raw stream in one piece: valid UTF-8 comes back as read,
+        with no copy in between (``readinto``, used by a buffered reader, copies)."""
+        if size < 0:
+            return self.readall()
+        if size == 0:
+            return b""
+        if self._out:
+            out, self._out = bytes(self._out[:size]), self._out[size:]
+            return out
+        while True:
+            chunk = self._raw.read(size)
+            converted = self._convert(chunk, not chunk)
+            if converted or not chunk:
+                return converted
+
     def readinto(self, buffer: WriteableBuffer) -> int:
         while not self._out:
             chunk = self._raw.read(_BLOCK)
@@ -244,10 +261,15 @@ class Utf8Stream(io.RawIOBase):
 
 def open_utf8(path: Path, encoding: str | None) -> io.BufferedReader:
     """The file as a buffered stream of valid UTF-8 bytes, without BOM."""
+    return io.BufferedReader(open_utf8_blocks(path, encoding), buffer_size=_BLOCK)
+
+
+def open_utf8_blocks(path: Path, encoding: str | None) -> Utf8Stream:
+    """The file as an unbuffered stream of valid UTF-8 bytes, without BOM: for readers
+    that read it in large blocks (each one then costs a single copy)."""
     raw = open_raw(path)
     try:
-        stream = Utf8Stream(raw, encoding, path.name, lambda: open_raw(path))
-        return io.BufferedReader(stream, buffer_size=_BLOCK)
+        return Utf8Stream(raw, encoding, path.name, lambda: open_raw(path))
     except BaseException:
         raw.close()
         raise

@@ -2,7 +2,8 @@
 
 The batch goes through one lazy query: every cell stripped (empty → null), then
 the helper columns of each column's plan, step by step, then the typed values,
-then one small error index per column (the first rule the cell breaks). Rows
+then one small error index per column (the first rule the cell breaks). The query
+is planned once per shape of batch (columns, schema, options) and reused. Rows
 without any error are the good frame; the error rows are built only from the
 (usually few) bad rows, where the messages are formatted.
 """
@@ -10,6 +11,8 @@ without any error are the good frame; the error rows are built only from the
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
 import polars as pl
 from polars.expr.whenthen import ChainedThen, Then
@@ -44,6 +47,8 @@ _WHOLE_ROW_MODES = frozenset({Mode.CREATE, Mode.APPEND, Mode.REPLACE})
 #: modes where a row that updates a stored one may leave cells empty
 _UPDATING_MODES = frozenset({Mode.UPDATE, Mode.UPSERT})
 _POSITION = "__position__"
+#: the evaluated frame's flag of a row with at least one bad cell
+_BAD = "__bad__"
 
 
 #: a column of the batch with its plan
@@ -56,20 +61,80 @@ def validate(
     """Type and check every cell of ``frame`` (string columns named after ``table``'s)."""
     _check(frame, options)
     match = table.match_columns(options.match)
-    planned = [
-        _plan(table.column(name), catalog, options, match)
+    specs = tuple(
+        (table.column(name), _referenced(table.column(name), catalog))
         for name in frame.columns
         if name not in (ROW, REF)
-    ]
-    checked = _evaluate(frame, planned)
-    bad = checked.select(_any_error(planned)).to_series()
-    good = checked.select(_outputs(frame, table, planned))
+    )
+    query = _query(tuple(frame.columns), specs, options, match)
+    checked = query.evaluate(frame)
+    bad = checked.get_column(_BAD)
+    # lazily: the eager select would first glue the evaluated frame's chunks together
+    good = checked.lazy().select(query.outputs).collect()
     failed = int(bad.sum())
     if not failed:
         return Validated(good=good, errors=empty_errors(), failed_rows=0)
     # gathering the (usually few) bad rows costs what they are, filtering costs the batch
-    errors = _errors(checked[bad.arg_true()], planned)
+    errors = _errors(checked[bad.arg_true()], query.planned)
     return Validated(good=good.filter(~bad), errors=errors, failed_rows=failed)
+
+
+@dataclass(frozen=True)
+class _Query:
+    """What validating a batch needs that depends on its columns, not on its rows.
+
+    Built once per shape of batch (``_query`` is cached): the planning and its polars
+    expressions cost about as much as validating thousands of rows.
+    """
+
+    planned: list[Planned]
+    #: the groups of ``with_columns``, in order (a group may use the ones before)
+    stages: list[list[pl.Expr]]
+    #: the columns ``evaluate`` returns
+    kept: list[str]
+    #: the good frame's columns, from the evaluated frame
+    outputs: list[pl.Expr]
+
+    def evaluate(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The frame plus, per column, its text, typed value and error index, and ``_BAD``
+        (one query; the helper columns of the plans are computed on the way, not kept)."""
+        query = frame.lazy()
+        for stage in self.stages:
+            query = query.with_columns(stage)
+        return query.select(self.kept).collect()
+
+
+@lru_cache(maxsize=128)
+def _query(
+    columns: tuple[str, ...],
+    specs: tuple[tuple[Column, Column], ...],
+    options: ValidateOptions,
+    match: tuple[str, ...],
+) -> _Query:
+    """The query for a batch of ``columns``; ``specs``: each field's column and the column
+    whose type and rules apply to it (itself, or the one it references)."""
+    planned = [_plan(column, spec, options, match) for column, spec in specs]
+    stages = [
+        [
+            pl.col(c.name).cast(pl.String).str.strip_chars().alias(c.work("text"))
+            for c, _ in planned
+        ],
+        [_non_empty(c.text).alias(c.work("text")) for c, _ in planned],
+    ]
+    for step in range(max((len(p.steps) for _, p in planned), default=0)):
+        stages.append([e for _, p in planned if step < len(p.steps) for e in p.steps[step]])
+    stages.append([p.value.alias(c.work("typed")) for c, p in planned])
+    checked = [(c, p) for c, p in planned if p.rules]
+    stages.append([_error_index(p.rules).alias(c.work("error")) for c, p in checked])
+    stages.append([_any_error(planned).alias(_BAD)])
+    kept = [
+        *columns,
+        *(c.work(what) for c, _ in planned for what in ("text", "typed")),
+        *(c.work("error") for c, _ in checked),
+        _BAD,
+    ]
+    references = {column.name for column, _ in specs if column.references is not None}
+    return _Query(planned, [s for s in stages if s], kept, _outputs(columns, references, planned))
 
 
 def _check(frame: pl.DataFrame, options: ValidateOptions) -> None:
@@ -83,11 +148,11 @@ def _check(frame: pl.DataFrame, options: ValidateOptions) -> None:
 
 
 def _plan(
-    column: Column, catalog: Catalog, options: ValidateOptions, match: tuple[str, ...]
+    column: Column, spec: Column, options: ValidateOptions, match: tuple[str, ...]
 ) -> Planned:
-    """The plan of ``column``'s type (or of the column it references), led by the rule for
-    an empty cell (missing_key or required)."""
-    cell = Cell(name=column.name, spec=_referenced(column, catalog), options=options)
+    """The plan of ``spec``'s type for ``column``, led by the rule for an empty cell
+    (missing_key or required)."""
+    cell = Cell(name=column.name, spec=spec, options=options)
     plan = PLANNERS[cell.spec.type](cell)
     empty = cell.text.is_null()
     if column.name in match and options.mode is not Mode.APPEND:
@@ -120,36 +185,16 @@ def _required_applies(options: ValidateOptions) -> bool:
     return options.mode in _UPDATING_MODES and options.empty is EmptyPolicy.CLEAR
 
 
-def _evaluate(frame: pl.DataFrame, planned: list[Planned]) -> pl.DataFrame:
-    """The frame plus, per column, its text, typed value and error index (one query).
-
-    The helper columns of the plans are computed on the way but not kept.
-    """
-    query = frame.lazy().with_columns(_stripped(c.name).alias(c.work("text")) for c, _ in planned)
-    for step in range(max((len(p.steps) for _, p in planned), default=0)):
-        query = query.with_columns(
-            expr for _, p in planned if step < len(p.steps) for expr in p.steps[step]
-        )
-    query = query.with_columns(p.value.alias(c.work("typed")) for c, p in planned)
-    checked = [(c, p) for c, p in planned if p.rules]
-    query = query.with_columns(_error_index(p.rules).alias(c.work("error")) for c, p in checked)
-    kept = [
-        *frame.columns,
-        *(c.work(what) for c, _ in planned for what in ("text", "typed")),
-        *(c.work("error") for c, _ in checked),
-    ]
-    return query.select(kept).collect()
-
-
 def _any_error(planned: list[Planned]) -> pl.Expr:
     """True for a row with at least one bad cell."""
     flags = [pl.col(c.work("error")).is_not_null() for c, p in planned if p.rules]
     return pl.any_horizontal(flags) if flags else pl.repeat(False, pl.len())
 
 
-def _stripped(name: str) -> pl.Expr:
-    """The cell without surrounding whitespace, null when nothing is left."""
-    return pl.col(name).cast(pl.String).str.strip_chars().replace("", None)
+def _non_empty(text: pl.Expr) -> pl.Expr:
+    """``text``, null when it is empty (not ``replace("", None)``, which costs a lookup
+    table per column and batch)."""
+    return pl.when(text != "").then(text)
 
 
 def _first(cases: Sequence[tuple[pl.Expr, pl.Expr]], default: pl.Expr) -> pl.Expr:
@@ -167,16 +212,16 @@ def _error_index(rules: Sequence[Rule]) -> pl.Expr:
     return _first(cases, pl.lit(None, dtype=pl.UInt8))
 
 
-def _outputs(frame: pl.DataFrame, table: Table, planned: list[Planned]) -> list[pl.Expr]:
+def _outputs(columns: Sequence[str], references: set[str], planned: list[Planned]) -> list[pl.Expr]:
     """The good frame's columns, in the frame's order; references as text."""
     typed = {cell.name: cell.typed for cell, _ in planned}
     outputs: list[pl.Expr] = []
-    for name in frame.columns:
+    for name in columns:
         if name == ROW:
             outputs.append(pl.col(ROW).cast(pl.Int64))
         elif name == REF:
             outputs.append(pl.col(REF))
-        elif table.column(name).references is not None:
+        elif name in references:
             outputs.append(typed[name].cast(pl.String).alias(name))
         else:
             outputs.append(typed[name].alias(name))

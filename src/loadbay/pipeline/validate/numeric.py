@@ -26,7 +26,7 @@ _MAX_PRECISION = 38
 
 def plan_integer(cell: Cell) -> Plan:
     text = cell.text
-    well_formed = text.str.contains(INTEGER_PATTERN)
+    well_formed = pl.col(cell.work("shaped"))  # a step: used twice, matched once
     value = pl.when(well_formed).then(text.cast(pl.Int64, strict=False))
     why = "is not a whole number (digits only, with an optional sign)"
     rules = (
@@ -38,7 +38,8 @@ def plan_integer(cell: Cell) -> Plan:
         invalid(cell, Code.INVALID_INTEGER, "is too large for a whole number (64-bit)"),
         *bound_rules(cell, cell.typed.cast(pl.Int128), pl.Int128()),
     )
-    return Plan(value=value, rules=rules)
+    steps = ((text.str.contains(INTEGER_PATTERN).alias(cell.work("shaped")),),)
+    return Plan(value=value, rules=rules, steps=steps)
 
 
 def _plain(cell: Cell) -> pl.Expr:
@@ -60,9 +61,10 @@ def plan_decimal(cell: Cell) -> Plan:
     dtype = pl.Decimal(_MAX_PRECISION, scale)
     plain, exact = pl.col(cell.work("plain")), pl.col(cell.work("exact"))
     number, shaped = pl.col(cell.work("number")), pl.col(cell.work("shaped"))
-    fits = number.is_not_null()
+    fits = pl.col(cell.work("fits"))  # a step: used three times, computed once
+    fitting = number.is_not_null()
     if cell.spec.precision < _MAX_PRECISION:  # else the cast itself refuses a 39th digit
-        fits = fits & (number.abs() < pl.lit(Decimal(10**whole), dtype=dtype))
+        fitting = fitting & (number.abs() < pl.lit(Decimal(10**whole), dtype=dtype))
     steps = (
         (_plain(cell).alias(cell.work("plain")),),
         (plain.str.contains(_exact_pattern(scale)).fill_null(False).alias(cell.work("exact")),),
@@ -75,6 +77,7 @@ def plan_decimal(cell: Cell) -> Plan:
             .fill_null(False)
             .alias(cell.work("shaped")),
         ),
+        (fitting.alias(cell.work("fits")),),
     )
     rules = (
         *_shape_rules(cell, exact | shaped, shaped, fits),

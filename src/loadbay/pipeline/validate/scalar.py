@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from loadbay.errors import Code
@@ -18,6 +20,14 @@ _ATOM = r"[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+"
 #: letters (or punycode); the lengths (64 before the @, 254 in all) are checked apart, as
 #: counted repetitions make the regex many times slower
 EMAIL_PATTERN = rf"^{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+(?:\p{{L}}{{2,}}|[xX][nN]--[a-zA-Z0-9-]+)$"
+#: the same, for addresses already as kept (ASCII, no capitals): every address it matches
+#: matches EMAIL_PATTERN and is its own lowercase, so most cells need neither the Unicode
+#: pattern nor lowercasing
+_LOWER_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_LOWER_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+LOWER_EMAIL_PATTERN = (
+    rf"^{_LOWER_ATOM}(?:\.{_LOWER_ATOM})*@(?:{_LOWER_LABEL}\.)+(?:[a-z]{{2,}}|xn--[a-z0-9-]+)$"
+)
 EMAIL_MAX = 254
 EMAIL_LOCAL_MAX = 64
 
@@ -37,34 +47,70 @@ def plan_boolean(cell: Cell) -> Plan:
 
 def plan_enum(cell: Cell) -> Plan:
     allowed = cell.spec.enum
-    lower = cell.text.str.to_lowercase()
+    hit, lower, steps = _in_any_case(cell, allowed, upper=False)
     if all(choice == choice.lower() for choice in allowed):
-        value: pl.Expr = pl.when(lower.is_in(allowed)).then(lower)  # cheaper, same result
-    else:
-        folded: dict[str, str] = {}
+        folded: pl.Expr = pl.when(lower.is_in(allowed)).then(lower)  # cheaper, same result
+    else:  # an exact match wins over one in another case (values may differ only in case)
+        choices: dict[str, str] = {}
         for choice in allowed:
-            folded.setdefault(choice.lower(), choice)
-        value = lower.replace_strict(folded, default=None, return_dtype=pl.String)
-        if len(folded) < len(allowed):  # values differing only in case: an exact match wins
-            value = pl.when(cell.text.is_in(allowed)).then(cell.text).otherwise(value)
+            choices.setdefault(choice.lower(), choice)
+        folded = lower.replace_strict(choices, default=None, return_dtype=pl.String)
     why = "is not one of the allowed values: " + ", ".join(allowed)
-    return Plan(value=value, rules=(invalid(cell, Code.INVALID_ENUM, why),))
+    return Plan(
+        value=pl.when(hit).then(cell.text).otherwise(folded),
+        rules=(invalid(cell, Code.INVALID_ENUM, why),),
+        steps=steps,
+    )
 
 
 def plan_email(cell: Cell) -> Plan:
     text = cell.text
-    ok = (
-        text.str.contains(EMAIL_PATTERN)
-        & (text.str.len_chars() <= EMAIL_MAX)
-        & (text.str.find("@", literal=True) <= EMAIL_LOCAL_MAX)
+    lower, fits = pl.col(cell.work("lower")), pl.col(cell.work("fits"))
+    # where the whole cell fits in EMAIL_LOCAL_MAX bytes, so does its local part
+    long = text.str.len_bytes() > EMAIL_LOCAL_MAX
+    local = pl.when(long).then(text).str.find("@", literal=True)
+    steps = (
+        (
+            text.str.contains(LOWER_EMAIL_PATTERN).alias(cell.work("lower")),
+            ((text.str.len_chars() <= EMAIL_MAX) & (~long | (local <= EMAIL_LOCAL_MAX))).alias(
+                cell.work("fits")
+            ),
+        ),
     )
-    value = pl.when(ok).then(text.str.to_lowercase())
+    other = pl.when(~lower).then(text)  # null where the cell is already as kept
+    value = (
+        pl.when(lower & fits)
+        .then(text)
+        .when(other.str.contains(EMAIL_PATTERN) & fits)
+        .then(other.str.to_lowercase())
+    )
     why = "is not a valid email address (expected name@example.com, without spaces)"
-    return Plan(value=value, rules=(invalid(cell, Code.INVALID_EMAIL, why), *length_rule(cell)))
+    rules = (invalid(cell, Code.INVALID_EMAIL, why), *length_rule(cell))
+    return Plan(value=value, rules=rules, steps=steps)
 
 
 def plan_currency(cell: Cell) -> Plan:
-    upper = cell.text.str.to_uppercase()
-    value = pl.when(upper.is_in(sorted(CURRENCY_CODES))).then(upper)
+    codes = sorted(CURRENCY_CODES)
+    hit, upper, steps = _in_any_case(cell, codes, upper=True)
     why = "is not an ISO 4217 currency code (such as EUR, USD, GBP)"
-    return Plan(value=value, rules=(invalid(cell, Code.INVALID_CURRENCY, why),))
+    return Plan(
+        value=pl.when(hit).then(cell.text).when(upper.is_in(codes)).then(upper),
+        rules=(invalid(cell, Code.INVALID_CURRENCY, why),),
+        steps=steps,
+    )
+
+
+def _in_any_case(
+    cell: Cell, choices: Sequence[str], upper: bool
+) -> tuple[pl.Expr, pl.Expr, tuple[tuple[pl.Expr, ...], ...]]:
+    """For a cell that is one of ``choices`` in any case: whether it is one as given
+    (``hit``), the cell in lower (or upper) case where it is not (null where it is), and
+    the steps that compute them. Most cells are given as kept: looking them up costs
+    less than changing the case of a whole batch."""
+    hit, cased = pl.col(cell.work("hit")), pl.col(cell.work("cased"))
+    rest = pl.when(~hit).then(cell.text).str
+    steps = (
+        (cell.text.is_in(choices).alias(cell.work("hit")),),
+        ((rest.to_uppercase() if upper else rest.to_lowercase()).alias(cell.work("cased")),),
+    )
+    return hit, cased, steps

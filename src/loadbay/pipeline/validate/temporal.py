@@ -31,6 +31,8 @@ DATETIME_FORMS = (
 #: strftime directives that carry a zone: polars then returns the value in UTC
 _ZONE_DIRECTIVES = ("%z", "%:z", "%::z", "%#z")
 _EARLIEST_YEAR = 1000
+# Every parse passes cache=False: polars' cache of parsed strings costs twice the parse
+# itself on a batch of dates, and gives the same values.
 
 
 def _accepted(cell: Cell, forms: str) -> str:
@@ -63,7 +65,7 @@ def _from_parts(parts: pl.Expr, to_utc: bool) -> pl.Expr:
         field("second").fill_null("00"),
         pl.lit("."),
         field("fraction").fill_null("0"),
-    ).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=False)
+    ).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=False, cache=False)
     if not to_utc:
         return local
     zone = field("zone").str.replace(":", "", literal=True)
@@ -77,7 +79,7 @@ def _user_formats(text: pl.Expr, formats: tuple[str, ...]) -> list[pl.Expr]:
     """``text`` read with each user format, as naive datetimes (UTC for zoned formats)."""
     parsed: list[pl.Expr] = []
     for fmt in formats:
-        value = text.str.strptime(pl.Datetime("us"), fmt, strict=False)
+        value = text.str.strptime(pl.Datetime("us"), fmt, strict=False, cache=False)
         if any(directive in fmt for directive in _ZONE_DIRECTIVES):
             value = value.dt.replace_time_zone(None)
         parsed.append(pl.when(value.dt.year() >= _EARLIEST_YEAR).then(value))
@@ -104,7 +106,7 @@ def plan_date(cell: Cell) -> Plan:
     steps = (
         (
             pl.when(text.str.contains(ISO_DATE_PATTERN))
-            .then(text.str.to_date("%Y-%m-%d", strict=False))
+            .then(text.str.to_date("%Y-%m-%d", strict=False, cache=False))
             .alias(cell.work("iso")),
         ),
         (_parts(pl.when(iso.is_null()).then(text)).alias(cell.work("parts")),),
