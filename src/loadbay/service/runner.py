@@ -110,7 +110,7 @@ class ImportRunner:
 
     def _ingest(self, conn: Connection, request: ImportRequest) -> list[Part]:
         """Read, map, validate and stage every file; record the rows that failed."""
-        if self._load(conn)["state"] == "queued":  # a resumed run never goes back
+        if self._state(conn) == "queued":  # a resumed run never goes back
             self._move(conn, states.VALIDATING, started_at=imports_sql.now())
         with conn.begin():
             imports_sql.clear_results(conn, self.import_id)
@@ -308,7 +308,7 @@ class ImportRunner:
             conn.rollback()
         with conn.begin():
             counts = imports_sql.count_outcomes(conn, self.import_id)
-            if self._load(conn)["state"] in states.SETTLED:
+            if self._state(conn) in states.SETTLED:
                 return  # cancelled (or finished) by someone else meanwhile
         self._move(
             conn,
@@ -321,7 +321,7 @@ class ImportRunner:
         )
 
     def _check_cancelled(self, conn: Connection) -> None:
-        if self._load(conn)["state"] == "cancelled":
+        if self._state(conn) == "cancelled":
             raise Cancelled(f"import {self.import_id} was cancelled")
 
     def _stop_cancelled(self, conn: Connection) -> None:
@@ -347,14 +347,14 @@ class ImportRunner:
         """Drop what the import staged once it is over; an interrupted one keeps it."""
         if conn.in_transaction():
             conn.rollback()
-        finished = self._load(conn)["state"] in FINAL_STATES
+        finished = self._state(conn) in FINAL_STATES
         names = [name for part in self.state.parts for name in (part.stage, part.plan)]
         self.scratch.release(conn, names, finished)
 
     def _move(self, conn: Connection, new: str, **values: Any) -> None:
         """Change the import's state, as states.py allows, with a compare-and-set."""
         with conn.begin():
-            current = imports_sql.get_import(conn, self.tenant, self.import_id)["state"]
+            current = imports_sql.get_state(conn, self.tenant, self.import_id)
             if current == new:
                 imports_sql.update_import(conn, self.tenant, self.import_id, **values)
                 return
@@ -369,6 +369,12 @@ class ImportRunner:
             return imports_sql.get_import(conn, self.tenant, self.import_id)
         with conn.begin():
             return imports_sql.get_import(conn, self.tenant, self.import_id)
+
+    def _state(self, conn: Connection) -> str:
+        if conn.in_transaction():
+            return imports_sql.get_state(conn, self.tenant, self.import_id)
+        with conn.begin():
+            return imports_sql.get_state(conn, self.tenant, self.import_id)
 
     def _set(self, conn: Connection, **values: Any) -> None:
         with conn.begin():

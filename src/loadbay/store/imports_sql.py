@@ -40,6 +40,18 @@ def get_import(conn: Connection, tenant: str, import_id: str) -> dict[str, Any]:
     return dict(row)
 
 
+def get_state(conn: Connection, tenant: str, import_id: str) -> str:
+    """Only the state of an import (what the runner checks between steps: a narrow read)."""
+    state = conn.execute(
+        sa.select(system.imports.c.state).where(
+            system.imports.c.id == import_id, system.imports.c.tenant_id == tenant
+        )
+    ).scalar_one_or_none()
+    if state is None:
+        raise NotFound(f"no import {import_id!r}")
+    return str(state)
+
+
 def update_import(conn: Connection, tenant: str, import_id: str, **values: Any) -> None:
     conn.execute(
         sa.update(system.imports)
