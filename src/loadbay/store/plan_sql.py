@@ -22,11 +22,6 @@ from loadbay.store.dialect import Dialect, q
 Q = "'"
 
 
-#: the outcomes whose rows need their values in the plan: written (created, updated,
-#: deleted: the change log and diffs read the old ones) or reported (failed: messages)
-WITH_VALUES = "'created', 'updated', 'deleted', 'failed'"
-
-
 def lit(text: str) -> str:
     """A SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
@@ -354,30 +349,18 @@ class PlanBuilder:
             record_id = f"CASE WHEN w._outcome = 'created' THEN {self.next_id} ELSE w._target END"
         else:
             record_id = "w._target"
-        values = self.values_kept(set_cols)
-        kept = ", ".join(
-            [f"w.{c}" for c in self.kept(checks)]
-            + [f"CASE WHEN w._outcome IN ({WITH_VALUES}) THEN w.{c} END AS {c}" for c in values]
-        )
+        kept = ", ".join(f"w.{c}" for c in self.kept(checks, set_cols))
         sql = (
             f"CREATE {self.d.unlogged}TABLE {q(self.spec.plan)} AS\n"
             f"SELECT {kept}, {record_id} AS _id FROM (\n{with_outcome}\n) w"
         )
         return Plan(self.spec, tuple(checks), tuple(set_cols), sql)
 
-    def kept(self, checks: list[RowCheck]) -> list[str]:
+    def kept(self, checks: list[RowCheck], set_cols: list[str]) -> list[str]:
         """The plan table's columns: only what writing, results, errors and diffs read
         (a narrow plan is quicker to build and to scan than every intermediate value)."""
         cols = ["_seq", "_src", "_row", "_ref", "_key", "_target", "_last_seq", "_last_row"]
         cols += [f'"f_{c}"' for c in dict.fromkeys([*self.refs, *self.uniques])]
-        cols += [c.flag for c in checks]
-        return [*cols, "_failed", "_changed", "_outcome"]
-
-    def values_kept(self, set_cols: list[str]) -> list[str]:
-        """The new and old values: kept only for rows whose outcome reads them (see
-        ``WITH_VALUES``); an unchanged or skipped row, most of a typical re-import, keeps
-        NULLs, so the plan is smaller to write and quicker to scan for every statement."""
-        cols: list[str] = []
         if self.spec.mode is not Mode.DELETE:
             cols += [f'"n_{c.name}"' for c in self.table.columns]
         if self.logs_changes:
@@ -385,7 +368,8 @@ class PlanBuilder:
             cols += ["_o_created_at", "_o_updated_at"]
         else:
             cols += [f'"o_{c}"' for c in set_cols]
-        return cols
+        cols += [c.flag for c in checks]
+        return [*cols, "_failed", "_changed", "_outcome"]
 
 
 def build_plan(spec: PlanSpec, dialect: Dialect, conn: Connection) -> Plan:
