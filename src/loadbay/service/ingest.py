@@ -28,7 +28,13 @@ from loadbay.service.repeats import RepeatedKeys
 from loadbay.service.requests import ImportRequest, SourceSpec
 from loadbay.store import system
 from loadbay.store.imports_sql import insert_frame
-from loadbay.store.staging import append_frame, create_stage, plan_table_name, stage_table_name
+from loadbay.store.staging import (
+    add_stage_columns,
+    append_frame,
+    create_stage,
+    plan_table_name,
+    stage_table_name,
+)
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -162,18 +168,15 @@ class Ingest:
 
     def _part(self, src: int, source: SourceSpec, batch: Batch) -> Part:
         table = table_for(source, batch, self.catalog)
+        headers = [c for c in batch.frame.columns if c not in (ROW, REF)]
         found = self.parts.get((src, table.name))
         if found is not None:
+            self._widen(found, batch, headers)
             return found
         req = self.request
         mode = effective_mode(req.mode, table)
         match = () if mode is Mode.APPEND else table.match_columns(req.key)
-        headers = [c for c in batch.frame.columns if c not in (ROW, REF)]
-        mapping, constants = dict(req.mapping), dict(req.constants)
-        if batch.table is not None:  # several tables in one file: each takes what is its own
-            mapping = {f: c for f, c in mapping.items() if f in headers and table.has_column(c)}
-            constants = {c: v for c, v in constants.items() if table.has_column(c)}
-        cmap = map_columns(headers, table, MappingOptions(mapping, constants, req.strict_columns))
+        cmap = self._map(table, batch, headers)
         check_required(cmap, table, mode, match, headers, req.require_all_columns)
         index = len(self.parts)
         part = Part(
@@ -194,6 +197,37 @@ class Ingest:
             create_stage(self.conn, part.stage, self.catalog, table, cmap.columns)
         self.parts[(src, table.name)] = part
         return part
+
+    def _map(self, table: Table, batch: Batch, headers: list[str]) -> ColumnMap:
+        req = self.request
+        mapping, constants = dict(req.mapping), dict(req.constants)
+        if batch.table is not None:  # several tables in one file: each takes what is its own
+            mapping = {f: c for f, c in mapping.items() if f in headers and table.has_column(c)}
+            constants = {c: v for c, v in constants.items() if table.has_column(c)}
+        return map_columns(headers, table, MappingOptions(mapping, constants, req.strict_columns))
+
+    def _widen(self, part: Part, batch: Batch, headers: list[str]) -> None:
+        """A field first seen in a later batch (JSON, XML: records need not share their
+        fields) is mapped like the first ones, and its column added to the stage (NULL for
+        the rows before, which did not have it) — never dropped unseen."""
+        known = set(part.cmap.sources.values()) | set(part.cmap.unknown)
+        if all(h in known for h in headers):
+            return
+        cmap = self._map(part.table, batch, headers)
+        moved = [c for c, f in part.cmap.sources.items() if cmap.sources.get(c) != f]
+        if moved:
+            late = [h for h in headers if h not in known]
+            raise InvalidOption(
+                f"{part.source}: field(s) {', '.join(map(repr, late))} first appear after "
+                f"row {part.rows} and would change which field fills column(s) "
+                f"{', '.join(map(repr, moved))}; give the mapping explicitly (--map)"
+            )
+        added = [c for c in cmap.columns if c not in part.cmap.columns]
+        self.stager.wait()  # the connection is the stager's while it writes
+        if added:
+            with self.conn.begin():
+                add_stage_columns(self.conn, part.stage, self.catalog, part.table, added)
+        part.cmap, part.unknown = cmap, cmap.unknown
 
     def _batch(self, src: int, source: SourceSpec, batch: Batch) -> None:
         part = self._part(src, source, batch)

@@ -52,6 +52,16 @@ def create_stage(
     )
 
 
+def add_stage_columns(
+    conn: Connection, name: str, catalog: Catalog, table: Table, columns: Sequence[str]
+) -> None:
+    """Columns a file brings after its first batch: NULL in the rows staged before."""
+    dialect = dialect_of(conn)
+    for c in columns:
+        kind = dialect.value_type(value_column(catalog, table, c))
+        conn.exec_driver_sql(f"ALTER TABLE {q(name)} ADD COLUMN {q(c)} {kind}")
+
+
 def drop_table(conn: Connection, name: str) -> None:
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
 
