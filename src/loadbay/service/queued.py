@@ -134,8 +134,11 @@ def submit(
 
     def action() -> tuple[int, dict[str, Any]]:
         import_id = create_import(ctx, build_request(ctx, tenant, spec), tenant)
+        # the import as accepted (queued): read before a worker can move it on, so the
+        # answer (and its idempotent replay) does not depend on how fast the worker is
+        accepted = import_view(get_import(ctx, import_id, tenant))
         dispatcher.enqueue_import(tenant, import_id)
-        return 202, import_view(get_import(ctx, import_id, tenant))
+        return 202, accepted
 
     key, print_ = idempotency
     (_, body), replayed = once(ctx, tenant, ENDPOINT, key, print_, action)
@@ -149,8 +152,9 @@ def show(ctx: Context, tenant: str, import_id: str) -> dict[str, Any]:
 def start(ctx: Context, tenant: str, import_id: str, dispatcher: Dispatcher) -> dict[str, Any]:
     """Run a validated dry run for real: planned again against the data of that moment."""
     requeue_dry_run(ctx, import_id, tenant)
+    accepted = show(ctx, tenant, import_id)  # queued again, as submit answers
     dispatcher.enqueue_import(tenant, import_id)
-    return show(ctx, tenant, import_id)
+    return accepted
 
 
 def cancel(ctx: Context, tenant: str, import_id: str, leases: Leases) -> dict[str, Any]:
