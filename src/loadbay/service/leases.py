@@ -50,7 +50,7 @@ class Leases:
     def _until(self) -> Any:
         return now() + timedelta(seconds=self.seconds)
 
-    def acquire(self, import_id: str, tenant: str, worker: str) -> bool:
+    def acquire(self, import_id: str, tenant: str, worker: str) -> dict[str, Any] | None:
         with self.engine.begin() as conn:
             return leases_sql.acquire(conn, import_id, tenant, worker, now(), self._until())
 
@@ -131,23 +131,22 @@ def run_leased(
 ) -> dict[str, Any] | None:
     """Run (or resume) an import under a lease; None when it is not this worker's to run."""
     worker = worker or worker_name()
-    try:
-        record = get_import(ctx, import_id, tenant)
-    except NotFound:
-        return None
-    if record["state"] in states.SETTLED or not leases.acquire(import_id, tenant, worker):
+    lease = leases.acquire(import_id, tenant, worker)
+    if lease is None:
         return None
     try:
-        return _run_held(ctx, leases, tenant, import_id, worker)
+        return _run_held(ctx, leases, tenant, import_id, worker, lease)
     finally:
         leases.release(import_id, worker)
 
 
 def _run_held(
-    ctx: Context, leases: Leases, tenant: str, import_id: str, worker: str
+    ctx: Context, leases: Leases, tenant: str, import_id: str, worker: str, lease: dict[str, Any]
 ) -> dict[str, Any] | None:
-    record = get_import(ctx, import_id, tenant)
-    lease = leases.get(import_id) or {}
+    try:
+        record = get_import(ctx, import_id, tenant)
+    except NotFound:
+        return None
     if record["state"] in states.SETTLED:
         return None
     if int(lease.get("attempts") or 1) > MAX_ATTEMPTS:
@@ -160,10 +159,9 @@ def _run_held(
         beat.cancel = True
     beat.start()
     try:
-        run_import(ctx, import_id, tenant, progress=beat.check)
+        return run_import(ctx, import_id, tenant, progress=beat.check)
     finally:
         beat.stop()
-    return get_import(ctx, import_id, tenant)
 
 
 def _claim(ctx: Context, tenant: str, import_id: str) -> bool:

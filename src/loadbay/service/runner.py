@@ -67,6 +67,7 @@ class ImportRunner:
         self.chunk_size = chunk_size
         self.progress = progress
         self.state = RunState()
+        self.finished = False  # moved to its final state by this run
 
     # ---- the whole run ----------------------------------------------------------------
     def run(self) -> None:
@@ -78,7 +79,7 @@ class ImportRunner:
             self.request = request
             self.scratch = attach_scratch(conn, self.import_id)
             try:
-                self._run(conn, request)
+                self._run(conn, request, record.get("checkpoint") or {})
             except Cancelled:
                 self._stop_cancelled(conn)
             except LoadbayError as exc:
@@ -89,16 +90,15 @@ class ImportRunner:
             finally:
                 self._cleanup(conn)
 
-    def _run(self, conn: Connection, request: ImportRequest) -> None:
-        checkpoint = self._load(conn).get("checkpoint") or {}
+    def _run(self, conn: Connection, request: ImportRequest, checkpoint: dict[str, Any]) -> None:
         if "parts" in checkpoint:  # staged before an interruption: go on from there
             parts = [Part.from_json(p, self.catalog) for p in checkpoint["parts"]]
             stamp = stamp_value(conn, checkpoint["stamp"])
         else:
-            parts = self._ingest(conn, request)
+            parts, ingested = self._ingest(conn, request)
             stamp = dialect_of(conn).stamp()
             checkpoint = {"parts": [p.to_json() for p in parts], "stamp": str(stamp), "done": []}
-            self._move(conn, states.RUNNING, checkpoint=checkpoint)
+            self._move(conn, states.RUNNING, checkpoint=checkpoint, **ingested)
         self.state.parts = parts
         self.state.failed = sum(p.failed for p in parts)
         with table_locks(conn, self.tenant, [p.table.name for p in parts]):
@@ -108,11 +108,15 @@ class ImportRunner:
                 self._write_lenient(conn, request, stamp, checkpoint)
         self._finish(conn, request, stamp)
 
-    def _ingest(self, conn: Connection, request: ImportRequest) -> list[Part]:
-        """Read, map, validate and stage every file; record the rows that failed."""
-        if self._state(conn) == "queued":  # a resumed run never goes back
-            self._move(conn, states.VALIDATING, started_at=imports_sql.now())
+    def _ingest(
+        self, conn: Connection, request: ImportRequest
+    ) -> tuple[list[Part], dict[str, Any]]:
+        """Read, map, validate and stage every file; record the rows that failed. Returns
+        the parts, and what the import's row is to say of them."""
         with conn.begin():
+            current = imports_sql.get_state(conn, self.tenant, self.import_id)
+            if current == states.QUEUED:  # a resumed run never goes back
+                self._move_in(conn, states.VALIDATING, current, started_at=imports_sql.now())
             imports_sql.clear_results(conn, self.import_id)
         started = time.perf_counter()
         ingest = Ingest(
@@ -135,8 +139,11 @@ class ImportRunner:
             for u in p.unknown
         ]
         tables = sorted({p.table.name for p in parts})
-        self._set(conn, rows_total=sum(p.rows for p in parts), warnings=warnings, tables=tables)
-        return parts
+        return parts, {
+            "rows_total": sum(p.rows for p in parts),
+            "warnings": warnings,
+            "tables": tables,
+        }
 
     # ---- strict and dry run: one transaction ------------------------------------------
     def _write_atomic(self, conn: Connection, request: ImportRequest, stamp: object) -> None:
@@ -239,23 +246,26 @@ class ImportRunner:
                 raise too_many
             for start in range(lo, hi, self.chunk_size):
                 end = min(start + self.chunk_size, hi)
-                self._check_cancelled(conn)
                 with conn.begin():
+                    self._check_cancelled(conn)
                     base = write_chunk(
                         conn, plan, summary, self.import_id, self.tenant, stamp, start, end
                     )
                     save_results(
                         conn, plan, self.import_id, start, end, failed=plan_failed > 0, base=base
                     )
-                    checkpoint = {**checkpoint, "done": done, "part": part.index, "seq": end}
+                    # the part's last chunk marks it done in the same commit
+                    at = {"part": None, "seq": 0} if end == hi else {"part": part.index, "seq": end}
+                    checkpoint = {**checkpoint, "done": done + [part.index] * (end == hi), **at}
                     imports_sql.update_import(
                         conn, self.tenant, self.import_id, checkpoint=checkpoint
                     )
                 if self.progress:
                     self.progress("write", end, hi)
             done.append(part.index)
-            checkpoint = {**checkpoint, "done": done, "part": None, "seq": 0}
-            self._set(conn, checkpoint=checkpoint)
+            if lo >= hi:  # nothing to write: no chunk marked the part done
+                checkpoint = {**checkpoint, "done": done, "part": None, "seq": 0}
+                self._set(conn, checkpoint=checkpoint)
         self.state.timings["plan_write"] = time.perf_counter() - started
 
     # ---- pieces -------------------------------------------------------------------------
@@ -283,25 +293,26 @@ class ImportRunner:
     def _finish(self, conn: Connection, request: ImportRequest, stamp: object) -> None:
         with conn.begin():
             counts = imports_sql.count_outcomes(conn, self.import_id)
-        applied = counts["created"] + counts["updated"] + counts["unchanged"] + counts["deleted"]
-        if request.dry_run:
-            state = states.VALIDATED
-        elif counts["failed"] == 0:
-            state = states.SUCCEEDED
-        elif request.error_handling is ErrorHandling.LENIENT and applied:
-            state = states.PARTIALLY_SUCCEEDED
-        else:
-            state = states.FAILED
-        self._move(
-            conn,
-            state,
-            counts=counts,
-            rows_processed=sum(counts.values()),
-            finished_at=imports_sql.now(),
-            write_stamp=None if request.dry_run or state == states.FAILED else str(stamp),
-            checkpoint=None,
-            timings=self.state.timings,
-        )
+            applied = sum(counts[o] for o in ("created", "updated", "unchanged", "deleted"))
+            if request.dry_run:
+                state = states.VALIDATED
+            elif counts["failed"] == 0:
+                state = states.SUCCEEDED
+            elif request.error_handling is ErrorHandling.LENIENT and applied:
+                state = states.PARTIALLY_SUCCEEDED
+            else:
+                state = states.FAILED
+            self._move_in(
+                conn,
+                state,
+                counts=counts,
+                rows_processed=sum(counts.values()),
+                finished_at=imports_sql.now(),
+                write_stamp=None if request.dry_run or state == states.FAILED else str(stamp),
+                checkpoint=None,
+                timings=self.state.timings,
+            )
+        self.finished = True
 
     def _fail(self, conn: Connection, code: str, message: str) -> None:
         if conn.in_transaction():
@@ -347,22 +358,29 @@ class ImportRunner:
         """Drop what the import staged once it is over; an interrupted one keeps it."""
         if conn.in_transaction():
             conn.rollback()
-        finished = self._state(conn) in FINAL_STATES
+        finished = self.finished or self._state(conn) in FINAL_STATES
         names = [name for part in self.state.parts for name in (part.stage, part.plan)]
         self.scratch.release(conn, names, finished)
 
     def _move(self, conn: Connection, new: str, **values: Any) -> None:
         """Change the import's state, as states.py allows, with a compare-and-set."""
         with conn.begin():
+            self._move_in(conn, new, **values)
+
+    def _move_in(
+        self, conn: Connection, new: str, current: str | None = None, **values: Any
+    ) -> None:
+        """``_move`` inside the caller's transaction (``current``: the state just read)."""
+        if current is None:
             current = imports_sql.get_state(conn, self.tenant, self.import_id)
-            if current == new:
-                imports_sql.update_import(conn, self.tenant, self.import_id, **values)
-                return
-            states.check_move(self.import_id, current, new)
-            if not imports_sql.set_state_if(
-                conn, self.tenant, self.import_id, [current], new, **values
-            ):
-                raise InvalidState(f"import {self.import_id} changed state meanwhile")
+        if current == new:
+            imports_sql.update_import(conn, self.tenant, self.import_id, **values)
+            return
+        states.check_move(self.import_id, current, new)
+        if not imports_sql.set_state_if(
+            conn, self.tenant, self.import_id, [current], new, **values
+        ):
+            raise InvalidState(f"import {self.import_id} changed state meanwhile")
 
     def _load(self, conn: Connection) -> dict[str, Any]:
         if conn.in_transaction():

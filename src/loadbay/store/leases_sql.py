@@ -37,8 +37,9 @@ def make_lease_engine(database_url: str) -> Engine:
 
 def acquire(
     conn: Connection, import_id: str, tenant: str, worker: str, now: datetime, until: datetime
-) -> bool:
-    """Take the lease when nobody holds it or its holder stopped renewing it."""
+) -> dict[str, Any] | None:
+    """Take the lease when nobody holds it or its holder stopped renewing it; the lease
+    taken, or None."""
     values = {
         "import_id": import_id,
         "tenant_id": tenant,
@@ -48,13 +49,13 @@ def acquire(
         "cancel_requested": False,
     }
     if insert_if_absent(conn, L, values):
-        return True
+        return values
     taken = conn.execute(
         sa.update(L)
         .where(L.c.import_id == import_id, sa.or_(L.c.locked_by.is_(None), L.c.lease_until < now))
         .values(locked_by=worker, lease_until=until, attempts=L.c.attempts + 1)
     )
-    return bool(taken.rowcount)
+    return get_lease(conn, import_id) if taken.rowcount else None
 
 
 def renew(conn: Connection, import_id: str, worker: str, until: datetime) -> dict[str, Any] | None:

@@ -29,8 +29,7 @@ def table_locks(conn: Connection, tenant: str, tables: Sequence[str]) -> Iterato
     """Hold the locks of ``tables`` (taken in sorted order, so no two imports deadlock)."""
     names = sorted(set(tables))
     if conn.dialect.name == "postgresql":
-        schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
-        conn.commit()
+        schema = _schema(conn)
         with _advisory(conn, [lock_key(schema, tenant, t) for t in names]):
             yield
         return
@@ -48,6 +47,16 @@ def table_locks(conn: Connection, tenant: str, tables: Sequence[str]) -> Iterato
 
 def _safe(text_: str) -> str:
     return hashlib.sha256(text_.encode()).hexdigest()[:16]
+
+
+def _schema(conn: Connection) -> str:
+    """The connection's schema, asked once per connection (its search path is set when it
+    connects)."""
+    info = conn.connection.info
+    if "loadbay_schema" not in info:
+        info["loadbay_schema"] = str(conn.execute(text("SELECT current_schema()")).scalar_one())
+        conn.commit()
+    return str(info["loadbay_schema"])
 
 
 @contextmanager
