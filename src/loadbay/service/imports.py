@@ -48,9 +48,14 @@ def create_import(ctx: Context, request: ImportRequest, tenant: str | None = Non
 
 
 def run_import(
-    ctx: Context, import_id: str, tenant: str | None = None, progress: Progress | None = None
+    ctx: Context,
+    import_id: str,
+    tenant: str | None = None,
+    progress: Progress | None = None,
+    record: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run a queued (or interrupted) import to its end; return it."""
+    """Run a queued (or interrupted) import to its end; return it. ``record``: the import
+    as the caller has just read it."""
     tenant = tenant or ctx.tenant
     runner = ImportRunner(
         ctx.engine,
@@ -61,8 +66,7 @@ def run_import(
         chunk_size=ctx.settings.chunk_size,
         progress=progress,
     )
-    runner.run()
-    return get_import(ctx, import_id, tenant)
+    return runner.run(record)
 
 
 def requeue_dry_run(ctx: Context, import_id: str, tenant: str | None = None) -> None:

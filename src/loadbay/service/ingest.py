@@ -255,9 +255,9 @@ class Ingest:
         errors = pl.concat([batch.errors, checked.errors], how="vertical_relaxed")
 
         def stage() -> None:
-            if self.check:
-                self.check()
             with self.conn.begin():
+                if self.check:
+                    self.check()
                 append_frame(self.conn, part.stage, staged)
                 self._record_failures(part, mapped, errors)
 

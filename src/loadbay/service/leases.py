@@ -152,23 +152,16 @@ def _run_held(
     if int(lease.get("attempts") or 1) > MAX_ATTEMPTS:
         _give_up(ctx, tenant, import_id)
         return get_import(ctx, import_id, tenant)
-    if record["state"] == states.QUEUED and not _claim(ctx, tenant, import_id):
-        return None  # cancelled meanwhile
     beat = Heartbeat(leases, import_id, worker)
     if lease.get("cancel_requested"):
         beat.cancel = True
     beat.start()
     try:
-        return run_import(ctx, import_id, tenant, progress=beat.check)
+        # a queued import is moved on by the runner, with a compare-and-set: one
+        # cancelled meanwhile is not run
+        return run_import(ctx, import_id, tenant, progress=beat.check, record=record)
     finally:
         beat.stop()
-
-
-def _claim(ctx: Context, tenant: str, import_id: str) -> bool:
-    with ctx.engine.begin() as conn:
-        return imports_sql.set_state_if(
-            conn, tenant, import_id, [states.QUEUED], states.VALIDATING, started_at=now()
-        )
 
 
 def _give_up(ctx: Context, tenant: str, import_id: str) -> None:

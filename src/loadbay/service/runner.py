@@ -67,14 +67,16 @@ class ImportRunner:
         self.chunk_size = chunk_size
         self.progress = progress
         self.state = RunState()
-        self.finished = False  # moved to its final state by this run
 
     # ---- the whole run ----------------------------------------------------------------
-    def run(self) -> None:
+    def run(self, record: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run the import to its end, or to where it is stopped; its record then.
+        ``record``: the import as the caller has just read it (not read again)."""
         with self.engine.connect() as conn:
-            record = self._load(conn)
+            if record is None:
+                record = self._load(conn)
             if record["state"] in FINAL_STATES:
-                return  # finished already: nothing to do
+                return record  # finished already: nothing to do
             request = ImportRequest.from_json(record["request"])
             self.request = request
             self.scratch = attach_scratch(conn, self.import_id)
@@ -88,7 +90,8 @@ class ImportRunner:
                 self._fail(conn, "internal_error", f"internal error: {type(exc).__name__}: {exc}")
                 raise
             finally:
-                self._cleanup(conn)
+                record = self._cleanup(conn)
+        return record
 
     def _run(self, conn: Connection, request: ImportRequest, checkpoint: dict[str, Any]) -> None:
         if "parts" in checkpoint:  # staged before an interruption: go on from there
@@ -115,6 +118,8 @@ class ImportRunner:
         the parts, and what the import's row is to say of them."""
         with conn.begin():
             current = imports_sql.get_state(conn, self.tenant, self.import_id)
+            if current == states.CANCELLED:  # before it started
+                raise Cancelled(f"import {self.import_id} was cancelled")
             if current == states.QUEUED:  # a resumed run never goes back
                 self._move_in(conn, states.VALIDATING, current, started_at=imports_sql.now())
             imports_sql.clear_results(conn, self.import_id)
@@ -312,7 +317,6 @@ class ImportRunner:
                 checkpoint=None,
                 timings=self.state.timings,
             )
-        self.finished = True
 
     def _fail(self, conn: Connection, code: str, message: str) -> None:
         if conn.in_transaction():
@@ -354,13 +358,15 @@ class ImportRunner:
             write_stamp=stamp if written else None,
         )
 
-    def _cleanup(self, conn: Connection) -> None:
-        """Drop what the import staged once it is over; an interrupted one keeps it."""
+    def _cleanup(self, conn: Connection) -> dict[str, Any]:
+        """Drop what the import staged once it is over (an interrupted one keeps it);
+        the import's record."""
         if conn.in_transaction():
             conn.rollback()
-        finished = self.finished or self._state(conn) in FINAL_STATES
+        record = self._load(conn)
         names = [name for part in self.state.parts for name in (part.stage, part.plan)]
-        self.scratch.release(conn, names, finished)
+        self.scratch.release(conn, names, record["state"] in FINAL_STATES)
+        return record
 
     def _move(self, conn: Connection, new: str, **values: Any) -> None:
         """Change the import's state, as states.py allows, with a compare-and-set."""

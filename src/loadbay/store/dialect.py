@@ -66,10 +66,14 @@ class Postgres(Dialect):
         }.get(column.type, "TEXT")
 
     def next_id(self, conn: Connection, table: str) -> str:
-        seq = conn.exec_driver_sql(
-            "SELECT pg_get_serial_sequence(%(t)s, 'id')", {"t": q(table)}
-        ).scalar_one()
-        return f"nextval('{seq}')"
+        known: dict[str, str] = conn.connection.info.setdefault("loadbay_sequences", {})
+        if table not in known:  # asked once per connection (its schema is fixed)
+            known[table] = str(
+                conn.exec_driver_sql(
+                    "SELECT pg_get_serial_sequence(%(t)s, 'id')", {"t": q(table)}
+                ).scalar_one()
+            )
+        return f"nextval('{known[table]}')"
 
 
 class Sqlite(Dialect):

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from loadbay.store.staging import drop_table
+from loadbay.store.staging import drop_tables
 
 
 @dataclass
@@ -29,8 +29,7 @@ class Scratch:
         if self.path is None:
             if finished:
                 with conn.begin():
-                    for name in names:
-                        drop_table(conn, name)
+                    drop_tables(conn, names)
             return
         if conn.in_transaction():
             conn.rollback()

@@ -41,14 +41,17 @@ def create_stage(
     conn: Connection, name: str, catalog: Catalog, table: Table, columns: Sequence[str]
 ) -> None:
     dialect = dialect_of(conn)
-    drop_table(conn, name)
     seq = "_seq INTEGER PRIMARY KEY" if dialect.name == "sqlite" else "_seq BIGINT NOT NULL"
     cols = "".join(
         f",\n  {q(c)} {dialect.value_type(value_column(catalog, table, c))}" for c in columns
     )
-    conn.exec_driver_sql(
-        f"CREATE {dialect.unlogged}TABLE {q(name)} (\n  {seq},\n  _src INTEGER NOT NULL,\n"
-        f"  _row BIGINT NOT NULL,\n  _ref TEXT{cols}\n)"
+    run_script(
+        conn,
+        [
+            f"DROP TABLE IF EXISTS {q(name)}",  # left by an interrupted run
+            f"CREATE {dialect.unlogged}TABLE {q(name)} (\n  {seq},\n  _src INTEGER NOT NULL,\n"
+            f"  _row BIGINT NOT NULL,\n  _ref TEXT{cols}\n)",
+        ],
     )
 
 
@@ -62,8 +65,17 @@ def add_stage_columns(
         conn.exec_driver_sql(f"ALTER TABLE {q(name)} ADD COLUMN {q(c)} {kind}")
 
 
-def drop_table(conn: Connection, name: str) -> None:
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
+def drop_tables(conn: Connection, names: Sequence[str]) -> None:
+    run_script(conn, [f"DROP TABLE IF EXISTS {q(name)}" for name in names])
+
+
+def run_script(conn: Connection, statements: Sequence[str]) -> None:
+    """Statements without parameters, in order; on PostgreSQL in one round trip."""
+    if dialect_of(conn).name == "postgresql" and len(statements) > 1:
+        conn.exec_driver_sql(";\n".join(statements))
+        return
+    for statement in statements:
+        conn.exec_driver_sql(statement)
 
 
 def append_frame(conn: Connection, name: str, frame: pl.DataFrame) -> None:

@@ -19,7 +19,7 @@ from loadbay.store.data import changes_table
 from loadbay.store.dialect import dialect_of, q
 from loadbay.store.plan_sql import Plan
 from loadbay.store.records_sql import plain_value
-from loadbay.store.staging import value_column
+from loadbay.store.staging import drop_tables, value_column
 
 #: rows fetched at a time when outcomes are read back
 PART = 50_000
@@ -59,7 +59,7 @@ def create_plan_table(
     conn: Connection, plan: Plan, tenant: str, after: int = 0, chunked: bool = False
 ) -> None:
     """Build the plan table; index it on ``_seq`` when it will be written chunk by chunk."""
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(plan.spec.plan)}")
+    drop_tables(conn, [plan.spec.plan])
     _run(conn, plan.sql, {"tenant": tenant, "after": after})
     if chunked:
         conn.exec_driver_sql(
