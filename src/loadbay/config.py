@@ -24,6 +24,9 @@ class Settings:
     token: str | None = None  # LOADBAY_TOKEN: its bearer token (never logged)
     lease_seconds: float = 30.0  # LOADBAY_LEASE_SECONDS: a worker's hold on a running import
     workers: int = 2  # LOADBAY_WORKERS: worker threads of `loadbay serve` / `loadbay worker`
+    #: LOADBAY_PG_WORK_MEM: PostgreSQL ``work_mem`` of loadbay's connections (the plan's
+    #: join of the file with the table hashes in memory instead of spilling to disk)
+    pg_work_mem: str = "256MB"
 
     @property
     def effective_database_url(self) -> str:
@@ -59,7 +62,12 @@ _INT_ENV = {
     "LOADBAY_RATE_LIMIT": "rate_limit",
     "LOADBAY_WORKERS": "workers",
 }
-_TEXT_ENV = {"LOADBAY_QUEUE_URL": "queue_url", "LOADBAY_URL": "url", "LOADBAY_TOKEN": "token"}
+_TEXT_ENV = {
+    "LOADBAY_QUEUE_URL": "queue_url",
+    "LOADBAY_URL": "url",
+    "LOADBAY_TOKEN": "token",
+    "LOADBAY_PG_WORK_MEM": "pg_work_mem",
+}
 
 
 def _service_env(env: Mapping[str, str]) -> dict[str, object]:

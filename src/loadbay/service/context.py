@@ -32,7 +32,7 @@ def open_context(settings: Settings, schema_file: Path | None = None) -> Context
     """Connect, and create loadbay's tables and the catalog's data tables if missing."""
     catalog = load_catalog(schema_file or settings.schema_file)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, settings.pg_work_mem)
     with engine.connect() as conn, reading(conn).begin():
         # checked as a reader first: on SQLite, a command such as ``imports show`` must not
         # queue for the write lock behind a running import's chunks

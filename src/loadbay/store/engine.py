@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
+
+from loadbay.errors import InvalidOption
 
 #: SQLite page cache in KiB. 64 MiB with staging in a scratch file (store/scratch.py) and
 #: temporary b-trees in files keeps a 1M-row import under 600 MiB RSS, and five imports in
@@ -23,12 +26,32 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+#: a PostgreSQL memory size, as ``SET work_mem`` takes it
+_MEMORY = re.compile(r"^[1-9][0-9]{0,9}(kB|MB|GB)$")
+
+
+def make_engine(url: str, pg_work_mem: str | None = None) -> Engine:
+    """An engine; on PostgreSQL, every connection with ``work_mem`` = ``pg_work_mem``
+    (for the server's default, None)."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    if pg_work_mem is not None:
+        if not _MEMORY.match(pg_work_mem):
+            raise InvalidOption(
+                f"LOADBAY_PG_WORK_MEM must be a size such as 64MB, 256MB or 1GB, "
+                f"not {pg_work_mem!r}"
+            )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            with dbapi_conn.cursor() as cur:
+                cur.execute(f"SET work_mem = '{pg_work_mem}'")
+            dbapi_conn.commit()
+
+    return engine
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
