@@ -60,6 +60,14 @@ class Plan:
     sql: str
 
 
+#: (column prefixes, the outcomes whose rows are read for them) of the plan's values
+_NEEDED_BY = (
+    (('"n_',), "'created', 'updated', 'failed'"),
+    (('"o_', "_o_"), "'updated', 'deleted'"),
+    (('"f_',), "'failed'"),
+)
+
+
 class PlanBuilder:
     def __init__(self, spec: PlanSpec, dialect: Dialect, next_id: str | None) -> None:
         self.spec = spec
@@ -354,17 +362,32 @@ class PlanBuilder:
             f"CASE WHEN {failed} THEN 1 ELSE 0 END AS _failed, {changed} AS _changed "
             f"FROM (\n{self.middle()}\n) m"
         )
-        with_outcome = f"SELECT o.*, {self.outcome()} AS _outcome FROM (\n{outer}\n) o"
+        with_outcome = (
+            f"SELECT o.*, {self.outcome()} AS _outcome FROM (\n{outer}\n) o{self.d.plan_fence}"
+        )
         if self.next_id:
             record_id = f"CASE WHEN w._outcome = 'created' THEN {self.next_id} ELSE w._target END"
         else:
             record_id = "w._target"
-        kept = ", ".join(f"w.{c}" for c in self.kept(checks, set_cols))
+        kept = ", ".join(self.stored(c) for c in self.kept(checks, set_cols))
         sql = (
             f"CREATE {self.d.unlogged}TABLE {q(self.spec.plan)} AS\n"
             f"SELECT {kept}, {record_id} AS _id FROM (\n{with_outcome}\n) w"
         )
         return Plan(self.spec, tuple(checks), tuple(set_cols), sql)
+
+    def stored(self, col: str) -> str:
+        """A kept column as the plan table holds it. Behind a fence (PostgreSQL) the outcome
+        is computed once per row, so a value only some outcomes read is kept for those and
+        NULL for the rest: new values for rows created, updated or failed (the messages of
+        errors quote them), old ones for rows updated or deleted (the change log), the
+        file's raw values for failed rows. An update that leaves most rows unchanged then
+        writes and scans a plan a fraction of the width."""
+        if self.d.plan_fence:
+            for prefixes, outcomes in _NEEDED_BY:
+                if col.startswith(prefixes):
+                    return f"CASE WHEN w._outcome IN ({outcomes}) THEN w.{col} END AS {col}"
+        return f"w.{col}"
 
     def kept(self, checks: list[RowCheck], set_cols: list[str]) -> list[str]:
         """The plan table's columns: only what writing, results, errors and diffs read
