@@ -15,7 +15,7 @@ from loadbay.service.context import Context
 from loadbay.service.imports import create_import, iter_results
 from loadbay.service.leases import Leases, run_leased
 from loadbay.service.requests import ImportRequest, SourceSpec, parse_choice
-from loadbay.service.uploads import get_upload, save_records
+from loadbay.service.uploads import save_records
 from loadbay.store.engine import reading
 from loadbay.store.records_sql import records_by_ids
 
@@ -56,7 +56,7 @@ def bulk_records(
     """(200 when every record succeeded else 207, ``{"import_id", "results": [...]}``)."""
     _check(ctx, table, records, fields)
     write_mode = parse_choice(Mode, mode, "mode")
-    upload = get_upload(ctx, tenant, save_records(ctx, tenant, records)["id"])
+    upload = save_records(ctx, tenant, records)
     source = SourceSpec(path=upload["path"], name="records", table=table, format="json")
     request = ImportRequest(
         sources=(source,),

@@ -113,8 +113,7 @@ def build_request(ctx: Context, tenant: str, spec: ImportSpec) -> ImportRequest:
     )
     uploads = [get_upload(ctx, tenant, u) for u in spec.upload_ids]
     if spec.records is not None:
-        saved = save_records(ctx, tenant, spec.records)
-        uploads = [get_upload(ctx, tenant, saved["id"])]
+        uploads = [save_records(ctx, tenant, spec.records)]
         read["format"] = "json"
     sources = tuple(
         SourceSpec(path=u["path"], name=u["filename"], table=t, **read)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable
 from pathlib import Path
 from typing import Any
 
@@ -64,29 +64,32 @@ async def receive(
     )
 
 
-def save(
-    ctx: Context,
-    tenant: str,
-    filename: str | None,
-    chunks: Iterable[bytes],
-    fmt: str | None = None,
-) -> dict[str, Any]:
-    """The same as ``receive``, from a plain iterable (``fmt``: known, not detected)."""
+def save_records(ctx: Context, tenant: str, records: object) -> dict[str, Any]:
+    """Inline records of an import, kept as a JSON upload. Returns the upload's stored
+    record, path included, for the import made of them at once (no second read)."""
+    data = json.dumps(records, ensure_ascii=False).encode("utf-8")
     writer = storage(ctx).writer()
     try:
-        for chunk in chunks:
-            writer.write(chunk)
+        writer.write(data)
     except BaseException:
         writer.abort()
         raise
-    upload, _ = _keep(ctx, tenant, clean_filename(filename), writer, None, fmt)
-    return upload
+    upload_id, stored = _stored(writer, "records.json")
+    try:
+        return _register(ctx, tenant, upload_id, "records.json", stored, "json")
+    except BaseException:
+        storage(ctx).remove(stored.path)
+        raise
 
 
-def save_records(ctx: Context, tenant: str, records: object) -> dict[str, Any]:
-    """Inline records of an import, kept as a JSON upload."""
-    data = json.dumps(records, ensure_ascii=False).encode("utf-8")
-    return save(ctx, tenant, "records.json", [data], fmt="json")
+def _stored(writer: UploadWriter, filename: str) -> tuple[str, StoredFile]:
+    """The written bytes made an upload's file: (its id, the file)."""
+    upload_id = "upl_" + secrets.token_hex(8)
+    try:
+        return upload_id, writer.commit(upload_id + _suffix(filename))
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def _keep(
@@ -95,14 +98,8 @@ def _keep(
     filename: str,
     writer: UploadWriter,
     key: str | None,
-    fmt: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    upload_id = "upl_" + secrets.token_hex(8)
-    try:
-        stored = writer.commit(upload_id + _suffix(filename))
-    except BaseException:
-        writer.abort()
-        raise
+    upload_id, stored = _stored(writer, filename)
     try:
         (_, body), replayed = once(
             ctx,
@@ -110,7 +107,7 @@ def _keep(
             ENDPOINT,
             key,
             fingerprint(filename, stored.sha256),
-            lambda: (201, _register(ctx, tenant, upload_id, filename, stored, fmt)),
+            lambda: (201, upload_view(_register(ctx, tenant, upload_id, filename, stored))),
         )
     except BaseException:
         storage(ctx).remove(stored.path)
@@ -128,6 +125,8 @@ def _register(
     stored: StoredFile,
     fmt: str | None = None,
 ) -> dict[str, Any]:
+    """Record the upload; returns its record (with the stored path, which the API never
+    shows: ``upload_view``)."""
     if fmt is None and stored.size:
         fmt = detect_format(stored.path, ReadOptions())
     record = {
@@ -142,7 +141,7 @@ def _register(
     }
     with ctx.engine.begin() as conn:
         uploads_sql.insert_upload(conn, record)
-    return upload_view(record)
+    return record
 
 
 def get_upload(ctx: Context, tenant: str, upload_id: str) -> dict[str, Any]:
