@@ -149,6 +149,7 @@ class Ingest:
         self.progress = progress
         self.check = check  # raises to stop between batches (a cancelled import)
         self.parts: dict[tuple[int, str], Part] = {}
+        self.made: set[str] = set()  # stage tables made (by the first batch of their part)
         self.stager: Stager  # while run() runs
         self.rows_read = 0
 
@@ -192,10 +193,7 @@ class Ingest:
             unknown=cmap.unknown,
             repeats=RepeatedKeys(match),
         )
-        self.stager.wait()  # the connection is the stager's while it writes
-        with self.conn.begin():
-            create_stage(self.conn, part.stage, self.catalog, table, cmap.columns)
-        self.parts[(src, table.name)] = part
+        self.parts[(src, table.name)] = part  # its stage is made with its first batch
         return part
 
     def _map(self, table: Table, batch: Batch, headers: list[str]) -> ColumnMap:
@@ -254,10 +252,16 @@ class Ingest:
         )
         errors = pl.concat([batch.errors, checked.errors], how="vertical_relaxed")
 
+        made = part.stage in self.made
+        self.made.add(part.stage)
+        columns = list(part.cmap.columns)
+
         def stage() -> None:
             with self.conn.begin():
                 if self.check:
                     self.check()
+                if not made:
+                    create_stage(self.conn, part.stage, self.catalog, part.table, columns)
                 append_frame(self.conn, part.stage, staged)
                 self._record_failures(part, mapped, errors)
 

@@ -67,6 +67,7 @@ class ImportRunner:
         self.chunk_size = chunk_size
         self.progress = progress
         self.state = RunState()
+        self.final: dict[str, Any] | None = None  # the import as this run finished it
 
     # ---- the whole run ----------------------------------------------------------------
     def run(self, record: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -317,6 +318,8 @@ class ImportRunner:
                 checkpoint=None,
                 timings=self.state.timings,
             )
+            self.scratch.drop_with(conn, self._scratch_names())  # in the same commit
+            self.final = imports_sql.get_import(conn, self.tenant, self.import_id)
 
     def _fail(self, conn: Connection, code: str, message: str) -> None:
         if conn.in_transaction():
@@ -363,10 +366,12 @@ class ImportRunner:
         the import's record."""
         if conn.in_transaction():
             conn.rollback()
-        record = self._load(conn)
-        names = [name for part in self.state.parts for name in (part.stage, part.plan)]
-        self.scratch.release(conn, names, record["state"] in FINAL_STATES)
+        record = self.final or self._load(conn)
+        self.scratch.release(conn, self._scratch_names(), record["state"] in FINAL_STATES)
         return record
+
+    def _scratch_names(self) -> list[str]:
+        return [name for part in self.state.parts for name in (part.stage, part.plan)]
 
     def _move(self, conn: Connection, new: str, **values: Any) -> None:
         """Change the import's state, as states.py allows, with a compare-and-set."""

@@ -23,11 +23,19 @@ from loadbay.store.staging import drop_tables
 class Scratch:
     prefix: str  # "" or "scratch."
     path: Path | None = None  # the SQLite file
+    dropped: bool = False
+
+    def drop_with(self, conn: Connection, names: list[str]) -> None:
+        """PostgreSQL: drop the tables in the caller's transaction (the one that finishes
+        the import: no transaction of their own). SQLite: nothing yet (``release``)."""
+        if self.path is None:
+            drop_tables(conn, names)
+            self.dropped = True
 
     def release(self, conn: Connection, names: list[str], finished: bool) -> None:
         """Detach (SQLite) and, once the import is finished, remove what it staged."""
         if self.path is None:
-            if finished:
+            if finished and not self.dropped:
                 with conn.begin():
                     drop_tables(conn, names)
             return
