@@ -110,31 +110,15 @@ def copy_frame(conn: Connection, name: str, frame: pl.DataFrame) -> None:
         del view
 
 
-#: the most parameters one SQLite statement takes (SQLITE_MAX_VARIABLE_NUMBER before 3.32)
-_SQLITE_MAX_PARAMS = 999
-#: rows per INSERT when staging into SQLite: one statement stepped for many rows binds
-#: the same values ~30 % faster than one per row
-_SQLITE_ROWS_PER_INSERT = 50
-
-
 def insert_sqlite(conn: Connection, name: str, frame: pl.DataFrame) -> None:
     frame = to_sqlite_values(frame)
-    width = frame.width
-    per = max(1, min(_SQLITE_ROWS_PER_INSERT, _SQLITE_MAX_PARAMS // width))
-    head = f"INSERT INTO {q(name)} ({', '.join(q(c) for c in frame.columns)}) VALUES "
-    row = "(" + ", ".join("?" * width) + ")"
-    values = [value for values in frame.iter_rows() for value in values]
-    step, whole = per * width, frame.height // per * per * width
+    cols = ", ".join(q(c) for c in frame.columns)
+    marks = ", ".join("?" for _ in frame.columns)
     raw = conn.connection.dbapi_connection
     assert raw is not None
     cur = raw.cursor()
     try:
-        cur.executemany(
-            head + ", ".join([row] * per),
-            (values[i : i + step] for i in range(0, whole, step)),  # type: ignore[arg-type]
-        )
-        if whole < len(values):
-            cur.execute(head + ", ".join([row] * (frame.height % per)), values[whole:])
+        cur.executemany(f"INSERT INTO {q(name)} ({cols}) VALUES ({marks})", frame.iter_rows())  # type: ignore[arg-type]
     finally:
         cur.close()
 
