@@ -367,7 +367,12 @@ class ImportRunner:
         if conn.in_transaction():
             conn.rollback()
         record = self.final or self._load(conn)
-        self.scratch.release(conn, self._scratch_names(), record["state"] in FINAL_STATES)
+        self.scratch.release(
+            conn,
+            [part.stage for part in self.state.parts],
+            [part.plan for part in self.state.parts],
+            record["state"] in FINAL_STATES,
+        )
         return record
 
     def _scratch_names(self) -> list[str]:

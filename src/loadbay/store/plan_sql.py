@@ -371,7 +371,7 @@ class PlanBuilder:
             record_id = "w._target"
         kept = ", ".join(self.stored(c) for c in self.kept(checks, set_cols))
         sql = (
-            f"CREATE {self.d.unlogged}TABLE {q(self.spec.plan)} AS\n"
+            f"CREATE {self.d.plan_table}TABLE {q(self.spec.plan)} AS\n"
             f"SELECT {kept}, {record_id} AS _id FROM (\n{with_outcome}\n) w"
         )
         return Plan(self.spec, tuple(checks), tuple(set_cols), sql)

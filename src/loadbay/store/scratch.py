@@ -1,6 +1,7 @@
 """Where an import keeps its staging and plan tables while it runs.
 
-PostgreSQL: unlogged tables in the database itself, dropped at the end (cheap there).
+PostgreSQL: unlogged staging tables in the database itself and temporary plan tables,
+dropped at the end (cheap there).
 SQLite: a database file of the import's own beside the main one, attached to the import's
 connection as ``scratch`` with no journal and no fsync (a copy that can always be made
 again from the file), and deleted as a file at the end: no WAL copy of a million staged
@@ -32,10 +33,15 @@ class Scratch:
             drop_tables(conn, names)
             self.dropped = True
 
-    def release(self, conn: Connection, names: list[str], finished: bool) -> None:
-        """Detach (SQLite) and, once the import is finished, remove what it staged."""
+    def release(
+        self, conn: Connection, stages: list[str], plans: list[str], finished: bool
+    ) -> None:
+        """Detach (SQLite) and, once the import is finished, remove what it staged. On
+        PostgreSQL the plans (temporary, built again by a run that goes on) go in any
+        case: the pooled connection outlives the run."""
         if self.path is None:
-            if finished and not self.dropped:
+            names = stages + plans if finished else plans
+            if names and not self.dropped:
                 with conn.begin():
                     drop_tables(conn, names)
             return
