@@ -12,7 +12,7 @@ from typing import Any
 from loadbay.errors import InvalidOption, LoadbayError, PayloadTooLarge
 from loadbay.pipeline.frames import ErrorHandling, Mode
 from loadbay.service.context import Context
-from loadbay.service.imports import create_import, iter_results
+from loadbay.service.imports import iter_results, record_import
 from loadbay.service.leases import Leases, run_leased
 from loadbay.service.requests import ImportRequest, SourceSpec, parse_choice
 from loadbay.service.uploads import save_records
@@ -64,8 +64,9 @@ def bulk_records(
         error_handling=ErrorHandling.LENIENT,
         notes="bulk records",
     )
-    import_id = create_import(ctx, request, tenant)
-    record = run_leased(ctx, leases, tenant, import_id)
+    recorded = record_import(ctx, request, tenant)
+    import_id = str(recorded["id"])
+    record = run_leased(ctx, leases, tenant, import_id, recorded=recorded)
     if record is None or (record["state"] == "failed" and record.get("error_code")):
         raise _whole_failure(record)
     rows = list(iter_results(ctx, import_id, tenant))

@@ -23,28 +23,31 @@ def new_import_id() -> str:
 
 
 def create_import(ctx: Context, request: ImportRequest, tenant: str | None = None) -> str:
-    """Record a queued import; nothing is read yet."""
-    tenant = tenant or ctx.tenant
-    import_id = new_import_id()
-    tables = sorted({s.table for s in request.sources if s.table})
+    """Record a queued import; nothing is read yet. Returns its id."""
+    return str(record_import(ctx, request, tenant)["id"])
+
+
+def record_import(
+    ctx: Context, request: ImportRequest, tenant: str | None = None
+) -> dict[str, Any]:
+    """Record a queued import; returns its row as recorded (for a caller that runs it at
+    once: no read back)."""
+    record = {
+        "id": new_import_id(),
+        "tenant_id": tenant or ctx.tenant,
+        "state": states.QUEUED,
+        "tables": sorted({s.table for s in request.sources if s.table}),
+        "mode": request.mode.value,
+        "error_handling": request.error_handling.value,
+        "dry_run": request.dry_run,
+        "request": request.to_json(),
+        "notes": request.notes,
+        "counts": dict.fromkeys(imports_sql.OUTCOMES, 0),
+        "created_at": imports_sql.now(),
+    }
     with ctx.engine.begin() as conn:
-        imports_sql.insert_import(
-            conn,
-            {
-                "id": import_id,
-                "tenant_id": tenant,
-                "state": "queued",
-                "tables": tables,
-                "mode": request.mode.value,
-                "error_handling": request.error_handling.value,
-                "dry_run": request.dry_run,
-                "request": request.to_json(),
-                "notes": request.notes,
-                "counts": dict.fromkeys(imports_sql.OUTCOMES, 0),
-                "created_at": imports_sql.now(),
-            },
-        )
-    return import_id
+        imports_sql.insert_import(conn, record)
+    return record
 
 
 def run_import(

@@ -127,24 +127,37 @@ class Heartbeat(threading.Thread):
 
 
 def run_leased(
-    ctx: Context, leases: Leases, tenant: str, import_id: str, worker: str | None = None
+    ctx: Context,
+    leases: Leases,
+    tenant: str,
+    import_id: str,
+    worker: str | None = None,
+    recorded: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
-    """Run (or resume) an import under a lease; None when it is not this worker's to run."""
+    """Run (or resume) an import under a lease; None when it is not this worker's to run.
+    ``recorded``: the import's row as its caller has just recorded it (nobody else has
+    its id yet), so it is not read again."""
     worker = worker or worker_name()
     lease = leases.acquire(import_id, tenant, worker)
     if lease is None:
         return None
     try:
-        return _run_held(ctx, leases, tenant, import_id, worker, lease)
+        return _run_held(ctx, leases, tenant, import_id, worker, lease, recorded)
     finally:
         leases.release(import_id, worker)
 
 
 def _run_held(
-    ctx: Context, leases: Leases, tenant: str, import_id: str, worker: str, lease: dict[str, Any]
+    ctx: Context,
+    leases: Leases,
+    tenant: str,
+    import_id: str,
+    worker: str,
+    lease: dict[str, Any],
+    recorded: dict[str, Any] | None,
 ) -> dict[str, Any] | None:
     try:
-        record = get_import(ctx, import_id, tenant)
+        record = recorded or get_import(ctx, import_id, tenant)
     except NotFound:
         return None
     if record["state"] in states.SETTLED:
