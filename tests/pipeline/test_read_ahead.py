@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from loadbay.errors import UnreadableFile
 from loadbay.pipeline.read import ReadOptions, read_file
 from loadbay.pipeline.read.ahead import read_ahead
-from loadbay.pipeline.read.csv_chunks import record_chunks
+from loadbay.pipeline.read.csv_chunks import count_quotes, record_chunks
 
 
 def _workers() -> list[threading.Thread]:
@@ -98,3 +98,10 @@ def test_chunks_are_whole_records_and_lose_nothing(
     assert b"".join(chunks) == body
     for chunk in chunks:
         assert chunk.count(b'"') % 2 == 0  # no chunk ends inside a quoted value
+
+
+def test_quotes_of_a_large_block_are_counted_exactly() -> None:
+    block = b'x,"y ""z""",1\n' * 40_000 + b'"'  # large enough for polars to count
+    assert len(block) > 256 * 1024
+    assert count_quotes(block) == block.count(b'"') == 240_001
+    assert count_quotes(block[:-1]) == 240_000

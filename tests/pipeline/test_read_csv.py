@@ -74,6 +74,14 @@ def test_cr_only_line_ends(tmp_path: Path) -> None:
     assert frame.rows() == [(1, "1", "2"), (2, "3", "4")]
 
 
+def test_crlf_header_cut_between_cr_and_lf_by_the_first_read(tmp_path: Path) -> None:
+    """The first read (64 KiB) ends after the header's \\r: still CRLF, not old Mac."""
+    header = "h" * (64 * 1024 - 1)
+    frame, errors = read(write(tmp_path, f"{header}\r\n1\r\n\r\n2\r\n"))
+    assert frame.rows() == [(1, "1"), (3, "2")]
+    assert errors.height == 0
+
+
 def test_no_final_line_break(tmp_path: Path) -> None:
     frame, _ = read(write(tmp_path, "a,b\n1,2\n3,4"))
     assert frame.rows() == [(1, "1", "2"), (2, "3", "4")]
@@ -195,6 +203,16 @@ def test_crlf_file_with_line_breaks_in_values_and_a_lone_lf_record(tmp_path: Pat
     frame, errors = read(write(tmp_path, content))
     assert frame.rows() == [(1, "x\r\ny", "1"), (2, "p\nq", "2"), (3, "lone", "3"), (5, "4", "5")]
     assert errors.select("row", "value").rows() == [(4, "short")]
+
+
+def test_rows_after_chunks_of_multiline_values_keep_their_numbers(tmp_path: Path) -> None:
+    """Chunks (256 KiB here) of records with line breaks in values, then more records."""
+    rows = "".join(f'{i},"line\nbreak {i}"\n' for i in range(1, 30_001))
+    content = f"id,text\n{rows}short\n30002,end\n"
+    frame, errors = read(write(tmp_path, content), batch_size=10)
+    assert frame.height == 30_001 and frame[ROW].to_list()[-2:] == [30_000, 30_002]
+    assert frame.row(-1) == (30_002, "30002", "end")
+    assert errors["row"].to_list() == [30_001]
 
 
 def test_error_value_is_truncated(tmp_path: Path) -> None:
@@ -361,11 +379,69 @@ def test_property_ragged_rows_in_tiny_chunks(
     if terminator == "\n":  # a lone \r would be written unquoted: ambiguous
         assume(not any("\r" in v for v in [*header, *(c for r in rows for c in r)]))
     out = io.StringIO()
-    csv.writer(out, delimiter=delimiter, lineterminator=terminator).writerows([header, *rows])
+    writer = csv.writer(out, delimiter=delimiter, lineterminator=terminator)
+    writer.writerow(header)
+    sample = len(out.getvalue().encode()) + 1  # the header and no more: the rest is read
+    writer.writerows(rows)
     path = write(tmp_path, out.getvalue(), "ragged.csv")
-    with mock.patch("loadbay.pipeline.read.delimited._MIN_BLOCK", 16):
+    with (
+        mock.patch("loadbay.pipeline.read.delimited._SAMPLE", sample),
+        mock.patch("loadbay.pipeline.read.delimited._MIN_BLOCK", 16),
+    ):
         frame, errors = read(path, format="csv", delimiter=delimiter, batch_size=4)
     width = len(header)
     good = [(n, *[v or None for v in r]) for n, r in enumerate(rows, 1) if len(r) == width]
     assert frame.rows() == [g for g in good if any(v is not None for v in g[1:])]
     assert errors["row"].to_list() == [n for n, r in enumerate(rows, 1) if len(r) != width]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    table=ragged_tables(),
+    blanks=st.sets(st.integers(0, 30), max_size=4),
+    lone_lf=st.sets(st.integers(0, 30), max_size=3),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    crlf=st.booleans(),
+    block=st.integers(1, 64),
+)
+def test_property_small_reads_parsed_together(
+    tmp_path: Path,
+    table: tuple[list[str], list[list[str]]],
+    blanks: set[int],
+    lone_lf: set[int],
+    delimiter: str,
+    crlf: bool,
+    block: int,
+) -> None:
+    """Many small reads in each run that polars parses at once, blank lines and (in a
+    CRLF file) records ended by a lone LF anywhere: the same as Python's csv."""
+    header, rows = table
+    terminator = "\r\n" if crlf else "\n"
+    if not crlf:  # a lone \r would be written unquoted: ambiguous
+        assume(not any("\r" in v for v in [*header, *(c for r in rows for c in r)]))
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator=terminator).writerow(header)
+    sample = len(out.getvalue().encode()) + 1  # the header and no more: the rest is read
+    for i, row in enumerate([*rows, None]):
+        if i in blanks:
+            out.write(terminator)
+        if row is not None:
+            line = io.StringIO()
+            csv.writer(line, delimiter=delimiter, lineterminator=terminator).writerow(row)
+            out.write(line.getvalue()[: -len(terminator)] + ("\n" if i in lone_lf else terminator))
+    text = out.getvalue()
+    path = write(tmp_path, text, "runs.csv")
+    with (
+        mock.patch("loadbay.pipeline.read.delimited._SAMPLE", sample),
+        mock.patch("loadbay.pipeline.read.delimited._READ_BLOCK", block),
+        mock.patch("loadbay.pipeline.read.delimited._MIN_BLOCK", 256),
+    ):
+        frame, errors = read(path, format="csv", delimiter=delimiter, batch_size=7)
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))[1:]
+    width = len(header)
+    numbered = list(enumerate(records, 1))
+    good = [(n, *[v or None for v in r]) for n, r in numbered if len(r) == width and any(r)]
+    assert frame.rows() == good
+    assert errors["row"].to_list() == [n for n, r in numbered if r and len(r) != width]

@@ -8,10 +8,13 @@ exactly the header's number of fields if and only if that last column holds the
 marker: a short record puts it further left, a long one pushes it out (even when
 the surplus fields are empty, which polars cannot tell from missing ones).
 
-A chunk where some record lacks its marker in place, or that polars rejects, is read
-again with Python's csv module, which gives the exact field count and raw text of
-every record: the irregular ones become ``wrong_field_count`` errors, the others are
-kept. Markers that landed inside quoted values (line breaks in values) are removed.
+Chunks are small, so that cutting, counting and marking them stays in the processor's
+cache; polars parses a run of consecutive chunks at once (as the sources of one scan),
+and what follows applies to the run. A run where some record lacks its marker in
+place, or that polars rejects, is read again with Python's csv module, which gives the
+exact field count and raw text of every record: the irregular ones become
+``wrong_field_count`` errors, the others are kept. Markers that landed inside quoted
+values (line breaks in values) are removed.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import polars as pl
@@ -32,6 +35,8 @@ from loadbay.pipeline.read.base import clip
 QUOTE = b'"'
 #: a record not ended within this many bytes is cut at the last line break anyway
 MAX_PENDING = 64 * 1024 * 1024
+#: buffers from this size on have their quotes counted by polars
+_POLARS_COUNT = 256 * 1024
 _MARKERS = (b"\x01", b"\x02", b"\x03", b"\x1e", b"\x1f")
 
 
@@ -61,7 +66,19 @@ class Layout:
 class Piece:
     frame: pl.DataFrame
     errors: pl.DataFrame
-    records: int  # records in the chunk, blank and irregular ones included
+    records: int  # records in the run, blank and irregular ones included
+
+
+def count_quotes(buf: bytes) -> int:
+    """How many quote characters ``buf`` holds.
+
+    Polars counts a large buffer in half the time of ``bytes.count`` (which tests one
+    byte at a time), and without holding the GIL.
+    """
+    if len(buf) < _POLARS_COUNT:
+        return buf.count(QUOTE)
+    values = pl.Series([buf], dtype=pl.Binary).cast(pl.List(pl.UInt8)).explode()
+    return int(values.eq(QUOTE[0]).sum())
 
 
 def record_end(buf: bytes, quotes: int = 0) -> int:
@@ -72,7 +89,7 @@ def record_end(buf: bytes, quotes: int = 0) -> int:
     pos = buf.rfind(b"\n")
     if pos < 0 or (quotes % 2 == 0 and QUOTE not in buf):
         return pos + 1
-    quotes += buf.count(QUOTE, 0, pos)
+    quotes += count_quotes(buf) - buf.count(QUOTE, pos)
     while quotes % 2:
         prev = buf.rfind(b"\n", 0, pos)
         if prev < 0:
@@ -90,19 +107,22 @@ def record_chunks(
     A chunk is the records left over from the block before (``pending``) and the
     block's own up to its last record end, joined in one copy.
     """
+    quotes = count_quotes(pending)  # in pending, counted once as it grows
     while True:
         block = stream.read(block_size)
         if not block:
             if pending:
                 yield pending
             return
-        cut = record_end(block, pending.count(QUOTE))
+        cut = record_end(block, quotes)
         if cut:
             whole = not pending and cut == len(block)
             yield block if whole else b"".join((pending, memoryview(block)[:cut]))
             pending = block[cut:]
+            quotes = count_quotes(pending)
             continue
         pending += block  # no record ends in this block
+        quotes += count_quotes(block)
         if len(pending) > MAX_PENDING:  # an unbalanced quote: give up on it
             cut = pending.rfind(b"\n") + 1
             if cut == 0:
@@ -111,27 +131,55 @@ def record_chunks(
                 )
             yield pending[:cut]
             pending = pending[cut:]
+            quotes = count_quotes(pending)
 
 
 @dataclass
 class Prepared:
-    """A chunk made ready for polars: every record ends with the marker field."""
+    """Chunks made ready for polars: every record ends with the marker field.
 
-    body: bytes  # the chunk without blank lines at its end
-    blank_tail: int  # how many blank lines that was
+    One chunk, or a run of consecutive chunks that share a marker: polars reads their
+    marked bytes as the sources of one scan. Only the last chunk may have had blank
+    lines at its end (``blank_tail``): row numbers run on over the others.
+    """
+
+    bodies: list[bytes]  # each chunk without blank lines at its end
+    blank_tail: int
     marker: bytes = b""  # empty when no marker could be used
-    marked: bytes = b""
+    marked: list[bytes] = field(default_factory=list)
     markers: int = 0
     #: every line break of the body is a terminator: polars rows == markers - markers in values
     exact: bool = True
 
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.bodies)
+
+    @property
+    def size(self) -> int:
+        return sum(map(len, self.bodies))
+
+    def joins(self, after: Prepared) -> bool:
+        """Whether ``after`` (the next chunk) can be parsed with these."""
+        return not self.blank_tail and bool(self.marker) and after.marker == self.marker
+
+    def plus(self, after: Prepared) -> Prepared:
+        return Prepared(
+            self.bodies + after.bodies,
+            after.blank_tail,
+            self.marker,
+            self.marked + after.marked,
+            self.markers + after.markers,
+            self.exact and after.exact,
+        )
+
 
 def prepare(chunk: bytes, layout: Layout) -> Prepared:
-    """The byte work on a chunk (done while polars parses the one before)."""
+    """The byte work on a chunk (done while polars parses the run before)."""
     body, blank_tail = _trim(chunk)
     marker = next((m for m in _MARKERS if m not in body), None) if body else None
     if marker is None:
-        return Prepared(body, blank_tail)
+        return Prepared([body] if body else [], blank_tail)
     term = layout.terminator
     seq = layout.delimiter.encode() + marker
     marked = body.replace(term, seq + term)
@@ -140,11 +188,33 @@ def prepare(chunk: bytes, layout: Layout) -> Prepared:
     if not marked.endswith(term):  # the last record of the file, without a line break
         marked += seq + term
         markers += 1
-    return Prepared(body, blank_tail, marker, marked, markers, exact)
+    return Prepared([body], blank_tail, marker, [marked], markers, exact)
+
+
+def gather(chunks: Iterable[Prepared], size: int) -> Iterator[Prepared]:
+    """Prepared chunks in runs of about ``size`` bytes, for polars to parse at once.
+
+    Small chunks keep the byte work in the processor's cache; polars' fixed cost per
+    parse and per frame is paid per run. A run ends after a chunk with blank lines at
+    its end, and before a chunk with another marker.
+    """
+    run: Prepared | None = None
+    for chunk in chunks:
+        if run is not None and run.joins(chunk):
+            run = run.plus(chunk)
+        else:
+            if run is not None:
+                yield run
+            run = chunk
+        if run.blank_tail or run.size >= size:
+            yield run
+            run = None
+    if run is not None:
+        yield run
 
 
 def parse(prepared: Prepared, layout: Layout) -> pl.DataFrame | None:
-    """Polars' reading of a prepared chunk (None when it cannot or will not)."""
+    """Polars' reading of a prepared run (None when it cannot or will not)."""
     if not prepared.marker:
         return None
     try:
@@ -154,27 +224,28 @@ def parse(prepared: Prepared, layout: Layout) -> pl.DataFrame | None:
 
 
 def finish(prepared: Prepared, frame: pl.DataFrame | None, first_row: int, layout: Layout) -> Piece:
-    """The records of a chunk; ``first_row`` is the number of its first record."""
-    body, blank_tail = prepared.body, prepared.blank_tail
-    if not body:  # only blank lines
+    """The records of a run; ``first_row`` is the number of its first record."""
+    blank_tail = prepared.blank_tail
+    if not prepared.bodies:  # only blank lines
         return Piece(_frame_of([], first_row, layout), empty_errors(), blank_tail)
     if frame is None:
-        return _python(body, first_row, layout, None, blank_tail)
+        return _python(prepared.body, first_row, layout, None, blank_tail)
     term, marker = layout.terminator.decode(), prepared.marker.decode()
     one_line = prepared.exact and prepared.markers == frame.height  # one line per record
     if not one_line:  # some markers may be inside quoted values
         frame = _unmark(frame, layout, layout.delimiter + marker + term, term)
-    frame = frame.with_columns(pl.col(ROW).cast(pl.Int64) + first_row)
     regular = (frame[layout.extra] == marker).fill_null(False)
-    frame = frame.drop(layout.extra)
+    fields = pl.nth(range(1, len(layout.names) + 1))  # by position: names may be regexes
+    frame = frame.select(pl.col(ROW).cast(pl.Int64) + first_row, fields)
+    records = frame.height + blank_tail  # polars' rows are the records: lines only if one_line
     if regular.all():
-        return Piece(_drop_empty(frame, layout), empty_errors(), prepared.markers + blank_tail)
+        return Piece(_drop_empty(frame, layout), empty_errors(), records)
     if one_line:  # look at the bad lines only
-        errors = _line_errors(body, regular, first_row, layout)
+        errors = _line_errors(prepared.body, regular, first_row, layout)
         if errors is not None:
             kept = _drop_empty(frame.filter(regular), layout)
-            return Piece(kept, errors, prepared.markers + blank_tail)
-    return _python(body, first_row, layout, frame, blank_tail)
+            return Piece(kept, errors, records)
+    return _python(prepared.body, first_row, layout, frame, blank_tail)
 
 
 def _line_errors(
@@ -221,10 +292,10 @@ def _trim(chunk: bytes) -> tuple[bytes, int]:
     return body + (b"\r\n" if chunk[end : end + 2] == b"\r\n" else b"\n"), breaks - 1
 
 
-def _polars(chunk: bytes, layout: Layout) -> pl.DataFrame:
+def _polars(chunks: list[bytes], layout: Layout) -> pl.DataFrame:
     schema = {n: pl.String() for n in [*layout.names, layout.extra]}
     return pl.scan_csv(
-        chunk,
+        chunks,
         has_header=False,
         schema=schema,
         separator=layout.delimiter,
@@ -248,7 +319,8 @@ def _unmark(frame: pl.DataFrame, layout: Layout, seq: str, term: str) -> pl.Data
 def _drop_empty(frame: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     """Without blank lines and records whose every field is empty."""
     fields = pl.nth(range(1, len(layout.names) + 1))
-    return frame.filter(pl.any_horizontal(fields.is_not_null()))
+    filled = frame.select(pl.any_horizontal(fields.is_not_null())).to_series()
+    return frame if filled.all() else frame.filter(filled)
 
 
 def _python(

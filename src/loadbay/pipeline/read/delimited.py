@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -28,6 +29,7 @@ from loadbay.pipeline.read.csv_chunks import (
     Prepared,
     Readable,
     finish,
+    gather,
     parse,
     prepare,
     record_chunks,
@@ -37,16 +39,21 @@ from loadbay.pipeline.read.source import open_utf8_blocks
 
 CANDIDATES = (",", ";", "\t", "|")
 _SAMPLE = 64 * 1024
-#: bytes read at a time: about a batch, but at most 16 MiB (larger blocks measured slower:
-#: the first batch comes later, and fresh large buffers cost page faults)
-_MIN_BLOCK, _MAX_BLOCK = 256 * 1024, 16 * 1024 * 1024
+#: bytes polars parses at a time (a run): about a batch, but at most 8 MiB (two runs are
+#: parsed at once; larger runs measured slower, and hold more memory)
+_MIN_BLOCK, _MAX_BLOCK = 256 * 1024, 8 * 1024 * 1024
+#: runs parsed at a time
+_PARSING = 2
+#: bytes read (and counted, marked) at a time: blocks that stay in the processor's cache,
+#: in buffers that the allocator reuses (fresh large ones cost page faults)
+_READ_BLOCK = 2 * 1024 * 1024
 
 
 def read_delimited(path: Path, options: ReadOptions, fmt: str = "csv") -> Iterator[Batch]:
     with open_utf8_blocks(path, options.encoding) as stream:
         layout, body, source = _start(stream, options, fmt, path.name)
-        block = _block_size(body, options.batch_size)
-        yield from rebatch(_pieces(source, body, block, layout), options.batch_size, layout)
+        size = _run_size(body, options.batch_size)
+        yield from rebatch(_pieces(source, body, size, layout), options.batch_size, layout)
 
 
 def read_header(path: Path, options: ReadOptions, fmt: str = "csv") -> list[str]:
@@ -60,6 +67,8 @@ def _start(
 ) -> tuple[Layout, bytes, Readable]:
     """The layout from the header, the body bytes read so far, and the body stream."""
     buf = stream.read(_SAMPLE)
+    if buf.endswith(b"\r"):  # the read may have cut a CRLF in two
+        buf += stream.read(1)
     body_stream: Readable = stream
     if b"\n" not in buf and b"\r" in buf:  # old Mac line ends
         body_stream = _CrToLf(stream)
@@ -130,27 +139,41 @@ def _first_record_end(buf: bytes) -> int:
     return pos + 1
 
 
-def _block_size(body: bytes, batch_size: int) -> int:
+def _run_size(body: bytes, batch_size: int) -> int:
+    """The bytes of a batch, judged from the sample, within bounds."""
     sample = body[:_SAMPLE]
     per_record = len(sample) / max(1, sample.count(b"\n"))
     return int(min(_MAX_BLOCK, max(_MIN_BLOCK, per_record * batch_size)))
 
 
-def _pieces(stream: Readable, body: bytes, block: int, layout: Layout) -> Iterator[Piece]:
-    """The chunks' records, in order; polars parses one chunk while the next is cut."""
+def _pieces(stream: Readable, body: bytes, size: int, layout: Layout) -> Iterator[Piece]:
+    """The records of runs of about ``size`` bytes, in order.
+
+    This thread cuts and prepares the chunks; polars parses up to ``_PARSING`` runs at a
+    time on workers, and each run is finished here, in order, as soon as it is parsed.
+    """
     row = 1
-    waiting: tuple[Prepared, Future[pl.DataFrame | None]] | None = None
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        for chunk in record_chunks(stream, body, block, layout.source):
-            prepared = prepare(chunk, layout)
-            parsing = pool.submit(parse, prepared, layout)
-            if waiting is not None:
-                piece = finish(waiting[0], waiting[1].result(), row, layout)
+    block = min(size, _READ_BLOCK)
+    chunks = (prepare(chunk, layout) for chunk in record_chunks(stream, body, block, layout.source))
+    parsing: deque[tuple[Prepared, Future[pl.DataFrame | None]]] = deque()
+    with ThreadPoolExecutor(max_workers=_PARSING) as pool:
+        for prepared in gather(chunks, size):
+            parsing.append((prepared, pool.submit(parse, prepared, layout)))
+            while parsing and (len(parsing) > _PARSING or parsing[0][1].done()):
+                piece = _finish(parsing.popleft(), row, layout)
                 row += piece.records
                 yield piece
-            waiting = (prepared, parsing)
-        if waiting is not None:
-            yield finish(waiting[0], waiting[1].result(), row, layout)
+        while parsing:
+            piece = _finish(parsing.popleft(), row, layout)
+            row += piece.records
+            yield piece
+
+
+def _finish(
+    parsed: tuple[Prepared, Future[pl.DataFrame | None]], row: int, layout: Layout
+) -> Piece:
+    prepared, frame = parsed
+    return finish(prepared, frame.result(), row, layout)
 
 
 def rebatch(pieces: Iterable[Piece], size: int, layout: Layout) -> Iterator[Batch]:
