@@ -4,6 +4,9 @@ Most cells are given as they are kept (a lowercase ASCII address, an enum value,
 upper-case currency code), so validation looks for that first and changes the case of
 the other cells only. The plain rule, written out here over whole columns, is the
 reference: for any cell, the kept value and whether there is an error must agree.
+
+Likewise, a cell that passes its type's shape test as given is not stripped (it has
+nothing to strip): whitespace around any cell changes nothing but the error's value.
 """
 
 from __future__ import annotations
@@ -96,3 +99,65 @@ def test_enum_in_lowercase(values: list[str]) -> None:
 def test_currency_in_any_case(values: list[str]) -> None:
     kept, _ = _validated("currency", values)
     assert kept == [v.upper() if v.upper() in CURRENCY_CODES else None for v in values]
+
+
+SHAPED = Table(
+    name="shaped",
+    columns=(
+        Column("email", ColumnType.EMAIL),
+        Column("count", ColumnType.INTEGER),
+        Column("amount", ColumnType.DECIMAL, precision=8, scale=2),
+        Column("day", ColumnType.DATE),
+        Column("at", ColumnType.DATETIME),
+        Column("state", ColumnType.ENUM, enum=("open", "closed")),
+        Column("padded", ColumnType.ENUM, enum=(" open", "closed ", "")),
+        Column("currency", ColumnType.CURRENCY),
+        Column("name"),
+    ),
+)
+_CORES = {
+    "email": ["a@b.io", "A@B.io", "a@b", "a b@c.io", "x"],
+    "count": ["12", "-3", "1.5", "99999999999999999999", "x"],
+    "amount": ["1.50", "1.505", "1.500", "1234567.5", "-0.5", ".5", "1,5"],
+    "day": ["2024-01-31", "2024-02-30", "2024-1-5", "2024-01-31T00:00:00", "2024-01-31 10:00"],
+    "at": ["2024-01-31 10:00", "2024-01-31T10:00:00Z", "2024-01-31", "2024-01-31 25:00"],
+    "state": ["open", "OPEN", "closed", "opened"],
+    "padded": [" open", "open", "closed ", "closed", "OPEN"],
+    "currency": ["EUR", "eur", "XXX", "€"],
+    "name": ["Ann", "a  b"],
+}
+#: whitespace to Python's str.strip and to polars' strip_chars alike
+_PADS = st.sampled_from(["", "", " ", "\t", "\n", "\u00a0", "\u2003 ", "\u3000"])
+
+
+@st.composite
+def _padded_rows(draw: st.DrawFn) -> list[dict[str, str]]:
+    rows = []
+    for _ in range(draw(st.integers(1, 12))):
+        row = {}
+        for column, cores in _CORES.items():
+            core = draw(st.sampled_from([*cores, ""]))
+            row[column] = draw(_PADS) + core + draw(_PADS)
+        rows.append(row)
+    return rows
+
+
+def _validate_rows(rows: list[dict[str, str]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(_CORES, pl.String)).with_row_index(ROW, 1)
+    result = validate(frame.with_columns(pl.col(ROW).cast(pl.Int64)), SHAPED, Catalog([SHAPED]),
+                      ValidateOptions(mode=Mode.APPEND))  # fmt: skip
+    return result.good, result.errors
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=_padded_rows())
+def test_whitespace_around_cells_changes_only_the_error_value(
+    rows: list[dict[str, str]],
+) -> None:
+    good, errors = _validate_rows(rows)
+    stripped = [{column: value.strip() for column, value in row.items()} for row in rows]
+    want_good, want_errors = _validate_rows(stripped)
+    assert good.equals(want_good)
+    assert errors.drop("value").equals(want_errors.drop("value"))
+    given_ = [rows[row - 1][column] for row, column in errors.select("row", "column").rows()]
+    assert errors["value"].to_list() == given_

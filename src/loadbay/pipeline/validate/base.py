@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
@@ -58,6 +59,19 @@ class Rule:
     message: pl.Expr
 
 
+#: a test over a column of cells (see ``Plan.shape``)
+Shape = Callable[[pl.Expr], pl.Expr]
+
+
+def matches(pattern: str) -> Shape:
+    """The test that a cell matches ``pattern`` (a regular expression)."""
+
+    def shape(text: pl.Expr) -> pl.Expr:
+        return text.str.contains(pattern)
+
+    return shape
+
+
 @dataclass(frozen=True)
 class Plan:
     """How to type and check one column.
@@ -66,11 +80,18 @@ class Plan:
     together), all from the stripped cell; ``value`` is the typed value,
     null when the cell is empty or invalid; ``rules`` are checked in order
     and the first failing one is the cell's error.
+
+    ``shape``, when given, tests that a cell is well formed; only a cell without
+    whitespace at either end can pass it (an empty one never does). It is run on the
+    cells as given first: those that pass need no stripping (most cells, and stripping
+    costs as much as the test), and the others are stripped and tested again. Its
+    result over the stripped cells is ``Cell.passes``, for the steps to use.
     """
 
     value: pl.Expr
     rules: tuple[Rule, ...] = ()
     steps: tuple[tuple[pl.Expr, ...], ...] = ()
+    shape: Shape | None = None
 
 
 @dataclass(frozen=True)
@@ -88,9 +109,24 @@ class Cell:
         return f"__{self.name}:{what}"
 
     @property
+    def given(self) -> pl.Expr:
+        """The cell as given."""
+        return pl.col(self.name).cast(pl.String)
+
+    @property
     def text(self) -> pl.Expr:
         """The stripped cell, null when it was empty."""
         return pl.col(self.work("text"))
+
+    @property
+    def bare(self) -> pl.Expr:
+        """The cell as given passes the plan's shape test (so it needs no stripping)."""
+        return pl.col(self.work("bare"))
+
+    @property
+    def passes(self) -> pl.Expr:
+        """The stripped cell passes the plan's shape test (null when it is empty)."""
+        return pl.col(self.work("passes"))
 
     @property
     def typed(self) -> pl.Expr:

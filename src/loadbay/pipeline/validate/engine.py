@@ -1,7 +1,8 @@
 """validate(): type and check every cell of a batch, in one vectorised pass.
 
-The batch goes through one lazy query: every cell stripped (empty → null), then
-the helper columns of each column's plan, step by step, then the typed values,
+The batch goes through one lazy query: every cell stripped (empty → null; a cell
+that passes its type's shape test as given is not stripped: it has nothing to strip),
+then the helper columns of each column's plan, step by step, then the typed values,
 then one small error index per column (the first rule the cell breaks). The query
 is planned once per shape of batch (columns, schema, options) and reused. Rows
 without any error are the good frame; the error rows are built only from the
@@ -114,13 +115,7 @@ def _query(
     """The query for a batch of ``columns``; ``specs``: each field's column and the column
     whose type and rules apply to it (itself, or the one it references)."""
     planned = [_plan(column, spec, options, match) for column, spec in specs]
-    stages = [
-        [
-            pl.col(c.name).cast(pl.String).str.strip_chars().alias(c.work("text"))
-            for c, _ in planned
-        ],
-        [_non_empty(c.text).alias(c.work("text")) for c, _ in planned],
-    ]
+    stages = _text_stages(planned)
     for step in range(max((len(p.steps) for _, p in planned), default=0)):
         stages.append([e for _, p in planned if step < len(p.steps) for e in p.steps[step]])
     stages.append([p.value.alias(c.work("typed")) for c, p in planned])
@@ -135,6 +130,30 @@ def _query(
     ]
     references = {column.name for column, _ in specs if column.references is not None}
     return _Query(planned, [s for s in stages if s], kept, _outputs(columns, references, planned))
+
+
+def _text_stages(planned: list[Planned]) -> list[list[pl.Expr]]:
+    """``Cell.text`` of every column: the cell stripped, null when empty. A column whose
+    plan has a shape test keeps the cells as given that pass it (they have nothing to
+    strip) and strips only the others, then gives ``Cell.passes``."""
+    plain = [cell for cell, plan in planned if plan.shape is None]
+    shaped = [(cell, plan.shape) for cell, plan in planned if plan.shape is not None]
+    return [
+        [c.given.str.strip_chars().alias(c.work("text")) for c in plain]
+        + [shape(c.given).fill_null(False).alias(c.work("bare")) for c, shape in shaped],
+        [_non_empty(c.text).alias(c.work("text")) for c in plain]
+        + [
+            pl.when(c.bare)
+            .then(c.given)
+            .otherwise(_non_empty(pl.when(~c.bare).then(c.given).str.strip_chars()))
+            .alias(c.work("text"))
+            for c, _ in shaped
+        ],
+        [
+            (c.bare | shape(pl.when(~c.bare).then(c.text))).alias(c.work("passes"))
+            for c, shape in shaped
+        ],
+    ]
 
 
 def _check(frame: pl.DataFrame, options: ValidateOptions) -> None:
@@ -164,7 +183,7 @@ def _plan(
         lead = (Rule(Code.REQUIRED, empty, pl.lit("is required")),)
     else:
         lead = ()
-    return cell, Plan(value=plan.value, rules=(*lead, *plan.rules), steps=plan.steps)
+    return cell, Plan(plan.value, (*lead, *plan.rules), plan.steps, plan.shape)
 
 
 def _referenced(column: Column, catalog: Catalog) -> Column:

@@ -14,7 +14,16 @@ from decimal import Decimal
 import polars as pl
 
 from loadbay.errors import Code
-from loadbay.pipeline.validate.base import Cell, Plan, Rule, bound_rules, invalid, shown
+from loadbay.pipeline.validate.base import (
+    Cell,
+    Plan,
+    Rule,
+    Shape,
+    bound_rules,
+    invalid,
+    matches,
+    shown,
+)
 
 INTEGER_PATTERN = r"^[+-]?[0-9]+$"
 #: "12", "-0.50", "+3", ".5"; not "5.", "1e3", "1,000", " 1"
@@ -26,7 +35,7 @@ _MAX_PRECISION = 38
 
 def plan_integer(cell: Cell) -> Plan:
     text = cell.text
-    well_formed = pl.col(cell.work("shaped"))  # a step: used twice, matched once
+    well_formed = cell.passes
     value = pl.when(well_formed).then(text.cast(pl.Int64, strict=False))
     why = "is not a whole number (digits only, with an optional sign)"
     rules = (
@@ -38,8 +47,7 @@ def plan_integer(cell: Cell) -> Plan:
         invalid(cell, Code.INVALID_INTEGER, "is too large for a whole number (64-bit)"),
         *bound_rules(cell, cell.typed.cast(pl.Int128), pl.Int128()),
     )
-    steps = ((text.str.contains(INTEGER_PATTERN).alias(cell.work("shaped")),),)
-    return Plan(value=value, rules=rules, steps=steps)
+    return Plan(value=value, rules=rules, shape=matches(INTEGER_PATTERN))
 
 
 def _plain(cell: Cell) -> pl.Expr:
@@ -65,9 +73,13 @@ def plan_decimal(cell: Cell) -> Plan:
     fitting = number.is_not_null()
     if cell.spec.precision < _MAX_PRECISION:  # else the cast itself refuses a 39th digit
         fitting = fitting & (number.abs() < pl.lit(Decimal(10**whole), dtype=dtype))
+    shape: Shape | None = matches(_exact_pattern(scale))
+    fitting_as_is = cell.passes
+    if cell.options.decimal_comma:  # the cell is rewritten before its shape can be tested
+        shape, fitting_as_is = None, plain.str.contains(_exact_pattern(scale))
     steps = (
         (_plain(cell).alias(cell.work("plain")),),
-        (plain.str.contains(_exact_pattern(scale)).fill_null(False).alias(cell.work("exact")),),
+        (fitting_as_is.fill_null(False).alias(cell.work("exact")),),
         (
             pl.when(exact).then(plain.cast(dtype, strict=False)).alias(cell.work("number")),
             # the shape of the (few) other cells, for their error
@@ -83,7 +95,8 @@ def plan_decimal(cell: Cell) -> Plan:
         *_shape_rules(cell, exact | shaped, shaped, fits),
         *bound_rules(cell, pl.when(fits).then(number), dtype),
     )
-    return Plan(value=pl.when(fits).then(number.cast(pl.String)), rules=rules, steps=steps)
+    value = pl.when(fits).then(number.cast(pl.String))
+    return Plan(value=value, rules=rules, steps=steps, shape=shape)
 
 
 def _shape_rules(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from loadbay.errors import Code
-from loadbay.pipeline.validate.base import Cell, Plan, invalid, length_rule
+from loadbay.pipeline.validate.base import Cell, Plan, Shape, invalid, length_rule, matches
 from loadbay.schema.currencies import CURRENCY_CODES
 
 TRUE_WORDS = ("true", "yes", "1", "y", "t")
@@ -47,7 +47,7 @@ def plan_boolean(cell: Cell) -> Plan:
 
 def plan_enum(cell: Cell) -> Plan:
     allowed = cell.spec.enum
-    hit, lower, steps = _in_any_case(cell, allowed, upper=False)
+    hit, lower, steps, shape = _in_any_case(cell, allowed, upper=False)
     if all(choice == choice.lower() for choice in allowed):
         folded: pl.Expr = pl.when(lower.is_in(allowed)).then(lower)  # cheaper, same result
     else:  # an exact match wins over one in another case (values may differ only in case)
@@ -60,23 +60,21 @@ def plan_enum(cell: Cell) -> Plan:
         value=pl.when(hit).then(cell.text).otherwise(folded),
         rules=(invalid(cell, Code.INVALID_ENUM, why),),
         steps=steps,
+        shape=shape,
     )
 
 
 def plan_email(cell: Cell) -> Plan:
     text = cell.text
-    lower, fits = pl.col(cell.work("lower")), pl.col(cell.work("fits"))
-    # where the whole cell fits in EMAIL_LOCAL_MAX bytes, so does its local part
+    lower, fits = cell.passes, pl.col(cell.work("fits"))  # lower: already as kept
+    # where the whole cell fits in EMAIL_LOCAL_MAX bytes, so do the address and its local
+    # part: the (few) longer cells alone are measured
     long = text.str.len_bytes() > EMAIL_LOCAL_MAX
-    local = pl.when(long).then(text).str.find("@", literal=True)
-    steps = (
-        (
-            text.str.contains(LOWER_EMAIL_PATTERN).alias(cell.work("lower")),
-            ((text.str.len_chars() <= EMAIL_MAX) & (~long | (local <= EMAIL_LOCAL_MAX))).alias(
-                cell.work("fits")
-            ),
-        ),
+    longer = pl.when(long).then(text)
+    measured = (longer.str.len_chars() <= EMAIL_MAX) & (
+        longer.str.find("@", literal=True) <= EMAIL_LOCAL_MAX
     )
+    steps = (((~long | measured).alias(cell.work("fits")),),)
     other = pl.when(~lower).then(text)  # null where the cell is already as kept
     value = (
         pl.when(lower & fits)
@@ -86,31 +84,46 @@ def plan_email(cell: Cell) -> Plan:
     )
     why = "is not a valid email address (expected name@example.com, without spaces)"
     rules = (invalid(cell, Code.INVALID_EMAIL, why), *length_rule(cell))
-    return Plan(value=value, rules=rules, steps=steps)
+    return Plan(value=value, rules=rules, steps=steps, shape=matches(LOWER_EMAIL_PATTERN))
 
 
 def plan_currency(cell: Cell) -> Plan:
     codes = sorted(CURRENCY_CODES)
-    hit, upper, steps = _in_any_case(cell, codes, upper=True)
+    hit, upper, steps, shape = _in_any_case(cell, codes, upper=True)
     why = "is not an ISO 4217 currency code (such as EUR, USD, GBP)"
     return Plan(
         value=pl.when(hit).then(cell.text).when(upper.is_in(codes)).then(upper),
         rules=(invalid(cell, Code.INVALID_CURRENCY, why),),
         steps=steps,
+        shape=shape,
     )
 
 
 def _in_any_case(
     cell: Cell, choices: Sequence[str], upper: bool
-) -> tuple[pl.Expr, pl.Expr, tuple[tuple[pl.Expr, ...], ...]]:
+) -> tuple[pl.Expr, pl.Expr, tuple[tuple[pl.Expr, ...], ...], Shape | None]:
     """For a cell that is one of ``choices`` in any case: whether it is one as given
-    (``hit``), the cell in lower (or upper) case where it is not (null where it is), and
-    the steps that compute them. Most cells are given as kept: looking them up costs
-    less than changing the case of a whole batch."""
-    hit, cased = pl.col(cell.work("hit")), pl.col(cell.work("cased"))
+    (``hit``), the cell in lower (or upper) case where it is not (null where it is), the
+    steps that compute them and the plan's shape test. Most cells are given as kept:
+    looking them up costs less than changing the case of a whole batch."""
+    cased = pl.col(cell.work("cased"))
+    lookup: tuple[tuple[pl.Expr, ...], ...] = ()
+    shape: Shape | None = None
+    if all(choice and choice == choice.strip() for choice in choices):
+        hit, shape = cell.passes, _one_of(choices)
+    else:  # a choice with whitespace at an end: no shape test (a cell might strip to it)
+        hit = pl.col(cell.work("hit"))
+        lookup = ((cell.text.is_in(choices).alias(cell.work("hit")),),)
     rest = pl.when(~hit).then(cell.text).str
     steps = (
-        (cell.text.is_in(choices).alias(cell.work("hit")),),
+        *lookup,
         ((rest.to_uppercase() if upper else rest.to_lowercase()).alias(cell.work("cased")),),
     )
-    return hit, cased, steps
+    return hit, cased, steps, shape
+
+
+def _one_of(choices: Sequence[str]) -> Shape:
+    def shape(text: pl.Expr) -> pl.Expr:
+        return text.is_in(choices)
+
+    return shape

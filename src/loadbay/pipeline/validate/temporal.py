@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from loadbay.errors import Code
-from loadbay.pipeline.validate.base import Cell, Plan, Rule, invalid, shown
+from loadbay.pipeline.validate.base import Cell, Plan, Rule, invalid, matches, shown
 
 #: the date alone: the fast path of date columns
 ISO_DATE_PATTERN = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$"
@@ -39,14 +39,15 @@ def _accepted(cell: Cell, forms: str) -> str:
     return ", ".join((forms, *cell.options.date_formats))
 
 
-def _parts(text: pl.Expr) -> pl.Expr:
-    """The fields of the built-in forms (a struct; null fields where ``text`` is not one).
+def _parts(text: pl.Expr, matched: pl.Expr | None = None) -> pl.Expr:
+    """The fields of the built-in forms (a struct; null fields where ``text`` is not one);
+    ``matched``: where it is one, if known.
 
     Matching first is much cheaper than capturing: the capture runs on the matches only.
     """
-    return (
-        pl.when(text.str.contains(DATETIME_PATTERN)).then(text).str.extract_groups(DATETIME_PATTERN)
-    )
+    if matched is None:
+        matched = text.str.contains(DATETIME_PATTERN)
+    return pl.when(matched).then(text).str.extract_groups(DATETIME_PATTERN)
 
 
 def _from_parts(parts: pl.Expr, to_utc: bool) -> pl.Expr:
@@ -90,12 +91,13 @@ def plan_datetime(cell: Cell) -> Plan:
     parts, builtin = pl.col(cell.work("parts")), pl.col(cell.work("builtin"))
     rest = pl.when(builtin.is_null()).then(cell.text)
     steps = (
-        (_parts(cell.text).alias(cell.work("parts")),),
+        (_parts(cell.text, cell.passes).alias(cell.work("parts")),),
         (_from_parts(parts, to_utc=True).alias(cell.work("builtin")),),
     )
     value = pl.coalesce(builtin, *_user_formats(rest, cell.options.date_formats))
     why = f"is not a valid date and time (accepted: {_accepted(cell, DATETIME_FORMS)})"
-    return Plan(value=value, rules=(invalid(cell, Code.INVALID_DATETIME, why),), steps=steps)
+    rules = (invalid(cell, Code.INVALID_DATETIME, why),)
+    return Plan(value=value, rules=rules, steps=steps, shape=matches(DATETIME_PATTERN))
 
 
 def plan_date(cell: Cell) -> Plan:
@@ -105,7 +107,7 @@ def plan_date(cell: Cell) -> Plan:
     rest = pl.when(iso.is_null() & builtin.is_null()).then(text)
     steps = (
         (
-            pl.when(text.str.contains(ISO_DATE_PATTERN))
+            pl.when(cell.passes)
             .then(text.str.to_date("%Y-%m-%d", strict=False, cache=False))
             .alias(cell.work("iso")),
         ),
@@ -130,4 +132,5 @@ def plan_date(cell: Cell) -> Plan:
         ),
         invalid(cell, Code.INVALID_DATE, f"is not a valid date (accepted: {accepted})"),
     )
-    return Plan(value=pl.coalesce(iso, at_midnight), rules=rules, steps=steps)
+    shape = matches(ISO_DATE_PATTERN)
+    return Plan(value=pl.coalesce(iso, at_midnight), rules=rules, steps=steps, shape=shape)
