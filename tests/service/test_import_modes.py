@@ -9,6 +9,7 @@ import pytest
 from loadbay.errors import MissingColumn
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
 from loadbay.service.context import Context
+from loadbay.service.revert import revert_import
 from tests.service.helpers import by_key, errors, results, rows, run, write
 
 COMPANIES = "name,default_currency,due_days\nAcme,EUR,30\nGlobex,USD,14\n"
@@ -316,3 +317,40 @@ def test_nothing_staged_is_left_behind(ctx: Context, tmp_path: Path) -> None:
     database = ctx.engine.url.database
     if ctx.engine.dialect.name == "sqlite" and database:
         assert not list(Path(database).parent.glob("*.scratch"))
+
+
+PEOPLE = (
+    "email,first_name,last_name,title,company,external_id\n"
+    "a@x.example,Ann,One,CEO,Acme,E1\n"
+    "b@x.example,Bob,Two,CTO,Acme,E2\n"
+    "c@x.example,Cid,Three,CFO,Globex,E3\n"
+    "d@x.example,Dee,Four,COO,Globex,E4\n"
+)
+
+
+def test_updates_of_indexed_and_plain_columns(ctx: Context, tmp_path: Path) -> None:
+    """An update writes indexed columns (references, unique ones) apart from plain ones on
+    SQLite, and only where they change: every combination lands, and revert undoes it."""
+    run(ctx, write(tmp_path, "c.csv", COMPANIES), table="companies")
+    run(ctx, write(tmp_path, "p.csv", PEOPLE), table="people")
+    before = by_key(ctx, "people", "email")
+    update = (
+        "email,first_name,last_name,title,company,external_id\n"
+        "a@x.example,Ann,One,Chair,Acme,E1\n"  # a plain column only
+        "b@x.example,Bob,Two,CTO,Globex,E2\n"  # a reference only
+        "c@x.example,Cid,Three,CEO,Acme,E9\n"  # plain, reference and unique column
+        "d@x.example,Dee,Four,COO,Globex,E4\n"  # nothing
+    )
+    second = run(ctx, write(tmp_path, "p2.csv", update), table="people")
+    assert second["counts"]["updated"] == 3 and second["counts"]["unchanged"] == 1
+    after = by_key(ctx, "people", "email")
+    companies = {r["name"]: r for r in rows(ctx, "companies")}
+    assert {k: (v["title"], v["company"], v["external_id"]) for k, v in after.items()} == {
+        "a@x.example": ("Chair", "Acme", "E1"),
+        "b@x.example": ("CTO", "Globex", "E2"),
+        "c@x.example": ("CEO", "Acme", "E9"),
+        "d@x.example": ("COO", "Globex", "E4"),
+    }
+    assert set(companies) == {"Acme", "Globex"}
+    revert_import(ctx, second["id"])
+    assert by_key(ctx, "people", "email") == before

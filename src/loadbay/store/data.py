@@ -47,6 +47,25 @@ def ensure_tables(conn: Connection, catalog: Catalog) -> None:
         _create_changes_table(conn, dialect, table)
 
 
+def data_indexes(table: Table) -> list[tuple[str, tuple[str, ...], bool]]:
+    """The indexes of a data table beside its id: (label, columns after ``tenant_id``,
+    unique). The key and unique columns are unique; references are indexed (revert and
+    deletes look rows up by them); a keyless table is indexed by tenant."""
+    found: list[tuple[str, tuple[str, ...], bool]] = []
+    found.append(("key", table.key, True) if table.key else ("tenant", (), False))
+    for col in table.columns:
+        if col.unique and (col.name,) != table.key:
+            found.append((col.name, (col.name,), True))
+        elif col.references is not None:
+            found.append((col.name, (col.name,), False))
+    return found
+
+
+def indexed_columns(table: Table) -> frozenset[str]:
+    """The columns some index of the table holds: writing one rewrites that index's entry."""
+    return frozenset(c for _, cols, _ in data_indexes(table) for c in cols)
+
+
 def _create_data_table(conn: Connection, dialect: Dialect, table: Table) -> None:
     cols = ",\n  ".join(column_ddl(dialect, c) for c in table.columns)
     conn.exec_driver_sql(
@@ -54,26 +73,14 @@ def _create_data_table(conn: Connection, dialect: Dialect, table: Table) -> None
         f"  created_at {dialect.stamp_type} NOT NULL,\n  updated_at {dialect.stamp_type} NOT NULL,"
         f"\n  {cols}\n)"
     )
-    if table.key:
-        _unique_index(conn, table.name, "key", table.key)
-    else:
+    for label, index_cols, unique in data_indexes(table):
+        names = ", ".join(["tenant_id", *(q(c) for c in index_cols)])
+        if not unique and index_cols:  # a reference: its index leaves the tenant out
+            names = ", ".join(q(c) for c in index_cols)
         conn.exec_driver_sql(
-            f"CREATE INDEX {q(table.name + '__tenant')} ON {q(table.name)} (tenant_id)"
+            f"CREATE {'UNIQUE ' if unique else ''}INDEX {q(table.name + '__' + label)} "
+            f"ON {q(table.name)} ({names})"
         )
-    for col in table.columns:
-        if col.unique and (col.name,) != table.key:
-            _unique_index(conn, table.name, col.name, (col.name,))
-        elif col.references is not None:
-            conn.exec_driver_sql(
-                f"CREATE INDEX {q(table.name + '__' + col.name)} ON {q(table.name)} ({q(col.name)})"
-            )
-
-
-def _unique_index(conn: Connection, table: str, label: str, cols: tuple[str, ...]) -> None:
-    names = ", ".join(q(c) for c in cols)
-    conn.exec_driver_sql(
-        f"CREATE UNIQUE INDEX {q(table + '__' + label)} ON {q(table)} (tenant_id, {names})"
-    )
 
 
 def _create_changes_table(conn: Connection, dialect: Dialect, table: Table) -> None:

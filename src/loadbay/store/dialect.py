@@ -28,6 +28,10 @@ class Dialect:
     #: computes it once rather than at each use ("": SQLite, which would then materialise
     #: the subquery, slower than repeating the expression)
     plan_fence = ""
+    #: does an UPDATE rewrite the index entries of every column it sets, changed or not?
+    #: SQLite does (it decides by the SET list), so an import sets indexed columns only on
+    #: the rows where they change; PostgreSQL compares the values itself (HOT updates)
+    rewrites_set_indexes = False
     id_column = ""
     stamp_type = "TIMESTAMP"
 
@@ -88,6 +92,7 @@ class Postgres(Dialect):
 
 class Sqlite(Dialect):
     name = "sqlite"
+    rewrites_set_indexes = True
     id_column = "id INTEGER PRIMARY KEY AUTOINCREMENT"
 
     def value_type(self, column: Column) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from loadbay.pipeline.frames import Mode
-from loadbay.store.data import changes_table
+from loadbay.store.data import changes_table, indexed_columns
 from loadbay.store.dialect import dialect_of, q
 from loadbay.store.plan_sql import Plan
 from loadbay.store.records_sql import plain_value
@@ -95,14 +95,7 @@ def write_chunk(
     if summary.has("updated", "deleted"):
         _log_changes(conn, plan, params, names)
     if plan.set_columns and summary.has("updated"):
-        sets = ", ".join(f'{q(c)} = p."n_{c}"' for c in plan.set_columns)
-        _run(
-            conn,
-            f"UPDATE {target} AS t SET {sets}, updated_at = :stamp FROM {p} p "
-            f"WHERE t.id = p._target AND t.tenant_id = :tenant AND p._outcome = 'updated' "
-            f"AND {RANGE}",
-            params,
-        )
+        _update_changed(conn, plan, params)
     base = None
     if spec.mode not in (Mode.DELETE, Mode.UPDATE) and summary.has("created"):
         base = _insert_created(conn, plan, params, names)
@@ -114,6 +107,30 @@ def write_chunk(
             params,
         )
     return base
+
+
+def _update_changed(conn: Connection, plan: Plan, params: dict[str, Any]) -> None:
+    """Write the new values of the rows to update. Where the database rewrites the index
+    entries of every column an UPDATE sets (SQLite), indexed columns (references, unique
+    columns) are set by a second statement, only on the rows where one of them changes:
+    most updates leave them alone, and each rewritten entry is a delete and an insert."""
+    spec = plan.spec
+    passes = [(list(plan.set_columns), "")]
+    if dialect_of(conn).rewrites_set_indexes:
+        indexed = indexed_columns(spec.table)
+        keyed = [c for c in plan.set_columns if c in indexed]
+        plain = [c for c in plan.set_columns if c not in indexed]
+        differs = " OR ".join(f'p."n_{c}" IS NOT p."o_{c}"' for c in keyed)
+        passes = [(plain, "")] + ([(keyed, f" AND ({differs})")] if keyed else [])
+    for n, (columns, only) in enumerate(passes):
+        sets = [f'{q(c)} = p."n_{c}"' for c in columns] + ["updated_at = :stamp"] * (n == 0)
+        _run(
+            conn,
+            f"UPDATE {q(spec.table.name)} AS t SET {', '.join(sets)} FROM {q(spec.plan)} p "
+            f"WHERE t.id = p._target AND t.tenant_id = :tenant AND p._outcome = 'updated' "
+            f"AND {RANGE}{only}",
+            params,
+        )
 
 
 def _log_changes(conn: Connection, plan: Plan, params: dict[str, Any], names: str) -> None:
