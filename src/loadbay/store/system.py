@@ -47,7 +47,11 @@ results = sa.Table(
     sa.Column("record_id", sa.BigInteger),
     sa.Column("superseded_by", sa.BigInteger),
     sa.Column("diff", sa.JSON),
-    sa.Index("loadbay_results_import", "import_id", "table_name", "src", "row"),
+    # one row per row of a file and table: the key is the order results are read in, and
+    # on SQLite the table itself (no rowid table beside an index: an import of a million
+    # rows writes one b-tree, not two)
+    sa.PrimaryKeyConstraint("import_id", "table_name", "src", "row", name="loadbay_results_pk"),
+    sqlite_with_rowid=False,
 )
 
 errors = sa.Table(
