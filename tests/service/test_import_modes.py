@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -341,6 +342,22 @@ def test_updates_of_indexed_and_plain_columns(ctx: Context, tmp_path: Path) -> N
         "c@x.example,Cid,Three,CEO,Acme,E9\n"  # plain, reference and unique column
         "d@x.example,Dee,Four,COO,Globex,E4\n"  # nothing
     )
+    dry = run(ctx, write(tmp_path, "p1.csv", update), table="people", dry_run=True)
+    diffs = {
+        r["key"]: json.loads(r["diff"]) if isinstance(r["diff"], str) else r["diff"]
+        for r in results(ctx, dry["id"])
+        if r["outcome"] == "updated"
+    }
+    assert diffs == {
+        "a@x.example": {"title": {"old": "CEO", "new": "Chair"}},
+        "b@x.example": {"company": {"old": "Acme", "new": "Globex"}},
+        "c@x.example": {
+            "title": {"old": "CFO", "new": "CEO"},
+            "company": {"old": "Globex", "new": "Acme"},
+            "external_id": {"old": "E3", "new": "E9"},
+        },
+    }
+    assert by_key(ctx, "people", "email") == before
     second = run(ctx, write(tmp_path, "p2.csv", update), table="people")
     assert second["counts"]["updated"] == 3 and second["counts"]["unchanged"] == 1
     after = by_key(ctx, "people", "email")

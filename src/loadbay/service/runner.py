@@ -30,6 +30,7 @@ from loadbay.store.plan_sql import Plan, PlanSpec, build_plan
 from loadbay.store.scratch import attach_scratch
 from loadbay.store.write_sql import (
     PlanSummary,
+    collect_diffs,
     collect_errors,
     collect_results,
     create_plan_table,
@@ -156,23 +157,25 @@ class ImportRunner:
         started = time.perf_counter()
         trans = conn.begin()
         try:
-            plans: list[tuple[Plan, PlanSummary, int | None]] = []
+            plans: list[tuple[Plan, PlanSummary, int | None, pl.DataFrame | None]] = []
             total, written = sum(p.staged for p in self.state.parts), 0
             for part in self.state.parts:
                 plan = self._plan(conn, part, after=0)
                 summary = summarise_plan(conn, plan)
                 self.state.failed += summary.failed
+                # a dry run's diffs are read before its plan is written (and rolled back)
+                diffs = collect_diffs(conn, plan) if request.dry_run else None
                 base = write_chunk(
                     conn, plan, summary, self.import_id, self.tenant, stamp, summary.lo, summary.hi
                 )
-                plans.append((plan, summary, base))
+                plans.append((plan, summary, base, diffs))
                 written += part.staged
                 if self.progress:
                     self.progress("write", written, total)
             too_many = _too_many(request, self.state.failed)
             keep = not request.dry_run and self.state.failed == 0
             if keep:
-                for plan, summary, base in plans:
+                for plan, summary, base, _ in plans:
                     lo, hi = summary.lo, summary.hi
                     save_results(conn, plan, self.import_id, lo, hi, failed=False, base=base)
                 trans.commit()
@@ -180,10 +183,10 @@ class ImportRunner:
                 kept = [
                     (
                         p,
-                        collect_results(conn, p, with_diff=request.dry_run),
+                        collect_results(conn, p, diffs),
                         collect_errors(conn, p),
                     )
-                    for p, _, _ in plans
+                    for p, _, _, diffs in plans
                 ]
                 trans.rollback()
                 self._save_collected(conn, kept, rolled_back=not request.dry_run)
@@ -246,7 +249,7 @@ class ImportRunner:
                 lo, hi = summary.lo, summary.hi
                 too_many = _too_many(request, self.state.failed)
                 if too_many:
-                    kept = [(plan, collect_results(conn, plan, False), collect_errors(conn, plan))]
+                    kept = [(plan, collect_results(conn, plan), collect_errors(conn, plan))]
             if too_many:
                 self._save_collected(conn, kept, rolled_back=True)
                 raise too_many

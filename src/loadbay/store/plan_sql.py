@@ -58,6 +58,7 @@ class Plan:
     checks: tuple[RowCheck, ...]
     set_columns: tuple[str, ...]  # the columns an update writes
     sql: str
+    keeps_old: bool = True  # o_<col> kept for updated and deleted rows (Dialect.plan_keeps_old)
 
 
 #: (column prefixes, the outcomes whose rows are read for them) of the plan's values
@@ -86,10 +87,11 @@ class PlanBuilder:
 
     @property
     def logs_changes(self) -> bool:
-        """Can this plan update or delete rows? Then it keeps their whole before-image
-        (``o_<col>``, ``_o_created_at``, ``_o_updated_at``), so the change log is written
-        from the plan alone, without joining the target again (the import holds the
-        table's lock from planning to the last write, so the image cannot go stale)."""
+        """Can this plan update or delete rows? Then, where the dialect keeps old values
+        (``plan_keeps_old``), it keeps their whole before-image (``o_<col>``,
+        ``_o_created_at``, ``_o_updated_at``), so the change log is written from the plan
+        alone, without joining the target again (the import holds the table's lock from
+        planning to the last write, so the image cannot go stale)."""
         return bool(self.spec.match) and self.spec.mode in (
             Mode.UPSERT,
             Mode.UPDATE,
@@ -374,7 +376,8 @@ class PlanBuilder:
             f"CREATE {self.d.plan_table}TABLE {q(self.spec.plan)} AS\n"
             f"SELECT {kept}, {record_id} AS _id FROM (\n{with_outcome}\n) w"
         )
-        return Plan(self.spec, tuple(checks), tuple(set_cols), sql)
+        keeps_old = self.d.plan_keeps_old
+        return Plan(self.spec, tuple(checks), tuple(set_cols), sql, keeps_old)
 
     def stored(self, col: str) -> str:
         """A kept column as the plan table holds it. Behind a fence (PostgreSQL) the outcome
@@ -396,10 +399,10 @@ class PlanBuilder:
         cols += [f'"f_{c}"' for c in dict.fromkeys([*self.refs, *self.uniques])]
         if self.spec.mode is not Mode.DELETE:
             cols += [f'"n_{c.name}"' for c in self.table.columns]
-        if self.logs_changes:
+        if self.logs_changes and self.d.plan_keeps_old:
             cols += [f'"o_{c.name}"' for c in self.table.columns]
             cols += ["_o_created_at", "_o_updated_at"]
-        else:
+        elif self.d.plan_keeps_old:
             cols += [f'"o_{c}"' for c in set_cols]
         cols += [c.flag for c in checks]
         return [*cols, "_outcome"]

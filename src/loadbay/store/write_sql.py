@@ -7,6 +7,7 @@ chunk by chunk; a strict import passes the whole range at once.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,7 +121,7 @@ def _update_changed(conn: Connection, plan: Plan, params: dict[str, Any]) -> Non
         indexed = indexed_columns(spec.table)
         keyed = [c for c in plan.set_columns if c in indexed]
         plain = [c for c in plan.set_columns if c not in indexed]
-        differs = " OR ".join(f'p."n_{c}" IS NOT p."o_{c}"' for c in keyed)
+        differs = " OR ".join(f'p."n_{c}" IS NOT t.{q(c)}' for c in keyed)
         passes = [(plain, "")] + ([(keyed, f" AND ({differs})")] if keyed else [])
     for n, (columns, only) in enumerate(passes):
         sets = [f'{q(c)} = p."n_{c}"' for c in columns] + ["updated_at = :stamp"] * (n == 0)
@@ -134,19 +135,32 @@ def _update_changed(conn: Connection, plan: Plan, params: dict[str, Any]) -> Non
 
 
 def _log_changes(conn: Connection, plan: Plan, params: dict[str, Any], names: str) -> None:
-    """Before-images of the rows to update or delete, for revert: the plan keeps them
-    (``PlanBuilder.logs_changes``), so this is one scan of the plan, no join."""
+    """Before-images of the rows to update or delete, for revert: one scan of the plan,
+    which keeps them (``PlanBuilder.logs_changes``), or where it does not (SQLite), with
+    each row looked up by its id."""
     spec = plan.spec
-    olds = ", ".join(f'p."o_{c.name}"' for c in spec.table.columns)
+    old, source = _old_values(plan)
+    olds = ", ".join(old(c.name) for c in spec.table.columns)
     _run(
         conn,
         f"INSERT INTO {q(changes_table(spec.table.name))} "
         f"(import_id, action, id, tenant_id, created_at, updated_at, {names}) "
         f"SELECT :imp, CASE p._outcome WHEN 'updated' THEN 'update' ELSE 'delete' END, "
-        f"p._target, :tenant, p._o_created_at, p._o_updated_at, {olds} FROM {q(spec.plan)} p "
+        f"p._target, :tenant, {old('created_at')}, {old('updated_at')}, {olds} FROM {source} "
         f"WHERE p._outcome IN ('updated', 'deleted') AND {RANGE}",
         params,
     )
+
+
+def _old_values(plan: Plan) -> tuple[Callable[[str], str], str]:
+    """How the stored value of a column is read beside the plan (``p``) of a row to
+    update or delete, and the FROM clause that makes it readable: the plan's own ``o_``
+    columns, or the target row ``t`` joined by id (``Dialect.plan_keeps_old``)."""
+    p = q(plan.spec.plan)
+    if plan.keeps_old:
+        stamps = {"created_at": "p._o_created_at", "updated_at": "p._o_updated_at"}
+        return (lambda c: stamps.get(c, f'p."o_{c}"')), f"{p} p"
+    return (lambda c: f"t.{q(c)}"), f"{p} p JOIN {q(plan.spec.table.name)} t ON t.id = p._target"
 
 
 def created_id(base: int | None) -> str:
@@ -234,8 +248,11 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def collect_results(conn: Connection, plan: Plan, with_diff: bool) -> pl.DataFrame:
-    """The plan's row outcomes as a frame (to keep them past a rollback), read in parts."""
+def collect_results(
+    conn: Connection, plan: Plan, diffs: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The plan's row outcomes as a frame (to keep them past a rollback), read in parts,
+    with ``diffs`` (:func:`collect_diffs`) beside the rows they belong to."""
     result = conn.execute(
         text(f"SELECT {_outcome_select(plan)} FROM {q(plan.spec.plan)} p ORDER BY p._seq"),
         execution_options={"yield_per": PART},
@@ -244,8 +261,7 @@ def collect_results(conn: Connection, plan: Plan, with_diff: bool) -> pl.DataFra
         pl.DataFrame(rows, schema=RESULT_SCHEMA, orient="row") for rows in result.partitions(PART)
     ]
     frame = pl.concat(parts) if parts else pl.DataFrame(schema=RESULT_SCHEMA)
-    diffs = collect_diffs(conn, plan) if with_diff else _no_diffs()
-    return frame.join(diffs, on=["src", "row"], how="left")
+    return frame.join(_no_diffs() if diffs is None else diffs, on=["src", "row"], how="left")
 
 
 def _no_diffs() -> pl.DataFrame:
@@ -286,24 +302,27 @@ def collect_errors(conn: Connection, plan: Plan) -> pl.DataFrame:
 
 
 def collect_diffs(conn: Connection, plan: Plan) -> pl.DataFrame:
-    """For each row to be updated: the fields that change, old and new (references by key)."""
+    """For each row to be updated: the fields that change, old and new (references by key).
+    Read before the plan is written: where the plan keeps no old values, they are the
+    target's."""
     spec = plan.spec
     if not plan.set_columns:
         return _no_diffs()
     exprs: list[str] = []
     joins: list[str] = []
+    old_of, source = _old_values(plan)
     for n, name in enumerate(plan.set_columns):
         ref = spec.table.column(name).references
         if ref is None:
-            exprs += [f'p."o_{name}"', f'p."n_{name}"']
+            exprs += [old_of(name), f'p."n_{name}"']
         else:
             joins.append(
-                f'LEFT JOIN {q(ref.table)} a{n} ON a{n}.id = p."o_{name}" '
+                f"LEFT JOIN {q(ref.table)} a{n} ON a{n}.id = {old_of(name)} "
                 f'LEFT JOIN {q(ref.table)} b{n} ON b{n}.id = p."n_{name}"'
             )
             exprs += [f"a{n}.{q(ref.column)}", f"b{n}.{q(ref.column)}"]
     sql = (
-        f"SELECT p._src, p._row, {', '.join(exprs)} FROM {q(spec.plan)} p {' '.join(joins)} "
+        f"SELECT p._src, p._row, {', '.join(exprs)} FROM {source} {' '.join(joins)} "
         "WHERE p._outcome = 'updated'"
     )
     columns = [value_column(spec.catalog, spec.table, n) for n in plan.set_columns]
