@@ -1,7 +1,10 @@
-"""Per-import staging tables in the target database, filled by the fastest path each has.
+"""Per-import staging tables, filled by the fastest path each database has.
 
 PostgreSQL: ``COPY … FROM STDIN (FORMAT csv)`` from polars' CSV writer.
-SQLite: one ``executemany`` of plain tuples inside the caller's transaction.
+SQLite with a database file: ADBC bulk ingest of the frame's Arrow data into the import's
+stage file, through its :class:`~loadbay.store.sqlite_ingest.StageWriter`.
+SQLite in memory: one ``executemany`` of plain tuples inside the caller's transaction.
+The functions that make and fill a stage take either target: the connection or the writer.
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ import polars as pl
 from sqlalchemy.engine import Connection
 
 from loadbay.schema.model import Catalog, Column, Table
-from loadbay.store.dialect import dialect_of, q
+from loadbay.store.dialect import Dialect, Sqlite, dialect_of, q
+from loadbay.store.sqlite_ingest import StageWriter
+
+#: where a stage is made and filled: the import's connection, or its stage file's writer
+Target = Connection | StageWriter
 
 #: the bookkeeping columns of a staging table, before the data columns
 META = ("_seq", "_src", "_row", "_ref")
@@ -38,9 +45,9 @@ def value_column(catalog: Catalog, table: Table, name: str) -> Column:
 
 
 def create_stage(
-    conn: Connection, name: str, catalog: Catalog, table: Table, columns: Sequence[str]
+    conn: Target, name: str, catalog: Catalog, table: Table, columns: Sequence[str]
 ) -> None:
-    dialect = dialect_of(conn)
+    dialect = _dialect(conn)
     seq = "_seq INTEGER PRIMARY KEY" if dialect.name == "sqlite" else "_seq BIGINT NOT NULL"
     cols = "".join(
         f",\n  {q(c)} {dialect.value_type(value_column(catalog, table, c))}" for c in columns
@@ -56,21 +63,30 @@ def create_stage(
 
 
 def add_stage_columns(
-    conn: Connection, name: str, catalog: Catalog, table: Table, columns: Sequence[str]
+    conn: Target, name: str, catalog: Catalog, table: Table, columns: Sequence[str]
 ) -> None:
     """Columns a file brings after its first batch: NULL in the rows staged before."""
-    dialect = dialect_of(conn)
-    for c in columns:
-        kind = dialect.value_type(value_column(catalog, table, c))
-        conn.exec_driver_sql(f"ALTER TABLE {q(name)} ADD COLUMN {q(c)} {kind}")
+    dialect = _dialect(conn)
+    run_script(
+        conn,
+        [
+            f"ALTER TABLE {q(name)} ADD COLUMN {q(c)} "
+            f"{dialect.value_type(value_column(catalog, table, c))}"
+            for c in columns
+        ],
+    )
 
 
 def drop_tables(conn: Connection, names: Sequence[str]) -> None:
     run_script(conn, [f"DROP TABLE IF EXISTS {q(name)}" for name in names])
 
 
-def run_script(conn: Connection, statements: Sequence[str]) -> None:
+def run_script(conn: Target, statements: Sequence[str]) -> None:
     """Statements without parameters, in order; on PostgreSQL in one round trip."""
+    if isinstance(conn, StageWriter):
+        for statement in statements:
+            conn.execute(statement)
+        return
     if dialect_of(conn).name == "postgresql" and len(statements) > 1:
         conn.exec_driver_sql(";\n".join(statements))
         return
@@ -78,11 +94,13 @@ def run_script(conn: Connection, statements: Sequence[str]) -> None:
         conn.exec_driver_sql(statement)
 
 
-def append_frame(conn: Connection, name: str, frame: pl.DataFrame) -> None:
+def append_frame(conn: Target, name: str, frame: pl.DataFrame) -> None:
     """Append ``frame`` to table ``name`` (frame columns = table columns), the fast way."""
     if frame.height == 0:
         return
-    if dialect_of(conn).name == "postgresql":
+    if isinstance(conn, StageWriter):
+        conn.append(name, to_sqlite_values(frame))  # the values executemany would bind
+    elif dialect_of(conn).name == "postgresql":
         copy_frame(conn, name, frame)
     else:
         insert_sqlite(conn, name, frame)
@@ -121,6 +139,10 @@ def insert_sqlite(conn: Connection, name: str, frame: pl.DataFrame) -> None:
         cur.executemany(f"INSERT INTO {q(name)} ({cols}) VALUES ({marks})", frame.iter_rows())  # type: ignore[arg-type]
     finally:
         cur.close()
+
+
+def _dialect(conn: Target) -> Dialect:
+    return Sqlite() if isinstance(conn, StageWriter) else dialect_of(conn)
 
 
 def to_sqlite_values(frame: pl.DataFrame) -> pl.DataFrame:
