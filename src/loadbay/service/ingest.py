@@ -1,13 +1,16 @@
 """Read → map → validate → stage, for every file of an import, batch by batch.
 
 Bad rows are recorded as they are found (their errors and a ``failed`` result are
-committed with the batch), good rows go to the staging table of their (file, table) part.
-Memory holds two batches at a time: one being written while the next is read and
-validated (``Stager``).
+committed with the batch), good rows go to the staging table of their (file, table) part:
+through the import's connection, or on SQLite with a database file into the import's stage
+file through its own writer (``store/scratch.py``), attached to the connection once the
+ingest is over. Memory holds two batches at a time: one being written while the next is
+read and validated (``Stager``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -28,7 +31,9 @@ from loadbay.service.repeats import RepeatedKeys
 from loadbay.service.requests import ImportRequest, SourceSpec
 from loadbay.store import system
 from loadbay.store.imports_sql import insert_frame
+from loadbay.store.scratch import attach_stage, open_stage
 from loadbay.store.staging import (
+    Target,
     add_stage_columns,
     append_frame,
     create_stage,
@@ -141,7 +146,9 @@ class Ingest:
         check: Callable[[], None] | None = None,
     ) -> None:
         self.conn = conn
-        self.prefix = prefix  # where staging tables go: "" or "scratch." (store/scratch.py)
+        self.prefix = prefix  # where plan tables go: "" or "scratch." (store/scratch.py)
+        self.target: Target = conn  # what stage tables are written through (run())
+        self.stage_prefix = prefix  # where they go: that, or "stage." (the stage file)
         self.catalog = catalog
         self.import_id = import_id
         self.request = request
@@ -154,6 +161,22 @@ class Ingest:
         self.rows_read = 0
 
     def run(self) -> list[Part]:
+        writer = open_stage(self.conn, self.import_id)
+        if writer is not None:
+            self.target, self.stage_prefix = writer, writer.prefix
+        try:
+            self._stage_all()
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is not None:  # closed: now the connection may open the file
+            attach_stage(self.conn, writer.path)
+        for part in self.parts.values():
+            if part.repeats is not None:
+                part.duplicates, part.repeats = part.repeats.found(), None
+        return list(self.parts.values())
+
+    def _stage_all(self) -> None:
         self.stager = Stager()
         try:
             for src, source in enumerate(self.request.sources):
@@ -162,10 +185,6 @@ class Ingest:
             self.stager.wait()
         finally:
             self.stager.close()  # the connection is this thread's again
-        for part in self.parts.values():
-            if part.repeats is not None:
-                part.duplicates, part.repeats = part.repeats.found(), None
-        return list(self.parts.values())
 
     def _part(self, src: int, source: SourceSpec, batch: Batch) -> Part:
         table = table_for(source, batch, self.catalog)
@@ -188,7 +207,7 @@ class Ingest:
             mode,
             match,
             cmap,
-            self.prefix + stage_table_name(self.import_id, index),
+            self.stage_prefix + stage_table_name(self.import_id, index),
             self.prefix + plan_table_name(self.import_id, index),
             unknown=cmap.unknown,
             repeats=RepeatedKeys(match),
@@ -221,10 +240,10 @@ class Ingest:
                 f"{', '.join(map(repr, moved))}; give the mapping explicitly (--map)"
             )
         added = [c for c in cmap.columns if c not in part.cmap.columns]
-        self.stager.wait()  # the connection is the stager's while it writes
+        self.stager.wait()  # the connection (and writer) is the stager's while it writes
         if added:
-            with self.conn.begin():
-                add_stage_columns(self.conn, part.stage, self.catalog, part.table, added)
+            with self.conn.begin() if self.target is self.conn else contextlib.nullcontext():
+                add_stage_columns(self.target, part.stage, self.catalog, part.table, added)
         part.cmap, part.unknown = cmap, cmap.unknown
 
     def _batch(self, src: int, source: SourceSpec, batch: Batch) -> None:
@@ -261,8 +280,8 @@ class Ingest:
                 if self.check:
                     self.check()
                 if not made:
-                    create_stage(self.conn, part.stage, self.catalog, part.table, columns)
-                append_frame(self.conn, part.stage, staged)
+                    create_stage(self.target, part.stage, self.catalog, part.table, columns)
+                append_frame(self.target, part.stage, staged)
                 self._record_failures(part, mapped, errors)
 
         self.stager.submit(stage)
@@ -313,10 +332,11 @@ class Ingest:
 
 class Stager:
     """Runs the staging writes on a second thread, one batch behind: writing batch n to the
-    database (round trips; for SQLite, Python rows) overlaps reading and validating batch
-    n + 1 (polars, which releases the GIL). Two batches at most are held, so memory stays
-    bounded. The connection belongs to the stager between ``submit`` and ``wait``; its
-    first error stops the jobs after it and is raised in the caller's thread."""
+    database (round trips; SQLite: ADBC's ingest, which releases the GIL, or Python rows)
+    overlaps reading and validating batch n + 1 (polars, which releases the GIL). Two
+    batches at most are held, so memory stays bounded. The connection belongs to the stager
+    between ``submit`` and ``wait``; its first error stops the jobs after it and is raised in
+    the caller's thread."""
 
     def __init__(self) -> None:
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)

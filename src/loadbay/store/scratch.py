@@ -2,11 +2,16 @@
 
 PostgreSQL: unlogged staging tables in the database itself and temporary plan tables,
 dropped at the end (cheap there).
-SQLite: a database file of the import's own beside the main one, attached to the import's
-connection as ``scratch`` with no journal and no fsync (a copy that can always be made
-again from the file), and deleted as a file at the end: no WAL copy of a million staged
-rows, and no DROP of big tables (SQLite frees their pages one by one). An interrupted
-import keeps its file, so a resumed run finds its staged rows again.
+SQLite: two database files of the import's own beside the main one, with no journal and no
+fsync (copies that can always be made again from the import's files), deleted as files at
+the end: no WAL copy of a million staged rows, and no DROP of big tables (SQLite frees
+their pages one by one). The plan tables go in ``<db>.<import>.scratch``, attached to the
+import's connection as ``scratch``. The stage tables go in ``<db>.<import>.stage``, written
+by ADBC's bulk ingest while the import ingests (``open_stage``; another libsqlite, which
+must never have the file open together with the connection: ``store/sqlite_ingest.py``),
+then attached as ``stage`` for the plan to read. An interrupted import keeps its files, so
+a resumed run finds its staged rows again. SQLite in memory: all in the connection's
+database, as on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,14 +22,17 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from loadbay.store.sqlite_ingest import SCHEMA as STAGE
+from loadbay.store.sqlite_ingest import StageWriter
 from loadbay.store.staging import drop_tables
 
 
 @dataclass
 class Scratch:
     prefix: str  # "" or "scratch."
-    path: Path | None = None  # the SQLite file
+    path: Path | None = None  # the SQLite file of the plan tables
     dropped: bool = False
+    stage_path: Path | None = None  # the SQLite file of the stage tables
 
     def drop_with(self, conn: Connection, names: list[str]) -> None:
         """PostgreSQL: drop the tables in the caller's transaction (the one that finishes
@@ -47,26 +55,72 @@ class Scratch:
             return
         if conn.in_transaction():
             conn.rollback()
-        _raw(conn).execute("DETACH DATABASE scratch")
+        raw = _raw(conn)
+        raw.execute("DETACH DATABASE scratch")
+        _detach_stage(raw)
         if finished:
             self.path.unlink(missing_ok=True)
+            if self.stage_path is not None:
+                self.stage_path.unlink(missing_ok=True)
 
 
 def attach_scratch(conn: Connection, import_id: str) -> Scratch:
-    if conn.dialect.name != "sqlite":
+    """Attach the import's scratch file, and its stage file if an earlier run left one
+    (a resumed run plans from the rows staged then)."""
+    path = _import_file(conn, import_id, "scratch")
+    if path is None:
         return Scratch("")
-    database = conn.engine.url.database
-    if not database or database == ":memory:":
-        return Scratch("")
-    safe = "".join(ch for ch in import_id if ch.isalnum() or ch == "_")
-    path = Path(database).with_name(f"{Path(database).name}.{safe}.scratch")
     if conn.in_transaction():
         conn.rollback()
     raw = _raw(conn)  # outside any transaction: SQLite attaches only there
     raw.execute("ATTACH DATABASE ? AS scratch", (str(path),))
     raw.execute("PRAGMA scratch.journal_mode=OFF")
     raw.execute("PRAGMA scratch.synchronous=OFF")
-    return Scratch("scratch.", path)
+    stage = _import_file(conn, import_id, "stage")
+    if stage is not None and stage.exists():
+        attach_stage(conn, stage)
+    return Scratch("scratch.", path, stage_path=stage)
+
+
+def open_stage(conn: Connection, import_id: str) -> StageWriter | None:
+    """SQLite with a database file: the writer of the import's stage file, for an ingest
+    (None elsewhere: the stage tables go through ``conn``). A file an interrupted ingest
+    left is detached from ``conn`` and removed first: its rows are staged again. Until the
+    writer is closed and the file attached (``attach_stage``), ``conn`` must not open it."""
+    path = _import_file(conn, import_id, "stage")
+    if path is None:
+        return None
+    if conn.in_transaction():
+        conn.rollback()
+    _detach_stage(_raw(conn))
+    path.unlink(missing_ok=True)
+    return StageWriter(path)
+
+
+def attach_stage(conn: Connection, path: Path) -> None:
+    """Attach a stage file as ``stage``, once no writer has it open."""
+    if conn.in_transaction():
+        conn.rollback()
+    raw = _raw(conn)  # outside any transaction: SQLite attaches only there
+    raw.execute(f"ATTACH DATABASE ? AS {STAGE}", (str(path),))
+    raw.execute(f"PRAGMA {STAGE}.journal_mode=OFF")
+    raw.execute(f"PRAGMA {STAGE}.synchronous=OFF")
+
+
+def _detach_stage(raw: Any) -> None:
+    if any(row[1] == STAGE for row in raw.execute("PRAGMA database_list")):
+        raw.execute(f"DETACH DATABASE {STAGE}")
+
+
+def _import_file(conn: Connection, import_id: str, kind: str) -> Path | None:
+    """``<db file>.<import>.<kind>`` beside a SQLite database file; None elsewhere."""
+    if conn.dialect.name != "sqlite":
+        return None
+    database = conn.engine.url.database
+    if not database or database == ":memory:":
+        return None
+    safe = "".join(ch for ch in import_id if ch.isalnum() or ch == "_")
+    return Path(database).with_name(f"{Path(database).name}.{safe}.{kind}")
 
 
 def _raw(conn: Connection) -> Any:
