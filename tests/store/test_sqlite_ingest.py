@@ -19,7 +19,7 @@ from loadbay.pipeline.frames import REF, ROW
 from loadbay.pipeline.validate import ValidateOptions, validate
 from loadbay.schema.model import Catalog, Column, ColumnType, Reference, Table
 from loadbay.store.sqlite_ingest import StageWriter
-from loadbay.store.staging import add_stage_columns, append_frame, create_stage
+from loadbay.store.staging import Target, add_stage_columns, append_frame, create_stage
 
 THINGS = Table(
     name="things",
@@ -103,29 +103,28 @@ def stored(path: Path, table: str) -> tuple[list[tuple[Any, ...]], list[tuple[An
     return rows, declared
 
 
+def _stage(target: Target, name: str, batches: list[pl.DataFrame], late: list[str]) -> None:
+    """The same staging steps an ingest takes, through either target."""
+    first = [c for c in batches[0].columns if not c.startswith("_")]
+    create_stage(target, name, CATALOG, THINGS, first)
+    append_frame(target, name, batches[0])
+    if late:
+        add_stage_columns(target, name, CATALOG, THINGS, late)
+    for batch in batches[1:]:
+        append_frame(target, name, batch)
+
+
 def by_executemany(path: Path, batches: list[pl.DataFrame], late: list[str]) -> None:
     engine = sa.create_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
-        first = [c for c in batches[0].columns if not c.startswith("_")]
-        create_stage(conn, "t", CATALOG, THINGS, first)
-        append_frame(conn, "t", batches[0])
-        if late:
-            add_stage_columns(conn, "t", CATALOG, THINGS, late)
-        for batch in batches[1:]:
-            append_frame(conn, "t", batch)
+        _stage(conn, "t", batches, late)
     engine.dispose()
 
 
 def by_adbc(path: Path, batches: list[pl.DataFrame], late: list[str]) -> None:
     writer = StageWriter(path)
     try:
-        first = [c for c in batches[0].columns if not c.startswith("_")]
-        create_stage(writer, "stage.t", CATALOG, THINGS, first)
-        append_frame(writer, "stage.t", batches[0])
-        if late:
-            add_stage_columns(writer, "stage.t", CATALOG, THINGS, late)
-        for batch in batches[1:]:
-            append_frame(writer, "stage.t", batch)
+        _stage(writer, "stage.t", batches, late)
     finally:
         writer.close()
 
