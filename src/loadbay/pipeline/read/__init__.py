@@ -77,9 +77,15 @@ def read_file(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Batc
     return _read(path, options, READERS[fmt])
 
 
+#: files smaller than this are read in the caller's thread: they are one batch or a few
+#: small ones, so there is nothing to overlap, and a thread would cost more than reading
+READ_AHEAD_FROM = 1024 * 1024
+
+
 def _read(path: Path, options: ReadOptions, reader: Reader) -> Iterator[Batch]:
     with io_errors(path):
-        yield from read_ahead(reader(path, options))
+        batches = reader(path, options)
+        yield from batches if path.stat().st_size < READ_AHEAD_FROM else read_ahead(batches)
 
 
 def headers(path: Path, options: ReadOptions = ReadOptions()) -> list[str]:

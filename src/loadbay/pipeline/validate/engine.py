@@ -50,6 +50,10 @@ _UPDATING_MODES = frozenset({Mode.UPDATE, Mode.UPSERT})
 _POSITION = "__position__"
 #: the evaluated frame's flag of a row with at least one bad cell
 _BAD = "__bad__"
+#: the query is already in the shape it runs best in (each helper column computed once,
+#: stage by stage): polars' optimiser finds nothing to gain there on big batches and costs
+#: a quarter of the time of a small one (2 of 8 ms for 100 rows; results identical)
+_AS_WRITTEN = pl.QueryOptFlags.none()
 
 
 #: a column of the batch with its plan
@@ -71,7 +75,7 @@ def validate(
     checked = query.evaluate(frame)
     bad = checked.get_column(_BAD)
     # lazily: the eager select would first glue the evaluated frame's chunks together
-    good = checked.lazy().select(query.outputs).collect()
+    good = checked.lazy().select(query.outputs).collect(optimizations=_AS_WRITTEN)
     failed = int(bad.sum())
     if not failed:
         return Validated(good=good, errors=empty_errors(), failed_rows=0)
@@ -102,7 +106,7 @@ class _Query:
         query = frame.lazy()
         for stage in self.stages:
             query = query.with_columns(stage)
-        return query.select(self.kept).collect()
+        return query.select(self.kept).collect(optimizations=_AS_WRITTEN)
 
 
 @lru_cache(maxsize=128)
