@@ -126,7 +126,7 @@ def first_errors(
     ctx: Context, import_id: str, tenant: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn, reading(conn).begin():
-        imports_sql.get_import(conn, tenant or ctx.tenant, import_id)
+        imports_sql.get_state(conn, tenant or ctx.tenant, import_id)  # the tenant's, or 404
         return imports_sql.first_errors(conn, import_id, limit)
 
 
@@ -137,7 +137,7 @@ def iter_results(
     outcomes: Sequence[str] | None = None,
 ) -> Iterator[dict[str, Any]]:
     with ctx.engine.connect() as conn, reading(conn).begin():
-        imports_sql.get_import(conn, tenant or ctx.tenant, import_id)
+        imports_sql.get_state(conn, tenant or ctx.tenant, import_id)  # the tenant's, or 404
         yield from imports_sql.iter_results(conn, import_id, outcomes)
 
 

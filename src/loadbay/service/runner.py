@@ -389,9 +389,18 @@ class ImportRunner:
     def _move_in(
         self, conn: Connection, new: str, current: str | None = None, **values: Any
     ) -> None:
-        """``_move`` inside the caller's transaction (``current``: the state just read)."""
+        """``_move`` inside the caller's transaction (``current``: the state just read).
+
+        Without ``current``, one compare-and-set from every state ``new`` may follow (or
+        ``new`` itself: the values alone change); the state is read only when it fails,
+        for the error."""
         if current is None:
+            allowed = (*states.sources_of(new), new)
+            if imports_sql.set_state_if(conn, self.tenant, self.import_id, allowed, new, **values):
+                return
             current = imports_sql.get_state(conn, self.tenant, self.import_id)
+            states.check_move(self.import_id, current, new)
+            raise InvalidState(f"import {self.import_id} changed state meanwhile")
         if current == new:
             imports_sql.update_import(conn, self.tenant, self.import_id, **values)
             return
