@@ -182,6 +182,12 @@ class StoreError(LoadbayError):
     code = "database_error"
 
 
+class StageLost(StoreError):
+    """The rows an interrupted import had staged were lost, and cannot be staged again."""
+
+    code = "stage_lost"
+
+
 class PayloadTooLarge(InvalidInput):
     """The request is larger than allowed."""
 

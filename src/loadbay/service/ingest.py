@@ -144,6 +144,7 @@ class Ingest:
         batch_size: int,
         progress: Progress | None = None,
         check: Callable[[], None] | None = None,
+        record_failures: bool = True,
     ) -> None:
         self.conn = conn
         self.prefix = prefix  # where plan tables go: "" or "scratch." (store/scratch.py)
@@ -155,6 +156,8 @@ class Ingest:
         self.batch_size = batch_size
         self.progress = progress
         self.check = check  # raises to stop between batches (a cancelled import)
+        #: False when staging again what a crash lost: the failed rows are recorded already
+        self.record_failures = record_failures
         self.parts: dict[tuple[int, str], Part] = {}
         self.made: set[str] = set()  # stage tables made (by the first batch of their part)
         self.stager: Stager  # while run() runs
@@ -282,7 +285,8 @@ class Ingest:
                 if not made:
                     create_stage(self.target, part.stage, self.catalog, part.table, columns)
                 append_frame(self.target, part.stage, staged)
-                self._record_failures(part, mapped, errors)
+                if self.record_failures:
+                    self._record_failures(part, mapped, errors)
 
         self.stager.submit(stage)
         if part.repeats is not None:

@@ -17,7 +17,7 @@ import polars as pl
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-from loadbay.errors import Cancelled, InvalidState, LoadbayError, TooManyErrors
+from loadbay.errors import Cancelled, InvalidState, LoadbayError, StageLost, TooManyErrors
 from loadbay.pipeline.frames import ErrorHandling
 from loadbay.schema.model import Catalog
 from loadbay.service import states
@@ -28,6 +28,7 @@ from loadbay.store.dialect import dialect_of
 from loadbay.store.locks import table_locks
 from loadbay.store.plan_sql import Plan, PlanSpec, build_plan
 from loadbay.store.scratch import attach_scratch
+from loadbay.store.staging import staged_rows
 from loadbay.store.write_sql import (
     PlanSummary,
     collect_diffs,
@@ -99,6 +100,8 @@ class ImportRunner:
         if "parts" in checkpoint:  # staged before an interruption: go on from there
             parts = [Part.from_json(p, self.catalog) for p in checkpoint["parts"]]
             stamp = stamp_value(conn, checkpoint["stamp"])
+            if any(staged_rows(conn, p.stage) != p.staged for p in parts):
+                self._stage_again(conn, request, parts)
         else:
             parts, ingested = self._ingest(conn, request)
             stamp = dialect_of(conn).stamp()
@@ -126,19 +129,7 @@ class ImportRunner:
                 self._move_in(conn, states.VALIDATING, current, started_at=imports_sql.now())
             imports_sql.clear_results(conn, self.import_id)
         started = time.perf_counter()
-        ingest = Ingest(
-            conn,
-            self.scratch.prefix,
-            self.catalog,
-            self.import_id,
-            request,
-            self.batch_size,
-            self.progress,
-            check=lambda: self._check_cancelled(conn),
-        )
-        parts = ingest.run()
-        order = self.catalog.dependency_order([p.table.name for p in parts])
-        parts.sort(key=lambda p: (order.index(p.table.name), p.src))
+        parts = self._stage(conn, request)
         self.state.timings["read_validate_stage"] = time.perf_counter() - started
         warnings = [
             f"{p.source}: column {u!r} is not a column of {p.table.name}; ignored"
@@ -151,6 +142,43 @@ class ImportRunner:
             "warnings": warnings,
             "tables": tables,
         }
+
+    def _stage(
+        self, conn: Connection, request: ImportRequest, record_failures: bool = True
+    ) -> list[Part]:
+        """Read, map, validate and stage every file: its parts, in the order of writing."""
+        ingest = Ingest(
+            conn,
+            self.scratch.prefix,
+            self.catalog,
+            self.import_id,
+            request,
+            self.batch_size,
+            self.progress,
+            check=lambda: self._check_cancelled(conn),
+            record_failures=record_failures,
+        )
+        parts = ingest.run()
+        order = self.catalog.dependency_order([p.table.name for p in parts])
+        parts.sort(key=lambda p: (order.index(p.table.name), p.src))
+        return parts
+
+    def _stage_again(self, conn: Connection, request: ImportRequest, parts: list[Part]) -> None:
+        """Stage again the rows a crash took from the stage tables (PostgreSQL empties
+        unlogged tables when it recovers; a SQLite stage file is never synced). The same
+        files give the same rows with the same numbers, so the run goes on from its
+        checkpoint; the failed rows and the chunks written are recorded already."""
+        again = {(p.src, p.table.name): p for p in self._stage(conn, request, False)}
+        for part in parts:
+            found = again.get((part.src, part.table.name))
+            staged = 0 if found is None else found.staged
+            if found is None or staged != part.staged or found.stage != part.stage:
+                raise StageLost(
+                    f"{part.source}: the rows staged for {part.table.name} were lost (the "
+                    "database or the machine stopped while the import ran), and the file "
+                    f"no longer gives the same rows: {part.staged} staged then, {staged} "
+                    "now; the rows written before the interruption stay: run the import again"
+                )
 
     # ---- strict and dry run: one transaction ------------------------------------------
     def _write_atomic(self, conn: Connection, request: ImportRequest, stamp: object) -> None:

@@ -13,6 +13,7 @@ import io
 from collections.abc import Sequence
 
 import polars as pl
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from loadbay.schema.model import Catalog, Column, Table
@@ -79,6 +80,16 @@ def add_stage_columns(
 
 def drop_tables(conn: Connection, names: Sequence[str]) -> None:
     run_script(conn, [f"DROP TABLE IF EXISTS {q(name)}" for name in names])
+
+
+def staged_rows(conn: Connection, name: str) -> int | None:
+    """How many rows a stage table holds; None when it is not there (or not readable: a
+    stage file that was never synced may be left torn by a crash)."""
+    try:
+        with conn.begin():
+            return int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {q(name)}").scalar_one())
+    except sa.exc.DBAPIError:
+        return None
 
 
 def run_script(conn: Target, statements: Sequence[str]) -> None:
