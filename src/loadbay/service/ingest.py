@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from loadbay.errors import InvalidOption
 from loadbay.pipeline.frames import REF, ROW, Mode
 from loadbay.pipeline.map import ColumnMap, MappingOptions, apply_map, check_required, map_columns
-from loadbay.pipeline.read import Batch, read_file
+from loadbay.pipeline.read import Batch, read_file, small_files
 from loadbay.pipeline.validate import ValidateOptions, validate
 from loadbay.schema.model import Catalog, Table
 from loadbay.service.repeats import RepeatedKeys
@@ -180,7 +180,9 @@ class Ingest:
         return list(self.parts.values())
 
     def _stage_all(self) -> None:
-        self.stager = Stager()
+        # small files are one batch or a few: nothing to overlap, a thread would cost more
+        paths = [Path(source.path) for source in self.request.sources]
+        self.stager = Stager(threaded=not small_files(*paths))
         try:
             for src, source in enumerate(self.request.sources):
                 for batch in read_file(Path(source.path), source.read_options(self.batch_size)):
@@ -340,13 +342,15 @@ class Stager:
     overlaps reading and validating batch n + 1 (polars, which releases the GIL). Two
     batches at most are held, so memory stays bounded. The connection belongs to the stager
     between ``submit`` and ``wait``; its first error stops the jobs after it and is raised in
-    the caller's thread."""
+    the caller's thread. Not ``threaded``, each job runs in ``submit`` (small files)."""
 
-    def __init__(self) -> None:
+    def __init__(self, threaded: bool = True) -> None:
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, name="loadbay-stager", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if threaded:  # else each job runs at once, in the caller's thread
+            self._thread = threading.Thread(target=self._work, name="loadbay-stager", daemon=True)
+            self._thread.start()
 
     def _work(self) -> None:
         while True:
@@ -364,6 +368,9 @@ class Stager:
     def submit(self, job: Callable[[], None]) -> None:
         """Hand over a job once the previous one is done (so two batches at most are held)."""
         self.wait()
+        if self._thread is None:
+            job()
+            return
         self._jobs.put(job)
 
     def wait(self) -> None:
@@ -372,8 +379,9 @@ class Stager:
         self._raise()
 
     def close(self) -> None:
-        self._jobs.put(None)
-        self._thread.join()
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join()
 
     def _raise(self) -> None:
         if self._error is not None:

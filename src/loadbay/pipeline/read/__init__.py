@@ -55,6 +55,7 @@ __all__ = [
     "headers",
     "read_file",
     "read_records",
+    "small_files",
 ]
 
 Reader = Callable[[Path, ReadOptions], Iterator[Batch]]
@@ -82,10 +83,19 @@ def read_file(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Batc
 READ_AHEAD_FROM = 1024 * 1024
 
 
+def small_files(*paths: Path) -> bool:
+    """Whether these files together are under READ_AHEAD_FROM (one missing counts as
+    small: its reader says what is wrong)."""
+    try:
+        return sum(Path(p).stat().st_size for p in paths) < READ_AHEAD_FROM
+    except OSError:
+        return True
+
+
 def _read(path: Path, options: ReadOptions, reader: Reader) -> Iterator[Batch]:
     with io_errors(path):
         batches = reader(path, options)
-        yield from batches if path.stat().st_size < READ_AHEAD_FROM else read_ahead(batches)
+        yield from batches if small_files(path) else read_ahead(batches)
 
 
 def headers(path: Path, options: ReadOptions = ReadOptions()) -> list[str]:
