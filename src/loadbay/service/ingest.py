@@ -161,6 +161,7 @@ class Ingest:
         self.parts: dict[tuple[int, str], Part] = {}
         self.made: set[str] = set()  # stage tables made (by the first batch of their part)
         self.stager: Stager  # while run() runs
+        self.small = False  # are the files small (known once run() runs)?
         self.rows_read = 0
 
     def run(self) -> list[Part]:
@@ -181,8 +182,8 @@ class Ingest:
 
     def _stage_all(self) -> None:
         # small files are one batch or a few: nothing to overlap, a thread would cost more
-        paths = [Path(source.path) for source in self.request.sources]
-        self.stager = Stager(threaded=not small_files(*paths))
+        self.small = small_files(*(Path(source.path) for source in self.request.sources))
+        self.stager = Stager(threaded=not self.small)
         try:
             for src, source in enumerate(self.request.sources):
                 for batch in read_file(Path(source.path), source.read_options(self.batch_size)):
@@ -285,7 +286,9 @@ class Ingest:
                 if self.check:
                     self.check()
                 if not made:
-                    create_stage(self.target, part.stage, self.catalog, part.table, columns)
+                    create_stage(
+                        self.target, part.stage, self.catalog, part.table, columns, self.small
+                    )
                 append_frame(self.target, part.stage, staged)
                 if self.record_failures:
                     self._record_failures(part, mapped, errors)
