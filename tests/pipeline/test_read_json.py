@@ -133,6 +133,17 @@ def test_object_of_objects_keyed_by_reference(tmp_path: Path) -> None:
     assert all(b.table is None for b in got)
 
 
+@pytest.mark.parametrize("shape", ["array", "refs", "tables"])
+def test_the_shape_is_found_past_long_whitespace_and_keys(tmp_path: Path, shape: str) -> None:
+    """The shape is read from the first events, over as many small reads as they take."""
+    key = "k" * 5000
+    value = {"array": [{"name": "Ann"}], "refs": {key: {"name": "Ann"}}}.get(shape)
+    document = value if value is not None else {key: [{"name": "Ann"}]}
+    got = batches(write(tmp_path, "d.json", " \n" * 3000 + json.dumps(document)))
+    assert [b.frame["name"].to_list() for b in got] == [["Ann"]]
+    assert got[0].table == (key if shape == "tables" else None)
+
+
 def test_object_of_arrays_keyed_by_table(tmp_path: Path) -> None:
     content = json.dumps(
         {

@@ -31,6 +31,7 @@ _SHAPES = (
     "or an object of arrays of records keyed by table"
 )
 _STARTS = ("start_map", "start_array")
+_SHAPE_BUFFER = 1024
 
 
 def read_json(path: Path, options: ReadOptions) -> Iterator[Batch]:
@@ -105,8 +106,10 @@ def _inline_tables(records: dict[str, Any]) -> Iterator[tuple[str, Iterable[obje
 
 
 def _shape(source: str, stream: Any) -> str:
-    """``array``, ``refs``, ``tables`` or ``empty``, from the first events."""
-    events = ijson.basic_parse(stream, use_float=False)
+    """``array``, ``refs``, ``tables`` or ``empty``, from the first events (read from a
+    small buffer: ijson parses all of a buffer before it gives the first event, so the
+    default 64 KiB would cost a bulk request of 100 records as much as its whole read)."""
+    events = ijson.basic_parse(stream, use_float=False, buf_size=_SHAPE_BUFFER)
     first = next(events, None)
     if first is None:
         raise UnreadableFile(f"{source}: the file is empty", file=source)
