@@ -51,8 +51,8 @@ def lose_the_stage(ctx: Context, import_id: str) -> None:
     stage.unlink()  # never synced: gone with the machine
 
 
-def test_a_resumed_import_stages_again_what_was_lost(ctx: Context, tmp_path: Path) -> None:
-    path = write(tmp_path, "c.csv", CSV)
+def interrupted(ctx: Context, path: Path) -> str:
+    """An import of ``path`` whose process died after its first chunk's commit."""
     request = ImportRequest(
         sources=(SourceSpec(path=str(path), name=path.name, table="companies"),),
         error_handling=ErrorHandling.LENIENT,
@@ -68,6 +68,11 @@ def test_a_resumed_import_stages_again_what_was_lost(ctx: Context, tmp_path: Pat
     )
     with pytest.raises(Crash):
         runner.run()
+    return import_id
+
+
+def test_a_resumed_import_stages_again_what_was_lost(ctx: Context, tmp_path: Path) -> None:
+    import_id = interrupted(ctx, write(tmp_path, "c.csv", CSV))
     written = len(rows(ctx, "companies"))
     assert 0 < written < ROWS - 1
     lose_the_stage(ctx, import_id)
@@ -85,21 +90,7 @@ def test_files_that_no_longer_give_the_staged_rows_fail_the_import(
     ctx: Context, tmp_path: Path
 ) -> None:
     path = write(tmp_path, "c.csv", CSV)
-    request = ImportRequest(
-        sources=(SourceSpec(path=str(path), name=path.name, table="companies"),),
-        error_handling=ErrorHandling.LENIENT,
-    )
-    import_id = import_service.create_import(ctx, request)
-    runner = ImportRunner(
-        ctx.engine,
-        ctx.catalog,
-        ctx.tenant,
-        import_id,
-        chunk_size=7,
-        progress=crash_after_first_chunk,
-    )
-    with pytest.raises(Crash):
-        runner.run()
+    import_id = interrupted(ctx, path)
     lose_the_stage(ctx, import_id)
     path.write_text(CSV + "Company late,1\n", encoding="utf-8")  # the file changed since
 
