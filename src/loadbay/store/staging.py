@@ -93,7 +93,8 @@ def drop_tables(conn: Connection, names: Sequence[str]) -> None:
 
 def staged_rows(conn: Connection, name: str) -> int | None:
     """How many rows a stage table holds; None when it is not there (or not readable: a
-    stage file that was never synced may be left torn by a crash)."""
+    stage file that was never synced may be left torn by a crash). Outside a transaction:
+    it runs in one of its own."""
     try:
         with conn.begin():
             return int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {q(name)}").scalar_one())
