@@ -10,7 +10,11 @@ from sqlalchemy.engine import Connection
 
 
 def insert_if_absent(conn: Connection, table: sa.Table, values: dict[str, Any]) -> bool:
-    """Insert ``values``; False (and nothing changed) when a row with that key exists."""
+    """Insert ``values``; False (and nothing changed) when a row with that key exists.
+
+    Told by the key the insert returns, not by its row count: psycopg reports -1 for
+    ``ON CONFLICT DO NOTHING``, which counted every conflict as an insert."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing()
-    return bool(conn.execute(stmt).rowcount)
+    key = list(table.primary_key.columns)
+    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(*key)
+    return conn.execute(stmt).first() is not None
