@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
-from loadbay.errors import InvalidState, RevertConflict
-from loadbay.pipeline.frames import Mode
+from loadbay.errors import InvalidState, RevertConflict, StoreError
+from loadbay.pipeline.frames import ErrorHandling, Mode
+from loadbay.service import imports as import_service
 from loadbay.service.context import Context
+from loadbay.service.leases import MAX_ATTEMPTS, open_leases, run_leased
+from loadbay.service.requests import ImportRequest, SourceSpec
 from loadbay.service.revert import revert_import
+from loadbay.service.runner import ImportRunner
+from loadbay.store import system
 from tests.service.helpers import by_key, run, write
 
 BASE = "name,due_days\nAcme,30\nGlobex,14\n"
@@ -133,3 +141,89 @@ def test_revert_restores_every_stored_value_of_updated_and_deleted_rows(
     revert_import(ctx, deletion["id"])
     revert_import(ctx, change["id"])
     assert stored() == before
+
+
+def _failing(ctx: Context, tmp_path: Path, at: str) -> dict[str, Any]:
+    """A lenient import of 20 companies, 7 a chunk, that fails at the first ``at`` step."""
+    path = write(tmp_path, "c.csv", "name\n" + "".join(f"Company {i}\n" for i in range(20)))
+    request = ImportRequest(
+        sources=(SourceSpec(path=str(path), name=path.name, table="companies"),),
+        error_handling=ErrorHandling.LENIENT,
+    )
+    import_id = import_service.create_import(ctx, request)
+
+    def fail(phase: str, _done: int, _total: int | None) -> None:
+        if phase == at:
+            raise StoreError("the database went away")
+
+    return ImportRunner(
+        ctx.engine, ctx.catalog, ctx.tenant, import_id, chunk_size=7, progress=fail
+    ).run()
+
+
+def test_a_lenient_import_that_fails_after_writing_chunks_can_be_reverted(
+    ctx: Context, tmp_path: Path
+) -> None:
+    """What a failed lenient import had committed stays, so it is revertible (as a
+    cancelled one is)."""
+    failed = _failing(ctx, tmp_path, "write")  # after the first chunk's commit
+    assert failed["state"] == "failed" and failed["error_code"] == "database_error"
+    assert failed["counts"]["created"] == 7 and failed["write_stamp"]
+    assert len(by_key(ctx, "companies", "name")) == 7
+
+    result = revert_import(ctx, failed["id"])
+    assert result["import"]["state"] == "reverted"
+    assert result["reverted"]["deleted"] == 7
+    assert by_key(ctx, "companies", "name") == {}
+
+
+def test_a_failed_import_that_wrote_nothing_has_nothing_to_revert(
+    ctx: Context, tmp_path: Path
+) -> None:
+    failed = _failing(ctx, tmp_path, "read")
+    assert failed["state"] == "failed" and not failed["write_stamp"]
+    with pytest.raises(InvalidState, match="wrote no rows"):
+        revert_import(ctx, failed["id"])
+
+
+def test_an_import_given_up_after_its_workers_died_keeps_its_chunks_revertible(
+    ctx: Context, tmp_path: Path
+) -> None:
+    class Crash(BaseException):
+        """The worker's process dies here."""
+
+    def crash(phase: str, _done: int, _total: int | None) -> None:
+        if phase == "write":
+            raise Crash
+
+    path = write(tmp_path, "c.csv", "name\n" + "".join(f"Company {i}\n" for i in range(20)))
+    request = ImportRequest(
+        sources=(SourceSpec(path=str(path), name=path.name, table="companies"),),
+        error_handling=ErrorHandling.LENIENT,
+    )
+    import_id = import_service.create_import(ctx, request)
+    with pytest.raises(Crash):
+        ImportRunner(
+            ctx.engine, ctx.catalog, ctx.tenant, import_id, chunk_size=7, progress=crash
+        ).run()
+    leases = open_leases(ctx.settings)
+    try:
+        with leases.engine.begin() as conn:  # its third worker died too, lease expired
+            conn.execute(
+                sa.insert(system.leases).values(
+                    import_id=import_id,
+                    tenant_id=ctx.tenant,
+                    locked_by="dead",
+                    lease_until=datetime(2000, 1, 1),
+                    attempts=MAX_ATTEMPTS,
+                    cancel_requested=False,
+                )
+            )
+        record = run_leased(ctx, leases, ctx.tenant, import_id)
+    finally:
+        leases.close()
+    assert record is not None
+    assert (record["state"], record["error_code"]) == ("failed", "worker_lost")
+    assert record["counts"]["created"] == 7 and record["write_stamp"]
+    revert_import(ctx, import_id)
+    assert by_key(ctx, "companies", "name") == {}

@@ -23,6 +23,7 @@ from loadbay.errors import Cancelled, NotFound
 from loadbay.service import states
 from loadbay.service.context import Context
 from loadbay.service.imports import get_import, run_import
+from loadbay.service.runner import written_stamp
 from loadbay.store import imports_sql, leases_sql
 from loadbay.store.imports_sql import now
 
@@ -178,7 +179,10 @@ def _run_held(
 
 
 def _give_up(ctx: Context, tenant: str, import_id: str) -> None:
+    """Fail an import whose workers keep dying; the chunks they committed stay, revertible."""
     with ctx.engine.begin() as conn:
+        counts = imports_sql.count_outcomes(conn, import_id)
+        record = imports_sql.get_import(conn, tenant, import_id)
         imports_sql.set_state_if(
             conn,
             tenant,
@@ -188,6 +192,8 @@ def _give_up(ctx: Context, tenant: str, import_id: str) -> None:
             error_code="worker_lost",
             error=f"the worker running this import stopped {MAX_ATTEMPTS} times; given up",
             finished_at=now(),
+            counts=counts,
+            write_stamp=written_stamp(record, counts),
         )
 
 

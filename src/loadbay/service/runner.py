@@ -357,7 +357,8 @@ class ImportRunner:
             conn.rollback()
         with conn.begin():
             counts = imports_sql.count_outcomes(conn, self.import_id)
-            if self._state(conn) in states.SETTLED:
+            record = imports_sql.get_import(conn, self.tenant, self.import_id)
+            if record["state"] in states.SETTLED:
                 return  # cancelled (or finished) by someone else meanwhile
         self._move(
             conn,
@@ -367,6 +368,7 @@ class ImportRunner:
             counts=counts,
             finished_at=imports_sql.now(),
             timings=self.state.timings,
+            write_stamp=written_stamp(record, counts),
         )
 
     def _check_cancelled(self, conn: Connection) -> None:
@@ -380,8 +382,6 @@ class ImportRunner:
         with conn.begin():
             counts = imports_sql.count_outcomes(conn, self.import_id)
             record = imports_sql.get_import(conn, self.tenant, self.import_id)
-        stamp = (record.get("checkpoint") or {}).get("stamp")
-        written = counts["created"] + counts["updated"] + counts["deleted"]
         self._move(
             conn,
             states.CANCELLED,
@@ -389,7 +389,7 @@ class ImportRunner:
             checkpoint=None,
             finished_at=imports_sql.now(),
             timings=self.state.timings,
-            write_stamp=stamp if written else None,
+            write_stamp=written_stamp(record, counts),
         )
 
     def _cleanup(self, conn: Connection) -> dict[str, Any]:
@@ -462,6 +462,14 @@ def _too_many(request: ImportRequest, failed: int) -> TooManyErrors | None:
             "(--max-errors): nothing was written"
         )
     return None
+
+
+def written_stamp(record: dict[str, Any], counts: dict[str, int]) -> str | None:
+    """The write stamp of a run that stopped early, if its committed chunks wrote rows
+    (they stay, and a revert finds them by it); None if nothing was written."""
+    stamp = (record.get("checkpoint") or {}).get("stamp")
+    written = counts["created"] + counts["updated"] + counts["deleted"]
+    return str(stamp) if stamp and written else None
 
 
 def stamp_value(conn: Connection, stored: str) -> object:

@@ -43,9 +43,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     SUCCEEDED: frozenset({REVERTING, REVERTED}),
     PARTIALLY_SUCCEEDED: frozenset({REVERTING, REVERTED}),
     # a refused or failed revert goes back to the state it left
-    REVERTING: frozenset({REVERTED, SUCCEEDED, PARTIALLY_SUCCEEDED, CANCELLED}),
-    FAILED: frozenset(),
-    CANCELLED: frozenset({REVERTING, REVERTED}),  # a lenient run stopped after some chunks
+    REVERTING: frozenset({REVERTED, SUCCEEDED, PARTIALLY_SUCCEEDED, CANCELLED, FAILED}),
+    # a lenient run stopped (or failed) after some chunks: what they wrote can be undone
+    FAILED: frozenset({REVERTING, REVERTED}),
+    CANCELLED: frozenset({REVERTING, REVERTED}),
     REVERTED: frozenset(),
 }
 
