@@ -3,8 +3,9 @@
 ``queued → validating → running → succeeded | partially_succeeded | failed | cancelled``;
 a dry run stops at ``validated`` and goes back to ``queued`` when started for real; a
 finished import goes ``reverting → reverted`` (a failed or cancelled one too: what its
-committed chunks wrote stays, and a revert finds it by its write stamp). A state never moves backwards: every
-change of state is checked here, and written with a compare-and-set on the old state.
+committed chunks wrote stays, and a revert finds it by its write stamp). A state never
+moves backwards: every change of state is checked here, and written with a
+compare-and-set on the old state.
 """
 
 from __future__ import annotations
