@@ -177,7 +177,8 @@ class ImportRunner:
                     f"{part.source}: the rows staged for {part.table.name} were lost (the "
                     "database or the machine stopped while the import ran), and the file "
                     f"no longer gives the same rows: {part.staged} staged then, {staged} "
-                    "now; the rows written before the interruption stay: run the import again"
+                    "now; what was written before stays (revert the import to undo it): run "
+                    "the import again"
                 )
 
     # ---- strict and dry run: one transaction ------------------------------------------
