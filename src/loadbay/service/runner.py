@@ -318,6 +318,7 @@ class ImportRunner:
             mode=part.mode,
             empty=self.request.empty,
             duplicates=part.duplicates,
+            rows=part.staged - after,
         )
         plan = build_plan(spec, dialect_of(conn), conn)
         chunked = (  # written in several chunks: each finds its range by an index

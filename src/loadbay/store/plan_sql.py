@@ -38,6 +38,7 @@ class PlanSpec:
     mode: Mode
     empty: EmptyPolicy = EmptyPolicy.KEEP
     duplicates: bool = True  # may the file repeat a key? (False: no dedupe pass needed)
+    rows: int | None = None  # the staged rows the plan reads, when known
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ class PlanBuilder:
         self.d = dialect
         self.next_id = next_id
         self.table = spec.table
+        few = dialect.lookup_rows
+        self.lookups = bool(few) and spec.rows is not None and spec.rows <= few
         self.refs = [c for c in spec.columns if self.table.column(c).references is not None]
         # columns whose values must stay unique: unique ones, and a one-column table key
         # when rows are matched on another column (``--key external_id`` renaming a company)
@@ -162,6 +165,23 @@ class PlanBuilder:
         return [n for n in names if n in self.spec.columns]
 
     # ---- the inner query: joins ------------------------------------------------------
+    def join(self, table: str, alias: str, on: str) -> str:
+        """``LEFT JOIN table alias ON on``, where ``on`` always holds the table's
+        ``tenant_id`` and the leading columns of a unique index on it.
+
+        For a plan of few rows (``Dialect.lookup_rows``), each matched row is looked up by
+        that index: a lateral subquery behind a fence (``OFFSET 0``, so it is not pulled
+        up into a plain join) can only be joined row by row, and equality on a unique
+        index is estimated at one row whatever the statistics say. PostgreSQL would
+        otherwise hash the tenant's whole table (it plans a new stage without
+        statistics, and weighs each probe as a random read); a hundred rows then cost
+        a few hundred index probes instead of reading every referenced row."""
+        if not self.lookups:
+            return f"LEFT JOIN {table} {alias} ON {on}"
+        return (
+            f"LEFT JOIN LATERAL (SELECT * FROM {table} {alias} WHERE {on} OFFSET 0) {alias} ON TRUE"
+        )
+
     def key_text(self) -> str:
         if not self.spec.match:
             return "NULL"
@@ -174,7 +194,7 @@ class PlanBuilder:
         joins: list[str] = []
         if self.spec.match:
             on = " AND ".join(f"t.{q(c)} = s.{q(c)}" for c in self.spec.match)
-            joins.append(f"LEFT JOIN {t} t ON t.tenant_id = :tenant AND {on}")
+            joins.append(self.join(t, "t", f"t.tenant_id = :tenant AND {on}"))
             cols.append("t.id AS _target")
         else:
             cols.append("CAST(NULL AS BIGINT) AS _target")
@@ -195,17 +215,13 @@ class PlanBuilder:
             ref = self.table.column(name).references
             assert ref is not None
             alias = f"r{n}"
-            joins.append(
-                f"LEFT JOIN {q(ref.table)} {alias} ON {alias}.tenant_id = :tenant "
-                f"AND {alias}.{q(ref.column)} = s.{q(name)}"
-            )
+            on = f"{alias}.tenant_id = :tenant AND {alias}.{q(ref.column)} = s.{q(name)}"
+            joins.append(self.join(q(ref.table), alias, on))
             cols.append(f'{alias}.id AS "r_{name}"')
         for n, name in enumerate(self.uniques):
             alias = f"u{n}"
-            joins.append(
-                f"LEFT JOIN {t} {alias} ON {alias}.tenant_id = :tenant "
-                f"AND {alias}.{q(name)} = s.{q(name)}"
-            )
+            on = f"{alias}.tenant_id = :tenant AND {alias}.{q(name)} = s.{q(name)}"
+            joins.append(self.join(t, alias, on))
             cols.append(f'{alias}.id AS "u_{name}"')
         if self.spec.match:
             cols += [f't.{q(c.name)} AS "o_{c.name}"' for c in self.table.columns]
