@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from loadbay.store.engine import make_engine
-from loadbay.store.locks import table_locks
+from loadbay.store.locks import _schema, lock_key, table_locks
 from tests.conftest import pg_schema
+
+
+def test_a_held_table_is_locked_for_others_and_freed_after() -> None:
+    with pg_schema() as url:
+        engine = make_engine(url)
+        try:
+            with engine.connect() as holder, engine.connect() as other:
+                key = lock_key(_schema(holder), "default", "projects")
+                free = sa.text("SELECT pg_try_advisory_lock(:k)")
+                with table_locks(holder, "default", ["projects"]):
+                    assert other.execute(free, {"k": key}).scalar_one() is False
+                    other.rollback()
+                assert other.execute(free, {"k": key}).scalar_one() is True
+                other.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                other.rollback()
+                # the holder is back in transactions: what it rolls back is gone
+                holder.exec_driver_sql("CREATE TABLE t (a INT)")
+                holder.commit()
+                with table_locks(holder, "default", ["projects"]), holder.begin() as tx:
+                    holder.exec_driver_sql("INSERT INTO t VALUES (1)")
+                    tx.rollback()
+                assert holder.exec_driver_sql("SELECT COUNT(*) FROM t").scalar_one() == 0
+        finally:
+            engine.dispose()
 
 
 def test_the_same_table_and_tenant_in_another_schema_is_not_locked() -> None:

@@ -69,7 +69,7 @@ def bulk_records(
     record = run_leased(ctx, leases, tenant, import_id, recorded=recorded)
     if record is None or (record["state"] == "failed" and record.get("error_code")):
         raise _whole_failure(record)
-    rows = list(iter_results(ctx, import_id, tenant))
+    rows = list(iter_results(ctx, import_id, tenant, stream=False))  # bulk_max rows at most
     results = [_result(r) for r in sorted(rows, key=lambda r: int(r["row"]))]
     if return_records:
         _attach_records(ctx, tenant, table, results, fields)

@@ -135,10 +135,12 @@ def iter_results(
     import_id: str,
     tenant: str | None = None,
     outcomes: Sequence[str] | None = None,
+    stream: bool = True,
 ) -> Iterator[dict[str, Any]]:
+    """Every row outcome, in file order; ``stream=False`` for the few of a small import."""
     with ctx.engine.connect() as conn, reading(conn).begin():
         imports_sql.get_state(conn, tenant or ctx.tenant, import_id)  # the tenant's, or 404
-        yield from imports_sql.iter_results(conn, import_id, outcomes)
+        yield from imports_sql.iter_results(conn, import_id, outcomes, stream=stream)
 
 
 def write_error_report(ctx: Context, import_id: str, out: Path, tenant: str | None = None) -> int:

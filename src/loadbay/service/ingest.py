@@ -277,13 +277,14 @@ class Ingest:
         )
         errors = pl.concat([batch.errors, checked.errors], how="vertical_relaxed")
 
+        between = bool(self.made)  # not the first batch (the runner has just read the state)
         made = part.stage in self.made
         self.made.add(part.stage)
         columns = list(part.cmap.columns)
 
         def stage() -> None:
             with self.conn.begin():
-                if self.check:
+                if self.check and between:
                     self.check()
                 if not made:
                     create_stage(

@@ -61,17 +61,30 @@ def _schema(conn: Connection) -> str:
 
 @contextmanager
 def _advisory(conn: Connection, keys: list[int]) -> Iterator[None]:
-    for key in keys:
-        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+    if conn.in_transaction():
         conn.commit()
+    _outside_transaction(conn, [f"SELECT pg_advisory_lock({key})" for key in keys])
     try:
         yield
     finally:
         if conn.in_transaction():
             conn.rollback()
-        for key in reversed(keys):
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-        conn.commit()
+        _outside_transaction(conn, [f"SELECT pg_advisory_unlock({k})" for k in reversed(keys)])
+
+
+def _outside_transaction(conn: Connection, statements: list[str]) -> None:
+    """Statements sent on their own, in autocommit: a session lock needs no transaction,
+    and a ``BEGIN`` and a ``COMMIT`` around it would be two round trips more each time."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    raw.autocommit = True
+    cur = raw.cursor()
+    try:
+        for statement in statements:
+            cur.execute(statement)
+    finally:
+        cur.close()
+        raw.autocommit = False
 
 
 @contextmanager
