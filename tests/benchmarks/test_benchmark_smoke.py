@@ -219,3 +219,26 @@ def test_the_command_writes_every_figure(
     assert figures >= {"(a) rows/s", "(b)/(d)", "(c)/(d)", "(f) bulk median ms"}
     assert "targets met:" in capsys.readouterr().out
     assert not any((tmp_path / "work").iterdir()), "the benchmark databases are dropped"
+
+
+def test_settling_postgres_vacuums_the_catalogs_when_autovacuum_is_off(pg_url: str) -> None:
+    db = databases.Database("postgres", pg_url, Path("."))
+    engine = sa.create_engine(normalise_url(pg_url), isolation_level="AUTOCOMMIT")
+    last = sa.text(
+        "SELECT last_vacuum FROM pg_stat_sys_tables "
+        "WHERE relid = 'pg_catalog.pg_attribute'::regclass"
+    )
+    try:
+        with engine.connect() as conn:
+            for table in ("companies", "people", "projects"):
+                conn.exec_driver_sql(f'CREATE TABLE "{table}" (a INT)')
+            before = conn.execute(last).scalar_one()
+            off = not bench_run.autovacuum(conn)
+            bench_run.settle(db)
+            after = conn.execute(last).scalar_one()
+    finally:
+        engine.dispose()
+    if off:
+        assert after is not None and (before is None or after > before)
+    else:
+        assert after == before  # autovacuum looks after the catalogs
