@@ -12,6 +12,7 @@ from loadbay.config import Settings
 from loadbay.jobs import Jobs, run_worker, start_embedded
 from loadbay.service import auth
 from loadbay.service.auth import ADMIN_TOKEN_FILE
+from loadbay.service.health import database_warnings
 
 log = logging.getLogger("loadbay.server")
 
@@ -36,6 +37,8 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     jobs = Jobs(settings)
     first_run(jobs, out)
+    for warning in database_warnings(jobs.context()):
+        log.warning(warning)
     embedded = start_embedded(jobs, settings.workers) if with_workers else None
     config = uvicorn.Config(create_app(settings, jobs), host=host, port=port, log_level=log_level)
     try:

@@ -10,6 +10,23 @@ from loadbay.errors import Unavailable
 from loadbay.service.context import Context
 
 
+def database_warnings(ctx: Context) -> list[str]:
+    """What an operator should change in the database's setup, said once at start."""
+    if ctx.engine.dialect.name != "postgresql":
+        return []
+    with ctx.engine.connect() as conn:
+        autovacuum = str(conn.exec_driver_sql("SHOW autovacuum").scalar_one())
+    if autovacuum == "on":
+        return []
+    return [
+        "PostgreSQL runs with autovacuum off: every import creates and drops its stage and "
+        "plan tables, and without vacuum the system catalogs keep their dead rows, so every "
+        "import and bulk request gets slower as they pile up; turn autovacuum on, or run "
+        "VACUUM pg_catalog.pg_class, pg_catalog.pg_attribute, pg_catalog.pg_type, "
+        "pg_catalog.pg_depend regularly"
+    ]
+
+
 def ready(ctx: Context, queue_ping: Callable[[], None]) -> dict[str, str]:
     """``{"database": "ok", "queue": "ok"}``, or Unavailable (503) naming what is down."""
     try:
