@@ -116,6 +116,7 @@ class RowResult:
     id: int | None
     errors: list[dict[str, Any]]
     changes: dict[str, Any] | None = None
+    file: int = 0  # the row's file: its position in the import's uploads
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> RowResult:

@@ -87,7 +87,7 @@ def _errors(rows: list[RowResult], limit: int) -> list[dict[str, Any]]:
     found = []
     for row in rows:
         for e in row.errors:
-            found.append({"table_name": row.table, "row": row.row, **e})
+            found.append({"table_name": row.table, "src": row.file, "row": row.row, **e})
     return found[:limit]
 
 

@@ -87,6 +87,17 @@ def test_results_as_pages_csv_and_json_lines(server: Server) -> None:
         assert parsed == every
 
 
+def test_results_tell_the_file_of_each_row(server: Server) -> None:
+    with server.http("files", "write") as client:
+        ids = [
+            client.post("/v1/uploads", params={"filename": n}, content=text).json()["id"]
+            for n, text in (("a.csv", "name\nOne\nTwo\n"), ("b.csv", "name\nThree\n,\n"))
+        ]
+        done = run(server, client, upload_ids=ids, table="companies", error_handling="lenient")
+        found = [(r["file"], r["row"], r["outcome"]) for r in results(client, done["id"])]
+        assert found == [(0, 1, "created"), (0, 2, "created"), (1, 1, "created"), (1, 2, "failed")]
+
+
 def test_cancel_and_states_never_go_back(server: Server) -> None:
     with server.http("cancel", "write") as client:
         data = {"companies": [{"name": "Solo"}]}

@@ -38,7 +38,7 @@ class Session:
         if isinstance(value, dict):
             if set(value) >= {"code", "message", "state"}:  # an error's details: the server's
                 value = {k: v for k, v in value.items() if k != "state"}  # revert adds state
-            return {k: self._plain(v) for k, v in value.items() if k != "src"}  # no file index
+            return {k: self._plain(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self._plain(v) for v in value]
         if isinstance(value, str):

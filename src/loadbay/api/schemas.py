@@ -164,6 +164,10 @@ class CellError(BaseModel):
 
 class RowResult(BaseModel):
     table: str
+    file: int = Field(
+        description="The row's file: its position in the import's uploads, from 0 (rows are "
+        "numbered within their file)."
+    )
     row: int
     ref: str | None
     key: str | None

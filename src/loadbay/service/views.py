@@ -61,6 +61,7 @@ def import_view(record: dict[str, Any]) -> dict[str, Any]:
 def result_view(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "table": row["table_name"],
+        "file": int(row["src"]),
         "row": int(row["row"]),
         "ref": row.get("ref"),
         "key": row.get("key"),
