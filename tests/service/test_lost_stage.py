@@ -20,6 +20,7 @@ from loadbay.service.requests import ImportRequest, SourceSpec
 from loadbay.service.runner import ImportRunner
 from loadbay.store import imports_sql
 from loadbay.store.dialect import q
+from loadbay.store.staging import is_reused
 from tests.service.helpers import results, rows, write
 
 ROWS = 25
@@ -42,6 +43,8 @@ def lose_the_stage(ctx: Context, import_id: str) -> None:
     """What a crash of the database server (or of the machine) may do to the stage."""
     record = import_service.get_import(ctx, import_id)
     [part] = record["checkpoint"]["parts"]
+    if is_reused(part["stage"]):
+        return  # temporary: gone with the connection of the run (and emptied by its end)
     if ctx.engine.dialect.name == "postgresql":
         with ctx.engine.begin() as conn:  # crash recovery empties unlogged tables
             conn.exec_driver_sql(f"TRUNCATE {q(part['stage'])}")
@@ -71,8 +74,21 @@ def interrupted(ctx: Context, path: Path) -> str:
     return import_id
 
 
-def test_a_resumed_import_stages_again_what_was_lost(ctx: Context, tmp_path: Path) -> None:
+@pytest.fixture(params=["small", "big"])
+def staging(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Small files stage (PostgreSQL) in tables their connection keeps; big ones in the
+    import's own tables, which outlive the run."""
+    if request.param == "big":
+        monkeypatch.setattr("loadbay.service.ingest.small_files", lambda *_: False)
+    return str(request.param)
+
+
+def test_a_resumed_import_stages_again_what_was_lost(
+    ctx: Context, tmp_path: Path, staging: str
+) -> None:
     import_id = interrupted(ctx, write(tmp_path, "c.csv", CSV))
+    [part] = import_service.get_import(ctx, import_id)["checkpoint"]["parts"]
+    assert is_reused(part["stage"]) is (staging == "small" and ctx.engine.dialect.name != "sqlite")
     written = len(rows(ctx, "companies"))
     assert 0 < written < ROWS - 1
     lose_the_stage(ctx, import_id)
@@ -87,7 +103,7 @@ def test_a_resumed_import_stages_again_what_was_lost(ctx: Context, tmp_path: Pat
 
 
 def test_files_that_no_longer_give_the_staged_rows_fail_the_import(
-    ctx: Context, tmp_path: Path
+    ctx: Context, tmp_path: Path, staging: str
 ) -> None:
     path = write(tmp_path, "c.csv", CSV)
     import_id = interrupted(ctx, path)

@@ -1,5 +1,7 @@
-"""A plan of few rows looks matched rows up by index (PostgreSQL: lateral lookups); it must
-decide exactly what the plan of many rows, joined as sets, decides."""
+"""Two ways PostgreSQL plans a small import, each of which must decide exactly what the
+general way decides: a plan of few rows looks matched rows up by index (lateral lookups)
+rather than joining sets, and a small import stages and plans in temporary tables its
+connection keeps (``staging.reused_stage_name``) rather than in tables of its own."""
 
 from __future__ import annotations
 
@@ -75,7 +77,8 @@ def plans(ctx: Context) -> Iterator[list[str]]:
     built: list[str] = []
 
     def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().startswith("CREATE") and "loadbay_plan_" in statement:
+        made = statement.lstrip().startswith(("CREATE", "WITH gone"))  # made or filled again
+        if made and ("loadbay_plan_" in statement or "loadbay_reused_plan_" in statement):
             built.append(statement)
 
     event.listen(ctx.engine, "before_cursor_execute", seen)
@@ -104,7 +107,7 @@ def test_few_rows_are_planned_by_lookups_with_the_same_outcomes(
 ) -> None:
     postgres = ctx.engine.dialect.name == "postgresql"
     looked_up = _story(ctx, tmp_path, "lookups")
-    assert all(("LATERAL" in sql) is postgres for sql in plans)
+    assert plans and all(("LATERAL" in sql) is postgres for sql in plans)
     plans.clear()
     monkeypatch.setattr(Postgres, "lookup_rows", 0)
     joined = _story(ctx, tmp_path, "joins")
@@ -123,3 +126,19 @@ def test_few_rows_are_planned_by_lookups_with_the_same_outcomes(
     ]
     assert [o[2] for o in outcomes[3]] == ["updated", "failed", "created"]
     assert [o[2] for o in outcomes[4]] == ["deleted", "failed"]
+
+
+def test_kept_tables_decide_what_an_imports_own_tables_decide(
+    ctx: Context, tmp_path: Path, plans: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(SQLite keeps no tables: its scratch files cost no catalog; the stories must agree.)"""
+    postgres = ctx.engine.dialect.name == "postgresql"
+    kept = _story(ctx, tmp_path, "kept")
+    again = _story(ctx, tmp_path, "again")  # the connections have the tables now
+    assert plans and all(("loadbay_reused_plan_" in sql) is postgres for sql in plans)
+    assert any(sql.startswith("WITH gone") for sql in plans) is postgres  # filled again
+    plans.clear()
+    monkeypatch.setattr(Postgres, "reuses_small_tables", False)
+    own = _story(ctx, tmp_path, "own")
+    assert plans and not any("loadbay_reused_" in sql for sql in plans)
+    assert kept == again == own

@@ -30,6 +30,7 @@ from loadbay.schema.model import Catalog, Table
 from loadbay.service.repeats import RepeatedKeys
 from loadbay.service.requests import ImportRequest, SourceSpec
 from loadbay.store import system
+from loadbay.store.dialect import dialect_of
 from loadbay.store.imports_sql import insert_frame
 from loadbay.store.scratch import attach_stage, open_stage
 from loadbay.store.staging import (
@@ -37,7 +38,10 @@ from loadbay.store.staging import (
     add_stage_columns,
     append_frame,
     create_stage,
+    is_reused,
     plan_table_name,
+    reused_plan_base,
+    reused_stage_name,
     stage_table_name,
 )
 
@@ -213,13 +217,25 @@ class Ingest:
             mode,
             match,
             cmap,
-            self.stage_prefix + stage_table_name(self.import_id, index),
-            self.prefix + plan_table_name(self.import_id, index),
+            *self._names(table, index),
             unknown=cmap.unknown,
             repeats=RepeatedKeys(match),
         )
         self.parts[(src, table.name)] = part  # its stage is made with its first batch
         return part
+
+    def _names(self, table: Table, index: int) -> tuple[str, str]:
+        """The stage and plan (base) tables of part ``index``: for a small import on
+        PostgreSQL, those the connection keeps for its small imports; else the import's
+        own."""
+        dialect = dialect_of(self.conn)
+        if self.small and self.target is self.conn and dialect.reuses_small_tables:
+            stage = reused_stage_name(dialect, self.catalog, table, index)
+            return stage, reused_plan_base(index)
+        return (
+            self.stage_prefix + stage_table_name(self.import_id, index),
+            self.prefix + plan_table_name(self.import_id, index),
+        )
 
     def _map(self, table: Table, batch: Batch, headers: list[str]) -> ColumnMap:
         req = self.request
@@ -247,7 +263,7 @@ class Ingest:
             )
         added = [c for c in cmap.columns if c not in part.cmap.columns]
         self.stager.wait()  # the connection (and writer) is the stager's while it writes
-        if added:
+        if added and not is_reused(part.stage):  # a kept stage has every column
             with self.conn.begin() if self.target is self.conn else contextlib.nullcontext():
                 add_stage_columns(self.target, part.stage, self.catalog, part.table, added)
         part.cmap, part.unknown = cmap, cmap.unknown
@@ -287,9 +303,7 @@ class Ingest:
                 if self.check and between:
                     self.check()
                 if not made:
-                    create_stage(
-                        self.target, part.stage, self.catalog, part.table, columns, self.small
-                    )
+                    create_stage(self.target, part.stage, self.catalog, part.table, columns)
                 append_frame(self.target, part.stage, staged)
                 if self.record_failures:
                     self._record_failures(part, mapped, errors)

@@ -28,7 +28,7 @@ from loadbay.store.dialect import dialect_of
 from loadbay.store.locks import table_locks
 from loadbay.store.plan_sql import Plan, PlanSpec, build_plan
 from loadbay.store.scratch import attach_scratch
-from loadbay.store.staging import staged_rows
+from loadbay.store.staging import is_reused, staged_rows
 from loadbay.store.write_sql import (
     PlanSummary,
     collect_diffs,
@@ -48,6 +48,8 @@ class RunState:
     parts: list[Part] = field(default_factory=list)
     failed: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    #: the plan tables built, by part: a kept one's name says which query built it
+    plans: dict[int, str] = field(default_factory=dict)
 
 
 class ImportRunner:
@@ -100,7 +102,8 @@ class ImportRunner:
         if "parts" in checkpoint:  # staged before an interruption: go on from there
             parts = [Part.from_json(p, self.catalog) for p in checkpoint["parts"]]
             stamp = stamp_value(conn, checkpoint["stamp"])
-            if any(staged_rows(conn, p.stage) != p.staged for p in parts):
+            # a stage the connection keeps is never the one of an earlier run
+            if any(is_reused(p.stage) or staged_rows(conn, p.stage) != p.staged for p in parts):
                 self._stage_again(conn, request, parts)
         else:
             parts, ingested = self._ingest(conn, request)
@@ -327,6 +330,7 @@ class ImportRunner:
             and part.staged - after > self.chunk_size
         )
         create_plan_table(conn, plan, self.tenant, after=after, chunked=chunked)
+        self.state.plans[part.index] = plan.spec.plan
         return plan
 
     def _finish(self, conn: Connection, request: ImportRequest, stamp: object) -> None:
@@ -353,6 +357,7 @@ class ImportRunner:
             )
             self.scratch.drop_with(conn, self._scratch_names())  # in the same commit
             self.final = imports_sql.get_import(conn, self.tenant, self.import_id)
+        self.scratch.dropped = True
 
     def _fail(self, conn: Connection, code: str, message: str) -> None:
         if conn.in_transaction():
@@ -403,13 +408,22 @@ class ImportRunner:
         self.scratch.release(
             conn,
             [part.stage for part in self.state.parts],
-            [part.plan for part in self.state.parts],
+            self._plan_names(),
             record["state"] in FINAL_STATES,
         )
         return record
 
+    def _plan_names(self) -> list[str]:
+        """The plan tables of the parts (a kept one only once built: its name is known)."""
+        built = self.state.plans
+        return [
+            built.get(p.index, p.plan)
+            for p in self.state.parts
+            if p.index in built or not is_reused(p.plan)
+        ]
+
     def _scratch_names(self) -> list[str]:
-        return [name for part in self.state.parts for name in (part.stage, part.plan)]
+        return [part.stage for part in self.state.parts] + self._plan_names()
 
     def _move(self, conn: Connection, new: str, **values: Any) -> None:
         """Change the import's state, as states.py allows, with a compare-and-set."""

@@ -10,7 +10,7 @@ every column will have once written (``n_<col>``) next to the stored one (``o_<c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import Connection
 
@@ -18,6 +18,7 @@ from loadbay.errors import Code
 from loadbay.pipeline.frames import EmptyPolicy, Mode
 from loadbay.schema.model import Catalog, Column, Table
 from loadbay.store.dialect import Dialect, q
+from loadbay.store.staging import is_reused, reused_plan_name
 
 Q = "'"
 
@@ -58,8 +59,9 @@ class Plan:
     spec: PlanSpec
     checks: tuple[RowCheck, ...]
     set_columns: tuple[str, ...]  # the columns an update writes
-    sql: str
+    sql: str  # CREATE TABLE <plan> AS <select>
     keeps_old: bool = True  # o_<col> kept for updated and deleted rows (Dialect.plan_keeps_old)
+    select: str = ""  # the query that gives the plan's rows
 
 
 #: (column prefixes, the outcomes whose rows are read for them) of the plan's values
@@ -388,12 +390,13 @@ class PlanBuilder:
         else:
             record_id = "w._target"
         kept = ", ".join(self.stored(c) for c in self.kept(checks, set_cols))
-        sql = (
-            f"CREATE {self.d.plan_table}TABLE {q(self.spec.plan)} AS\n"
-            f"SELECT {kept}, {record_id} AS _id FROM (\n{with_outcome}\n) w"
-        )
+        select = f"SELECT {kept}, {record_id} AS _id FROM (\n{with_outcome}\n) w"
+        spec = self.spec
+        if is_reused(spec.plan):  # the connection keeps one table per query
+            spec = replace(spec, plan=reused_plan_name(spec.plan, select))
+        sql = f"CREATE {self.d.plan_table}TABLE {q(spec.plan)} AS\n{select}"
         keeps_old = self.d.plan_keeps_old
-        return Plan(self.spec, tuple(checks), tuple(set_cols), sql, keeps_old)
+        return Plan(spec, tuple(checks), tuple(set_cols), sql, keeps_old, select)
 
     def stored(self, col: str) -> str:
         """A kept column as the plan table holds it. Behind a fence (PostgreSQL) the outcome

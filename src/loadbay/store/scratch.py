@@ -24,34 +24,36 @@ from sqlalchemy.engine import Connection
 
 from loadbay.store.sqlite_ingest import SCHEMA as STAGE
 from loadbay.store.sqlite_ingest import StageWriter
-from loadbay.store.staging import drop_tables
+from loadbay.store.staging import is_reused, release_tables
 
 
 @dataclass
 class Scratch:
     prefix: str  # "" or "scratch."
     path: Path | None = None  # the SQLite file of the plan tables
-    dropped: bool = False
+    dropped: bool = False  # PostgreSQL: dropped with the import's end (set once committed)
     stage_path: Path | None = None  # the SQLite file of the stage tables
 
     def drop_with(self, conn: Connection, names: list[str]) -> None:
         """PostgreSQL: drop the tables in the caller's transaction (the one that finishes
-        the import: no transaction of their own). SQLite: nothing yet (``release``)."""
+        the import: no transaction of their own; the caller sets ``dropped`` once it is
+        committed). SQLite: nothing yet (``release``)."""
         if self.path is None:
-            drop_tables(conn, names)
-            self.dropped = True
+            release_tables(conn, names)
 
     def release(
         self, conn: Connection, stages: list[str], plans: list[str], finished: bool
     ) -> None:
         """Detach (SQLite) and, once the import is finished, remove what it staged. On
         PostgreSQL the plans (temporary, built again by a run that goes on) go in any
-        case: the pooled connection outlives the run."""
+        case, and so do the rows of the stages the connection keeps (a run that goes on
+        stages them again): the pooled connection outlives the run."""
         if self.path is None:
-            names = stages + plans if finished else plans
+            kept = [name for name in stages if is_reused(name)]
+            names = stages + plans if finished else kept + plans
             if names and not self.dropped:
                 with conn.begin():
-                    drop_tables(conn, names)
+                    release_tables(conn, names)
             return
         if conn.in_transaction():
             conn.rollback()

@@ -9,6 +9,7 @@ The functions that make and fill a stage take either target: the connection or t
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Sequence
 
@@ -51,25 +52,96 @@ def create_stage(
     catalog: Catalog,
     table: Table,
     columns: Sequence[str],
-    logged: bool = False,
 ) -> None:
-    """A stage table, empty. PostgreSQL: unlogged (no WAL for a million rows) unless
-    ``logged``: for a small import, where creating an unlogged table costs twice a logged
-    one (its init fork is synced) and the WAL is a few pages."""
+    """A stage table, empty. PostgreSQL: unlogged (no WAL for a million rows). A table a
+    connection keeps (``reused_stage_name``): temporary, made once with every column of
+    ``table`` (whatever ``columns`` are), and emptied here in case a run left rows in it."""
     dialect = _dialect(conn)
-    unlogged = "" if logged else dialect.unlogged
-    seq = "_seq INTEGER PRIMARY KEY" if dialect.name == "sqlite" else "_seq BIGINT NOT NULL"
-    cols = "".join(
-        f",\n  {q(c)} {dialect.value_type(value_column(catalog, table, c))}" for c in columns
-    )
+    if is_reused(name):
+        body = _stage_body(dialect, catalog, table, [c.name for c in table.columns])
+        run_script(
+            conn,
+            [f"CREATE TEMPORARY TABLE IF NOT EXISTS {q(name)} {body}", f"DELETE FROM {q(name)}"],
+        )
+        return
     run_script(
         conn,
         [
             f"DROP TABLE IF EXISTS {q(name)}",  # left by an interrupted run
-            f"CREATE {unlogged}TABLE {q(name)} (\n  {seq},\n  _src INTEGER NOT NULL,\n"
-            f"  _row BIGINT NOT NULL,\n  _ref TEXT{cols}\n)",
+            f"CREATE {dialect.unlogged}TABLE {q(name)} "
+            + _stage_body(dialect, catalog, table, columns),
         ],
     )
+
+
+def _stage_body(dialect: Dialect, catalog: Catalog, table: Table, columns: Sequence[str]) -> str:
+    seq = "_seq INTEGER PRIMARY KEY" if dialect.name == "sqlite" else "_seq BIGINT NOT NULL"
+    cols = "".join(
+        f",\n  {q(c)} {dialect.value_type(value_column(catalog, table, c))}" for c in columns
+    )
+    return f"(\n  {seq},\n  _src INTEGER NOT NULL,\n  _row BIGINT NOT NULL,\n  _ref TEXT{cols}\n)"
+
+
+# ---- tables a connection keeps for its small imports ------------------------------------------
+
+#: the start of their names
+REUSED = "loadbay_reused_"
+#: uses of a kept table before it is dropped (and made again by the next): an emptied table
+#: keeps the pages of its dead rows, as nothing vacuums temporary tables
+REUSES = 64
+
+
+def reused_stage_name(dialect: Dialect, catalog: Catalog, table: Table, index: int) -> str:
+    """The stage a connection keeps for part ``index`` of the small imports into ``table``
+    it runs. Named after its definition, so a changed schema gets a table of its own."""
+    body = _stage_body(dialect, catalog, table, [c.name for c in table.columns])
+    return f"{REUSED}stage_{index}_{_digest(table.name + body)}"
+
+
+def reused_plan_name(base: str, select: str) -> str:
+    """The plan table a connection keeps for the plans of query ``select`` (which names
+    its stage: the same query always builds the same columns)."""
+    return f"{base}_{_digest(select)}"
+
+
+def reused_plan_base(index: int) -> str:
+    return f"{REUSED}plan_{index}"
+
+
+def is_reused(name: str) -> bool:
+    return name.startswith(REUSED)
+
+
+def temporary_table_exists(conn: Connection, name: str) -> bool:
+    """Does this PostgreSQL connection have temporary table ``name``?"""
+    found = conn.exec_driver_sql("SELECT to_regclass(%(n)s)", {"n": f"pg_temp.{q(name)}"})
+    return found.scalar_one() is not None
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
+
+
+def release_tables(conn: Connection, names: Sequence[str]) -> None:
+    """Drop the tables of one import; empty those the connection keeps (PostgreSQL), if
+    they are there (a rolled-back transaction takes the one it made), and drop each one
+    every ``REUSES`` uses: DELETE costs no catalog rows, but leaves dead pages."""
+    uses: dict[str, int] = conn.connection.info.setdefault("loadbay_reuses", {})
+    statements = []
+    for name in names:
+        if not is_reused(name):
+            statements.append(f"DROP TABLE IF EXISTS {q(name)}")
+            continue
+        uses[name] = uses.get(name, 0) + 1
+        if uses[name] >= REUSES:
+            uses[name] = 0
+            statements.append(f"DROP TABLE IF EXISTS {q(name)}")
+        else:
+            statements.append(
+                f"DO $$BEGIN IF to_regclass('pg_temp.{name}') IS NOT NULL THEN "
+                f"DELETE FROM pg_temp.{q(name)}; END IF; END$$"
+            )
+    run_script(conn, statements)
 
 
 def add_stage_columns(

@@ -20,7 +20,7 @@ from loadbay.store.data import changes_table, indexed_columns
 from loadbay.store.dialect import dialect_of, q
 from loadbay.store.plan_sql import Plan
 from loadbay.store.records_sql import plain_value
-from loadbay.store.staging import drop_tables, value_column
+from loadbay.store.staging import drop_tables, is_reused, temporary_table_exists, value_column
 
 #: rows fetched at a time when outcomes are read back
 PART = 50_000
@@ -59,14 +59,23 @@ def summarise_plan(conn: Connection, plan: Plan) -> PlanSummary:
 def create_plan_table(
     conn: Connection, plan: Plan, tenant: str, after: int = 0, chunked: bool = False
 ) -> None:
-    """Build the plan table; index it on ``_seq`` when it will be written chunk by chunk."""
-    drop_tables(conn, [plan.spec.plan])
-    _run(conn, plan.sql, {"tenant": tenant, "after": after})
-    if chunked:
+    """Build the plan table; index it on ``_seq`` when it will be written chunk by chunk.
+    A table the connection keeps (``staging.is_reused``) is made by the first plan of its
+    query and filled again by the next ones (the rows a failed run may have left go in
+    the same statement)."""
+    name, params = plan.spec.plan, {"tenant": tenant, "after": after}
+    if not is_reused(name):
+        drop_tables(conn, [name])
+        _run(conn, plan.sql, params)
+    elif temporary_table_exists(conn, name):
+        refill = f"WITH gone AS (DELETE FROM {q(name)})\nINSERT INTO {q(name)}\n{plan.select}"
+        _run(conn, refill, params)
+    else:
+        _run(conn, plan.sql, params)
+    if chunked:  # IF NOT EXISTS: a kept table may have it from an earlier plan
         conn.exec_driver_sql(
             # SQLite names an attached database's index, not its table, with the schema
-            f"CREATE INDEX {q(plan.spec.plan + '_seq')} "
-            f"ON {q(plan.spec.plan.split('.')[-1])} (_seq)"
+            f"CREATE INDEX IF NOT EXISTS {q(name + '_seq')} ON {q(name.split('.')[-1])} (_seq)"
         )
 
 
