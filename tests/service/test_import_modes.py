@@ -9,6 +9,7 @@ import pytest
 
 from loadbay.errors import MissingColumn
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
+from loadbay.service import imports as import_service
 from loadbay.service.context import Context
 from loadbay.service.revert import revert_import
 from tests.service.helpers import by_key, errors, results, rows, run, write
@@ -305,6 +306,32 @@ def test_a_dry_run_is_started_for_real(ctx: Context, tmp_path: Path) -> None:
     assert real["counts"]["created"] == 2 and len(rows(ctx, "companies")) == 2
     with pytest.raises(InvalidState):
         start_import(ctx, dry["id"])
+
+
+def test_a_requeued_dry_run_keeps_no_results_of_the_dry_run(ctx: Context, tmp_path: Path) -> None:
+    """Queued for real, a dry run's results and errors go (they were of a plan that will be
+    made again): a queued import has none, so its run has nothing to clear."""
+    from loadbay.service.imports import first_errors, requeue_dry_run
+
+    text = "name,due_days\nAcme,10\nGlobex,soon\n"
+    dry = run(
+        ctx,
+        write(tmp_path, "c.csv", text),
+        table="companies",
+        dry_run=True,
+        error_handling=ErrorHandling.LENIENT,
+    )
+    assert [r["outcome"] for r in results(ctx, dry["id"])] == ["created", "failed"]
+    requeue_dry_run(ctx, dry["id"])
+    assert results(ctx, dry["id"]) == [] and first_errors(ctx, dry["id"]) == []
+    real = import_service.run_import(ctx, dry["id"])
+    assert real["state"] == "partially_succeeded"
+    assert [(r["row"], r["outcome"]) for r in results(ctx, dry["id"])] == [
+        (1, "created"),
+        (2, "failed"),
+    ]
+    [error] = first_errors(ctx, dry["id"])
+    assert (error["row"], error["column"]) == (2, "due_days")
 
 
 def test_nothing_staged_is_left_behind(ctx: Context, tmp_path: Path) -> None:

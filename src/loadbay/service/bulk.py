@@ -12,10 +12,11 @@ from typing import Any
 from loadbay.errors import InvalidOption, LoadbayError, PayloadTooLarge
 from loadbay.pipeline.frames import ErrorHandling, Mode
 from loadbay.service.context import Context
-from loadbay.service.imports import iter_results, record_import
+from loadbay.service.imports import record_import
 from loadbay.service.leases import Leases, run_leased
 from loadbay.service.requests import ImportRequest, SourceSpec, parse_choice
 from loadbay.service.uploads import save_records
+from loadbay.store import imports_sql
 from loadbay.store.engine import reading
 from loadbay.store.records_sql import records_by_ids
 
@@ -69,7 +70,8 @@ def bulk_records(
     record = run_leased(ctx, leases, tenant, import_id, recorded=recorded)
     if record is None or (record["state"] == "failed" and record.get("error_code")):
         raise _whole_failure(record)
-    rows = list(iter_results(ctx, import_id, tenant, stream=False))  # bulk_max rows at most
+    with ctx.engine.connect() as conn, reading(conn).begin():  # the tenant's: it ran it
+        rows = list(imports_sql.iter_results(conn, import_id, stream=False))  # bulk_max at most
     results = [_result(r) for r in sorted(rows, key=lambda r: int(r["row"]))]
     if return_records:
         _attach_records(ctx, tenant, table, results, fields)

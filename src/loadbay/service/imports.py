@@ -73,7 +73,8 @@ def run_import(
 
 
 def requeue_dry_run(ctx: Context, import_id: str, tenant: str | None = None) -> None:
-    """Queue a validated dry run to run for real, planned again against the data then."""
+    """Queue a validated dry run to run for real, planned again against the data then;
+    its results and errors go."""
     tenant = tenant or ctx.tenant
     record = get_import(ctx, import_id, tenant)
     states.check_move(import_id, record["state"], states.QUEUED)
@@ -93,6 +94,8 @@ def requeue_dry_run(ctx: Context, import_id: str, tenant: str | None = None) -> 
             error_code=None,
             checkpoint=None,
         )
+        if moved:  # of a plan that is made again: a queued import has no results
+            imports_sql.clear_results(conn, import_id)
     if not moved:
         raise InvalidState(f"import {import_id} was started or cancelled meanwhile")
 

@@ -125,12 +125,19 @@ class ImportRunner:
         """Read, map, validate and stage every file; record the rows that failed. Returns
         the parts, and what the import's row is to say of them."""
         with conn.begin():
-            current = imports_sql.get_state(conn, self.tenant, self.import_id)
-            if current == states.CANCELLED:  # before it started
-                raise Cancelled(f"import {self.import_id} was cancelled")
-            if current == states.QUEUED:  # a resumed run never goes back
-                self._move_in(conn, states.VALIDATING, current, started_at=imports_sql.now())
-            imports_sql.clear_results(conn, self.import_id)
+            # queued, it has recorded nothing yet (requeue_dry_run clears a dry run's)
+            if not imports_sql.set_state_if(
+                conn,
+                self.tenant,
+                self.import_id,
+                [states.QUEUED],
+                states.VALIDATING,
+                started_at=imports_sql.now(),
+            ):
+                current = imports_sql.get_state(conn, self.tenant, self.import_id)
+                if current == states.CANCELLED:  # before it started
+                    raise Cancelled(f"import {self.import_id} was cancelled")
+                imports_sql.clear_results(conn, self.import_id)  # a resumed run's
         started = time.perf_counter()
         parts = self._stage(conn, request)
         self.state.timings["read_validate_stage"] = time.perf_counter() - started
