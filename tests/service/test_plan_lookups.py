@@ -137,8 +137,12 @@ def test_kept_tables_decide_what_an_imports_own_tables_decide(
     again = _story(ctx, tmp_path, "again")  # the connections have the tables now
     assert plans and all(("loadbay_reused_plan_" in sql) is postgres for sql in plans)
     assert any(sql.startswith("WITH gone") for sql in plans) is postgres  # filled again
+    # dropped and made again every other use (prepared statements on them are planned anew)
+    monkeypatch.setattr("loadbay.store.staging.REUSES", 2)
+    rotated = _story(ctx, tmp_path, "rotated")
+    assert _story(ctx, tmp_path, "rotated-again") == rotated
     plans.clear()
     monkeypatch.setattr(Postgres, "reuses_small_tables", False)
     own = _story(ctx, tmp_path, "own")
     assert plans and not any("loadbay_reused_" in sql for sql in plans)
-    assert kept == again == own
+    assert kept == again == rotated == own
