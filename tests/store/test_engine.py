@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from loadbay.config import Settings
 from loadbay.errors import InvalidOption
 from loadbay.service.context import open_context
-from loadbay.store.engine import make_engine
-from tests.conftest import pg_schema
+from loadbay.store import engine as engine_module
+from loadbay.store.engine import make_engine, normalise_url
+from tests.conftest import PG_URL, pg_schema
 
 
 def test_postgres_connections_get_the_work_mem_of_the_settings(tmp_path: Path) -> None:
@@ -32,3 +34,46 @@ def test_postgres_connections_get_the_work_mem_of_the_settings(tmp_path: Path) -
 def test_a_work_mem_that_is_not_a_size_is_refused_by_name(value: str) -> None:
     with pytest.raises(InvalidOption, match="LOADBAY_PG_WORK_MEM must be a size"):
         make_engine("postgresql://postgres@127.0.0.1:5432/test", value)
+
+
+def _kill_backends(engine: sa.Engine) -> None:
+    """What a server restart does to every pooled connection."""
+    with engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    admin = sa.create_engine(normalise_url(PG_URL))
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql("SELECT pg_terminate_backend(%(p)s)", {"p": pid})
+    finally:
+        admin.dispose()
+
+
+def test_an_idle_pooled_connection_is_pinged_and_replaced_when_gone(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(pg_url)
+    try:
+        _kill_backends(engine)
+        monkeypatch.setattr(engine_module, "PING_AFTER_SECONDS", 0.0)  # idle long enough
+        with engine.connect() as conn:  # pinged, found gone, made again
+            assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_checked_in_a_moment_ago_is_not_pinged(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No round trip per checkout: a dead connection is found by the statement that
+    meets it, which fails, and the pool is made again for the next ones."""
+    engine = make_engine(pg_url)
+    try:
+        _kill_backends(engine)
+        monkeypatch.setattr(engine_module, "PING_AFTER_SECONDS", 3600.0)
+        with pytest.raises(sa.exc.DBAPIError) as failed, engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        assert failed.value.connection_invalidated
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+    finally:
+        engine.dispose()
