@@ -15,9 +15,9 @@ from loadbay.service.context import Context
 from loadbay.service.imports import record_import
 from loadbay.service.leases import Leases, run_leased
 from loadbay.service.requests import ImportRequest, SourceSpec, parse_choice
-from loadbay.service.uploads import save_records
+from loadbay.service.uploads import saving_records
 from loadbay.store import imports_sql
-from loadbay.store.engine import reading
+from loadbay.store.engine import reading, statements_alone
 from loadbay.store.records_sql import records_by_ids
 
 APPLIED = ("created", "updated", "unchanged", "deleted")
@@ -57,20 +57,21 @@ def bulk_records(
     """(200 when every record succeeded else 207, ``{"import_id", "results": [...]}``)."""
     _check(ctx, table, records, fields)
     write_mode = parse_choice(Mode, mode, "mode")
-    upload = save_records(ctx, tenant, records)
-    source = SourceSpec(path=upload["path"], name="records", table=table, format="json")
-    request = ImportRequest(
-        sources=(source,),
-        mode=write_mode,
-        error_handling=ErrorHandling.LENIENT,
-        notes="bulk records",
-    )
-    recorded = record_import(ctx, request, tenant)
+    with saving_records(ctx, tenant, records) as (conn, upload):  # one commit for both
+        source = SourceSpec(path=upload["path"], name="records", table=table, format="json")
+        request = ImportRequest(
+            sources=(source,),
+            mode=write_mode,
+            error_handling=ErrorHandling.LENIENT,
+            notes="bulk records",
+        )
+        recorded = record_import(ctx, request, tenant, conn)
     import_id = str(recorded["id"])
     record = run_leased(ctx, leases, tenant, import_id, recorded=recorded)
     if record is None or (record["state"] == "failed" and record.get("error_code")):
         raise _whole_failure(record)
-    with ctx.engine.connect() as conn, reading(conn).begin():  # the tenant's: it ran it
+    # the tenant's (it ran it), and finished: its outcomes and errors change no more
+    with ctx.engine.connect() as conn, statements_alone(reading(conn)).begin():
         rows = list(imports_sql.iter_results(conn, import_id, stream=False))  # bulk_max at most
     results = [_result(r) for r in sorted(rows, key=lambda r: int(r["row"]))]
     if return_records:

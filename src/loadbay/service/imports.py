@@ -7,6 +7,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from loadbay.errors import InvalidState
 from loadbay.pipeline import report
 from loadbay.service import states
@@ -28,10 +30,13 @@ def create_import(ctx: Context, request: ImportRequest, tenant: str | None = Non
 
 
 def record_import(
-    ctx: Context, request: ImportRequest, tenant: str | None = None
+    ctx: Context,
+    request: ImportRequest,
+    tenant: str | None = None,
+    conn: Connection | None = None,
 ) -> dict[str, Any]:
     """Record a queued import; returns its row as recorded (for a caller that runs it at
-    once: no read back)."""
+    once: no read back). ``conn``: in the caller's transaction, else in one of its own."""
     record = {
         "id": new_import_id(),
         "tenant_id": tenant or ctx.tenant,
@@ -45,8 +50,11 @@ def record_import(
         "counts": dict.fromkeys(imports_sql.OUTCOMES, 0),
         "created_at": imports_sql.now(),
     }
-    with ctx.engine.begin() as conn:
+    if conn is not None:
         imports_sql.insert_import(conn, record)
+        return record
+    with ctx.engine.begin() as own:
+        imports_sql.insert_import(own, record)
     return record
 
 

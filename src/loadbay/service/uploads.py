@@ -6,14 +6,16 @@ An upload is immutable. Inline JSON records of an import are kept as an upload t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
+from sqlalchemy.engine import Connection
 
 from loadbay.pipeline.read import ReadOptions, detect_format
 from loadbay.service.context import Context
@@ -67,6 +69,17 @@ async def receive(
 def save_records(ctx: Context, tenant: str, records: object) -> dict[str, Any]:
     """Inline records of an import, kept as a JSON upload. Returns the upload's stored
     record, path included, for the import made of them at once (no second read)."""
+    with saving_records(ctx, tenant, records) as (_, record):
+        return record
+
+
+@contextlib.contextmanager
+def saving_records(
+    ctx: Context, tenant: str, records: object
+) -> Iterator[tuple[Connection, dict[str, Any]]]:
+    """``save_records`` in a transaction the caller may add to (the import made of the
+    records: one commit for both). Yields the connection and the upload's record; the
+    file is removed when the transaction does not commit."""
     data = json.dumps(records, ensure_ascii=False).encode("utf-8")
     writer = storage(ctx).writer()
     try:
@@ -76,7 +89,10 @@ def save_records(ctx: Context, tenant: str, records: object) -> dict[str, Any]:
         raise
     upload_id, stored = _stored(writer, "records.json")
     try:
-        return _register(ctx, tenant, upload_id, "records.json", stored, "json")
+        with ctx.engine.begin() as conn:
+            record = _upload_record(tenant, upload_id, "records.json", stored, "json")
+            uploads_sql.insert_upload(conn, record)
+            yield conn, record
     except BaseException:
         storage(ctx).remove(stored.path)
         raise
@@ -129,7 +145,16 @@ def _register(
     shows: ``upload_view``)."""
     if fmt is None and stored.size:
         fmt = detect_format(stored.path, ReadOptions())
-    record = {
+    record = _upload_record(tenant, upload_id, filename, stored, fmt)
+    with ctx.engine.begin() as conn:
+        uploads_sql.insert_upload(conn, record)
+    return record
+
+
+def _upload_record(
+    tenant: str, upload_id: str, filename: str, stored: StoredFile, fmt: str | None
+) -> dict[str, Any]:
+    return {
         "id": upload_id,
         "tenant_id": tenant,
         "filename": filename,
@@ -139,9 +164,6 @@ def _register(
         "path": str(stored.path.resolve()),
         "created_at": now(),
     }
-    with ctx.engine.begin() as conn:
-        uploads_sql.insert_upload(conn, record)
-    return record
 
 
 def get_upload(ctx: Context, tenant: str, upload_id: str) -> dict[str, Any]:
