@@ -17,7 +17,7 @@ from typing import Any
 from loadbay.errors import Forbidden, InvalidOption, NotFound, Unauthorized
 from loadbay.service.context import Context
 from loadbay.store import auth_sql
-from loadbay.store.engine import reading
+from loadbay.store.engine import reading, statements_alone
 from loadbay.store.imports_sql import now
 
 SCOPES = ("read", "write", "admin")
@@ -97,7 +97,7 @@ def authenticate(ctx: Context, token: str | None) -> Principal:
     """The caller of a bearer token; Unauthorized when it is missing, unknown or revoked."""
     if not token:
         raise Unauthorized("send an API token: Authorization: Bearer <token>")
-    with ctx.engine.connect() as conn, reading(conn).begin():
+    with ctx.engine.connect() as conn, statements_alone(reading(conn)).begin():
         found = auth_sql.active_token_by_hash(conn, hash_token(token))
     if found is None:
         raise Unauthorized("the API token is not valid, or was revoked")

@@ -25,6 +25,7 @@ from loadbay.service.context import Context
 from loadbay.service.imports import get_import, run_import
 from loadbay.service.runner import written_stamp
 from loadbay.store import imports_sql, leases_sql
+from loadbay.store.engine import statements_alone
 from loadbay.store.imports_sql import now
 
 log = logging.getLogger("loadbay.worker")
@@ -52,11 +53,12 @@ class Leases:
         return now() + timedelta(seconds=self.seconds)
 
     def acquire(self, import_id: str, tenant: str, worker: str) -> dict[str, Any] | None:
-        with self.engine.begin() as conn:
+        # each statement on its own: a taken lease is found, and taken, with a condition
+        with self.engine.connect() as conn, statements_alone(conn).begin():
             return leases_sql.acquire(conn, import_id, tenant, worker, now(), self._until())
 
     def renew(self, import_id: str, worker: str) -> dict[str, Any] | None:
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn, statements_alone(conn).begin():
             return leases_sql.renew(conn, import_id, worker, self._until())
 
     def get(self, import_id: str) -> dict[str, Any] | None:
@@ -64,7 +66,7 @@ class Leases:
             return leases_sql.get_lease(conn, import_id)
 
     def release(self, import_id: str, worker: str) -> None:
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn, statements_alone(conn).begin():
             leases_sql.release(conn, import_id, worker)
 
     def drop(self, import_id: str) -> None:

@@ -13,6 +13,11 @@ from loadbay.store.keyed import insert_if_absent
 
 #: the columns of a token that may be shown (never the hash)
 _SHOWN = ("id", "tenant_id", "name", "scope", "created_at", "revoked_at")
+_T = system.tokens
+#: every API request looks its token up: built once
+_ACTIVE_BY_HASH = sa.select(*[_T.c[n] for n in _SHOWN]).where(
+    _T.c.secret_hash == sa.bindparam("w_hash"), _T.c.revoked_at.is_(None)
+)
 
 
 def ensure_tenant(conn: Connection, tenant: str, now: datetime) -> bool:
@@ -25,16 +30,7 @@ def insert_token(conn: Connection, values: dict[str, Any]) -> None:
 
 
 def active_token_by_hash(conn: Connection, secret_hash: str) -> dict[str, Any] | None:
-    t = system.tokens
-    row = (
-        conn.execute(
-            sa.select(*[t.c[n] for n in _SHOWN]).where(
-                t.c.secret_hash == secret_hash, t.c.revoked_at.is_(None)
-            )
-        )
-        .mappings()
-        .one_or_none()
-    )
+    row = conn.execute(_ACTIVE_BY_HASH, {"w_hash": secret_hash}).mappings().one_or_none()
     return None if row is None else dict(row)
 
 

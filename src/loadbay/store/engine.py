@@ -116,3 +116,11 @@ def is_postgres(conn_or_engine: Connection | Engine) -> bool:
 def reading(conn: Connection) -> Connection:
     """The same connection marked as read-only work (SQLite: no write lock taken)."""
     return conn.execution_options(reading=True)
+
+
+def statements_alone(conn: Connection) -> Connection:
+    """The same (new) connection for work whose statements each stand alone (one, or a
+    few that need no common snapshot and are each atomic): on PostgreSQL in autocommit,
+    so that its ``begin()`` sends neither BEGIN nor COMMIT (for one statement, two round
+    trips of three); on SQLite as it is (``begin()`` takes the lock the work needs)."""
+    return conn.execution_options(isolation_level="AUTOCOMMIT") if is_postgres(conn) else conn

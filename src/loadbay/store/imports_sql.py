@@ -27,6 +27,7 @@ _UPDATE_IMPORT = sa.update(_I).where(*_THIS_IMPORT)
 _SET_STATE_IF = sa.update(_I).where(
     *_THIS_IMPORT, _I.c.state.in_(sa.bindparam("w_current", expanding=True))
 )
+_INSERT_IMPORT = sa.insert(_I)
 _COUNT_OUTCOMES = (
     sa.select(system.results.c.outcome, sa.func.count())
     .where(system.results.c.import_id == sa.bindparam("w_import"))
@@ -38,19 +39,12 @@ _CLEAR = tuple(
 )
 
 
-_COLUMNS = frozenset(_I.c.keys())
-
-
 def _this(tenant: str, import_id: str) -> dict[str, Any]:
     return {"w_id": import_id, "w_tenant": tenant}
 
 
 def _set(values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` as SET parameters (SQLAlchemy would drop an unknown name silently)."""
-    unknown = values.keys() - _COLUMNS
-    if unknown:
-        raise ValueError(f"loadbay_imports has no column(s) {', '.join(sorted(unknown))}")
-    return values
+    return system.known_values(_I, values)
 
 
 def now() -> datetime:
@@ -58,7 +52,7 @@ def now() -> datetime:
 
 
 def insert_import(conn: Connection, values: dict[str, Any]) -> None:
-    conn.execute(sa.insert(system.imports).values(**values))
+    conn.execute(_INSERT_IMPORT, _set(values))
 
 
 def get_import(conn: Connection, tenant: str, import_id: str) -> dict[str, Any]:

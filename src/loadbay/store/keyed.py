@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+
+from loadbay.store.system import known_values
 
 
 def insert_if_absent(conn: Connection, table: sa.Table, values: dict[str, Any]) -> bool:
@@ -14,7 +17,14 @@ def insert_if_absent(conn: Connection, table: sa.Table, values: dict[str, Any]) 
 
     Told by the key the insert returns, not by its row count: psycopg reports -1 for
     ``ON CONFLICT DO NOTHING``, which counted every conflict as an insert."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = _statement(conn.dialect.name, table)
+    return conn.execute(stmt, known_values(table, values)).first() is not None
+
+
+@lru_cache(maxsize=64)
+def _statement(dialect_name: str, table: sa.Table) -> sa.Insert:
+    """The statement, built once: its values are the parameters of each call."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     key = list(table.primary_key.columns)
-    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(*key)
-    return conn.execute(stmt).first() is not None
+    stmt: sa.Insert = dialect.insert(table).on_conflict_do_nothing().returning(*key)
+    return stmt

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+
+
+def known_values(table: sa.Table, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` as the parameters of a statement built once for ``table``, whose
+    columns they name: SQLAlchemy would drop an unknown name silently."""
+    unknown = values.keys() - table.c.keys()
+    if unknown:
+        raise ValueError(f"{table.name} has no column(s) {', '.join(sorted(unknown))}")
+    return values
+
 
 imports = sa.Table(
     "loadbay_imports",

@@ -10,9 +10,12 @@ from sqlalchemy.engine import Connection
 from loadbay.errors import NotFound
 from loadbay.store import system
 
+#: built once: the values are the parameters
+_INSERT_UPLOAD = sa.insert(system.uploads)
+
 
 def insert_upload(conn: Connection, values: dict[str, Any]) -> None:
-    conn.execute(sa.insert(system.uploads).values(**values))
+    conn.execute(_INSERT_UPLOAD, system.known_values(system.uploads, values))
 
 
 def get_upload(conn: Connection, tenant: str, upload_id: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -80,7 +81,13 @@ def create_plan_table(
 
 
 def _run(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
-    return conn.execute(text(sql), params)
+    return conn.execute(_text(sql), params)
+
+
+#: a statement's clause, made once per text: ``text()`` scans the whole text for its
+#: parameters (a plan's is ~10 KB), and a new clause makes SQLAlchemy hash that text again
+#: for its cache key; a small import sends half a dozen of them
+_text = lru_cache(maxsize=512)(text)
 
 
 def write_chunk(
