@@ -26,9 +26,15 @@ class Services:
     limiter: RateLimiter
 
 
-def services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
+
+
+async def services(request: Request) -> Services:
+    """The app's services, as a dependency: async, so FastAPI does not hand this lookup
+    to a worker thread and back (a sync dependency costs a thread-pool round trip)."""
+    return services_of(request)
 
 
 _bearer = HTTPBearer(
@@ -48,7 +54,7 @@ class Scoped:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        svc = services(request)
+        svc = services_of(request)
         principal = auth.authenticate(svc.ctx, credentials.credentials if credentials else None)
         svc.limiter.hit(principal.tenant)
         auth.require_scope(principal, self.scope)

@@ -291,7 +291,7 @@ class Ingest:
             (pl.col(REF) if REF in good.columns else pl.lit(None, pl.String)).alias("_ref"),
             *[pl.col(c) for c in part.cmap.columns],
         )
-        errors = pl.concat([batch.errors, checked.errors], how="vertical_relaxed")
+        errors = _joined(batch.errors, checked.errors)
 
         between = bool(self.made)  # not the first batch (the runner has just read the state)
         made = part.stage in self.made
@@ -417,3 +417,12 @@ def _key_text(part: Part, mapped: pl.DataFrame) -> pl.Expr:
 
 def _distinct_rows(errors: pl.DataFrame) -> int:
     return int(errors["row"].n_unique()) if errors.height else 0
+
+
+def _joined(first: pl.DataFrame, then: pl.DataFrame) -> pl.DataFrame:
+    """Two errors frames as one (most batches have none: no concat for them)."""
+    if then.is_empty():
+        return first
+    if first.is_empty():
+        return then
+    return pl.concat([first, then], how="vertical_relaxed")
