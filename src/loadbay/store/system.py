@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import sqlalchemy as sa
@@ -153,8 +154,25 @@ def system_tables_current(conn: sa.Connection) -> bool:
     return True
 
 
+def lock_schema(conn: sa.Connection) -> None:
+    """Take the lock of creating and migrating tables, held until the transaction ends:
+    processes starting together on a fresh database create the tables one at a time.
+    PostgreSQL: an advisory lock keyed on the schema (installs in other schemas of the
+    database do not wait); SQLite: the write lock its ``BEGIN IMMEDIATE`` already holds."""
+    if conn.dialect.name != "postgresql":
+        return
+    schema = str(conn.exec_driver_sql("SELECT current_schema()").scalar_one())
+    key = int.from_bytes(
+        hashlib.blake2b(f"loadbay:schema:{schema}".encode(), digest_size=8).digest(),
+        "big",
+        signed=True,
+    )
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def create_system_tables(conn: sa.Connection) -> None:
     """Create loadbay's tables; add the columns a newer loadbay has to an older database."""
+    lock_schema(conn)
     metadata.create_all(conn, checkfirst=True)
     inspector = sa.inspect(conn)
     for table in metadata.sorted_tables:
