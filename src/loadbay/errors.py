@@ -43,6 +43,7 @@ class Code(StrEnum):
     DUPLICATE_VALUE = "duplicate_value"
     REFERENCE_NOT_FOUND = "reference_not_found"
     MISSING_KEY = "missing_key"
+    INVALID_CHARACTER = "invalid_character"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,11 @@ class RowError:
             "table": self.table,
             "file": self.source,
         }
+
+
+class Abandoned(BaseException):
+    """The run of an import stops here and leaves the import as it is, to whoever takes it
+    over (a worker that lost its lease; in tests, a process that dies at this point)."""
 
 
 class LoadbayError(Exception):
@@ -134,6 +140,12 @@ class TooManyErrors(InvalidInput):
     code = "too_many_errors"
 
 
+class RowsFailed(InvalidInput):
+    """Rows of the import failed: nothing was written (strict)."""
+
+    code = "row_errors"
+
+
 class NotFound(LoadbayError):
     """The requested resource does not exist."""
 
@@ -176,6 +188,12 @@ class Cancelled(Conflict):
     code = "cancelled"
 
 
+class WorkerCrashed(LoadbayError):
+    """The import stopped its worker too many times and was given up."""
+
+    code = "worker_crashed"
+
+
 class StoreError(LoadbayError):
     """The database failed."""
 
@@ -198,6 +216,24 @@ class IdempotencyKeyReused(InvalidInput):
     """This Idempotency-Key was already used with a different request."""
 
     code = "idempotency_key_reused"
+
+
+class IdempotencyInFlight(Conflict):
+    """A request with this Idempotency-Key is still being processed: retry shortly."""
+
+    code = "idempotency_in_flight"
+
+
+class InvalidCharacter(InvalidInput):
+    """The request holds a character loadbay cannot store (NUL)."""
+
+    code = "invalid_character"
+
+
+class InvalidData(InvalidInput):
+    """The database refused a value of the request."""
+
+    code = "invalid_data"
 
 
 class Unauthorized(LoadbayError):
@@ -224,8 +260,21 @@ class Unavailable(StoreError):
     code = "unavailable"
 
 
+class InvalidWebhookUrl(InvalidInput):
+    """The webhook URL is not allowed."""
+
+    code = "invalid_webhook_url"
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database does not answer (the connection was lost): retry shortly."""
+
+    code = "database_unavailable"
+
+
 #: exit code of the command line for each exception class (most specific first)
 EXIT_CODES: tuple[tuple[type[LoadbayError], int], ...] = (
+    (RowsFailed, 3),  # EXIT_ROW_ERRORS
     (InvalidInput, 1),
     (NotFound, 1),
     (Conflict, 1),
@@ -240,8 +289,9 @@ EXIT_ROW_ERRORS = 3
 
 
 def exit_code_for(exc: LoadbayError) -> int:
+    """By the class of ``exc``, or by its code (an error as an import's record keeps it)."""
     for cls, code in EXIT_CODES:
-        if isinstance(exc, cls):
+        if isinstance(exc, cls) or exc.code == cls.code:
             return code
     return EXIT_FATAL
 
@@ -249,6 +299,7 @@ def exit_code_for(exc: LoadbayError) -> int:
 #: HTTP status of the API for each exception class (most specific first)
 HTTP_STATUS: tuple[tuple[type[LoadbayError], int], ...] = (
     (PayloadTooLarge, 413),
+    (InvalidCharacter, 400),
     (InvalidInput, 422),
     (Unauthorized, 401),
     (Forbidden, 403),
