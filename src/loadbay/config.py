@@ -24,9 +24,34 @@ class Settings:
     token: str | None = None  # LOADBAY_TOKEN: its bearer token (never logged)
     lease_seconds: float = 30.0  # LOADBAY_LEASE_SECONDS: a worker's hold on a running import
     workers: int = 2  # LOADBAY_WORKERS: worker threads of `loadbay serve` / `loadbay worker`
+    #: LOADBAY_MAX_ATTEMPTS: an import that stopped its worker this many times is given up
+    max_attempts: int = 3
     #: LOADBAY_PG_WORK_MEM: PostgreSQL ``work_mem`` of loadbay's connections (the plan's
     #: join of the file with the table hashes in memory instead of spilling to disk)
     pg_work_mem: str = "256MB"
+    #: limits of what a file may hold (hostile files end in limit_exceeded, not in a crash):
+    #: LOADBAY_MAX_EXPANDED_BYTES caps the decompressed bytes of a compressed file (gzip,
+    #: the parts of a workbook) at most 10 x max_upload_bytes (``expanded_limit``)
+    max_expanded_bytes: int = 8 << 30
+    max_line_bytes: int = 64 << 20  # LOADBAY_MAX_LINE_BYTES: a line / CSV record
+    max_field_bytes: int = 16 << 20  # LOADBAY_MAX_FIELD_BYTES: one value
+    max_columns: int = 10_000  # LOADBAY_MAX_COLUMNS: fields of a file (or table)
+    max_json_depth: int = 64  # LOADBAY_MAX_JSON_DEPTH: nesting of arrays and objects
+    #: LOADBAY_MAX_SHEET_CELLS: rows x columns of a sheet (about 100 bytes of memory each)
+    max_sheet_cells: int = 10_000_000
+    #: LOADBAY_SMALL_IMPORT_BYTES: files of an import together under this size take the
+    #: small-import path (read and staged in the caller's thread; on PostgreSQL staged and
+    #: planned in tables the connection keeps); the others are read ahead on threads
+    small_import_bytes: int = 1 << 20
+    #: LOADBAY_WEBHOOK_ALLOW_PRIVATE: let webhooks reach loopback, private and link-local
+    #: addresses (development and tests; refused by default)
+    webhook_allow_private: bool = False
+    #: LOADBAY_WEBHOOK_RETRY_SCHEDULE: seconds before each retry of a failed delivery
+    #: (comma-separated); after the last one it is given up
+    webhook_retry_schedule: tuple[float, ...] = (5, 60, 300, 1800, 7200, 28800)
+    webhook_timeout: float = 5.0  # LOADBAY_WEBHOOK_TIMEOUT: seconds per delivery attempt
+    #: LOADBAY_WEBHOOK_DISABLE_AFTER: a subscription whose deliveries fail this long is disabled
+    webhook_disable_after: float = 86400.0
 
     @property
     def effective_database_url(self) -> str:
@@ -34,6 +59,12 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'loadbay.db').resolve()}"
+
+    @property
+    def expanded_limit(self) -> int:
+        """The decompressed bytes a compressed file may hold: 10 x the upload limit, at
+        most ``max_expanded_bytes``."""
+        return min(10 * self.max_upload_bytes, self.max_expanded_bytes)
 
     @property
     def results_dir(self) -> Path:
@@ -52,6 +83,7 @@ class Settings:
         if env.get("LOADBAY_CHUNK_SIZE"):
             values["chunk_size"] = int(env["LOADBAY_CHUNK_SIZE"])
         values.update(_service_env(env))
+        values.update(_webhook_env(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
@@ -61,6 +93,14 @@ _INT_ENV = {
     "LOADBAY_BULK_MAX": "bulk_max",
     "LOADBAY_RATE_LIMIT": "rate_limit",
     "LOADBAY_WORKERS": "workers",
+    "LOADBAY_SMALL_IMPORT_BYTES": "small_import_bytes",
+    "LOADBAY_MAX_ATTEMPTS": "max_attempts",
+    "LOADBAY_MAX_EXPANDED_BYTES": "max_expanded_bytes",
+    "LOADBAY_MAX_LINE_BYTES": "max_line_bytes",
+    "LOADBAY_MAX_FIELD_BYTES": "max_field_bytes",
+    "LOADBAY_MAX_COLUMNS": "max_columns",
+    "LOADBAY_MAX_JSON_DEPTH": "max_json_depth",
+    "LOADBAY_MAX_SHEET_CELLS": "max_sheet_cells",
 }
 _TEXT_ENV = {
     "LOADBAY_QUEUE_URL": "queue_url",
@@ -81,4 +121,23 @@ def _service_env(env: Mapping[str, str]) -> dict[str, object]:
             values[field] = env[name]
     if env.get("LOADBAY_LEASE_SECONDS"):
         values["lease_seconds"] = float(env["LOADBAY_LEASE_SECONDS"])
+    return values
+
+
+def _webhook_env(env: Mapping[str, str]) -> dict[str, object]:
+    """The settings of webhook deliveries."""
+    values: dict[str, object] = {}
+    if env.get("LOADBAY_WEBHOOK_ALLOW_PRIVATE"):
+        values["webhook_allow_private"] = env["LOADBAY_WEBHOOK_ALLOW_PRIVATE"].lower() in (
+            "1",
+            "true",
+            "yes",
+        )
+    if env.get("LOADBAY_WEBHOOK_RETRY_SCHEDULE"):
+        schedule = env["LOADBAY_WEBHOOK_RETRY_SCHEDULE"].split(",")
+        values["webhook_retry_schedule"] = tuple(float(s) for s in schedule if s.strip())
+    if env.get("LOADBAY_WEBHOOK_TIMEOUT"):
+        values["webhook_timeout"] = float(env["LOADBAY_WEBHOOK_TIMEOUT"])
+    if env.get("LOADBAY_WEBHOOK_DISABLE_AFTER"):
+        values["webhook_disable_after"] = float(env["LOADBAY_WEBHOOK_DISABLE_AFTER"])
     return values

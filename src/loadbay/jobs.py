@@ -18,6 +18,7 @@ from huey.consumer import Consumer
 
 from loadbay.config import Settings
 from loadbay.errors import InvalidOption
+from loadbay.service import delivery
 from loadbay.service.context import Context, open_context
 from loadbay.service.leases import LeaseLost, Leases, open_leases, reap, run_leased
 
@@ -67,6 +68,7 @@ class Jobs:
         self._leases = leases
         self._lock = threading.Lock()
         self._task = self.huey.task(name="run_import")(self.run_import)
+        self._deliver = self.huey.task(name="deliver_webhooks")(self.deliver_webhooks)
 
     def context(self) -> Context:
         with self._lock:
@@ -83,12 +85,25 @@ class Jobs:
     def enqueue_import(self, tenant: str, import_id: str) -> None:
         self._task(tenant, import_id)
 
+    def deliver_webhooks(self) -> None:
+        """The task: send the webhook deliveries that are due (service/delivery.py)."""
+        delivery.deliver_due(self.context())
+
+    def sweep_webhooks(self) -> bool:
+        """Queue ``deliver_webhooks`` when some delivery is due (events recorded by any
+        process, a stopped one too); whether it did."""
+        if not delivery.has_due(self.context()):
+            return False
+        self._deliver()
+        return True
+
     def run_import(self, tenant: str, import_id: str) -> None:
         """The task: run (or resume) an import, unless it is finished or someone runs it."""
         try:
             run_leased(self.context(), self.leases(), tenant, import_id)
         except LeaseLost:
             log.warning("import %s was taken over by another worker", import_id)
+        self.sweep_webhooks()  # its events go out now, not at the next sweep
 
     def ping(self) -> None:
         self.huey.storage.queue_size()
@@ -132,6 +147,7 @@ class Reaper(threading.Thread):
             again = reap(self.jobs.context(), self.jobs.leases())
             for tenant, import_id in again:
                 self.jobs.enqueue_import(tenant, import_id)
+            self.jobs.sweep_webhooks()
             return again
         except Exception:
             log.exception("looking for imports of dead workers failed")

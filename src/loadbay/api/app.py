@@ -13,7 +13,7 @@ from loadbay.api import openapi, problems
 from loadbay.api.bodylimit import BodyLimit
 from loadbay.api.deps import Services
 from loadbay.api.ratelimit import RateLimiter
-from loadbay.api.routes import health, imports, tables, tokens, uploads
+from loadbay.api.routes import health, imports, tables, tokens, uploads, webhooks
 from loadbay.config import Settings
 from loadbay.jobs import Jobs
 
@@ -58,7 +58,7 @@ def create_app(settings: Settings, jobs: Jobs | None = None) -> FastAPI:
     )
     problems.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + BODY_SLACK)
-    for module in (health, uploads, imports, tables, tokens):
+    for module in (health, uploads, imports, tables, tokens, webhooks):
         app.include_router(module.router)
 
     def schema() -> dict[str, Any]:

@@ -282,3 +282,109 @@ class TokenCreated(Token):
 
 class TokenList(BaseModel):
     data: list[Token]
+
+
+# ---- webhooks ------------------------------------------------------------------------
+EventType = Literal[
+    "import.validated",
+    "import.succeeded",
+    "import.partially_succeeded",
+    "import.failed",
+    "import.cancelled",
+    "import.reverted",
+]
+_WEBHOOK_EXAMPLE: dict[str, Any] = {
+    "id": "wh_4f1c2a9e8b7d6c5a",
+    "url": "https://hooks.example.com/loadbay",
+    "events": ["import.succeeded", "import.failed"],
+    "description": "CRM sync",
+    "created_at": "2026-12-06T09:30:00Z",
+    "enabled": True,
+    "disabled_at": None,
+    "disabled_reason": None,
+}
+
+
+class WebhookCreate(_Closed):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"url": "https://hooks.example.com/loadbay", "events": ["import.succeeded"]}
+            ]
+        },
+    )
+    url: str = Field(max_length=2000, description="An http(s) URL that receives the events.")
+    events: list[EventType] | None = Field(
+        default=None, min_length=1, description="The events to send (default: all)."
+    )
+    description: str | None = Field(default=None, max_length=1000)
+
+
+class Webhook(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_WEBHOOK_EXAMPLE]})
+    id: str
+    url: str
+    events: list[EventType]
+    description: str | None
+    created_at: datetime
+    enabled: bool = Field(description="False once disabled after a day of failed deliveries.")
+    disabled_at: datetime | None
+    disabled_reason: str | None
+
+
+class WebhookCreated(Webhook):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{**_WEBHOOK_EXAMPLE, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]
+        }
+    )
+    secret: str = Field(
+        description="The signing secret (whsec_…): shown this once; loadbay keeps it to sign."
+    )
+
+
+class WebhookList(BaseModel):
+    data: list[Webhook]
+
+
+class Delivery(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "dlv_9a8b7c6d5e4f3a2b1c0d",
+                    "webhook_id": "wh_4f1c2a9e8b7d6c5a",
+                    "event_id": "msg_2c4e6a8b0d1f3e5a7c9b1d3f",
+                    "event": "import.succeeded",
+                    "attempt": 2,
+                    "status": "failed",
+                    "scheduled_at": "2026-12-06T09:30:05Z",
+                    "attempted_at": "2026-12-06T09:30:05Z",
+                    "response_status": 503,
+                    "duration_ms": 41,
+                    "response_excerpt": "Service Unavailable",
+                    "error": None,
+                    "next_attempt_at": "2026-12-06T09:31:05Z",
+                }
+            ]
+        }
+    )
+    id: str
+    webhook_id: str
+    event_id: str = Field(description="The webhook-id header: the same on every attempt.")
+    event: EventType
+    attempt: int
+    status: Literal["pending", "sending", "succeeded", "failed"]
+    scheduled_at: datetime
+    attempted_at: datetime | None
+    response_status: int | None
+    duration_ms: int | None
+    response_excerpt: str | None = Field(description="The answer's first 1 KiB.")
+    error: str | None
+    next_attempt_at: datetime | None = Field(description="When a failed attempt is retried.")
+
+
+class DeliveryPage(BaseModel):
+    data: list[Delivery]
+    next_cursor: str | None

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from loadbay.errors import NotFound
-from loadbay.store import system
+from loadbay.store import system, webhooks_sql
 from loadbay.store.staging import append_frame
 
 OUTCOMES = ("created", "updated", "unchanged", "deleted", "failed", "skipped")
@@ -209,13 +209,22 @@ def set_state_if(
     state: str,
     **values: Any,
 ) -> bool:
-    """Move an import to ``state`` only if it is in one of ``current`` (compare-and-set)."""
-    params = {
-        **_this(tenant, import_id),
-        "w_current": list(current),
-        **_set({"state": state, **values}),
-    }
-    done = conn.execute(_SET_STATE_IF, params)
+    """Move an import to ``state`` only if it is in one of ``current`` (compare-and-set).
+
+    The outbox hook: a move to a state with a webhook event (webhooks_sql.EVENT_OF_STATE)
+    records the event in this transaction, whoever moves it (runner, cancel, revert, the
+    reaper giving up). Only a real change is an event: ``state`` among ``current`` (the
+    values alone change) is tried apart, and is none."""
+    event = webhooks_sql.event_type(current, state)
+    others = [s for s in current if s != state] if event else list(current)
+    params = {**_this(tenant, import_id), "w_current": others, **_set({"state": state, **values})}
+    if others and conn.execute(_SET_STATE_IF, params).rowcount:
+        if event:
+            webhooks_sql.record_event(conn, tenant, import_id, event, now())
+        return True
+    if len(others) == len(current):
+        return False
+    done = conn.execute(_SET_STATE_IF, {**params, "w_current": [state]})
     return bool(done.rowcount)
 
 

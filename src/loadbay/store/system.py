@@ -138,6 +138,59 @@ leases = sa.Table(
     sa.Column("lease_until", sa.DateTime, index=True),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("cancel_requested", sa.Boolean, nullable=False, default=False),
+    #: why its last worker stopped, when its supervisor saw it die (``killed by SIGABRT``)
+    sa.Column("last_error", sa.Text),
+)
+
+# ---- webhooks: subscriptions, the outbox of events, and delivery attempts -------------
+#: a tenant's subscription; ``secret`` is kept as given (``whsec_…``): it signs deliveries
+webhooks = sa.Table(
+    "loadbay_webhooks",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False, index=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("events", sa.JSON, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("secret", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("failing_since", sa.DateTime),
+    sa.Column("disabled_at", sa.DateTime),
+    sa.Column("disabled_reason", sa.Text),
+)
+
+#: the outbox: written in the transaction of the state change that causes the event
+webhook_events = sa.Table(
+    "loadbay_webhook_events",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False),
+    sa.Column("type", sa.String(60), nullable=False),
+    sa.Column("import_id", sa.String(40), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+#: one row per attempt (made, or planned: status ``pending``) to deliver an event
+webhook_deliveries = sa.Table(
+    "loadbay_webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False),
+    sa.Column("webhook_id", sa.String(40), nullable=False),
+    sa.Column("event_id", sa.String(40), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("scheduled_at", sa.DateTime, nullable=False),
+    sa.Column("claimed_until", sa.DateTime),
+    sa.Column("attempted_at", sa.DateTime),
+    sa.Column("response_status", sa.Integer),
+    sa.Column("duration_ms", sa.Integer),
+    sa.Column("response_excerpt", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("next_attempt_at", sa.DateTime),
+    sa.Index("loadbay_webhook_deliveries_due", "status", "scheduled_at"),
+    sa.Index("loadbay_webhook_deliveries_webhook", "webhook_id", "scheduled_at"),
 )
 
 
@@ -174,12 +227,14 @@ def create_system_tables(conn: sa.Connection) -> None:
     """Create loadbay's tables; add the columns a newer loadbay has to an older database."""
     lock_schema(conn)
     metadata.create_all(conn, checkfirst=True)
-    inspector = sa.inspect(conn)
     for table in metadata.sorted_tables:
-        have = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name not in have:
-                kind = column.type.compile(dialect=conn.dialect)
-                conn.exec_driver_sql(
-                    f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'
-                )
+        add_missing_columns(conn, table)
+
+
+def add_missing_columns(conn: sa.Connection, table: sa.Table) -> None:
+    """Add the columns a newer loadbay has to ``table`` of an older database."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+    for column in table.columns:
+        if column.name not in have:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
