@@ -13,9 +13,10 @@ from loadbay.api import openapi, problems
 from loadbay.api.bodylimit import BodyLimit
 from loadbay.api.deps import Services
 from loadbay.api.ratelimit import RateLimiter
-from loadbay.api.routes import health, imports, tables, tokens, uploads, webhooks
+from loadbay.api.routes import events, health, imports, tables, tokens, uploads, webhooks
 from loadbay.config import Settings
 from loadbay.jobs import Jobs
+from loadbay.web import install as install_web
 
 #: room for multipart envelopes and form fields above the upload limit
 BODY_SLACK = 1 << 20
@@ -55,11 +56,13 @@ def create_app(settings: Settings, jobs: Jobs | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # /docs from local assets: web.install
     )
     problems.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + BODY_SLACK)
-    for module in (health, uploads, imports, tables, tokens, webhooks):
+    for module in (health, uploads, imports, events, tables, tokens, webhooks):
         app.include_router(module.router)
+    install_web(app, settings)
 
     def schema() -> dict[str, Any]:
         return openapi.build(app)

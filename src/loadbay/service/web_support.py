@@ -1,0 +1,205 @@
+"""Use cases the web importer needs besides the API's: the caller of a session (by token
+id), column suggestions with first values, errors grouped, failed rows with their cells.
+
+Every function takes the caller's tenant and answers NotFound for another tenant's data,
+as the API's use cases do.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from loadbay.errors import InvalidOption, Unauthorized
+from loadbay.pipeline.frames import REF, ROW
+from loadbay.pipeline.map import MappingOptions, map_columns, normalise
+from loadbay.pipeline.read import ReadOptions, read_file
+from loadbay.schema.model import Table
+from loadbay.service.auth import Principal
+from loadbay.service.context import Context
+from loadbay.service.imports import get_import, iter_results
+from loadbay.service.pages import results_page
+from loadbay.service.requests import ImportRequest
+from loadbay.service.uploads import get_upload
+from loadbay.store import auth_sql
+from loadbay.store.engine import reading, statements_alone
+
+#: how sure a suggestion is, by how it was found (fuzzy ones: their similarity)
+EXACT, NORMALISED, FUZZY = "exact", "normalised", "fuzzy"
+FUZZY_CUTOFF = 0.6
+SAMPLE_ROWS = 3
+
+
+def principal_of_token_id(ctx: Context, token_id: str) -> Principal:
+    """The caller of a session that holds a token's id; Unauthorized once it is revoked."""
+    with ctx.engine.connect() as conn, statements_alone(reading(conn)).begin():
+        found = auth_sql.get_token(conn, token_id)
+    if found is None or found["revoked_at"] is not None:
+        raise Unauthorized("the session's token was revoked: sign in again")
+    return Principal(tenant=found["tenant_id"], scope=found["scope"], token_id=found["id"])
+
+
+def suggest(headers: Sequence[str], table: Table) -> dict[str, tuple[str, str, float]]:
+    """file column → (table column, how, sure 0..1): the pipeline's own exact and
+    normalised matches, then a fuzzy guess for what is left (to be confirmed by a person)."""
+    cmap = map_columns(headers, table, MappingOptions())
+    found: dict[str, tuple[str, str, float]] = {}
+    for column, header in cmap.sources.items():
+        how = EXACT if header == column else NORMALISED
+        found[header] = (column, how, 1.0 if how == EXACT else 0.95)
+    free = [c for c in table.column_names if c not in cmap.sources]
+    for header in cmap.unknown:
+        best = max(
+            ((difflib.SequenceMatcher(None, normalise(header), c).ratio(), c) for c in free),
+            default=(0.0, ""),
+        )
+        if best[0] >= FUZZY_CUTOFF:
+            found[header] = (best[1], FUZZY, round(best[0], 2))
+            free.remove(best[1])
+    return found
+
+
+def _first_rows(path: Path, rows: int) -> pl.DataFrame:
+    for batch in read_file(path, ReadOptions(batch_size=max(rows, 1))):
+        return batch.frame.head(rows)
+    return pl.DataFrame()
+
+
+def column_preview(
+    ctx: Context, tenant: str, upload_ids: Sequence[str], table_name: str
+) -> dict[str, Any]:
+    """The columns of the uploads (in file order, each once) with their first values and
+    suggested targets; the table's required columns that nothing maps."""
+    table = ctx.catalog.get(table_name)
+    values: dict[str, list[str]] = {}
+    for upload_id in upload_ids:
+        frame = _first_rows(Path(get_upload(ctx, tenant, upload_id)["path"]), SAMPLE_ROWS)
+        for name in frame.columns:
+            if name not in (ROW, REF):
+                cells = ["" if v is None else str(v) for v in frame[name].to_list()]
+                values.setdefault(name, []).extend(cells)
+    suggestions = suggest(list(values), table)
+    columns = []
+    for name, cells in values.items():
+        target, how, sure = suggestions.get(name, (None, None, 0.0))
+        columns.append(
+            {
+                "name": name,
+                "values": cells[:SAMPLE_ROWS],
+                "target": target,
+                "how": how,
+                "sure": sure,
+            }
+        )
+    return {"columns": columns, "unmapped_required": unmapped_required(table, suggestions)}
+
+
+def required_columns(table: Table) -> list[str]:
+    """Columns a new row cannot do without (required, no default)."""
+    return [c.name for c in table.columns if c.required and c.default is None]
+
+
+def unmapped_required(table: Table, suggestions: dict[str, tuple[str, str, float]]) -> list[str]:
+    mapped = {target for target, _, _ in suggestions.values()}
+    return [c for c in required_columns(table) if c not in mapped]
+
+
+def error_groups(ctx: Context, tenant: str, import_id: str) -> list[dict[str, Any]]:
+    """The errors of the failed rows, grouped by column and code, most frequent first."""
+    counts: Counter[tuple[str, str]] = Counter()
+    example: dict[tuple[str, str], str] = {}
+    for result in iter_results(ctx, import_id, tenant, outcomes=["failed"]):
+        for error in result.get("errors") or []:
+            key = (error["column"] or "", error["code"])
+            counts[key] += 1
+            example.setdefault(key, error["message"])
+    return [
+        {"column": col, "code": code, "count": n, "example": example[(col, code)]}
+        for (col, code), n in counts.most_common()
+    ]
+
+
+def _source_rows(
+    request: ImportRequest, wanted: dict[int, set[int]]
+) -> dict[tuple[int, int], dict[str, Any]]:
+    """The cells of the wanted rows (file position → row numbers) as they were read."""
+    found: dict[tuple[int, int], dict[str, Any]] = {}
+    for src, source in enumerate(request.sources):
+        rows = wanted.get(src)
+        if not rows:
+            continue
+        for batch in read_file(Path(source.path), source.read_options()):
+            picked = batch.frame.filter(pl.col(ROW).is_in(sorted(rows)))
+            for record in picked.iter_rows(named=True):
+                cells = {k: v for k, v in record.items() if k not in (ROW, REF)}
+                found[(src, int(record[ROW]))] = cells
+    return found
+
+
+def failed_rows(
+    ctx: Context, tenant: str, import_id: str, limit: int = 20, cursor: str | None = None
+) -> dict[str, Any]:
+    """A page of failed rows: each with its cells as in the file and its errors by column
+    (``headers``: the file columns of the page, in file order)."""
+    page = results_page(ctx, tenant, import_id, limit, cursor, "failed")
+    request = ImportRequest.from_json(get_import(ctx, import_id, tenant)["request"])
+    wanted: dict[int, set[int]] = {}
+    for result in page["data"]:
+        wanted.setdefault(result["file"], set()).add(result["row"])
+    cells = _source_rows(request, wanted)
+    headers: list[str] = []
+    rows = []
+    for result in page["data"]:
+        found = cells.get((result["file"], result["row"]), {})
+        headers += [h for h in found if h not in headers]
+        rows.append({**result, "cells": found})
+    return {
+        "headers": headers,
+        "rows": [_placed(ctx, request, row, list(row["cells"])) for row in rows],
+        "next_cursor": page["next_cursor"],
+    }
+
+
+def _placed(
+    ctx: Context, request: ImportRequest, row: dict[str, Any], headers: list[str]
+) -> dict[str, Any]:
+    """A failed row with its errors placed on the file column they came from
+    (``by_header``); errors of no file column (a constant, a missing column) in ``other``."""
+    source = request.sources[row["file"]] if row["file"] < len(request.sources) else None
+    sources: dict[str, str] = {}
+    if source is not None and source.table and headers:
+        explicit = {k: v for k, v in request.mapping.items() if k in headers}
+        table = ctx.catalog.get(source.table)
+        sources = map_columns(headers, table, MappingOptions(explicit=explicit)).sources
+    by_header: dict[str, list[str]] = {}
+    other: list[str] = []
+    for error in row["errors"]:
+        header = sources.get(error["column"] or "")
+        if header is None:
+            other.append(f"{error['column'] or 'row'}: {error['message']}")
+        else:
+            by_header.setdefault(header, []).append(error["message"])
+    return {**row, "by_header": by_header, "other": other}
+
+
+def mapping_of(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """file column → table column from a form's choices ("" = ignore); one file column
+    per table column."""
+    mapping: dict[str, str] = {}
+    by_target: dict[str, str] = {}
+    for header, target in pairs:
+        if not target:
+            continue
+        if target in by_target:
+            raise InvalidOption(
+                f"columns {by_target[target]!r} and {header!r} are both mapped to {target!r}: "
+                "choose one"
+            )
+        by_target[target] = header
+        mapping[header] = target
+    return mapping

@@ -1,0 +1,126 @@
+"""A new import: 1 files and table, 2 columns, 3 options; then a dry run (4 check)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.responses import JSONResponse, Response
+
+from loadbay.errors import InvalidOption
+from loadbay.service import queued, uploads, web_support
+from loadbay.service.imports import get_import
+from loadbay.service.queued import ImportSpec
+from loadbay.web.common import User, WebRoute, Writer, render, see_other
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+MODES = ("upsert", "create", "update", "replace", "append", "delete")
+
+
+def _previous(user: User, import_id: str | None) -> dict[str, Any]:
+    """The request of an earlier import (of this tenant), to start from its choices."""
+    if not import_id:
+        return {}
+    found: dict[str, Any] = get_import(user.svc.ctx, import_id, user.tenant)["request"]
+    return found
+
+
+@router.get("/new")
+def new_page(
+    request: Request, user: Writer, table: str | None = None, after: str | None = None
+) -> Response:
+    previous = _previous(user, after)
+    sources = previous.get("sources") or [{}]
+    return render(
+        request,
+        "new.html",
+        tables=[t.name for t in user.svc.ctx.catalog],
+        table=table or sources[0].get("table") or "",
+        after=after or "",
+        max_bytes=user.svc.settings.max_upload_bytes,
+    )
+
+
+@router.post("/upload")
+async def upload(request: Request, user: Writer, filename: str | None = None) -> Response:
+    """One file's bytes (XHR, with the session's CSRF token in X-CSRF-Token)."""
+    found, _ = await uploads.receive(user.svc.ctx, user.tenant, filename, request.stream())
+    return JSONResponse(found, status_code=201)
+
+
+@router.get("/new/columns")
+def columns_page(
+    request: Request,
+    user: Writer,
+    table: str,
+    upload: Annotated[list[str] | None, Query()] = None,
+    after: str | None = None,
+) -> Response:
+    upload_ids = upload or []
+    if not upload_ids:
+        raise InvalidOption("choose at least one file")
+    ctx = user.svc.ctx
+    files = [uploads.get_upload(ctx, user.tenant, u) for u in upload_ids]
+    preview = web_support.column_preview(ctx, user.tenant, upload_ids, table)
+    table_def = ctx.catalog.get(table)
+    previous = _previous(user, after)
+    mapping = previous.get("mapping") or {}
+    for column in preview["columns"]:
+        if column["name"] in mapping:  # the earlier import's choice comes first
+            column["target"], column["how"] = mapping[column["name"]], "earlier"
+    return render(
+        request,
+        "columns.html",
+        table=table_def,
+        files=files,
+        preview=preview,
+        required=web_support.required_columns(table_def),
+        unique=[c.name for c in table_def.columns if c.unique or c.name in table_def.key],
+        modes=MODES,
+        previous=previous,
+        after=after or "",
+    )
+
+
+def _spec(form: FormData) -> ImportSpec:
+    count = int(str(form.get("columns") or 0))
+    pairs = [
+        (str(form.get(f"col-{i}-name") or ""), str(form.get(f"col-{i}-target") or ""))
+        for i in range(count)
+    ]
+    constants = {
+        str(k)[len("const-") :]: str(v).strip()
+        for k, v in form.multi_items()
+        if str(k).startswith("const-") and str(v).strip()
+    }
+    formats = [f.strip() for f in str(form.get("date_formats") or "").split(",") if f.strip()]
+    options: dict[str, Any] = {
+        "empty": str(form.get("empty") or "keep"),
+        "decimal_comma": form.get("decimal_comma") == "1",
+    }
+    if formats:
+        options["date_formats"] = formats
+    return ImportSpec(
+        table=str(form.get("table") or "") or None,
+        upload_ids=tuple(str(u) for u in form.getlist("upload")),
+        mode=str(form.get("mode") or "upsert"),
+        error_handling=str(form.get("error_handling") or "strict"),
+        key=tuple(str(k) for k in form.getlist("key") if k),
+        mapping=web_support.mapping_of(pairs),
+        constants=constants,
+        options=options,
+        dry_run=True,
+        notes=str(form.get("notes") or "").strip() or None,
+    )
+
+
+@router.post("/new/check")
+async def check(request: Request, user: Writer) -> Response:
+    """Step 4: a dry run of the whole file, through the same use case as the API."""
+    spec = _spec(await request.form())
+    found, _ = await run_in_threadpool(
+        queued.submit, user.svc.ctx, user.tenant, spec, user.svc.jobs
+    )
+    return see_other(f"/imports/{found['id']}")

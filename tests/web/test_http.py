@@ -1,0 +1,199 @@
+"""The web importer's rules over plain HTTP (no browser): sign-in, session, CSRF, scope,
+tenant; the progress events of the API and of the web; the local API docs."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import httpx
+
+from tests.api.server import Server
+from tests.web.helpers import csrf_of, signed_in, web_client
+
+BAD_PEOPLE = (
+    "First Name,Last Name,E-mail adress,Company\n"
+    "Ada,Lovelace,ada@acme.example,\n"
+    "Grace,Hopper,not-an-email,\n"
+    "Alan,,alan@turing.example,\n"
+)
+
+
+def _upload(client: httpx.Client, csrf: str, body: str, name: str = "people.csv") -> str:
+    answer = client.post(
+        f"/upload?filename={name}",
+        content=body.encode(),
+        headers={"X-CSRF-Token": csrf, "Accept": "application/json"},
+    )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+def _events(client: httpx.Client, path: str) -> list[dict[str, object]]:
+    found = []
+    with client.stream("GET", path) as answer:
+        assert answer.status_code == 200, answer.read()
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        event = ""
+        for line in answer.iter_lines():
+            if line.startswith("event: "):
+                event = line[len("event: ") :]
+            elif line.startswith("data: "):
+                assert event == "progress"
+                found.append(json.loads(line[len("data: ") :]))
+    return found
+
+
+def test_pages_need_a_session(server: Server) -> None:
+    client = web_client(server)
+    for path in ("/", "/tables", "/new", "/imports/imp_0000000000000000"):
+        answer = client.get(path)
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/signin?next=")
+    assert client.post("/imports/imp_0000000000000000/start").status_code == 401
+
+
+def test_sign_in_needs_csrf_and_a_valid_token(server: Server) -> None:
+    client = web_client(server)
+    page = client.get("/signin")
+    cookie = page.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    token = server.token("default", "write")
+    refused = client.post("/signin", data={"token": token, "next": "/"})
+    assert refused.status_code == 403 and "<h1>Not allowed</h1>" in refused.text
+    wrong = client.post("/signin", data={"csrf": csrf_of(page), "token": "lb_nope", "next": "/"})
+    assert wrong.status_code == 401 and "not valid" in wrong.text
+    assert token not in page.headers["set-cookie"]
+    # an offsite next is not followed
+    good = client.post(
+        "/signin", data={"csrf": csrf_of(page), "token": token, "next": "//evil.example/"}
+    )
+    assert good.status_code == 303 and good.headers["location"] == "/"
+    assert token not in good.headers["set-cookie"]
+
+
+def test_a_tampered_cookie_is_no_session(server: Server) -> None:
+    client, _ = signed_in(server, server.token("default", "write"))
+    value = client.cookies["loadbay_session"]
+    client.cookies.set("loadbay_session", value[:-3] + ("aaa" if value[-3:] != "aaa" else "bbb"))
+    assert client.get("/").status_code == 303
+
+
+def test_posts_need_the_csrf_token(server: Server) -> None:
+    client, csrf = signed_in(server, server.token("default", "write"))
+    assert client.post("/upload?filename=a.csv", content=b"a\n1\n").status_code == 403
+    forged = client.post("/signout", data={"csrf": "forged"})
+    assert forged.status_code == 403
+    assert _upload(client, csrf, "a\n1\n", "a.csv").startswith("upl_")
+
+
+def test_a_read_token_sees_but_changes_nothing(server: Server) -> None:
+    writer = server.http("default", "write")
+    created = writer.post(
+        "/v1/imports",
+        json={"table": "companies", "records": [{"name": "Read Co"}], "dry_run": True},
+    ).json()
+    server.wait(writer, created["id"])
+    client, csrf = signed_in(server, server.token("default", "read"))
+    home = client.get("/")
+    assert created["id"] in home.text
+    assert 'href="/new"' not in home.text
+    page = client.get(f"/imports/{created['id']}")
+    assert page.status_code == 200
+    assert "/start" not in page.text and "Cancel" not in page.text
+    for path in (f"/imports/{created['id']}/start", f"/imports/{created['id']}/cancel"):
+        refused = client.post(path, data={"csrf": csrf})
+        assert refused.status_code == 403 and "write" in refused.text
+    assert client.get("/new").status_code == 403
+    assert client.get("/tokens").status_code == 403
+    assert writer.get(f"/v1/imports/{created['id']}").json()["state"] == "validated"
+
+
+def test_another_tenants_import_is_not_found(server: Server) -> None:
+    other = server.http("acme", "write")
+    created = other.post(
+        "/v1/imports", json={"table": "companies", "records": [{"name": "Acme"}]}
+    ).json()
+    client, csrf = signed_in(server, server.token("default", "admin"))
+    page = client.get(f"/imports/{created['id']}")
+    assert page.status_code == 404 and "<h1>Not found</h1>" in page.text
+    assert client.get(f"/imports/{created['id']}/events").status_code == 404
+    assert client.post(f"/imports/{created['id']}/revert", data={"csrf": csrf}).status_code == 404
+    assert (
+        server.http("default", "read").get(f"/v1/imports/{created['id']}/events").status_code == 404
+    )
+
+
+def test_a_revoked_token_ends_the_session(server: Server) -> None:
+    admin, csrf = signed_in(server, server.token("default", "admin"))
+    created = admin.post("/tokens", data={"csrf": csrf, "name": "short", "scope": "write"})
+    assert created.status_code == 201
+    secret = created.text.split('id="new-token" readonly value="')[1].split('"')[0]
+    client, _ = signed_in(server, secret)
+    token_id = created.text.split("Token ")[1].split(" ")[0]
+    assert admin.post(f"/tokens/{token_id}/revoke", data={"csrf": csrf}).status_code == 303
+    assert client.get("/").status_code == 303
+
+
+def test_check_run_and_events(server: Server) -> None:
+    client, csrf = signed_in(server, server.token("default", "write"))
+    upload_id = _upload(client, csrf, BAD_PEOPLE)
+    columns = client.get(f"/new/columns?table=people&upload={upload_id}")
+    assert columns.status_code == 200, columns.text
+    assert "fuzzy" in columns.text and "normalised" in columns.text  # E-mail adress → email
+    form = {
+        "csrf": csrf,
+        "table": "people",
+        "upload": upload_id,
+        "columns": "4",
+        "col-0-name": "First Name",
+        "col-0-target": "first_name",
+        "col-1-name": "Last Name",
+        "col-1-target": "last_name",
+        "col-2-name": "E-mail adress",
+        "col-2-target": "email",
+        "col-3-name": "Company",
+        "col-3-target": "",
+        "mode": "upsert",
+        "error_handling": "lenient",
+        "empty": "keep",
+    }
+    check = client.post("/new/check", data=form)
+    assert check.status_code == 303, check.text
+    import_id = check.headers["location"].rsplit("/", 1)[1]
+    events = _events(client, f"/imports/{import_id}/events")
+    assert events[-1]["state"] == "validated"
+    assert events[-1]["counts"] == {
+        "created": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "deleted": 0,
+        "failed": 2,
+        "skipped": 0,
+    }
+    page = client.get(f"/imports/{import_id}")
+    assert "cell-bad" in page.text and "not-an-email" in page.text
+    assert "errors by column" in page.text
+    start = client.post(f"/imports/{import_id}/start", data={"csrf": csrf})
+    assert start.status_code == 303
+    api = server.http("default", "read")
+    done = _events(api, f"/v1/imports/{import_id}/events")
+    assert done[-1]["state"] == "partially_succeeded"
+    assert all(a != b for a, b in itertools.pairwise(done))  # sent on change only
+    report = client.get(f"/imports/{import_id}/errors.csv")
+    assert report.status_code == 200 and "error" in report.text.splitlines()[0]
+    records = api.get("/v1/tables/people/records", params={"email": "ada@acme.example"}).json()
+    assert len(records["data"]) == 1
+
+
+def test_events_need_a_token(server: Server) -> None:
+    assert httpx.get(server.url + "/v1/imports/imp_0000000000000000/events").status_code == 401
+
+
+def test_docs_are_served_from_local_assets(server: Server) -> None:
+    page = httpx.get(server.url + "/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    assert httpx.get(server.url + "/docs-assets/swagger-ui-bundle.js").status_code == 200
+    assert httpx.get(server.url + "/docs-assets/swagger-ui.css").status_code == 200
+    assert httpx.get(server.url + "/static/style.css").status_code == 200
