@@ -40,7 +40,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
-            receiver.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            receiver.received.append(Received(headers, body))
             status = receiver.statuses.pop(0) if receiver.statuses else 200
             answer = (b"nope " * 1000) if status >= 400 else b"ok"
             self.send_response(status)
