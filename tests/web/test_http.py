@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import httpx
 
@@ -140,7 +141,10 @@ def test_check_run_and_events(server: Server) -> None:
     upload_id = _upload(client, csrf, BAD_PEOPLE)
     columns = client.get(f"/new/columns?table=people&upload={upload_id}")
     assert columns.status_code == 200, columns.text
-    assert "fuzzy" in columns.text and "normalised" in columns.text  # E-mail adress → email
+    assert re.search(
+        r"E-mail adress</th>.*?fuzzy 62%.*?value=\"email\" selected", columns.text, re.S
+    )
+    assert re.search(r"First Name</th>.*?normalised 95%", columns.text, re.S)
     form = {
         "csrf": csrf,
         "table": "people",
@@ -153,11 +157,13 @@ def test_check_run_and_events(server: Server) -> None:
         "col-2-name": "E-mail adress",
         "col-2-target": "email",
         "col-3-name": "Company",
-        "col-3-target": "",
+        "col-3-target": "company",
         "mode": "upsert",
         "error_handling": "lenient",
         "empty": "keep",
     }
+    kept = client.post("/new/check", data={**form, "col-0-target": ""})
+    assert kept.status_code == 422 and "cannot be left out" in kept.text  # First Name
     check = client.post("/new/check", data=form)
     assert check.status_code == 303, check.text
     import_id = check.headers["location"].rsplit("/", 1)[1]

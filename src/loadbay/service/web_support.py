@@ -54,14 +54,19 @@ def suggest(headers: Sequence[str], table: Table) -> dict[str, tuple[str, str, f
         found[header] = (column, how, 1.0 if how == EXACT else 0.95)
     free = [c for c in table.column_names if c not in cmap.sources]
     for header in cmap.unknown:
-        best = max(
-            ((difflib.SequenceMatcher(None, normalise(header), c).ratio(), c) for c in free),
-            default=(0.0, ""),
-        )
+        best = max(((_likeness(header, c), c) for c in free), default=(0.0, ""))
         if best[0] >= FUZZY_CUTOFF:
             found[header] = (best[1], FUZZY, round(best[0], 2))
             free.remove(best[1])
     return found
+
+
+def _likeness(header: str, column: str) -> float:
+    """How alike two names are, 0..1, ignoring case and separators (``E-mail adress``
+    and ``email``: 0.62)."""
+    return difflib.SequenceMatcher(
+        None, normalise(header).replace("_", ""), column.replace("_", "")
+    ).ratio()
 
 
 def _first_rows(path: Path, rows: int) -> pl.DataFrame:
@@ -187,9 +192,21 @@ def _placed(
     return {**row, "by_header": by_header, "other": other}
 
 
-def mapping_of(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+def mapping_of(pairs: Sequence[tuple[str, str]], table: Table) -> dict[str, str]:
     """file column → table column from a form's choices ("" = ignore); one file column
-    per table column."""
+    per table column. A file column that has its table column's name (exact or
+    normalised) is always read into it by the pipeline: leaving it out is refused unless
+    another file column is mapped there."""
+    suggested = suggest([h for h, _ in pairs], table)
+    chosen = {target for _, target in pairs if target}
+    for header, target in pairs:
+        auto, how, _ = suggested.get(header, ("", FUZZY, 0.0))
+        if not target and how != FUZZY and auto not in chosen:
+            raise InvalidOption(
+                f"column {header!r} has the name of column {auto!r} and is read into it: "
+                f"it cannot be left out (rename it in the file, or map another column to "
+                f"{auto!r})"
+            )
     mapping: dict[str, str] = {}
     by_target: dict[str, str] = {}
     for header, target in pairs:

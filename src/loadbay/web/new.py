@@ -84,7 +84,7 @@ def columns_page(
     )
 
 
-def _spec(form: FormData) -> ImportSpec:
+def _spec(form: FormData, user: User) -> ImportSpec:
     count = int(str(form.get("columns") or 0))
     pairs = [
         (str(form.get(f"col-{i}-name") or ""), str(form.get(f"col-{i}-target") or ""))
@@ -102,13 +102,14 @@ def _spec(form: FormData) -> ImportSpec:
     }
     if formats:
         options["date_formats"] = formats
+    table = str(form.get("table") or "")
     return ImportSpec(
-        table=str(form.get("table") or "") or None,
+        table=table,
         upload_ids=tuple(str(u) for u in form.getlist("upload")),
         mode=str(form.get("mode") or "upsert"),
         error_handling=str(form.get("error_handling") or "strict"),
         key=tuple(str(k) for k in form.getlist("key") if k),
-        mapping=web_support.mapping_of(pairs),
+        mapping=web_support.mapping_of(pairs, user.svc.ctx.catalog.get(table)),
         constants=constants,
         options=options,
         dry_run=True,
@@ -119,7 +120,7 @@ def _spec(form: FormData) -> ImportSpec:
 @router.post("/new/check")
 async def check(request: Request, user: Writer) -> Response:
     """Step 4: a dry run of the whole file, through the same use case as the API."""
-    spec = _spec(await request.form())
+    spec = _spec(await request.form(), user)
     found, _ = await run_in_threadpool(
         queued.submit, user.svc.ctx, user.tenant, spec, user.svc.jobs
     )

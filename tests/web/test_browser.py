@@ -1,0 +1,263 @@
+"""The web importer in a real browser (Debian's chromium through Playwright) against a real
+server: sign in, upload a file with a misspelled column and bad cells, accept and change
+suggestions, check, fix, run with live progress, revert; a read token, another tenant.
+
+Every page is checked with axe (no serious or critical violation) and photographed at
+1280 px into tests/web/screenshots/. Skips when playwright or chromium is missing; fails
+then when CI is set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.server import Server
+
+CHROMIUM = Path(os.environ.get("LOADBAY_TEST_CHROMIUM", "/usr/bin/chromium"))
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = Path(__file__).parent / "screenshots"
+WIDE = {"width": 1280, "height": 900}
+NARROW = {"width": 390, "height": 844}
+#: a misspelled column (E-mail adress), a column to leave out (Company: no such
+#: companies), an unknown one (Shoe size), and bad cells (an email, a missing last name)
+BAD = (
+    "First Name,Last Name,E-mail adress,Title,Company,Shoe size\n"
+    "Ada,Lovelace,ada@web.example,Countess,,38\n"
+    "Grace,Hopper,grace(at)web.example,Admiral,,39\n"
+    "Alan,,alan@web.example,,Nowhere Inc,44\n"
+    "Edsger,Dijkstra,edsger@web.example,Professor,,45\n"
+)
+FIXED = (
+    BAD.replace("grace(at)web.example", "grace@web.example")
+    .replace("Alan,,", "Alan,Turing,")
+    .replace("Nowhere Inc", "")
+)
+
+
+def _problem() -> str | None:
+    try:
+        import axe_playwright_python.sync_playwright  # noqa: F401
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        return f"playwright or axe-playwright-python is not installed: {exc}"
+    if not CHROMIUM.exists():
+        return f"no chromium at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    problem = _problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and {problem}")
+        pytest.skip(problem)
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as play:
+        found = play.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield found
+        finally:
+            found.close()
+
+
+class Walk:
+    """A signed-in browser tab: screenshots and axe checks of every page it shows."""
+
+    def __init__(self, browser: Any, server: Server, kind: str, token: str) -> None:
+        self.context = browser.new_context(viewport=WIDE, base_url=server.url)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(60_000)
+        self.server = server
+        self.kind = kind
+        self.page.goto("/")
+        assert "/signin" in self.page.url
+        self.shot("01-sign-in")
+        self.page.get_by_label("API token").fill(token)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.wait_for_url(server.url + "/")
+
+    def shot(self, name: str, narrow: bool = False) -> None:
+        """Axe: no serious or critical violation; then a screenshot."""
+        from axe_playwright_python.sync_playwright import Axe
+
+        results = Axe().run(self.page)
+        bad = [
+            f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in results.response["violations"]
+            if v.get("impact") in ("serious", "critical")
+        ]
+        assert not bad, f"{name}: accessibility violations:\n" + "\n".join(bad)
+        if narrow:
+            self.page.set_viewport_size(NARROW)
+        self.page.screenshot(path=str(SHOTS / f"{self.kind}-{name}.png"), full_page=True)
+        if narrow:
+            self.page.set_viewport_size(WIDE)
+
+    def upload(self, path: Path, table: str = "people") -> None:
+        self.page.get_by_label("Table").select_option(table)
+        self.page.locator("#files").set_input_files(str(path))
+        self.page.get_by_text("✔ uploaded").wait_for()
+        self.page.get_by_role("button", name="Next: columns").click()
+        self.page.wait_for_url("**/new/columns?**")
+
+    def settled(self, *states: str) -> str:
+        """Wait for the import's page to show a settled state (it reloads by itself)."""
+        selector = ", ".join(f"#state-line .state-{s}" for s in states)
+        self.page.locator(selector).wait_for()
+        return self.page.url.rsplit("/", 1)[1].split("?")[0]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def test_the_whole_walk(browser: Any, server: Server, tmp_path: Path) -> None:
+    kind = "pg" if "postgresql" in server.env["LOADBAY_DATABASE_URL"] else "sqlite"
+    walk = Walk(browser, server, kind, server.token("default", "write"))
+    page = walk.page
+    walk.shot("02-imports")
+
+    # 1 File
+    page.get_by_role("link", name="New import").first.click()
+    bad = tmp_path / "people.csv"
+    bad.write_text(BAD)
+    walk.shot("03-new")
+    walk.upload(bad)
+
+    # 2 Columns: a fuzzy suggestion for the misspelled column, accepted; Shoe size (no
+    # suggestion) changed to go to external_id
+    row = page.locator("tr", has_text="E-mail adress")
+    assert "fuzzy" in row.inner_text()
+    assert page.get_by_label("Column for E-mail adress").input_value() == "email"
+    assert page.get_by_label("Column for First Name").input_value() == "first_name"
+    assert page.get_by_label("Column for Shoe size").input_value() == ""
+    page.get_by_label("Column for Shoe size").select_option("external_id")
+    page.get_by_label("Column for Last Name").select_option("")
+    assert "last_name" in page.locator("#required").inner_text()  # flagged as it changes
+    page.get_by_label("Column for Last Name").select_option("last_name")
+    assert "last_name" not in page.locator("#required").inner_text()
+    walk.shot("04-columns")
+
+    # 3 Options, 4 Check
+    page.get_by_role("button", name="Check: dry run of the whole file").click()
+    first = walk.settled("validated", "failed")
+    assert page.get_by_role("button", name="Start the import").count() == 0  # strict, failing
+    assert "errors by column" in page.content()
+    groups = page.locator("table", has_text="For example").inner_text()
+    assert "email" in groups and "last_name" in groups and "company" in groups
+    bad_cells = page.locator("td.cell-bad")
+    assert bad_cells.count() == 3  # grace's email; alan's last name and company
+    assert "grace(at)web.example" in bad_cells.first.inner_text()
+    assert "Error:" in bad_cells.first.text_content()  # not by colour alone
+    walk.shot("05-check")
+    walk.shot("05-check-390", narrow=True)
+
+    # 5 Fix: the error file, then the fixed file with the same choices
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the failed rows").click()
+    report = Path(download.value.path()).read_text()
+    assert "grace(at)web.example" in report and report.splitlines()[0].endswith(",error")
+    page.get_by_role("link", name="upload the fixed file").click()
+    fixed = tmp_path / "people-fixed.csv"
+    fixed.write_text(FIXED)
+    walk.upload(fixed)
+    assert page.get_by_label("Column for Shoe size").input_value() == "external_id"  # kept
+    page.get_by_role("button", name="Check: dry run of the whole file").click()
+    second = walk.settled("validated")
+    assert second != first
+    assert page.locator("td.cell-bad").count() == 0
+
+    # 6 Run: live progress to the end
+    page.get_by_role("button", name="Start the import").click()
+    walk.settled("succeeded")
+    assert page.locator('[data-count="created"]').inner_text() == "4"
+    walk.shot("06-result")
+    api = server.http("default", "read")
+    emails = {r["email"] for r in api.get("/v1/tables/people/records").json()["data"]}
+    assert {"ada@web.example", "grace@web.example", "alan@web.example"} <= emails
+
+    # a dry run that updates a row shows it as a diff (old → new); then it is cancelled
+    changed = tmp_path / "people-changed.csv"
+    changed.write_text(FIXED.replace("Countess", "Mathematician"))
+    page.goto(f"/new?after={second}")
+    walk.upload(changed)
+    page.get_by_role("button", name="Check: dry run of the whole file").click()
+    walk.settled("validated")
+    diff = page.locator("table", has_text="old value to new value").inner_text()
+    assert "title" in diff and "Countess" in diff and "Mathematician" in diff
+    walk.shot("06-diff")
+    page.get_by_role("button", name="Cancel").click()
+    walk.settled("cancelled")
+
+    # 7 Result: revert
+    page.goto(f"/imports/{second}")
+    page.get_by_role("button", name="Revert this import").click()
+    page.get_by_text("Reverted:").wait_for()
+    walk.shot("07-reverted")
+    emails = {r["email"] for r in api.get("/v1/tables/people/records").json()["data"]}
+    assert not emails & {"ada@web.example", "grace@web.example"}
+
+    # tables and records
+    page.get_by_role("link", name="Tables").click()
+    walk.shot("08-tables")
+    page.goto("/tables/people")
+    walk.shot("09-records")
+    walk.close()
+
+
+def test_a_read_token_and_another_tenant(browser: Any, server: Server) -> None:
+    kind = "pg" if "postgresql" in server.env["LOADBAY_DATABASE_URL"] else "sqlite"
+    writer = server.http("default", "write")
+    created = writer.post(
+        "/v1/imports",
+        json={"table": "companies", "records": [{"name": "Web Co"}], "dry_run": True},
+    ).json()
+    server.wait(writer, created["id"])
+    other = server.http("acme", "write").post(
+        "/v1/imports", json={"table": "companies", "records": [{"name": "Acme"}]}
+    )
+    walk = Walk(browser, server, kind, server.token("default", "read"))
+    page = walk.page
+    assert page.get_by_role("link", name="New import").count() == 0
+    page.goto(f"/imports/{created['id']}")
+    assert page.get_by_role("button", name="Start the import").count() == 0
+    walk.shot("10-read-only")
+    answer = page.goto("/new")
+    assert answer is not None and answer.status == 403
+    walk.shot("11-forbidden")
+    answer = page.goto(f"/imports/{other.json()['id']}")
+    assert answer is not None and answer.status == 404
+    assert page.get_by_role("heading", name="Not found").is_visible()
+    walk.shot("12-other-tenant")
+    walk.close()
+
+
+def test_admin_pages_and_docs(browser: Any, server: Server) -> None:
+    kind = "pg" if "postgresql" in server.env["LOADBAY_DATABASE_URL"] else "sqlite"
+    walk = Walk(browser, server, kind, server.token("default", "admin"))
+    page = walk.page
+    page.get_by_role("link", name="Tokens").click()
+    page.get_by_label("Name").fill("browser")
+    page.get_by_label("Scope").select_option("read")
+    page.get_by_role("button", name="Create").click()
+    secret = page.get_by_label("New token").input_value()
+    assert secret.startswith("lb_")
+    walk.shot("13-tokens")
+    page.goto("/docs")
+    page.locator(".swagger-ui .info .title").wait_for()
+    assert "loadbay" in page.locator(".swagger-ui .info .title").inner_text()
+    page.screenshot(path=str(SHOTS / f"{kind}-14-docs.png"))
+    walk.close()
