@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from loadbay.errors import InvalidOption, MissingColumn, UnknownColumn
+from loadbay.pipeline.formula import quoted_columns, restored
 from loadbay.pipeline.frames import REF, ROW, Mode
 from loadbay.schema.model import Table
 
@@ -129,13 +130,18 @@ def check_required(
 
 
 def apply_map(frame: pl.DataFrame, cmap: ColumnMap) -> pl.DataFrame:
-    """The frame with table column names: mapped file columns, constants, ROW (and REF)."""
+    """The frame with table column names: mapped file columns, constants, ROW (and REF).
+
+    A cell the error report neutralised (``'=x``) gets its value back (``=x``): every
+    format's cells pass here (``formula``)."""
+    quoted = quoted_columns(frame, [h for h in cmap.sources.values() if h in frame.columns])
     exprs = [pl.col(ROW)]
     if REF in frame.columns:
         exprs.append(pl.col(REF))
     for col, header in cmap.sources.items():
         if header in frame.columns:
-            exprs.append(pl.col(header).cast(pl.String).alias(col))
+            cell = pl.col(header).cast(pl.String)
+            exprs.append((restored(cell) if header in quoted else cell).alias(col))
         else:  # a column absent from this batch (JSON records without that key)
             exprs.append(pl.lit(None, pl.String).alias(col))
     exprs += [pl.lit(value, pl.String).alias(col) for col, value in cmap.constants.items()]
