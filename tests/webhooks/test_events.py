@@ -90,6 +90,8 @@ def test_every_event_arrives_signed_and_verifiable(
         # the resource as GET /v1/imports/{id} renders it, at the moment of the event
         assert set(data) == set(queued.show(ctx, ctx.tenant, import_id)), event
     assert got["import.succeeded"]["data"]["counts"]["created"] == 2
+    succeeded = expected["import.succeeded"]  # unchanged since: the same as GET shows now
+    assert got["import.succeeded"]["data"] == queued.show(ctx, ctx.tenant, succeeded)
     assert got["import.partially_succeeded"]["data"]["counts"]["failed"] == 1
     # a tampered body is refused by the receiver's check
     tampered = receiver.received[0]
@@ -123,12 +125,13 @@ def test_a_cancelled_import_is_one_event_though_the_runner_sees_it_again(
     subscribe(ctx, receiver)
     source = SourceSpec(path=str(write(tmp_path, "e.csv", GOOD)), name="e.csv", table="companies")
     waiting = import_service.create_import(ctx, ImportRequest(sources=(source,)))
+    seen = import_service.get_import(ctx, waiting)  # a worker has read it, queued
     leases = open_leases(ctx.settings)
     try:
         queued.cancel(ctx, ctx.tenant, waiting, leases)
     finally:
         leases.close()
-    # a worker that had it queued runs it: it finds it cancelled and records it so again
-    assert import_service.run_import(ctx, waiting)["state"] == "cancelled"
+    # the worker runs it: it finds it cancelled, and records it so again (same state)
+    assert import_service.run_import(ctx, waiting, record=seen)["state"] == "cancelled"
     deliver_all(ctx)
     assert [m.payload["type"] for m in receiver.received] == ["import.cancelled"]
