@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from typing import Any
 
 from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
@@ -50,7 +49,8 @@ def make_huey(settings: Settings) -> Huey:
 
 
 class _Embedded(Consumer):  # type: ignore[misc]
-    """A consumer started inside another program: it leaves signal handling to it."""
+    """A consumer started inside another program (a worker process of ``loadbay serve``):
+    it leaves signal handling to it."""
 
     def _set_signal_handlers(self) -> None:
         return None
@@ -167,13 +167,5 @@ def run_worker(settings: Settings, workers: int) -> None:
         jobs.consumer(workers).run()
     finally:
         reaper.stop()
+        jobs.leases().hand_back()  # an import still running goes on elsewhere, not counted
         jobs.close()
-
-
-def start_embedded(jobs: Jobs, workers: int) -> tuple[Any, Reaper]:
-    """The workers of ``loadbay serve``: threads in the server's process."""
-    consumer = jobs.consumer(workers, embedded=True)
-    consumer.start()
-    reaper = jobs.reaper()
-    reaper.start()
-    return consumer, reaper

@@ -1,4 +1,5 @@
-"""``loadbay serve``: first-run setup, the API (uvicorn) and, by default, its workers."""
+"""``loadbay serve``: first-run setup, the API (uvicorn) and, by default, its workers
+(child processes: an import that crashes its worker never takes down the API)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import uvicorn
 
 from loadbay.api import create_app
 from loadbay.config import Settings
-from loadbay.jobs import Jobs, run_worker, start_embedded
+from loadbay.jobs import Jobs, run_worker
 from loadbay.service import auth
 from loadbay.service.auth import ADMIN_TOKEN_FILE
 from loadbay.service.health import database_warnings
+from loadbay.workers import Supervisor
 
 log = logging.getLogger("loadbay.server")
 
@@ -39,15 +41,15 @@ def serve(
     first_run(jobs, out)
     for warning in database_warnings(jobs.context()):
         log.warning(warning)
-    embedded = start_embedded(jobs, settings.workers) if with_workers else None
+    workers = Supervisor(jobs, settings.workers) if with_workers else None
+    if workers is not None:
+        workers.start()
     config = uvicorn.Config(create_app(settings, jobs), host=host, port=port, log_level=log_level)
     try:
         uvicorn.Server(config).run()
     finally:
-        if embedded is not None:
-            consumer, reaper = embedded
-            reaper.stop()
-            consumer.stop(graceful=True)
+        if workers is not None:
+            workers.stop()
         jobs.close()
         jobs.context().close()
 

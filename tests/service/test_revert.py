@@ -13,7 +13,7 @@ from loadbay.errors import InvalidState, RevertConflict, StoreError
 from loadbay.pipeline.frames import ErrorHandling, Mode
 from loadbay.service import imports as import_service
 from loadbay.service.context import Context
-from loadbay.service.leases import MAX_ATTEMPTS, open_leases, run_leased
+from loadbay.service.leases import open_leases, run_leased
 from loadbay.service.requests import ImportRequest, SourceSpec
 from loadbay.service.revert import revert_import
 from loadbay.service.runner import ImportRunner
@@ -215,7 +215,7 @@ def test_an_import_given_up_after_its_workers_died_keeps_its_chunks_revertible(
                     tenant_id=ctx.tenant,
                     locked_by="dead",
                     lease_until=datetime(2000, 1, 1),
-                    attempts=MAX_ATTEMPTS,
+                    attempts=ctx.settings.max_attempts,
                     cancel_requested=False,
                 )
             )
@@ -223,7 +223,7 @@ def test_an_import_given_up_after_its_workers_died_keeps_its_chunks_revertible(
     finally:
         leases.close()
     assert record is not None
-    assert (record["state"], record["error_code"]) == ("failed", "worker_lost")
+    assert (record["state"], record["error_code"]) == ("failed", "worker_crashed")
     assert record["counts"]["created"] == 7 and record["write_stamp"]
     revert_import(ctx, import_id)
     assert by_key(ctx, "companies", "name") == {}

@@ -13,13 +13,14 @@ import logging
 import os
 import socket
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 
 from loadbay.config import Settings
-from loadbay.errors import Cancelled, NotFound
+from loadbay.errors import Cancelled, NotFound, WorkerCrashed
 from loadbay.service import states
 from loadbay.service.context import Context
 from loadbay.service.imports import get_import, run_import
@@ -30,24 +31,31 @@ from loadbay.store.imports_sql import now
 
 log = logging.getLogger("loadbay.worker")
 
-#: an import whose worker died this many times is failed instead of run again
-MAX_ATTEMPTS = 3
+#: how often (at most) a running import's heartbeat looks for a cancel request, in seconds
+CANCEL_POLL_SECONDS = 1.0
 
 
 class LeaseLost(BaseException):
     """Another worker took over this import: stop without touching its state."""
 
 
+def worker_prefix(pid: int | None = None) -> str:
+    """The start of the names of a worker process's threads (this process by default)."""
+    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}:"
+
+
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    return f"{worker_prefix()}{threading.get_ident()}"
 
 
 class Leases:
-    """The lease table, and how long a lease lasts."""
+    """The lease table, how long a lease lasts, and how many times an import may stop its
+    worker before it is given up."""
 
-    def __init__(self, engine: Engine, seconds: float) -> None:
+    def __init__(self, engine: Engine, seconds: float, max_attempts: int = 3) -> None:
         self.engine = engine
         self.seconds = seconds
+        self.max_attempts = max_attempts
 
     def _until(self) -> Any:
         return now() + timedelta(seconds=self.seconds)
@@ -62,7 +70,7 @@ class Leases:
             return leases_sql.renew(conn, import_id, worker, self._until())
 
     def get(self, import_id: str) -> dict[str, Any] | None:
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn, statements_alone(conn).begin():
             return leases_sql.get_lease(conn, import_id)
 
     def release(self, import_id: str, worker: str) -> None:
@@ -85,17 +93,29 @@ class Leases:
         with self.engine.begin() as conn:
             return leases_sql.free_expired(conn, import_id, now(), self._until())
 
+    def expire_held(self, pid: int, reason: str) -> int:
+        """The worker process ``pid`` died: its imports are free for the next worker now."""
+        with self.engine.begin() as conn:
+            return leases_sql.expire_held(conn, worker_prefix(pid), now(), reason)
+
+    def hand_back(self) -> int:
+        """This worker process stops when asked to: its imports go on elsewhere, and this
+        attempt does not count against them."""
+        with self.engine.begin() as conn:
+            return leases_sql.hand_back(conn, worker_prefix(), now())
+
     def close(self) -> None:
         self.engine.dispose()
 
 
 def open_leases(settings: Settings) -> Leases:
     engine = leases_sql.make_lease_engine(settings.effective_database_url)
-    return Leases(engine, settings.lease_seconds)
+    return Leases(engine, settings.lease_seconds, settings.max_attempts)
 
 
 class Heartbeat(threading.Thread):
-    """Renews a lease every third of its length; notes a cancel request or a lost lease."""
+    """Renews a lease every third of its length and, every second in between, reads it:
+    notes a cancel request or a lost lease (the runner stops at its next batch or chunk)."""
 
     def __init__(self, leases: Leases, import_id: str, worker: str) -> None:
         super().__init__(name=f"heartbeat-{import_id}", daemon=True)
@@ -107,13 +127,20 @@ class Heartbeat(threading.Thread):
         self.lost = False
 
     def run(self) -> None:
-        while not self.stopped.wait(self.leases.seconds / 3):
+        every = self.leases.seconds / 3
+        renewed = time.monotonic()
+        while not self.stopped.wait(min(CANCEL_POLL_SECONDS, every)):
+            due = time.monotonic() - renewed >= every * 0.99
             try:
-                lease = self.leases.renew(self.import_id, self.worker)
+                if due:
+                    lease = self.leases.renew(self.import_id, self.worker)
+                    renewed = time.monotonic()
+                else:
+                    lease = self.leases.get(self.import_id)
             except Exception:
                 log.exception("renewing the lease of %s failed", self.import_id)
                 continue
-            if lease is None:
+            if lease is None or lease["locked_by"] != self.worker:
                 self.lost = True
                 return
             self.cancel = bool(lease["cancel_requested"])
@@ -165,9 +192,8 @@ def _run_held(
         return None
     if record["state"] in states.SETTLED:
         return None
-    if int(lease.get("attempts") or 1) > MAX_ATTEMPTS:
-        _give_up(ctx, tenant, import_id)
-        return get_import(ctx, import_id, tenant)
+    if int(lease.get("attempts") or 1) > leases.max_attempts:
+        return give_up(ctx, leases, tenant, import_id, lease)
     beat = Heartbeat(leases, import_id, worker)
     if lease.get("cancel_requested"):
         beat.cancel = True
@@ -175,13 +201,20 @@ def _run_held(
     try:
         # a queued import is moved on by the runner, with a compare-and-set: one
         # cancelled meanwhile is not run
-        return run_import(ctx, import_id, tenant, progress=beat.check, record=record)
+        done = run_import(ctx, import_id, tenant, progress=beat.check, record=record)
     finally:
         beat.stop()
+    if done["state"] == states.CANCELLED and (done["counts"] is None or done["checkpoint"]):
+        # cancelled by the API while its last commit went in: the counts of what it wrote
+        return _settle(ctx, tenant, import_id, [states.CANCELLED], states.CANCELLED)
+    return done
 
 
-def _give_up(ctx: Context, tenant: str, import_id: str) -> None:
-    """Fail an import whose workers keep dying; the chunks they committed stay, revertible."""
+def _settle(
+    ctx: Context, tenant: str, import_id: str, sources: list[str], new: str, **values: Any
+) -> dict[str, Any]:
+    """Move an import that stopped early to ``new`` (compare-and-set from ``sources``) with
+    the counts of what its committed chunks wrote: they stay, and can be reverted."""
     with ctx.engine.begin() as conn:
         counts = imports_sql.count_outcomes(conn, import_id)
         record = imports_sql.get_import(conn, tenant, import_id)
@@ -189,18 +222,42 @@ def _give_up(ctx: Context, tenant: str, import_id: str) -> None:
             conn,
             tenant,
             import_id,
-            [states.QUEUED, *states.ACTIVE],
-            states.FAILED,
-            error_code="worker_lost",
-            error=f"the worker running this import stopped {MAX_ATTEMPTS} times; given up",
-            finished_at=now(),
+            sources,
+            new,
             counts=counts,
-            write_stamp=written_stamp(record, counts),
+            checkpoint=None,
+            write_stamp=written_stamp(record, counts) or record.get("write_stamp"),
+            **values,
         )
+        return imports_sql.get_import(conn, tenant, import_id)
+
+
+def give_up(
+    ctx: Context, leases: Leases, tenant: str, import_id: str, lease: dict[str, Any]
+) -> dict[str, Any]:
+    """Fail an import that keeps stopping its worker (a native crash in a reader, memory
+    run out): it is not run again; the chunks its workers committed stay, revertible."""
+    times = min(int(lease.get("attempts") or 0), leases.max_attempts)
+    last = lease.get("last_error") or "its worker stopped renewing its lease"
+    error = WorkerCrashed(f"the import stopped its worker {times} times (last: {last}); given up")
+    log.error("import %s: %s", import_id, error.message)
+    done = _settle(
+        ctx,
+        tenant,
+        import_id,
+        [states.QUEUED, *states.ACTIVE],
+        states.FAILED,
+        error_code=error.code,
+        error=error.message,
+        finished_at=now(),
+    )
+    leases.drop(import_id)
+    return done
 
 
 def reap(ctx: Context, leases: Leases) -> list[tuple[str, str]]:
-    """Free the expired leases of unfinished imports; (tenant, import id) to queue again."""
+    """Free the expired leases of unfinished imports; (tenant, import id) to queue again.
+    An import whose workers died ``max_attempts`` times is given up instead."""
     again = []
     for lease in leases.expired():
         import_id, tenant = lease["import_id"], lease["tenant_id"]
@@ -210,9 +267,16 @@ def reap(ctx: Context, leases: Leases) -> list[tuple[str, str]]:
             leases.drop(import_id)
             continue
         if record["state"] in states.SETTLED:
+            if record["state"] == states.CANCELLED and record["checkpoint"]:
+                # cancelled while its worker died: the counts of what it wrote
+                _settle(ctx, tenant, import_id, [states.CANCELLED], states.CANCELLED)
             leases.drop(import_id)
             continue
+        if int(lease["attempts"] or 0) >= leases.max_attempts:
+            give_up(ctx, leases, tenant, import_id, lease)
+            continue
         if leases.free(import_id):
-            log.warning("import %s lost its worker %s; queued again", import_id, lease["locked_by"])
+            why = lease["last_error"] or f"{lease['locked_by']} stopped renewing its lease"
+            log.warning("import %s lost its worker (%s); queued again", import_id, why)
             again.append((tenant, import_id))
     return again

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import anyio.to_thread
 
-from loadbay.errors import InvalidOption, InvalidState
+from loadbay.errors import InvalidOption
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
 from loadbay.service import states
 from loadbay.service.context import Context
@@ -157,26 +157,23 @@ def start(ctx: Context, tenant: str, import_id: str, dispatcher: Dispatcher) -> 
 
 
 def cancel(ctx: Context, tenant: str, import_id: str, leases: Leases) -> dict[str, Any]:
-    """Cancel a waiting import now, or ask its worker to stop at the next batch or chunk."""
-    record = get_import(ctx, import_id, tenant)
-    state = record["state"]
-    if state in states.ACTIVE:
-        if not leases.request_cancel(import_id):
-            raise InvalidState(f"import {import_id} is {state!r} outside a worker")
-        return show(ctx, tenant, import_id)
-    states.check_move(import_id, state, states.CANCELLED)
-    with ctx.engine.begin() as conn:
-        moved = imports_sql.set_state_if(
-            conn,
-            tenant,
-            import_id,
-            [states.QUEUED, states.VALIDATED],
-            states.CANCELLED,
-            finished_at=now(),
-        )
-    if not moved:
-        return cancel(ctx, tenant, import_id, leases)  # a worker took it meanwhile
-    return show(ctx, tenant, import_id)
+    """Cancel an import that has not finished: its row says ``cancelled`` at once (a
+    compare-and-set: a finished import is not cancelled, 409 with its state), and a worker
+    running it stops at its next batch or chunk (within a second). What its committed
+    chunks wrote stays, and can be reverted."""
+    state = get_import(ctx, import_id, tenant)["state"]
+    while True:
+        states.check_move(import_id, state, states.CANCELLED)
+        if state in states.ACTIVE:
+            leases.request_cancel(import_id)  # its worker's heartbeat reads it every second
+        with ctx.engine.begin() as conn:
+            moved = imports_sql.set_state_if(
+                conn, tenant, import_id, [state], states.CANCELLED, finished_at=now()
+            )
+            current = state if moved else imports_sql.get_state(conn, tenant, import_id)
+        if moved or (current == states.CANCELLED and state in states.ACTIVE):
+            return show(ctx, tenant, import_id)  # (or its worker stopped at our request)
+        state = current  # it moved on meanwhile: answer for where it is now
 
 
 def revert(ctx: Context, tenant: str, import_id: str, force: bool = False) -> dict[str, Any]:

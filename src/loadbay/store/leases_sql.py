@@ -7,7 +7,7 @@ heartbeat never waits behind an import's long write transaction.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ def make_lease_engine(database_url: str) -> Engine:
         engine = make_engine(database_url)
     with engine.begin() as conn:
         L.create(conn, checkfirst=True)
+        system.add_missing_columns(conn, L)
     return engine
 
 
@@ -52,6 +53,7 @@ def acquire(
         "lease_until": until,
         "attempts": 1,
         "cancel_requested": False,
+        "last_error": None,
     }
     if insert_if_absent(conn, L, values):
         return values
@@ -106,3 +108,33 @@ def request_cancel(conn: Connection, import_id: str) -> bool:
         sa.update(L).where(L.c.import_id == import_id).values(cancel_requested=True)
     )
     return bool(done.rowcount)
+
+
+def _held_by(prefix: str) -> sa.ColumnElement[bool]:
+    return L.c.locked_by.startswith(prefix, autoescape=True)
+
+
+def expire_held(conn: Connection, prefix: str, now: datetime, reason: str) -> int:
+    """Expire at once the leases of a worker process that died (``prefix``: its name up to
+    the thread), noting why; how many."""
+    done = conn.execute(
+        sa.update(L)
+        .where(_held_by(prefix))
+        .values(lease_until=now - timedelta(seconds=1), last_error=reason)
+    )
+    return int(done.rowcount)
+
+
+def hand_back(conn: Connection, prefix: str, now: datetime) -> int:
+    """Give back the leases of a worker process that stops when asked to: free at once for
+    the next worker, and this attempt not counted; how many."""
+    done = conn.execute(
+        sa.update(L)
+        .where(_held_by(prefix))
+        .values(
+            locked_by=None,
+            lease_until=now - timedelta(seconds=1),
+            attempts=sa.case((L.c.attempts > 0, L.c.attempts - 1), else_=0),
+        )
+    )
+    return int(done.rowcount)
