@@ -3,6 +3,7 @@ recorded in the transaction of its state change (an outbox) and sent by the work
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +136,20 @@ def test_a_cancelled_import_is_one_event_though_the_runner_sees_it_again(
     assert import_service.run_import(ctx, waiting, record=seen)["state"] == "cancelled"
     deliver_all(ctx)
     assert [m.payload["type"] for m in receiver.received] == ["import.cancelled"]
+
+
+def test_the_readme_receiver_verifies_a_delivery(
+    ctx: Context, tmp_path: Path, receiver: Receiver
+) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Webhooks") :]
+    code = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
+    hook = subscribe(ctx, receiver)
+    found = run(ctx, write(tmp_path, "a.csv", GOOD), table="companies")
+    deliver_all(ctx)
+    scope: dict[str, Any] = {"secret": hook["secret"]}
+    exec(code, scope)  # the README's receiver, as written
+    [message] = receiver.received
+    assert scope["on_delivery"](message.body, message.headers) == found["id"]
+    with pytest.raises(WebhookVerificationError):
+        scope["on_delivery"](message.body.replace(b"succeeded", b"failed"), message.headers)
