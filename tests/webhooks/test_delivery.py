@@ -15,7 +15,7 @@ from loadbay.jobs import Jobs
 from loadbay.service import delivery
 from loadbay.service import webhooks as webhook_service
 from loadbay.service.context import Context
-from loadbay.service.webhook_http import check_url
+from loadbay.service.webhook_http import check_url, post
 from loadbay.store import system
 from loadbay.store.imports_sql import now
 from tests.service.helpers import run, write
@@ -215,3 +215,13 @@ def test_redirects_are_not_followed(ctx: Context, tmp_path: Path, receiver: Rece
     first = attempts(ctx, hook["id"])[0]
     assert first["status"] == "failed" and first["response_status"] == 302
     assert len(receiver.received) == 1
+
+
+def test_https_connects_to_the_checked_address_and_reports_a_tls_failure(
+    receiver: Receiver,
+) -> None:
+    """The receiver speaks plain HTTP: the TLS handshake fails, and that is the answer."""
+    url = receiver.url.replace("http://", "https://")
+    answer = post(url, b"{}", {}, timeout=5, allow_private=True)
+    assert answer.status is None and not answer.ok
+    assert "SSL" in str(answer.error) and receiver.received == []
