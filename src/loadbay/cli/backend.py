@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from loadbay import remote
-from loadbay.cli.common import fatal_errors
+from loadbay.cli.common import err, fatal_errors
 from loadbay.client import Client
 from loadbay.config import Settings
 from loadbay.errors import InvalidOption
@@ -160,6 +160,7 @@ def open_backend(
         client = remote.connect(settings, url, token)
         if client is None:
             with closing(open_context(settings, schema)) as ctx:
+                announce(ctx)
                 yield LocalBackend(ctx)
             return
         with client, remote.api_errors():
@@ -174,4 +175,24 @@ def open_backend(
 def local_context(as_json: bool = False) -> Iterator[Context]:
     """The local service only (server administration: tokens)."""
     with fatal_errors(as_json), closing(open_context(Settings.from_env())) as ctx:
+        announce(ctx)
         yield ctx
+
+
+def announce(ctx: Context) -> None:
+    """Say on stderr that this command made a new, empty database (and where): run in
+    another folder, a command finds no ``./loadbay-data`` and starts a new one."""
+    if ctx.created is None:
+        return
+    settings = ctx.settings
+    if settings.database_url:  # a SQLite URL of the user's own
+        err.print(f"created a new database {ctx.created}", highlight=False, soft_wrap=True)
+        return
+    folder = str(settings.data_dir)
+    if not settings.data_dir.is_absolute() and not folder.startswith("."):
+        folder = f"./{folder}"
+    err.print(
+        f"created a new database in {folder} (LOADBAY_DATA_DIR chooses another folder)",
+        highlight=False,
+        soft_wrap=True,
+    )

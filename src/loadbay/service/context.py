@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 
 from loadbay.config import Settings
 from loadbay.schema import Catalog, load_catalog
@@ -19,6 +19,8 @@ class Context:
     settings: Settings
     engine: Engine
     catalog: Catalog
+    #: the SQLite file this ``open_context`` made (a new, empty database), else None
+    created: Path | None = None
 
     @property
     def tenant(self) -> str:
@@ -32,6 +34,7 @@ def open_context(settings: Settings, schema_file: Path | None = None) -> Context
     """Connect, and create loadbay's tables and the catalog's data tables if missing."""
     catalog = load_catalog(schema_file or settings.schema_file)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    created = _new_sqlite_file(settings.effective_database_url)
     engine = make_engine(settings.effective_database_url, settings.pg_work_mem)
     with engine.connect() as conn, reading(conn).begin():
         # checked as a reader first: on SQLite, a command such as ``imports show`` must not
@@ -42,4 +45,13 @@ def open_context(settings: Settings, schema_file: Path | None = None) -> Context
     with engine.begin() as conn:
         create_system_tables(conn)
         ensure_tables(conn, catalog)
-    return Context(settings, engine, catalog)
+    return Context(settings, engine, catalog, created)
+
+
+def _new_sqlite_file(url: str) -> Path | None:
+    """The SQLite file of ``url`` when it does not exist yet (connecting will make it)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
