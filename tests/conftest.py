@@ -7,6 +7,7 @@ the ``CI`` environment variable is set.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import uuid
 from collections.abc import Iterator
@@ -76,9 +77,24 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
+#: ``small_import_bytes`` of each import path: every file small, or every file big
+IMPORT_PATHS = {"small": 1 << 62, "big": 0}
+
+
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=db_url, chunk_size=7)
+def import_path() -> str | None:
+    """Which path an import of a file takes: "small" or "big" whatever its size, or None
+    (by its size, as in production). Tests that import files override it with one
+    parametrized over ``IMPORT_PATHS`` (tests/service/conftest.py): both paths."""
+    return None
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path, import_path: str | None) -> Settings:
+    made = Settings(data_dir=tmp_path / "data", database_url=db_url, chunk_size=7)
+    if import_path is None:
+        return made
+    return dataclasses.replace(made, small_import_bytes=IMPORT_PATHS[import_path])
 
 
 @pytest.fixture

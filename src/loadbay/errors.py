@@ -140,6 +140,12 @@ class TooManyErrors(InvalidInput):
     code = "too_many_errors"
 
 
+class LimitExceeded(InvalidInput):
+    """The file goes over a limit of what loadbay reads (details: limit, value)."""
+
+    code = "limit_exceeded"
+
+
 class RowsFailed(InvalidInput):
     """Rows of the import failed: nothing was written (strict)."""
 
@@ -186,6 +192,12 @@ class Cancelled(Conflict):
     """The import was cancelled."""
 
     code = "cancelled"
+
+
+class Interrupted(LoadbayError):
+    """The import was interrupted before it finished."""
+
+    code = "interrupted"
 
 
 class WorkerCrashed(LoadbayError):

@@ -8,7 +8,9 @@ from typing import Any
 from loadbay.service import imports as import_service
 from loadbay.service import tables as table_service
 from loadbay.service.context import Context
+from loadbay.service.ingest import Progress
 from loadbay.service.requests import ImportRequest, SourceSpec
+from loadbay.service.runner import ImportRunner
 
 
 def write(tmp: Path, name: str, text: str) -> Path:
@@ -30,6 +32,21 @@ def run(ctx: Context, *files: Path, table: str | None = None, **options: Any) ->
     request = ImportRequest(sources=sources, **options)
     import_id = import_service.create_import(ctx, request)
     return import_service.run_import(ctx, import_id)
+
+
+def runner(
+    ctx: Context, import_id: str, progress: Progress | None = None, **sizes: int
+) -> ImportRunner:
+    """A runner of ``import_id`` with the sizes of the context's settings (or ``sizes``)."""
+    options = {
+        "batch_size": ctx.settings.batch_size,
+        "chunk_size": ctx.settings.chunk_size,
+        "small_bytes": ctx.settings.small_import_bytes,
+        **sizes,
+    }
+    return ImportRunner(
+        ctx.engine, ctx.catalog, ctx.tenant, import_id, progress=progress, **options
+    )
 
 
 def rows(ctx: Context, table: str) -> list[dict[str, Any]]:

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from loadbay.errors import Abandoned
 from loadbay.pipeline.frames import ErrorHandling
 from loadbay.service import imports as import_service
 from loadbay.service.context import Context
 from loadbay.service.requests import ImportRequest, SourceSpec
-from loadbay.service.runner import ImportRunner
 from loadbay.store import imports_sql
 from loadbay.store.dialect import q
 from loadbay.store.staging import is_reused
-from tests.service.helpers import results, rows, write
+from tests.service.helpers import results, rows, runner, write
 
 ROWS = 25
 #: one row fails validation (due_days is a whole number): its result comes from the ingest
@@ -30,7 +30,7 @@ CSV = "name,due_days\n" + "".join(
 )
 
 
-class Crash(BaseException):
+class Crash(Abandoned):
     """The process dies here (nothing catches it, as nothing survives a kill)."""
 
 
@@ -61,39 +61,24 @@ def interrupted(ctx: Context, path: Path) -> str:
         error_handling=ErrorHandling.LENIENT,
     )
     import_id = import_service.create_import(ctx, request)
-    runner = ImportRunner(
-        ctx.engine,
-        ctx.catalog,
-        ctx.tenant,
-        import_id,
-        chunk_size=7,
-        progress=crash_after_first_chunk,
-    )
     with pytest.raises(Crash):
-        runner.run()
+        runner(ctx, import_id, crash_after_first_chunk).run()
     return import_id
 
 
-@pytest.fixture(params=["small", "big"])
-def staging(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Small files stage (PostgreSQL) in tables their connection keeps; big ones in the
-    import's own tables, which outlive the run."""
-    if request.param == "big":
-        monkeypatch.setattr("loadbay.service.ingest.small_files", lambda *_: False)
-    return str(request.param)
-
-
 def test_a_resumed_import_stages_again_what_was_lost(
-    ctx: Context, tmp_path: Path, staging: str
+    ctx: Context, tmp_path: Path, import_path: str
 ) -> None:
     import_id = interrupted(ctx, write(tmp_path, "c.csv", CSV))
     [part] = import_service.get_import(ctx, import_id)["checkpoint"]["parts"]
-    assert is_reused(part["stage"]) is (staging == "small" and ctx.engine.dialect.name != "sqlite")
+    assert is_reused(part["stage"]) is (
+        import_path == "small" and ctx.engine.dialect.name != "sqlite"
+    )
     written = len(rows(ctx, "companies"))
     assert 0 < written < ROWS - 1
     lose_the_stage(ctx, import_id)
 
-    done = ImportRunner(ctx.engine, ctx.catalog, ctx.tenant, import_id, chunk_size=7).run()
+    done = runner(ctx, import_id).run()
     assert done["state"] == "partially_succeeded"
     assert (done["counts"]["created"], done["counts"]["failed"]) == (ROWS - 1, 1)
     names = sorted(r["name"] for r in rows(ctx, "companies"))
@@ -103,14 +88,14 @@ def test_a_resumed_import_stages_again_what_was_lost(
 
 
 def test_files_that_no_longer_give_the_staged_rows_fail_the_import(
-    ctx: Context, tmp_path: Path, staging: str
+    ctx: Context, tmp_path: Path, import_path: str
 ) -> None:
     path = write(tmp_path, "c.csv", CSV)
     import_id = interrupted(ctx, path)
     lose_the_stage(ctx, import_id)
     path.write_text(CSV + "Company late,1\n", encoding="utf-8")  # the file changed since
 
-    done = ImportRunner(ctx.engine, ctx.catalog, ctx.tenant, import_id, chunk_size=7).run()
+    done = runner(ctx, import_id).run()
     assert done["state"] == "failed"
     assert done["error_code"] == "stage_lost"
     assert "c.csv" in done["error"] and "24 staged then, 25 now" in done["error"]

@@ -128,6 +128,7 @@ def test_few_rows_are_planned_by_lookups_with_the_same_outcomes(
     assert [o[2] for o in outcomes[4]] == ["deleted", "failed"]
 
 
+@pytest.mark.parametrize("import_path", ["small"])  # the path that keeps tables
 def test_kept_tables_decide_what_an_imports_own_tables_decide(
     ctx: Context, tmp_path: Path, plans: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

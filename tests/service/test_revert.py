@@ -9,16 +9,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from loadbay.errors import InvalidState, RevertConflict, StoreError
+from loadbay.errors import Abandoned, InvalidState, RevertConflict, StoreError
 from loadbay.pipeline.frames import ErrorHandling, Mode
 from loadbay.service import imports as import_service
 from loadbay.service.context import Context
 from loadbay.service.leases import open_leases, run_leased
 from loadbay.service.requests import ImportRequest, SourceSpec
 from loadbay.service.revert import revert_import
-from loadbay.service.runner import ImportRunner
 from loadbay.store import system
-from tests.service.helpers import by_key, run, write
+from tests.service.helpers import by_key, run, runner, write
 
 BASE = "name,due_days\nAcme,30\nGlobex,14\n"
 
@@ -156,9 +155,7 @@ def _failing(ctx: Context, tmp_path: Path, at: str) -> dict[str, Any]:
         if phase == at:
             raise StoreError("the database went away")
 
-    return ImportRunner(
-        ctx.engine, ctx.catalog, ctx.tenant, import_id, chunk_size=7, progress=fail
-    ).run()
+    return runner(ctx, import_id, fail).run()
 
 
 def test_a_lenient_import_that_fails_after_writing_chunks_can_be_reverted(
@@ -189,7 +186,7 @@ def test_a_failed_import_that_wrote_nothing_has_nothing_to_revert(
 def test_an_import_given_up_after_its_workers_died_keeps_its_chunks_revertible(
     ctx: Context, tmp_path: Path
 ) -> None:
-    class Crash(BaseException):
+    class Crash(Abandoned):
         """The worker's process dies here."""
 
     def crash(phase: str, _done: int, _total: int | None) -> None:
@@ -203,9 +200,7 @@ def test_an_import_given_up_after_its_workers_died_keeps_its_chunks_revertible(
     )
     import_id = import_service.create_import(ctx, request)
     with pytest.raises(Crash):
-        ImportRunner(
-            ctx.engine, ctx.catalog, ctx.tenant, import_id, chunk_size=7, progress=crash
-        ).run()
+        runner(ctx, import_id, crash).run()
     leases = open_leases(ctx.settings)
     try:
         with leases.engine.begin() as conn:  # its third worker died too, lease expired

@@ -16,30 +16,31 @@ from typing import Any
 import pytest
 
 from loadbay.config import Settings
+from loadbay.errors import Abandoned
 from loadbay.pipeline.frames import ErrorHandling
 from loadbay.service import imports as import_service
 from loadbay.service.context import Context, open_context
-from loadbay.service.ingest import Progress
 from loadbay.service.requests import ImportRequest, SourceSpec
-from loadbay.service.runner import ImportRunner
 from loadbay.store import imports_sql
 from loadbay.store.staging import stage_table_name
-from tests.service.helpers import rows, run, write
+from tests.conftest import IMPORT_PATHS
+from tests.service.helpers import rows, run, runner, write
 
 ROWS = 25
 CSV = "name,due_days\n" + "".join(f"Company {i},{i % 90}\n" for i in range(ROWS))
 
 
-class Crash(BaseException):
+class Crash(Abandoned):
     """The process dies here (nothing catches it, as nothing survives a kill)."""
 
 
 @pytest.fixture
-def lite(tmp_path: Path) -> Iterator[Context]:
+def lite(tmp_path: Path, import_path: str) -> Iterator[Context]:
     settings = Settings(
         data_dir=tmp_path / "data",
         database_url=f"sqlite:///{tmp_path / 'db' / 'loadbay.db'}",
         chunk_size=7,
+        small_import_bytes=IMPORT_PATHS[import_path],
     )
     context = open_context(settings)
     yield context
@@ -65,12 +66,6 @@ def queued(ctx: Context, path: Path, **options: Any) -> str:
         sources=(SourceSpec(path=str(path), name=path.name, table="companies"),), **options
     )
     return import_service.create_import(ctx, request)
-
-
-def runner(ctx: Context, import_id: str, progress: Progress | None, **sizes: int) -> ImportRunner:
-    return ImportRunner(
-        ctx.engine, ctx.catalog, ctx.tenant, import_id, chunk_size=7, progress=progress, **sizes
-    )
 
 
 def record(ctx: Context, import_id: str) -> dict[str, Any]:

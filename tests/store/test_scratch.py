@@ -45,7 +45,7 @@ def test_the_stage_file_is_open_by_one_library_at_a_time(tmp_path: Path) -> None
         attach_stage(conn, writer.path)
         assert attached(conn) == ["main", "scratch", "stage"]
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM stage.t").scalar_one() == 2
-        assert conn.exec_driver_sql("PRAGMA stage.journal_mode").scalar_one() == "off"
+        assert conn.exec_driver_sql("PRAGMA stage.journal_mode").scalar_one() == "memory"
         scratch.release(conn, ["stage.t"], [], finished=False)  # interrupted: files kept
         assert attached(conn) == ["main"]
     assert scratch.stage_path.exists() and scratch.path.exists()

@@ -76,6 +76,7 @@ def run_import(
         batch_size=ctx.settings.batch_size,
         chunk_size=ctx.settings.chunk_size,
         progress=progress,
+        small_bytes=ctx.settings.small_import_bytes,
     )
     return runner.run(record)
 

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from loadbay.errors import InvalidOption
 from loadbay.pipeline.frames import REF, ROW, Mode
 from loadbay.pipeline.map import ColumnMap, MappingOptions, apply_map, check_required, map_columns
-from loadbay.pipeline.read import Batch, read_file, small_files
+from loadbay.pipeline.read import READ_AHEAD_FROM, Batch, read_file, small_files
 from loadbay.pipeline.validate import ValidateOptions, validate
 from loadbay.schema.model import Catalog, Table
 from loadbay.service.repeats import RepeatedKeys
@@ -149,6 +149,8 @@ class Ingest:
         progress: Progress | None = None,
         check: Callable[[], None] | None = None,
         record_failures: bool = True,
+        small_bytes: int = READ_AHEAD_FROM,
+        made: set[str] | None = None,
     ) -> None:
         self.conn = conn
         self.prefix = prefix  # where plan tables go: "" or "scratch." (store/scratch.py)
@@ -163,8 +165,11 @@ class Ingest:
         #: False when staging again what a crash lost: the failed rows are recorded already
         self.record_failures = record_failures
         self.parts: dict[tuple[int, str], Part] = {}
-        self.made: set[str] = set()  # stage tables made (by the first batch of their part)
+        #: stage tables made (by the first batch of their part), known to the caller even
+        #: when the ingest stops half-way (their rows go with the import's end)
+        self.made: set[str] = set() if made is None else made
         self.stager: Stager  # while run() runs
+        self.small_bytes = small_bytes  # files together under this size are small
         self.small = False  # are the files small (known once run() runs)?
         self.rows_read = 0
 
@@ -186,11 +191,13 @@ class Ingest:
 
     def _stage_all(self) -> None:
         # small files are one batch or a few: nothing to overlap, a thread would cost more
-        self.small = small_files(*(Path(source.path) for source in self.request.sources))
+        paths = [Path(source.path) for source in self.request.sources]
+        self.small = small_files(*paths, below=self.small_bytes)
         self.stager = Stager(threaded=not self.small)
         try:
             for src, source in enumerate(self.request.sources):
-                for batch in read_file(Path(source.path), source.read_options(self.batch_size)):
+                options = source.read_options(self.batch_size)
+                for batch in read_file(paths[src], options, self.small_bytes):
                     self._batch(src, source, batch)
             self.stager.wait()
         finally:
@@ -337,7 +344,7 @@ class Ingest:
         rows = errors.select(pl.col("row").cast(pl.Int64).unique())
         keys = mapped.select(
             pl.col(ROW).cast(pl.Int64).alias("row"),
-            (pl.col(REF) if REF in mapped.columns else pl.lit(None, pl.String)).alias("ref"),
+            _no_nul(pl.col(REF) if REF in mapped.columns else pl.lit(None, pl.String)).alias("ref"),
             _key_text(part, mapped).alias("key"),
         )
         failed = rows.join(keys, on="row", how="left")
@@ -410,9 +417,17 @@ def _key_text(part: Part, mapped: pl.DataFrame) -> pl.Expr:
     cols = [c for c in part.match if c in mapped.columns]
     if not cols:
         return pl.lit(None, pl.String)
-    return pl.concat_str(
-        [pl.col(c).cast(pl.String).str.strip_chars().fill_null("") for c in cols], separator="|"
+    return _no_nul(
+        pl.concat_str(
+            [pl.col(c).cast(pl.String).str.strip_chars().fill_null("") for c in cols],
+            separator="|",
+        )
     )
+
+
+def _no_nul(text: pl.Expr) -> pl.Expr:
+    """A failed row's key or ref as kept: NUL (a row error, no database keeps it) shown."""
+    return text.str.replace_all("\x00", "\\x00", literal=True)
 
 
 def _distinct_rows(errors: pl.DataFrame) -> int:

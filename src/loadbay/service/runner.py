@@ -4,21 +4,42 @@ The import's row is the source of truth for its state. STRICT (and every dry run
 and writes all tables in one transaction, committed only when no row failed (never for a
 dry run). LENIENT plans each table, then writes it in chunks, each chunk committed with
 its results and a checkpoint, so a crashed run resumes after the last committed chunk.
+
+Every run ends its import: whatever it raises (a bad file, a database error, a bug, an
+interrupt), the import is failed with a code (cancelled, if it was cancelled), through a
+fresh connection when the run's may be broken (that one is discarded, never pooled again),
+and its scratch goes. Only ``Abandoned`` leaves the import as it is, to whoever took it
+over. What committed chunks wrote stays, revertible by the import's write stamp.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import polars as pl
+import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-from loadbay.errors import Cancelled, InvalidState, LoadbayError, StageLost, TooManyErrors
+from loadbay.errors import (
+    Abandoned,
+    Cancelled,
+    Interrupted,
+    InvalidInput,
+    InvalidState,
+    LoadbayError,
+    RowsFailed,
+    StageLost,
+    StoreError,
+    TooManyErrors,
+)
 from loadbay.pipeline.frames import ErrorHandling
+from loadbay.pipeline.read import READ_AHEAD_FROM
 from loadbay.schema.model import Catalog
 from loadbay.service import states
 from loadbay.service.ingest import Ingest, Part, Progress
@@ -27,7 +48,7 @@ from loadbay.store import imports_sql, system
 from loadbay.store.dialect import dialect_of
 from loadbay.store.locks import table_locks
 from loadbay.store.plan_sql import Plan, PlanSpec, build_plan
-from loadbay.store.scratch import attach_scratch
+from loadbay.store.scratch import Scratch, attach_scratch
 from loadbay.store.staging import is_reused, staged_rows
 from loadbay.store.write_sql import (
     PlanSummary,
@@ -42,6 +63,8 @@ from loadbay.store.write_sql import (
 
 FINAL_STATES = states.SETTLED
 
+log = logging.getLogger("loadbay.runner")
+
 
 @dataclass
 class RunState:
@@ -50,6 +73,8 @@ class RunState:
     timings: dict[str, float] = field(default_factory=dict)
     #: the plan tables built, by part: a kept one's name says which query built it
     plans: dict[int, str] = field(default_factory=dict)
+    #: the stage tables made so far (by an ingest that may not have finished)
+    stages: set[str] = field(default_factory=set)
 
 
 class ImportRunner:
@@ -62,6 +87,7 @@ class ImportRunner:
         batch_size: int = 100_000,
         chunk_size: int = 50_000,
         progress: Progress | None = None,
+        small_bytes: int = READ_AHEAD_FROM,
     ) -> None:
         self.engine = engine
         self.catalog = catalog
@@ -70,33 +96,80 @@ class ImportRunner:
         self.batch_size = batch_size
         self.chunk_size = chunk_size
         self.progress = progress
+        self.small_bytes = small_bytes  # files together under this size are a small import
         self.state = RunState()
         self.final: dict[str, Any] | None = None  # the import as this run finished it
+        self.scratch: Scratch | None = None  # once attached
 
     # ---- the whole run ----------------------------------------------------------------
     def run(self, record: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run the import to its end, or to where it is stopped; its record then.
-        ``record``: the import as the caller has just read it (not read again)."""
-        with self.engine.connect() as conn:
+        ``record``: the import as the caller has just read it (not read again).
+
+        Raises what stopped it only when that was a bug (after failing the import) or an
+        interrupt (KeyboardInterrupt, SystemExit...: the import is failed first), or
+        ``Abandoned``; a bad file or a database error is the import's failure."""
+        self.conn = self.engine.connect()
+        try:
             if record is None:
-                record = self._load(conn)
+                record = self._load(self.conn)
             if record["state"] in FINAL_STATES:
                 return record  # finished already: nothing to do
-            request = ImportRequest.from_json(record["request"])
-            self.request = request
-            self.scratch = attach_scratch(conn, self.import_id)
-            try:
-                self._run(conn, request, record.get("checkpoint") or {})
-            except Cancelled:
-                self._stop_cancelled(conn)
-            except LoadbayError as exc:
-                self._fail(conn, exc.code, exc.message)
-            except Exception as exc:
-                self._fail(conn, "internal_error", f"internal error: {type(exc).__name__}: {exc}")
-                raise
-            finally:
-                record = self._cleanup(conn)
-        return record
+            self.request = ImportRequest.from_json(record["request"])
+            return self._attempt(record.get("checkpoint") or {})
+        finally:
+            self.conn.close()
+
+    def _attempt(self, checkpoint: dict[str, Any]) -> dict[str, Any]:
+        """Run; however that stops, end the import (unless abandoned) and release its
+        scratch. The import's record."""
+        abandoned = False
+        try:
+            self.scratch = attach_scratch(self.conn, self.import_id)
+            self._run(self.conn, self.request, checkpoint)
+        except Abandoned:
+            abandoned = True
+            raise
+        except BaseException as exc:
+            self._stopped(exc)
+            if not isinstance(exc, (LoadbayError, sa.exc.DBAPIError)):
+                raise  # a bug, or an interrupt: the caller's to know
+        finally:
+            self._release(abandoned)
+        return self.final or self._load(self.conn)
+
+    def _stopped(self, exc: BaseException) -> None:
+        """End a run that raised ``exc``: cancelled, or failed with a code. Unless that
+        was a cancel or bad input, the run's connection is discarded (it may be broken, or
+        left in a state nobody should inherit) and the import ended on a fresh one."""
+        if not isinstance(exc, (Cancelled, InvalidInput)):
+            self._discard()
+        if isinstance(exc, Cancelled):
+            end = self._stop_cancelled
+        else:
+            code, message = _failure(exc)
+            if not isinstance(exc, LoadbayError):
+                log.error("import %s failed: %s", self.import_id, message, exc_info=exc)
+
+            def end(conn: Connection) -> None:
+                self._fail(conn, code, message)
+
+        try:
+            end(self.conn)
+        except Exception:
+            log.exception("ending import %s failed; trying a fresh connection", self.import_id)
+            self._discard()
+            end(self.conn)
+
+    def _discard(self, fresh: bool = True) -> None:
+        """Close the run's connection for good (not back into the pool) and take a fresh
+        one. SQLite: the files attached to it are closed with it."""
+        with contextlib.suppress(Exception):
+            self.conn.invalidate()
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        if fresh:
+            self.conn = self.engine.connect()
 
     def _run(self, conn: Connection, request: ImportRequest, checkpoint: dict[str, Any]) -> None:
         if "parts" in checkpoint:  # staged before an interruption: go on from there
@@ -157,6 +230,7 @@ class ImportRunner:
         self, conn: Connection, request: ImportRequest, record_failures: bool = True
     ) -> list[Part]:
         """Read, map, validate and stage every file: its parts, in the order of writing."""
+        assert self.scratch is not None  # attached before the run
         ingest = Ingest(
             conn,
             self.scratch.prefix,
@@ -167,6 +241,8 @@ class ImportRunner:
             self.progress,
             check=lambda: self._check_cancelled(conn),
             record_failures=record_failures,
+            small_bytes=self.small_bytes,
+            made=self.state.stages,
         )
         parts = ingest.run()
         order = self.catalog.dependency_order([p.table.name for p in parts])
@@ -361,7 +437,9 @@ class ImportRunner:
                 write_stamp=None if request.dry_run or state == states.FAILED else str(stamp),
                 checkpoint=None,
                 timings=self.state.timings,
+                **_rows_failed(request, state, counts["failed"]),
             )
+            assert self.scratch is not None
             self.scratch.drop_with(conn, self._scratch_names())  # in the same commit
             self.final = imports_sql.get_import(conn, self.tenant, self.import_id)
         self.scratch.dropped = True
@@ -406,19 +484,28 @@ class ImportRunner:
             write_stamp=written_stamp(record, counts),
         )
 
-    def _cleanup(self, conn: Connection) -> dict[str, Any]:
-        """Drop what the import staged once it is over (an interrupted one keeps it);
-        the import's record."""
-        if conn.in_transaction():
-            conn.rollback()
-        record = self.final or self._load(conn)
-        self.scratch.release(
-            conn,
-            [part.stage for part in self.state.parts],
-            self._plan_names(),
-            record["state"] in FINAL_STATES,
-        )
-        return record
+    def _release(self, abandoned: bool) -> None:
+        """Drop what the import staged once it is over (an interrupted one keeps it, for
+        the run that goes on). A connection that fails at it is discarded, and a fresh one
+        does it; if that fails too, what is left stays (logged)."""
+        if self.scratch is None:
+            return
+        stages = sorted({part.stage for part in self.state.parts} | self.state.stages)
+        for attempt in range(2):
+            try:
+                if self.conn.in_transaction():
+                    self.conn.rollback()
+                finished = not abandoned and self._over()
+                self.scratch.release(self.conn, stages, self._plan_names(), finished)
+                return
+            except Exception:
+                log.exception("releasing the scratch of import %s failed", self.import_id)
+                self._discard(fresh=attempt == 0)
+                if attempt:
+                    return
+
+    def _over(self) -> bool:
+        return (self.final or self._load(self.conn))["state"] in FINAL_STATES
 
     def _plan_names(self) -> list[str]:
         """The plan tables of the parts (a kept one only once built: its name is known)."""
@@ -476,6 +563,30 @@ class ImportRunner:
     def _set(self, conn: Connection, **values: Any) -> None:
         with conn.begin():
             imports_sql.update_import(conn, self.tenant, self.import_id, **values)
+
+
+def _failure(exc: BaseException) -> tuple[str, str]:
+    """The code and message of the failure of a run that raised ``exc``."""
+    if isinstance(exc, LoadbayError):
+        return exc.code, exc.message
+    if isinstance(exc, sa.exc.DBAPIError):
+        return StoreError.code, f"the database failed: {type(exc.orig).__name__}: {exc.orig}"
+    if isinstance(exc, Exception):
+        return "internal_error", f"internal error: {type(exc).__name__}: {exc}"
+    what = type(exc).__name__
+    return Interrupted.code, f"the import was interrupted ({what}) before it finished"
+
+
+def _rows_failed(request: ImportRequest, state: str, failed: int) -> dict[str, str]:
+    """The error of an import that wrote nothing because rows failed (a strict dry run:
+    would write nothing); none for the others."""
+    rows = f"{failed} row{'s' * (failed != 1)} failed"
+    if state == states.FAILED:
+        return {"error_code": RowsFailed.code, "error": f"{rows}; nothing was written"}
+    strict = request.error_handling is ErrorHandling.STRICT
+    if state == states.VALIDATED and strict and failed:
+        return {"error_code": RowsFailed.code, "error": f"{rows}; a real run would write nothing"}
+    return {}
 
 
 def _too_many(request: ImportRequest, failed: int) -> TooManyErrors | None:

@@ -2,10 +2,14 @@
 
 PostgreSQL: unlogged staging tables in the database itself and temporary plan tables,
 dropped at the end (cheap there).
-SQLite: two database files of the import's own beside the main one, with no journal and no
-fsync (copies that can always be made again from the import's files), deleted as files at
-the end: no WAL copy of a million staged rows, and no DROP of big tables (SQLite frees
-their pages one by one). The plan tables go in ``<db>.<import>.scratch``, attached to the
+SQLite: two database files of the import's own beside the main one, with their rollback
+journal in memory and no fsync (copies that can always be made again from the import's
+files), deleted as files at the end: no WAL copy of a million staged rows, and no DROP of
+big tables (SQLite frees their pages one by one). The journal is what lets a transaction
+that wrote plan tables roll back (a dry run, a strict import whose rows failed): without
+one, SQLite cannot undo the pages it has already spilled from its cache, and the file is
+left torn. It costs little: pages past the file's size when the transaction began (a new
+plan table's) are never journaled. The plan tables go in ``<db>.<import>.scratch``, attached to the
 import's connection as ``scratch``. The stage tables go in ``<db>.<import>.stage``, written
 by ADBC's bulk ingest while the import ingests (``open_stage``; another libsqlite, which
 must never have the file open together with the connection: ``store/sqlite_ingest.py``),
@@ -47,7 +51,9 @@ class Scratch:
         """Detach (SQLite) and, once the import is finished, remove what it staged. On
         PostgreSQL the plans (temporary, built again by a run that goes on) go in any
         case, and so do the rows of the stages the connection keeps (a run that goes on
-        stages them again): the pooled connection outlives the run."""
+        stages them again): the pooled connection outlives the run. ``conn`` may be
+        another connection than the run's (whose was lost): there is nothing to detach
+        from it, and the run's temporary tables went with its connection."""
         if self.path is None:
             kept = [name for name in stages if is_reused(name)]
             names = stages + plans if finished else kept + plans
@@ -58,26 +64,31 @@ class Scratch:
         if conn.in_transaction():
             conn.rollback()
         raw = _raw(conn)
-        raw.execute("DETACH DATABASE scratch")
-        _detach_stage(raw)
+        _detach(raw, "scratch")
+        _detach(raw, STAGE)
         if finished:
-            self.path.unlink(missing_ok=True)
-            if self.stage_path is not None:
-                self.stage_path.unlink(missing_ok=True)
+            self.remove_files()
+
+    def remove_files(self) -> None:
+        """SQLite: delete the import's files (detached, or their connection closed)."""
+        for path in (self.path, self.stage_path):
+            if path is not None:
+                path.unlink(missing_ok=True)
 
 
 def attach_scratch(conn: Connection, import_id: str) -> Scratch:
-    """Attach the import's scratch file, and its stage file if an earlier run left one
-    (a resumed run plans from the rows staged then)."""
+    """Attach the import's scratch file, new (a run builds its plans again; one that an
+    interrupted run left may be torn), and its stage file if an earlier run left one (a
+    resumed run plans from the rows staged then)."""
     path = _import_file(conn, import_id, "scratch")
     if path is None:
         return Scratch("")
     if conn.in_transaction():
         conn.rollback()
     raw = _raw(conn)  # outside any transaction: SQLite attaches only there
-    raw.execute("ATTACH DATABASE ? AS scratch", (str(path),))
-    raw.execute("PRAGMA scratch.journal_mode=OFF")
-    raw.execute("PRAGMA scratch.synchronous=OFF")
+    _detach(raw, "scratch")  # left attached by a run that could not detach it
+    path.unlink(missing_ok=True)
+    _attach(raw, path, "scratch")
     stage = _import_file(conn, import_id, "stage")
     if stage is not None and stage.exists():
         attach_stage(conn, stage)
@@ -94,7 +105,7 @@ def open_stage(conn: Connection, import_id: str) -> StageWriter | None:
         return None
     if conn.in_transaction():
         conn.rollback()
-    _detach_stage(_raw(conn))
+    _detach(_raw(conn), STAGE)
     path.unlink(missing_ok=True)
     return StageWriter(path)
 
@@ -103,15 +114,19 @@ def attach_stage(conn: Connection, path: Path) -> None:
     """Attach a stage file as ``stage``, once no writer has it open."""
     if conn.in_transaction():
         conn.rollback()
-    raw = _raw(conn)  # outside any transaction: SQLite attaches only there
-    raw.execute(f"ATTACH DATABASE ? AS {STAGE}", (str(path),))
-    raw.execute(f"PRAGMA {STAGE}.journal_mode=OFF")
-    raw.execute(f"PRAGMA {STAGE}.synchronous=OFF")
+    _attach(_raw(conn), path, STAGE)  # outside any transaction: SQLite attaches only there
 
 
-def _detach_stage(raw: Any) -> None:
-    if any(row[1] == STAGE for row in raw.execute("PRAGMA database_list")):
-        raw.execute(f"DETACH DATABASE {STAGE}")
+def _attach(raw: Any, path: Path, name: str) -> None:
+    """Attach ``path`` as ``name``: its rollback journal in memory, no fsync."""
+    raw.execute(f"ATTACH DATABASE ? AS {name}", (str(path),))
+    raw.execute(f"PRAGMA {name}.journal_mode=MEMORY")
+    raw.execute(f"PRAGMA {name}.synchronous=OFF")
+
+
+def _detach(raw: Any, name: str) -> None:
+    if any(row[1] == name for row in raw.execute("PRAGMA database_list")):
+        raw.execute(f"DETACH DATABASE {name}")
 
 
 def _import_file(conn: Connection, import_id: str, kind: str) -> Path | None:

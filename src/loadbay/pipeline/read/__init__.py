@@ -70,32 +70,36 @@ READERS: dict[str, Reader] = {
 }
 
 
-def read_file(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Batch]:
-    """The batches of a file, in order. Raises before the first batch on bad options."""
-    path = Path(path)
-    check_options(options)
-    fmt = detect_format(path, options)
-    return _read(path, options, READERS[fmt])
-
-
 #: files smaller than this are read in the caller's thread: they are one batch or a few
 #: small ones, so there is nothing to overlap, and a thread would cost more than reading
+#: (the default; an import takes the setting ``small_import_bytes``)
 READ_AHEAD_FROM = 1024 * 1024
 
 
-def small_files(*paths: Path) -> bool:
-    """Whether these files together are under READ_AHEAD_FROM (one missing counts as
+def read_file(
+    path: Path, options: ReadOptions = ReadOptions(), small_below: int = READ_AHEAD_FROM
+) -> Iterator[Batch]:
+    """The batches of a file, in order, read ahead on a thread unless the file is under
+    ``small_below`` bytes. Raises before the first batch on bad options."""
+    path = Path(path)
+    check_options(options)
+    fmt = detect_format(path, options)
+    return _read(path, options, READERS[fmt], small_below)
+
+
+def small_files(*paths: Path, below: int = READ_AHEAD_FROM) -> bool:
+    """Whether these files together are under ``below`` bytes (one missing counts as
     small: its reader says what is wrong)."""
     try:
-        return sum(Path(p).stat().st_size for p in paths) < READ_AHEAD_FROM
+        return sum(Path(p).stat().st_size for p in paths) < below
     except OSError:
         return True
 
 
-def _read(path: Path, options: ReadOptions, reader: Reader) -> Iterator[Batch]:
+def _read(path: Path, options: ReadOptions, reader: Reader, small_below: int) -> Iterator[Batch]:
     with io_errors(path):
         batches = reader(path, options)
-        yield from batches if small_files(path) else read_ahead(batches)
+        yield from batches if small_files(path, below=small_below) else read_ahead(batches)
 
 
 def headers(path: Path, options: ReadOptions = ReadOptions()) -> list[str]:
