@@ -135,6 +135,13 @@ def test_the_whole_walk(browser: Any, server: Server, tmp_path: Path) -> None:
     bad = tmp_path / "people.csv"
     bad.write_text(BAD)
     walk.shot("03-new")
+    limit = page.locator("#upload-form").get_attribute("data-max-bytes")
+    assert f"Up to {int(limit or 0):,} bytes each" in page.content()  # stated
+    page.locator("#upload-form").evaluate("form => form.dataset.maxBytes = '100'")
+    page.locator("#files").set_input_files(str(bad))
+    refused = page.get_by_role("alert").inner_text()
+    assert f"people.csv is {len(BAD)} bytes: the limit is 100 bytes" in refused
+    page.locator("#upload-form").evaluate(f"form => form.dataset.maxBytes = '{limit}'")
     walk.upload(bad)
 
     # 2 Columns: a fuzzy suggestion for the misspelled column, accepted; Shoe size (no
@@ -209,6 +216,9 @@ def test_the_whole_walk(browser: Any, server: Server, tmp_path: Path) -> None:
     walk.shot("07-reverted")
     emails = {r["email"] for r in api.get("/v1/tables/people/records").json()["data"]}
     assert not emails & {"ada@web.example", "grace@web.example"}
+
+    page.goto("/")
+    walk.shot("15-imports")
 
     # tables and records
     page.get_by_role("link", name="Tables").click()

@@ -6,7 +6,6 @@ const drop = document.getElementById("drop");
 const list = document.getElementById("upload-list");
 const failure = document.getElementById("upload-error");
 const next = document.getElementById("next");
-const maxBytes = Number(form.dataset.maxBytes);
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
 let pending = 0;
 
@@ -34,6 +33,7 @@ function item(file) {
 }
 
 function upload(file) {
+  const maxBytes = Number(form.dataset.maxBytes);
   if (file.size > maxBytes) {
     showError(`${file.name} is ${file.size.toLocaleString()} bytes: the limit is ${maxBytes.toLocaleString()} bytes.`);
     return;
@@ -79,7 +79,10 @@ function take(files) {
   for (const file of files) upload(file);
 }
 
-input.addEventListener("change", () => take(input.files));
+input.addEventListener("change", () => {
+  take(input.files);
+  input.value = ""; // the same file may be chosen again
+});
 drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
 drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (e) => {
