@@ -13,10 +13,11 @@ from loadbay.errors import Abandoned, InvalidState, RevertConflict, StoreError
 from loadbay.pipeline.frames import ErrorHandling, Mode
 from loadbay.service import imports as import_service
 from loadbay.service.context import Context
-from loadbay.service.leases import open_leases, run_leased
+from loadbay.service.leases import open_leases, reap, run_leased
 from loadbay.service.requests import ImportRequest, SourceSpec
-from loadbay.service.revert import revert_import
+from loadbay.service.revert import reap_reverts, revert_import
 from loadbay.store import system
+from loadbay.store.locks import table_locks
 from tests.service.helpers import by_key, run, runner, write
 
 BASE = "name,due_days\nAcme,30\nGlobex,14\n"
@@ -222,3 +223,66 @@ def test_an_import_given_up_after_its_workers_died_keeps_its_chunks_revertible(
     assert record["counts"]["created"] == 7 and record["write_stamp"]
     revert_import(ctx, import_id)
     assert by_key(ctx, "companies", "name") == {}
+
+
+# ---- a revert whose process died ------------------------------------------------------
+
+
+class Killed(Abandoned):
+    """The reverting process dies here."""
+
+
+def _dead_revert(ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A failed lenient import (7 rows written) whose revert died in its transaction."""
+    failed = _failing(ctx, tmp_path, "write")
+    with monkeypatch.context() as patch:
+
+        def killed(*_args: object) -> None:
+            raise Killed
+
+        patch.setattr("loadbay.service.revert.apply_revert", killed)
+        with pytest.raises(Killed):
+            revert_import(ctx, failed["id"])
+    record = import_service.get_import(ctx, failed["id"])
+    assert record["state"] == "reverting"
+    assert len(by_key(ctx, "companies", "name")) == 7  # its transaction was rolled back
+    return str(failed["id"])
+
+
+def test_a_revert_that_died_is_taken_over_by_the_next(
+    ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_id = _dead_revert(ctx, tmp_path, monkeypatch)
+    result = revert_import(ctx, import_id)
+    assert result["import"]["state"] == "reverted"
+    assert result["reverted"]["deleted"] == 7
+    assert by_key(ctx, "companies", "name") == {}
+
+
+def test_the_reaper_puts_a_dead_revert_back_as_it_was(
+    ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_id = _dead_revert(ctx, tmp_path, monkeypatch)
+    leases = open_leases(ctx.settings)
+    # a live revert of another import holds its locks
+    with ctx.engine.connect() as conn, table_locks(conn, ctx.tenant, ["people"]):
+        try:
+            assert reap(ctx, leases) == []
+        finally:
+            leases.close()
+    record = import_service.get_import(ctx, import_id)
+    assert (record["state"], record["error_code"]) == ("failed", "database_error")
+    assert record["checkpoint"]["parts"]  # as the failed run left it
+    assert revert_import(ctx, import_id)["reverted"]["deleted"] == 7
+
+
+def test_the_reaper_leaves_a_live_revert_alone(
+    ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_id = _dead_revert(ctx, tmp_path, monkeypatch)
+    # as the revert running it holds them
+    with ctx.engine.connect() as conn, table_locks(conn, ctx.tenant, ["companies"]):
+        assert reap_reverts(ctx) == []
+    assert import_service.get_import(ctx, import_id)["state"] == "reverting"
+    assert reap_reverts(ctx) == [import_id]
+    assert import_service.get_import(ctx, import_id)["state"] == "failed"

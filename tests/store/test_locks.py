@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from loadbay.store.engine import make_engine
@@ -48,3 +49,35 @@ def test_the_same_table_and_tenant_in_another_schema_is_not_locked() -> None:
         finally:
             first.dispose()
             second.dispose()
+
+
+def test_without_waiting_a_held_table_is_not_taken(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as holder, engine.connect() as other:
+            with table_locks(holder, "default", ["companies", "projects"]):
+                with table_locks(other, "default", ["people", "projects"], wait=False) as held:
+                    assert held is False
+                # what the refused one took before the held table is free again
+                with table_locks(other, "default", ["people"], wait=False) as held:
+                    assert held is True
+            with table_locks(other, "default", ["people", "projects"], wait=False) as held:
+                assert held is True
+                with table_locks(holder, "default", ["projects"], wait=False) as taken:
+                    assert taken is False
+    finally:
+        engine.dispose()
+
+
+def test_a_lost_connection_frees_its_locks_and_keeps_the_error(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    try:
+        with engine.connect() as holder, engine.connect() as other:
+            # the error raised is the caller's, not the failure of the unlock
+            with pytest.raises(ZeroDivisionError), table_locks(holder, "default", ["projects"]):
+                holder.connection.dbapi_connection.close()  # type: ignore[union-attr]
+                raise ZeroDivisionError
+            with table_locks(other, "default", ["projects"], wait=False) as held:
+                assert held is True
+    finally:
+        engine.dispose()

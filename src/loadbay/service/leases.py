@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from loadbay.config import Settings
-from loadbay.errors import Cancelled, NotFound, WorkerCrashed
+from loadbay.errors import Abandoned, Cancelled, NotFound, WorkerCrashed
 from loadbay.service import states
 from loadbay.service.context import Context
 from loadbay.service.imports import get_import, run_import
+from loadbay.service.revert import reap_reverts
 from loadbay.service.runner import written_stamp
 from loadbay.store import imports_sql, leases_sql
 from loadbay.store.engine import statements_alone
@@ -35,8 +36,9 @@ log = logging.getLogger("loadbay.worker")
 CANCEL_POLL_SECONDS = 1.0
 
 
-class LeaseLost(BaseException):
-    """Another worker took over this import: stop without touching its state."""
+class LeaseLost(Abandoned):
+    """Another worker took over this import (or its worker process handed it back when
+    stopping): stop without touching its state."""
 
 
 def worker_prefix(pid: int | None = None) -> str:
@@ -257,7 +259,9 @@ def give_up(
 
 def reap(ctx: Context, leases: Leases) -> list[tuple[str, str]]:
     """Free the expired leases of unfinished imports; (tenant, import id) to queue again.
-    An import whose workers died ``max_attempts`` times is given up instead."""
+    An import whose workers died ``max_attempts`` times is given up instead. Imports left
+    ``reverting`` by a revert that died go back to the state they had (reap_reverts)."""
+    reap_reverts(ctx)
     again = []
     for lease in leases.expired():
         import_id, tenant = lease["import_id"], lease["tenant_id"]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from loadbay.errors import InvalidState, RevertConflict
+from loadbay.errors import Abandoned, InvalidState, RevertConflict
 from loadbay.service import states
 from loadbay.service.context import Context
 from loadbay.service.runner import stamp_value
-from loadbay.store import imports_sql
+from loadbay.store import imports_sql, revert_sql
+from loadbay.store.engine import reading
 from loadbay.store.locks import table_locks
 from loadbay.store.revert_sql import (
     RevertConflictRow,
@@ -20,44 +22,55 @@ from loadbay.store.revert_sql import (
     null_references,
 )
 
+log = logging.getLogger("loadbay.revert")
+
 
 def revert_import(
     ctx: Context, import_id: str, force: bool = False, tenant: str | None = None
 ) -> dict[str, Any]:
     """Undo an import. Conflicts refuse the revert (nothing changes) unless ``force``.
 
-    The import shows ``reverting`` while it is undone; a refused or failed revert puts it
-    back in the state it had, with its data untouched (one transaction)."""
+    The import shows ``reverting`` while it is undone, with the locks of its tables held
+    (so an import found ``reverting`` by one who holds them is the leftover of a revert
+    that died: it is taken over); a refused or failed revert puts it back in the state it
+    had, with its data untouched (one transaction)."""
     tenant = tenant or ctx.tenant
     with ctx.engine.connect() as conn:
-        record, before = _start_reverting(conn, tenant, import_id)
-        try:
-            tables = ctx.catalog.dependency_order(record["tables"] or [])
-            with table_locks(conn, tenant, tables), conn.begin():
-                stamp = stamp_value(conn, record["write_stamp"])
-                conflicts = _conflicts(ctx, conn, tables, import_id, tenant, stamp)
-                if conflicts and not force:
-                    raise RevertConflict(
-                        f"{len(conflicts)} rows were changed after import {import_id}; nothing "
-                        "was reverted (use force to overwrite them)",
-                        conflicts=[c.as_dict() for c in conflicts],
-                    )
-                totals = _undo(ctx, conn, tables, import_id, tenant, force)
-                if not imports_sql.set_state_if(
-                    conn,
-                    tenant,
-                    import_id,
-                    [states.REVERTING],
-                    states.REVERTED,
-                    reverted_at=imports_sql.now(),
-                ):
-                    raise InvalidState(f"import {import_id} changed state while reverting")
-        except BaseException:
-            if conn.in_transaction():
-                conn.rollback()
-            with conn.begin():
-                imports_sql.set_state_if(conn, tenant, import_id, [states.REVERTING], before)
-            raise
+        with reading(conn).begin():
+            found = imports_sql.get_import(conn, tenant, import_id)
+        _check_state(found)
+        tables = ctx.catalog.dependency_order(found["tables"] or [])
+        with table_locks(conn, tenant, tables):
+            record, before = _start_reverting(conn, tenant, import_id)
+            try:
+                with conn.begin():
+                    stamp = stamp_value(conn, record["write_stamp"])
+                    conflicts = _conflicts(ctx, conn, tables, import_id, tenant, stamp)
+                    if conflicts and not force:
+                        raise RevertConflict(
+                            f"{len(conflicts)} rows were changed after import {import_id}; "
+                            "nothing was reverted (use force to overwrite them)",
+                            conflicts=[c.as_dict() for c in conflicts],
+                        )
+                    totals = _undo(ctx, conn, tables, import_id, tenant, force)
+                    if not imports_sql.set_state_if(
+                        conn,
+                        tenant,
+                        import_id,
+                        [states.REVERTING],
+                        states.REVERTED,
+                        reverted_at=imports_sql.now(),
+                        checkpoint=before["checkpoint"],
+                    ):
+                        raise InvalidState(f"import {import_id} changed state while reverting")
+            except Abandoned:
+                raise  # left reverting, as a process that dies leaves it (reap_reverts)
+            except BaseException:
+                if conn.in_transaction():
+                    conn.rollback()
+                with conn.begin():
+                    _put_back(conn, tenant, import_id, before)
+                raise
     return {
         "import": imports_sql_view(ctx, import_id, tenant),
         "reverted": totals,
@@ -65,15 +78,84 @@ def revert_import(
     }
 
 
-def _start_reverting(conn: Connection, tenant: str, import_id: str) -> tuple[dict[str, Any], str]:
-    """Move the import to ``reverting`` (compare-and-set); return it and its state before."""
+def _start_reverting(
+    conn: Connection, tenant: str, import_id: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Move the import to ``reverting`` (compare-and-set), keeping its state and checkpoint
+    before in its checkpoint; return it and those. Called with its tables' locks held: one
+    ``reverting`` already is a dead revert's, taken over."""
     with conn.begin():
         record = imports_sql.get_import(conn, tenant, import_id)
         _check_state(record)
-        before = record["state"]
-        if not imports_sql.set_state_if(conn, tenant, import_id, [before], states.REVERTING):
+        if record["state"] == states.REVERTING:
+            return record, _before(record)
+        before = {"state": record["state"], "checkpoint": record["checkpoint"]}
+        moved = imports_sql.set_state_if(
+            conn,
+            tenant,
+            import_id,
+            [record["state"]],
+            states.REVERTING,
+            checkpoint={REVERTING_FROM: before},
+        )
+        if not moved:
             raise InvalidState(f"import {import_id} changed state meanwhile")
     return record, before
+
+
+#: where a reverting import keeps the state and checkpoint it had before
+REVERTING_FROM = "reverting_from"
+
+
+def _before(record: dict[str, Any]) -> dict[str, Any]:
+    """The state and checkpoint a ``reverting`` import had before (for one left by an
+    older version, which kept nothing: its likeliest state)."""
+    kept = (record["checkpoint"] or {}).get(REVERTING_FROM)
+    if kept:
+        return dict(kept)
+    counts = record["counts"] or {}
+    state = (
+        states.FAILED
+        if record["error_code"]
+        else states.PARTIALLY_SUCCEEDED
+        if counts.get("failed")
+        else states.SUCCEEDED
+    )
+    return {"state": state, "checkpoint": None}
+
+
+def _put_back(conn: Connection, tenant: str, import_id: str, before: dict[str, Any]) -> bool:
+    return imports_sql.set_state_if(
+        conn,
+        tenant,
+        import_id,
+        [states.REVERTING],
+        before["state"],
+        checkpoint=before["checkpoint"],
+    )
+
+
+def reap_reverts(ctx: Context) -> list[str]:
+    """Put back the imports left ``reverting`` by a revert that died (its transaction was
+    rolled back with it; nobody holds its tables' locks) in the state they had, so they
+    can be reverted again. The ids put back."""
+    done = []
+    with ctx.engine.connect() as conn:
+        with reading(conn).begin():
+            found = revert_sql.reverting_imports(conn)
+        for tenant, import_id, tables in found:
+            with table_locks(conn, tenant, tables, wait=False) as held:
+                if not held:
+                    continue  # a revert is at it
+                with conn.begin():
+                    record = imports_sql.get_import(conn, tenant, import_id)
+                    back = record["state"] == states.REVERTING and _put_back(
+                        conn, tenant, import_id, _before(record)
+                    )
+            if back:
+                log.warning("import %s was left reverting by a revert that died", import_id)
+                done.append(import_id)
+    return done
 
 
 def _conflicts(

@@ -3,11 +3,13 @@
 PostgreSQL: a session advisory lock per (schema, tenant, table) on the import's connection
 (advisory locks are database-wide: installs in other schemas of the database must not wait).
 SQLite: an exclusive ``flock`` on a file beside the database, per (tenant, table).
-Both are released when the holder ends, even when its process dies.
+Both are released when the holder ends, even when its process dies (or, on PostgreSQL,
+when its connection is lost or discarded).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 from collections.abc import Iterator, Sequence
@@ -25,24 +27,32 @@ def lock_key(namespace: str, tenant: str, table: str) -> int:
 
 
 @contextmanager
-def table_locks(conn: Connection, tenant: str, tables: Sequence[str]) -> Iterator[None]:
-    """Hold the locks of ``tables`` (taken in sorted order, so no two imports deadlock)."""
+def table_locks(
+    conn: Connection, tenant: str, tables: Sequence[str], wait: bool = True
+) -> Iterator[bool]:
+    """Hold the locks of ``tables`` (taken in sorted order, so no two imports deadlock).
+    Yields whether they are held: always once taken, or, without ``wait``, False at once
+    (holding none) when another holds one of them."""
     names = sorted(set(tables))
     if conn.dialect.name == "postgresql":
         schema = _schema(conn)
-        with _advisory(conn, [lock_key(schema, tenant, t) for t in names]):
-            yield
+        with _advisory(conn, [lock_key(schema, tenant, t) for t in names], wait) as held:
+            yield held
         return
     database = conn.engine.url.database
     if not database or database == ":memory:":
-        yield
+        yield True
         return
     folder = Path(database).with_name(Path(database).name + ".locks")
     folder.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         for name in names:
-            stack.enter_context(_file_lock(folder / f"{_safe(tenant)}.{name}.lock"))
-        yield
+            path = folder / f"{_safe(tenant)}.{name}.lock"
+            if not stack.enter_context(_file_lock(path, wait)):
+                stack.close()  # the ones taken go now
+                yield False
+                return
+        yield True
 
 
 def _safe(text_: str) -> str:
@@ -60,38 +70,76 @@ def _schema(conn: Connection) -> str:
 
 
 @contextmanager
-def _advisory(conn: Connection, keys: list[int]) -> Iterator[None]:
+def _advisory(conn: Connection, keys: list[int], wait: bool) -> Iterator[bool]:
     if conn.in_transaction():
         conn.commit()
-    _outside_transaction(conn, [f"SELECT pg_advisory_lock({key})" for key in keys])
+    taken = _take(conn, keys, wait)
+    if len(taken) < len(keys):
+        _unlock(conn, taken)
+        yield False
+        return
     try:
-        yield
-    finally:
-        if conn.in_transaction():
-            conn.rollback()
+        yield True
+    except BaseException:
+        # the connection may be broken: then its session, and the locks, end with it
+        try:
+            _unlock(conn, keys)
+        except Exception:
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+        raise
+    _unlock(conn, keys)
+
+
+def _take(conn: Connection, keys: list[int], wait: bool) -> list[int]:
+    """The keys locked: all of them, or (without ``wait``) those before one that was not
+    free."""
+    if wait:
+        _outside_transaction(conn, [f"SELECT pg_advisory_lock({key})" for key in keys])
+        return keys
+    taken = []
+    for key in keys:
+        if not _outside_transaction(conn, [f"SELECT pg_try_advisory_lock({key})"])[0]:
+            break
+        taken.append(key)
+    return taken
+
+
+def _unlock(conn: Connection, keys: list[int]) -> None:
+    if conn.in_transaction():
+        conn.rollback()
+    if keys:
         _outside_transaction(conn, [f"SELECT pg_advisory_unlock({k})" for k in reversed(keys)])
 
 
-def _outside_transaction(conn: Connection, statements: list[str]) -> None:
+def _outside_transaction(conn: Connection, statements: list[str]) -> list[object]:
     """Statements sent on their own, in autocommit: a session lock needs no transaction,
-    and a ``BEGIN`` and a ``COMMIT`` around it would be two round trips more each time."""
+    and a ``BEGIN`` and a ``COMMIT`` around it would be two round trips more each time.
+    The first value each one returns."""
     raw = conn.connection.dbapi_connection
     assert raw is not None
     raw.autocommit = True
     cur = raw.cursor()
     try:
+        values = []
         for statement in statements:
-            cur.execute(statement)
+            row = cur.execute(statement).fetchone()
+            values.append(None if row is None else row[0])
+        return values
     finally:
         cur.close()
         raw.autocommit = False
 
 
 @contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
+def _file_lock(path: Path, wait: bool) -> Iterator[bool]:
     with open(path, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from loadbay.schema.model import Catalog, Table
+from loadbay.store import system
 from loadbay.store.data import changes_table
 from loadbay.store.dialect import q
 
@@ -177,3 +179,10 @@ def null_references(
                     ),
                     {"imp": import_id, "tname": table.name, "tenant": tenant},
                 )
+
+
+def reverting_imports(conn: Connection) -> list[tuple[str, str, list[str]]]:
+    """(tenant, id, tables) of every import of every tenant in state ``reverting``."""
+    i = system.imports
+    query = sa.select(i.c.tenant_id, i.c.id, i.c.tables).where(i.c.state == "reverting")
+    return [(str(t), str(n), list(tables or [])) for t, n, tables in conn.execute(query)]
