@@ -33,6 +33,7 @@ ROUTES = {
     ("get", "/v1/imports"),
     ("get", "/v1/imports/{import_id}"),
     ("get", "/v1/imports/{import_id}/results"),
+    ("get", "/v1/imports/{import_id}/events"),
     ("post", "/v1/imports/{import_id}/start"),
     ("post", "/v1/imports/{import_id}/cancel"),
     ("post", "/v1/imports/{import_id}/revert"),
