@@ -209,9 +209,19 @@ def test_the_whole_walk(browser: Any, server: Server, tmp_path: Path) -> None:
     page.get_by_role("button", name="Cancel").click()
     walk.settled("cancelled")
 
-    # 7 Result: revert
+    # 7 Result: revert; a row changed since is a conflict, listed, reverted anyway
+    changed_since = server.http("default", "write").post(
+        "/v1/tables/people/records/bulk",
+        json={"records": [{"email": "edsger@web.example", "title": "Turing Award"}]},
+    )
+    assert changed_since.status_code == 200, changed_since.text
     page.goto(f"/imports/{second}")
     page.get_by_role("button", name="Revert this import").click()
+    page.get_by_text("Not reverted:").wait_for()
+    conflicts = page.get_by_role("table", name="Rows changed since the import").inner_text()
+    assert "people" in conflicts and "changed since" in conflicts
+    walk.shot("07-revert-conflicts")
+    page.get_by_role("button", name="Revert anyway").click()
     page.get_by_text("Reverted:").wait_for()
     walk.shot("07-reverted")
     emails = {r["email"] for r in api.get("/v1/tables/people/records").json()["data"]}

@@ -203,3 +203,35 @@ def test_docs_are_served_from_local_assets(server: Server) -> None:
     assert httpx.get(server.url + "/docs-assets/swagger-ui-bundle.js").status_code == 200
     assert httpx.get(server.url + "/docs-assets/swagger-ui.css").status_code == 200
     assert httpx.get(server.url + "/static/style.css").status_code == 200
+
+
+def test_the_list_filters_and_pages(server: Server) -> None:
+    writer = server.http("lister", "write")
+    made = []
+    for name in ("One", "Two", "Three"):
+        body = {"table": "companies", "records": [{"name": name}], "dry_run": True}
+        made.append(writer.post("/v1/imports", json=body).json()["id"])
+    for import_id in made:
+        server.wait(writer, import_id)
+    writer.post(f"/v1/imports/{made[0]}/cancel")
+    client, _ = signed_in(server, server.token("lister", "read"))
+    cancelled = client.get("/?state=cancelled").text
+    assert made[0] in cancelled and made[1] not in cancelled and made[2] not in cancelled
+    assert "No imports match these filters" in client.get("/?table=people").text
+    seen = []
+    page = client.get("/?limit=1").text
+    for _ in range(3):
+        seen += [i for i in made if i in page]
+        found = re.search(r'href="(/\?[^"]*cursor=[^"]+)">Next page', page)
+        if not found:
+            break
+        page = client.get(found.group(1).replace("&amp;", "&")).text
+    assert seen == made[::-1]  # newest first, one a page
+
+
+def test_file_content_is_escaped(server: Server) -> None:
+    client, csrf = signed_in(server, server.token("default", "write"))
+    upload_id = _upload(client, csrf, "<script>x()</script>,email\n<img src=x>,a@b.example\n")
+    page = client.get(f"/new/columns?table=people&upload={upload_id}").text
+    assert "<script>x()</script>" not in page and "<img src=x>" not in page
+    assert "&lt;script&gt;x()&lt;/script&gt;" in page and "&lt;img src=x&gt;" in page

@@ -3,9 +3,9 @@ its error file, and the actions start, cancel and revert."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
@@ -29,9 +29,10 @@ def imports_page(
     state: str | None = None,
     table: str | None = None,
     cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = PAGE,
 ) -> Response:
     filters = {"state": state or None, "table": table or None}
-    page = pages.imports_page(user.svc.ctx, user.tenant, PAGE, cursor or None, filters)
+    page = pages.imports_page(user.svc.ctx, user.tenant, limit, cursor or None, filters)
     return render(
         request,
         "imports.html",
@@ -41,6 +42,7 @@ def imports_page(
         states=states.ALL,
         tables=[t.name for t in user.svc.ctx.catalog],
         cursor=cursor,
+        limit=limit,
     )
 
 
