@@ -12,6 +12,7 @@ from loadbay import __version__
 from loadbay.api import openapi, problems
 from loadbay.api.bodylimit import BodyLimit
 from loadbay.api.deps import Services
+from loadbay.api.guards import RefuseNul
 from loadbay.api.ratelimit import RateLimiter
 from loadbay.api.routes import events, health, imports, tables, tokens, uploads, webhooks
 from loadbay.config import Settings
@@ -59,6 +60,7 @@ def create_app(settings: Settings, jobs: Jobs | None = None) -> FastAPI:
         docs_url=None,  # /docs from local assets: web.install
     )
     problems.install(app)
+    app.add_middleware(RefuseNul)  # inside BodyLimit: its early answer closes too
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + BODY_SLACK)
     for module in (health, uploads, imports, events, tables, tokens, webhooks):
         app.include_router(module.router)

@@ -21,6 +21,8 @@ LIST_FIELDS = ("tables", "upload_ids", "key")
 #: multipart fields whose value is JSON text
 JSON_FIELDS = ("mapping", "constants", "options", "records")
 CHUNK = 1 << 20
+#: the nesting of arrays and objects a JSON body (or form field) may have
+MAX_JSON_DEPTH = 64
 
 
 def validate(model: type[M], data: Any) -> M:
@@ -31,13 +33,46 @@ def validate(model: type[M], data: Any) -> M:
         raise RequestValidationError(exc.errors(include_url=False)) from None
 
 
+def load_json(raw: str | bytes, what: str) -> Any:
+    """JSON text parsed, nested at most MAX_JSON_DEPTH arrays and objects deep."""
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        data = None
+        deep = True
+    except ValueError as exc:
+        raise InvalidOption(f"{what} is not valid JSON: {exc}") from None
+    else:
+        deep = _nested(raw) > MAX_JSON_DEPTH and _too_deep(data)
+    if deep:
+        raise InvalidOption(
+            f"{what} is nested too deep: at most {MAX_JSON_DEPTH} arrays and objects"
+        )
+    return data
+
+
+def _nested(raw: str | bytes) -> int:
+    """An upper bound of the nesting of JSON text, counted fast (brackets and braces)."""
+    if isinstance(raw, str):
+        return raw.count("[") + raw.count("{")
+    return raw.count(b"[") + raw.count(b"{")
+
+
+def _too_deep(data: Any) -> bool:
+    stack: list[tuple[Any, int]] = [(data, 1)] if isinstance(data, dict | list) else []
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if depth > MAX_JSON_DEPTH:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
 async def json_body(request: Request, model: type[M]) -> tuple[M, str]:
     """The body as ``model``, and its fingerprint (canonical JSON) for Idempotency-Key."""
     raw = await request.body()
-    try:
-        data = json.loads(raw) if raw.strip() else None
-    except ValueError as exc:
-        raise InvalidOption(f"the body is not valid JSON: {exc}") from None
+    data = load_json(raw, "the body") if raw.strip() else None
     body = validate(model, data)
     canonical = json.dumps(body.model_dump(mode="json", by_alias=True), sort_keys=True)
     return body, fingerprint(canonical)
@@ -65,10 +100,7 @@ def fields_of(form: FormData) -> dict[str, Any]:
         if name in LIST_FIELDS:
             fields.setdefault(name, []).extend(p.strip() for p in value.split(",") if p.strip())
         elif name in JSON_FIELDS:
-            try:
-                fields[name] = json.loads(value)
-            except ValueError:
-                raise InvalidOption(f"the form field {name!r} is not valid JSON") from None
+            fields[name] = load_json(value, f"the form field {name!r}")
         else:
             fields[name] = value
     return fields

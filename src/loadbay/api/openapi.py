@@ -12,7 +12,7 @@ from loadbay.api import problems
 from loadbay.api.schemas import ImportCreate, Problem
 
 _DESCRIPTIONS = {
-    400: "The request is not valid.",
+    400: "The request is not valid (a NUL character, a body that is not JSON).",
     401: "No token, or a token that is not valid or was revoked.",
     403: "The token does not have the scope this needs.",
     404: "No such resource for this tenant.",
@@ -55,6 +55,10 @@ def build(app: FastAPI) -> dict[str, Any]:
     _add_models(components, Problem, ImportCreate)
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
+            # a URL with a NUL character is refused by every route (api/guards.py)
+            operation.setdefault("responses", {}).setdefault(
+                "400", {"description": _DESCRIPTIONS[400]}
+            )
             for code, answer in operation.get("responses", {}).items():
                 if code.isdigit() and int(code) >= 400:
                     answer["content"] = {problems.MEDIA_TYPE: {"schema": ref(Problem)}}

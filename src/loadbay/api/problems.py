@@ -14,10 +14,18 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
-from loadbay.errors import LoadbayError, RateLimited, Unauthorized, http_status_for
+from loadbay.errors import (
+    DatabaseUnavailable,
+    InvalidData,
+    LoadbayError,
+    RateLimited,
+    Unauthorized,
+    http_status_for,
+)
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("loadbay.api")
@@ -137,8 +145,29 @@ async def _internal(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def database_error(exc: DBAPIError) -> LoadbayError | None:
+    """A driver error that reached the API, as the error a client can act on: a lost
+    connection (503, retry), a value the database refused (422); None for the others."""
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        return DatabaseUnavailable("the database does not answer (its connection was lost)")
+    if isinstance(exc, DataError):
+        why = str(exc.orig).strip().splitlines()[0] if exc.orig else "a value is not valid"
+        return InvalidData(f"the database refused a value of the request: {why}")
+    return None
+
+
+async def _database(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    found = database_error(exc)
+    if found is None:
+        return await _internal(request, exc)
+    log.warning("database error on %s %s: %s", request.method, request.url.path, exc.orig)
+    return from_error(found, request.url.path)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(LoadbayError, _loadbay)
+    app.add_exception_handler(DBAPIError, _database)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(Exception, _internal)

@@ -56,12 +56,20 @@ def check_scope(scope: str) -> str:
     return scope
 
 
+def check_name(name: str | None) -> str | None:
+    """A token's name: printable text (no NUL or other control character)."""
+    if name is not None and not name.isprintable():
+        raise InvalidOption(f"token name {name!r} is not valid: control characters (NUL) found")
+    return name
+
+
 def create_token(
     ctx: Context, tenant: str, scope: str, name: str | None = None
 ) -> tuple[dict[str, Any], str]:
     """Make a token (and the tenant, if new); returns the token's record and its secret."""
     check_tenant(tenant)
     check_scope(scope)
+    check_name(name)
     secret = "lb_" + secrets.token_urlsafe(32)
     record = {
         "id": "tok_" + secrets.token_hex(8),

@@ -23,7 +23,7 @@ from loadbay.service.imports import get_import, iter_results, write_error_report
 from loadbay.service.views import import_view, result_view
 from loadbay.store import imports_sql
 from loadbay.store.engine import reading
-from loadbay.store.records_sql import page_records
+from loadbay.store.records_sql import INT64_MAX, INT64_MIN, page_records
 
 MAX_LIMIT = 200
 OUTCOMES = imports_sql.OUTCOMES
@@ -38,9 +38,16 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error):
         raise InvalidOption(f"cursor {cursor!r} is not valid") from None
-    if not isinstance(values, list) or len(values) != size:
+    if not isinstance(values, list) or len(values) != size or not all(map(_plain, values)):
         raise InvalidOption(f"cursor {cursor!r} is not valid")
     return values
+
+
+def _plain(value: Any) -> bool:
+    """A value a cursor may hold: a 64-bit integer, or text without NUL."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return INT64_MIN <= value <= INT64_MAX
+    return isinstance(value, str) and "\x00" not in value
 
 
 def check_limit(limit: int) -> int:

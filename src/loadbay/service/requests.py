@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 from loadbay.errors import InvalidOption
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
 from loadbay.pipeline.read import ReadOptions
+from loadbay.pipeline.validate.temporal import date_format_problem
 
 E = TypeVar("E", Mode, ErrorHandling, EmptyPolicy)
+
+
+#: codecs that decode text but not a file's text
+_NOT_FILE_ENCODINGS = {"idna", "punycode", "undefined"}
+
+
+def check_encoding(name: str) -> str:
+    """``name`` when it is a text encoding Python knows (not hex, base64, rot13, idna…)."""
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise InvalidOption(f"encoding {name!r} (option encoding) is not known") from None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_FILE_ENCODINGS:
+        raise InvalidOption(
+            f"encoding {name!r} (option encoding) is not a text encoding: use e.g. utf-8, "
+            "utf-16, cp1252 or latin-1"
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -24,6 +44,10 @@ class SourceSpec:
     encoding: str | None = None
     sheet: str | None = None
     record_tag: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.encoding is not None:
+            check_encoding(self.encoding)
 
     def read_options(self, batch_size: int = 100_000) -> ReadOptions:
         return ReadOptions(
@@ -59,8 +83,9 @@ class ImportRequest:
         if self.max_errors is not None and self.max_errors < 0:
             raise InvalidOption(f"max_errors must be 0 or more, not {self.max_errors}")
         for fmt in self.date_formats:
-            if "%" not in fmt:
-                raise InvalidOption(f"date format {fmt!r} is not a strftime format (e.g. %d/%m/%Y)")
+            problem = date_format_problem(fmt)
+            if problem is not None:
+                raise InvalidOption(f"date format {fmt!r} (option date_formats): {problem}")
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

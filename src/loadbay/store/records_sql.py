@@ -18,6 +18,7 @@ from loadbay.store.dialect import q
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _value_column(catalog: Catalog, col: Column) -> Column:
@@ -128,7 +129,7 @@ def filter_value(conn: Connection, col: Column, raw: str) -> object:
     postgres = conn.dialect.name == "postgresql"
     try:
         if col.type is ColumnType.INTEGER:
-            return int(raw)
+            return int64(int(raw))
         if col.type is ColumnType.BOOLEAN:
             return _boolean(raw)
         if col.type is ColumnType.DECIMAL:
@@ -143,6 +144,13 @@ def filter_value(conn: Connection, col: Column, raw: str) -> object:
     except (ValueError, InvalidOperation):
         raise InvalidOption(f"filter {col.name}={raw!r}: not a valid {col.type.value}") from None
     return raw
+
+
+def int64(value: int) -> int:
+    """``value`` when a 64-bit integer column can hold it; ValueError otherwise."""
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"{value} does not fit in 64 bits")
+    return value
 
 
 def _boolean(raw: str) -> bool:

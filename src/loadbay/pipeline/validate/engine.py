@@ -278,6 +278,7 @@ def _cell_errors(
         column=pl.lit(cell.name, dtype=pl.String),
         code=index.replace_strict(codes, return_dtype=pl.String),
         message=message,
-        value=pl.col(cell.name).cast(pl.String),
+        # as given, but for NUL, which no database keeps in text
+        value=pl.col(cell.name).cast(pl.String).str.replace_all("\x00", "\\x00", literal=True),
         **{_POSITION: pl.lit(position, dtype=pl.Int32)},
     )

@@ -7,7 +7,15 @@ from collections.abc import Sequence
 import polars as pl
 
 from loadbay.errors import Code
-from loadbay.pipeline.validate.base import Cell, Plan, Shape, invalid, length_rule, matches
+from loadbay.pipeline.validate.base import (
+    Cell,
+    Plan,
+    Rule,
+    Shape,
+    invalid,
+    length_rule,
+    matches,
+)
 from loadbay.schema.currencies import CURRENCY_CODES
 
 TRUE_WORDS = ("true", "yes", "1", "y", "t")
@@ -33,7 +41,16 @@ EMAIL_LOCAL_MAX = 64
 
 
 def plan_text(cell: Cell) -> Plan:
-    return Plan(value=cell.text, rules=length_rule(cell))
+    return Plan(value=cell.text, rules=(nul_rule(cell), *length_rule(cell)))
+
+
+def nul_rule(cell: Cell) -> Rule:
+    """invalid_character for a NUL: no database keeps one in text (PostgreSQL refuses it)."""
+    return Rule(
+        Code.INVALID_CHARACTER,
+        cell.text.str.contains("\x00", literal=True),
+        pl.lit("holds a NUL character (\\x00), which cannot be stored"),
+    )
 
 
 def plan_boolean(cell: Cell) -> Plan:

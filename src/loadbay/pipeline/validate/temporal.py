@@ -87,6 +87,20 @@ def _user_formats(text: pl.Expr, formats: tuple[str, ...]) -> list[pl.Expr]:
     return parsed
 
 
+def date_format_problem(fmt: str) -> str | None:
+    """Why ``fmt`` cannot be a user date format (None: it can): a ``%`` that ends it, or
+    one polars refuses where the plans use it (with the built-in forms' naive values)."""
+    if "%" not in fmt or fmt.replace("%%", "").endswith("%"):
+        return "it is not a strftime format (e.g. %d/%m/%Y)"
+    probe = pl.DataFrame({"t": ["2024-01-02", "2024-01-02T03:04:05+01:00"]})
+    naive = pl.lit(None, pl.Datetime("us"))
+    try:
+        probe.select(pl.coalesce(naive, *_user_formats(pl.col("t"), (fmt,))))
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
+        return str(exc).strip().splitlines()[0]
+    return None
+
+
 def plan_datetime(cell: Cell) -> Plan:
     parts, builtin = pl.col(cell.work("parts")), pl.col(cell.work("builtin"))
     rest = pl.when(builtin.is_null()).then(cell.text)
