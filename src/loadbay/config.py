@@ -141,3 +141,10 @@ def _webhook_env(env: Mapping[str, str]) -> dict[str, object]:
     if env.get("LOADBAY_WEBHOOK_DISABLE_AFTER"):
         values["webhook_disable_after"] = float(env["LOADBAY_WEBHOOK_DISABLE_AFTER"])
     return values
+
+
+def debug_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """``LOADBAY_DEBUG=1``: the command line lets an unexpected error through, traceback
+    and all, instead of its one-line message."""
+    env = os.environ if env is None else env
+    return env.get("LOADBAY_DEBUG", "").strip().lower() in ("1", "true", "yes")

@@ -206,6 +206,24 @@ class WorkerCrashed(LoadbayError):
     code = "worker_crashed"
 
 
+class InternalError(LoadbayError):
+    """loadbay failed unexpectedly (a bug)."""
+
+    code = "internal_error"
+
+
+class OutOfMemory(LoadbayError):
+    """loadbay ran out of memory."""
+
+    code = "out_of_memory"
+
+
+class SystemFailure(LoadbayError):
+    """The operating system refused a file operation (a missing folder, no space left…)."""
+
+    code = "os_error"
+
+
 class StoreError(LoadbayError):
     """The database failed."""
 
@@ -298,6 +316,7 @@ EXIT_OK = 0
 EXIT_FATAL = 1
 EXIT_USAGE = 2
 EXIT_ROW_ERRORS = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
 def exit_code_for(exc: LoadbayError) -> int:

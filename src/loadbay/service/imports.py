@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from loadbay.errors import InvalidState
 from loadbay.pipeline import report
+from loadbay.pipeline.read import limits_of
 from loadbay.service import states
 from loadbay.service.context import Context
 from loadbay.service.ingest import Progress
@@ -77,6 +78,7 @@ def run_import(
         chunk_size=ctx.settings.chunk_size,
         progress=progress,
         small_bytes=ctx.settings.small_import_bytes,
+        limits=limits_of(ctx.settings),
     )
     return runner.run(record)
 

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from loadbay.errors import InvalidOption
 from loadbay.pipeline.frames import REF, ROW, Mode
 from loadbay.pipeline.map import ColumnMap, MappingOptions, apply_map, check_required, map_columns
-from loadbay.pipeline.read import READ_AHEAD_FROM, Batch, read_file, small_files
+from loadbay.pipeline.read import READ_AHEAD_FROM, Batch, Limits, read_file, small_files
 from loadbay.pipeline.validate import ValidateOptions, validate
 from loadbay.schema.model import Catalog, Table
 from loadbay.service.repeats import RepeatedKeys
@@ -151,6 +151,7 @@ class Ingest:
         record_failures: bool = True,
         small_bytes: int = READ_AHEAD_FROM,
         made: set[str] | None = None,
+        limits: Limits = Limits(),
     ) -> None:
         self.conn = conn
         self.prefix = prefix  # where plan tables go: "" or "scratch." (store/scratch.py)
@@ -170,6 +171,7 @@ class Ingest:
         self.made: set[str] = set() if made is None else made
         self.stager: Stager  # while run() runs
         self.small_bytes = small_bytes  # files together under this size are small
+        self.limits = limits  # what a file may hold (LOADBAY_MAX_*)
         self.small = False  # are the files small (known once run() runs)?
         self.rows_read = 0
 
@@ -196,7 +198,7 @@ class Ingest:
         self.stager = Stager(threaded=not self.small)
         try:
             for src, source in enumerate(self.request.sources):
-                options = source.read_options(self.batch_size)
+                options = source.read_options(self.batch_size, self.limits)
                 for batch in read_file(paths[src], options, self.small_bytes):
                     self._batch(src, source, batch)
             self.stager.wait()

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from loadbay.errors import InvalidOption
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
-from loadbay.pipeline.read import ReadOptions
+from loadbay.pipeline.read import Limits, ReadOptions
 from loadbay.pipeline.validate.temporal import date_format_problem
 
 E = TypeVar("E", Mode, ErrorHandling, EmptyPolicy)
@@ -49,7 +49,7 @@ class SourceSpec:
         if self.encoding is not None:
             check_encoding(self.encoding)
 
-    def read_options(self, batch_size: int = 100_000) -> ReadOptions:
+    def read_options(self, batch_size: int = 100_000, limits: Limits = Limits()) -> ReadOptions:
         return ReadOptions(
             format=self.format,
             delimiter=self.delimiter,
@@ -57,6 +57,7 @@ class SourceSpec:
             sheet=self.sheet,
             record_tag=self.record_tag,
             batch_size=batch_size,
+            limits=limits,
         )
 
 

@@ -39,7 +39,7 @@ from loadbay.errors import (
     TooManyErrors,
 )
 from loadbay.pipeline.frames import ErrorHandling
-from loadbay.pipeline.read import READ_AHEAD_FROM
+from loadbay.pipeline.read import READ_AHEAD_FROM, Limits
 from loadbay.schema.model import Catalog
 from loadbay.service import states
 from loadbay.service.ingest import Ingest, Part, Progress
@@ -88,6 +88,7 @@ class ImportRunner:
         chunk_size: int = 50_000,
         progress: Progress | None = None,
         small_bytes: int = READ_AHEAD_FROM,
+        limits: Limits = Limits(),
     ) -> None:
         self.engine = engine
         self.catalog = catalog
@@ -97,6 +98,7 @@ class ImportRunner:
         self.chunk_size = chunk_size
         self.progress = progress
         self.small_bytes = small_bytes  # files together under this size are a small import
+        self.limits = limits  # what a file may hold (LOADBAY_MAX_*)
         self.state = RunState()
         self.final: dict[str, Any] | None = None  # the import as this run finished it
         self.scratch: Scratch | None = None  # once attached
@@ -243,6 +245,7 @@ class ImportRunner:
             record_failures=record_failures,
             small_bytes=self.small_bytes,
             made=self.state.stages,
+            limits=self.limits,
         )
         parts = ingest.run()
         order = self.catalog.dependency_order([p.table.name for p in parts])

@@ -43,6 +43,7 @@ from loadbay.pipeline.read.delimited import read_delimited, read_header
 from loadbay.pipeline.read.detect import detect_format
 from loadbay.pipeline.read.json_doc import read_json, read_records
 from loadbay.pipeline.read.jsonl import read_jsonl
+from loadbay.pipeline.read.limits import Limits, limits_of
 from loadbay.pipeline.read.source import io_errors
 from loadbay.pipeline.read.xlsx import read_xlsx
 from loadbay.pipeline.read.xml_doc import read_xml
@@ -50,9 +51,11 @@ from loadbay.pipeline.read.xml_doc import read_xml
 __all__ = [
     "FORMATS",
     "Batch",
+    "Limits",
     "ReadOptions",
     "detect_format",
     "headers",
+    "limits_of",
     "read_file",
     "read_records",
     "small_files",

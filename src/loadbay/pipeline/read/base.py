@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import codecs
+from collections import Counter
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from loadbay.errors import InvalidOption, UnreadableFile
 from loadbay.pipeline.frames import REF, ROW, empty_errors
+from loadbay.pipeline.read.limits import Limits
 
 #: the formats a reader exists for
 FORMATS = ("csv", "tsv", "jsonl", "json", "xml", "xlsx")
@@ -27,6 +29,7 @@ class ReadOptions:
     sheet: str | None = None  # xlsx: sheet name; None = the first sheet
     record_tag: str | None = None  # xml: the repeated record element; None = detect
     batch_size: int = 100_000
+    limits: Limits = field(default_factory=Limits)  # LOADBAY_MAX_*: limits_of(settings)
 
 
 @dataclass
@@ -62,6 +65,7 @@ def check_options(options: ReadOptions) -> None:
     """Raise InvalidOption for options that cannot work, before any byte is read."""
     if options.format is not None:
         normalise_format(options.format)
+    options.limits.check()
     if options.batch_size < 1:
         raise InvalidOption("batch_size must be at least 1", option="batch_size")
     if options.delimiter is not None:
@@ -100,7 +104,7 @@ def header_names(raw: list[str], source: str) -> list[str]:
             f"{source}: the header uses the reserved column name(s) {', '.join(reserved)}",
             file=source,
         )
-    dupes = [n for n in dict.fromkeys(names) if names.count(n) > 1]
+    dupes = [n for n, count in Counter(names).items() if count > 1]
     if dupes:
         listed = ", ".join(repr(n) for n in dupes)
         raise UnreadableFile(

@@ -31,6 +31,7 @@ import polars as pl
 from loadbay.errors import Code, RowError, UnreadableFile
 from loadbay.pipeline.frames import ROW, empty_errors, errors_frame
 from loadbay.pipeline.read.base import clip
+from loadbay.pipeline.read.limits import Limits, over
 
 QUOTE = b'"'
 #: a record not ended within this many bytes is cut at the last line break anyway
@@ -52,6 +53,7 @@ class Layout:
     delimiter: str
     source: str
     terminator: bytes = b"\n"  # how records end (b"\n" or b"\r\n"), as in the header
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def extra(self) -> str:
@@ -100,12 +102,14 @@ def record_end(buf: bytes, quotes: int = 0) -> int:
 
 
 def record_chunks(
-    stream: Readable, pending: bytes, block_size: int, source: str
+    stream: Readable, pending: bytes, block_size: int, source: str, longest: int = MAX_PENDING
 ) -> Iterator[bytes]:
     """Chunks of whole records, each about ``block_size`` bytes.
 
     A chunk is the records left over from the block before (``pending``) and the
-    block's own up to its last record end, joined in one copy.
+    block's own up to its last record end, joined in one copy. A record not ended
+    within ``longest`` bytes is cut at its last line break (an unbalanced quote); a
+    line longer than that raises LimitExceeded (the limit ``line_bytes``).
     """
     quotes = count_quotes(pending)  # in pending, counted once as it grows
     while True:
@@ -123,12 +127,11 @@ def record_chunks(
             continue
         pending += block  # no record ends in this block
         quotes += count_quotes(block)
-        if len(pending) > MAX_PENDING:  # an unbalanced quote: give up on it
+        if len(pending) > longest:  # an unbalanced quote: give up on it
             cut = pending.rfind(b"\n") + 1
             if cut == 0:
-                raise UnreadableFile(
-                    f"{source}: a line is longer than {MAX_PENDING // 2**20} MiB", file=source
-                )
+                what = f"a line is longer than {longest:,} bytes"
+                raise over(source, what, "line_bytes", longest)
             yield pending[:cut]
             pending = pending[cut:]
             quotes = count_quotes(pending)
@@ -339,12 +342,17 @@ def _python(
     return Piece(_drop_empty(kept, layout), errors, len(records) + blank_tail)
 
 
+def long_fields(longest: int = MAX_PENDING) -> None:
+    """Let Python's csv module read fields as long as a record may be (not 128 KiB)."""
+    if csv.field_size_limit() < longest:
+        csv.field_size_limit(min(sys.maxsize, 2 * longest))
+
+
 def _csv_records(
     body: bytes, first_row: int, layout: Layout
 ) -> tuple[list[list[str]], Callable[[int], str]]:
     """Every record of the chunk as Python's csv module reads it, and its raw text."""
-    if csv.field_size_limit() < MAX_PENDING:
-        csv.field_size_limit(min(sys.maxsize, 2 * MAX_PENDING))
+    long_fields(layout.limits.line_bytes)
     lines = io.StringIO(body.decode("utf-8"), newline="").readlines()
     reader = csv.reader(lines, delimiter=layout.delimiter, quotechar='"', strict=False)
     try:

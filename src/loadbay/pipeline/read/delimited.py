@@ -23,18 +23,19 @@ from loadbay.errors import UnreadableFile
 from loadbay.pipeline.frames import ROW, empty_errors
 from loadbay.pipeline.read.base import Batch, ReadOptions, empty_frame, header_names
 from loadbay.pipeline.read.csv_chunks import (
-    MAX_PENDING,
     Layout,
     Piece,
     Prepared,
     Readable,
     finish,
     gather,
+    long_fields,
     parse,
     prepare,
     record_chunks,
     record_end,
 )
+from loadbay.pipeline.read.limits import check_columns, over
 from loadbay.pipeline.read.source import open_utf8_blocks
 
 CANDIDATES = (",", ";", "\t", "|")
@@ -50,7 +51,7 @@ _READ_BLOCK = 2 * 1024 * 1024
 
 
 def read_delimited(path: Path, options: ReadOptions, fmt: str = "csv") -> Iterator[Batch]:
-    with open_utf8_blocks(path, options.encoding) as stream:
+    with open_utf8_blocks(path, options.encoding, options.limits.expanded_bytes) as stream:
         layout, body, source = _start(stream, options, fmt, path.name)
         size = _run_size(body, options.batch_size)
         yield from rebatch(_pieces(source, body, size, layout), options.batch_size, layout)
@@ -58,7 +59,7 @@ def read_delimited(path: Path, options: ReadOptions, fmt: str = "csv") -> Iterat
 
 def read_header(path: Path, options: ReadOptions, fmt: str = "csv") -> list[str]:
     """The field names, from the header alone."""
-    with open_utf8_blocks(path, options.encoding) as stream:
+    with open_utf8_blocks(path, options.encoding, options.limits.expanded_bytes) as stream:
         return _start(stream, options, fmt, path.name)[0].names
 
 
@@ -73,12 +74,18 @@ def _start(
     if b"\n" not in buf and b"\r" in buf:  # old Mac line ends
         body_stream = _CrToLf(stream)
         buf = buf.replace(b"\r", b"\n")
-    head, body = _read_header(buf, body_stream, source)
+    limits = options.limits
+    head, body = _read_header(buf, body_stream, source, limits.line_bytes)
     text = head.rstrip(b"\r\n").decode("utf-8")
-    delimiter = options.delimiter or ("\t" if fmt == "tsv" else sniff(text, body))
+    fixed = options.delimiter or ("\t" if fmt == "tsv" else None)
+    if '"' not in text:  # else the count is not the width: it is checked once parsed
+        check_columns(max(text.count(d) for d in fixed or CANDIDATES) + 1, limits, source)
+    long_fields(limits.line_bytes)
+    delimiter = fixed or sniff(text, body)
     raw_names = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    check_columns(len(raw_names), limits, source)
     terminator = b"\r\n" if head.endswith(b"\r\n") else b"\n"
-    layout = Layout(header_names(raw_names, source), delimiter, source, terminator)
+    layout = Layout(header_names(raw_names, source), delimiter, source, terminator, limits)
     return layout, body, body_stream
 
 
@@ -108,22 +115,21 @@ def sniff(header: str, body: bytes) -> str:
     return best
 
 
-def _read_header(buf: bytes, stream: Readable, source: str) -> tuple[bytes, bytes]:
+def _read_header(buf: bytes, stream: Readable, source: str, longest: int) -> tuple[bytes, bytes]:
     """The header record (with its line break) and the bytes read after it."""
     buf = buf.lstrip(b"\r\n")
     while True:
         end = _first_record_end(buf)
         if end:
             return buf[:end], buf[end:]
-        more = stream.read(_SAMPLE)
+        more = stream.read(max(_SAMPLE, len(buf)))  # doubling: each byte looked at twice
         if not more:
             if not buf.strip():
                 raise UnreadableFile(f"{source}: the file is empty", file=source)
             return buf.rstrip(b"\r\n"), b""
-        if len(buf) > MAX_PENDING:
-            raise UnreadableFile(
-                f"{source}: the header does not end (an unclosed quote?)", file=source
-            )
+        if len(buf) > longest:
+            what = f"the header is longer than {longest:,} bytes (an unclosed quote?)"
+            raise over(source, what, "line_bytes", longest)
         buf = (buf + more).lstrip(b"\r\n")
 
 
@@ -154,7 +160,9 @@ def _pieces(stream: Readable, body: bytes, size: int, layout: Layout) -> Iterato
     """
     row = 1
     block = min(size, _READ_BLOCK)
-    chunks = (prepare(chunk, layout) for chunk in record_chunks(stream, body, block, layout.source))
+    longest = layout.limits.line_bytes
+    records = record_chunks(stream, body, block, layout.source, longest)
+    chunks = (prepare(chunk, layout) for chunk in records)
     parsing: deque[tuple[Prepared, Future[pl.DataFrame | None]]] = deque()
     with ThreadPoolExecutor(max_workers=_PARSING) as pool:
         for prepared in gather(chunks, size):
@@ -173,7 +181,21 @@ def _finish(
     parsed: tuple[Prepared, Future[pl.DataFrame | None]], row: int, layout: Layout
 ) -> Piece:
     prepared, frame = parsed
-    return finish(prepared, frame.result(), row, layout)
+    piece = finish(prepared, frame.result(), row, layout)
+    if prepared.size > layout.limits.field_bytes:  # a field may be that long: look
+        check_fields(piece.frame, layout)
+    return piece
+
+
+def check_fields(frame: pl.DataFrame, layout: Layout) -> None:
+    """Raise for a field longer than ``limits.field_bytes``, naming its row and column."""
+    longest = layout.limits.field_bytes
+    for i, name in enumerate(layout.names, start=1):
+        lengths = frame.to_series(i).str.len_bytes()
+        if (lengths.max() or 0) > longest:  # type: ignore[operator]
+            row = frame[ROW][lengths.arg_max()]
+            what = f"row {row}, column {name!r}: a value longer than {longest:,} bytes"
+            raise over(layout.source, what, "field_bytes", longest)
 
 
 def rebatch(pieces: Iterable[Piece], size: int, layout: Layout) -> Iterator[Batch]:

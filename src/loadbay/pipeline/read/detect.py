@@ -11,6 +11,7 @@ import ijson
 
 from loadbay.errors import UnsupportedFormat
 from loadbay.pipeline.read.base import ReadOptions, normalise_format
+from loadbay.pipeline.read.limits import Limits, brackets, check_depth
 from loadbay.pipeline.read.source import SAMPLE_SIZE, canonical, detect_encoding, io_errors, peek
 
 _EXTENSIONS = {
@@ -52,8 +53,9 @@ def detect_format(path: Path, options: ReadOptions) -> str:
     if options.format:
         return normalise_format(options.format)
     with io_errors(path):
-        head = peek(path)
-    return _from_content(path, head, options.encoding) or from_extension(path) or "csv"
+        head = peek(path, expanded=options.limits.expanded_bytes)
+    found = _from_content(path, head, options.encoding, options.limits)
+    return found or from_extension(path) or "csv"
 
 
 def from_extension(path: Path) -> str | None:
@@ -63,7 +65,7 @@ def from_extension(path: Path) -> str | None:
     return _EXTENSIONS.get(suffixes[-1]) if suffixes else None
 
 
-def _from_content(path: Path, head: bytes, encoding: str | None) -> str | None:
+def _from_content(path: Path, head: bytes, encoding: str | None, limits: Limits) -> str | None:
     if head.startswith((_ZIP, _OLE)):
         return "xlsx"
     for magic, kind in _NOT_DATA.items():
@@ -82,7 +84,7 @@ def _from_content(path: Path, head: bytes, encoding: str | None) -> str | None:
     complete = len(head) < SAMPLE_SIZE
     if _XML_START.match(text):
         return "xml"
-    if text[0] == "{" and _jsonl(text):
+    if text[0] == "{" and _jsonl(text, limits, path.name):
         return "jsonl"
     if text[0] in "[{" and _json_start(text, complete):
         one_line_jsonl = text[0] == "{" and complete and from_extension(path) == "jsonl"
@@ -90,9 +92,12 @@ def _from_content(path: Path, head: bytes, encoding: str | None) -> str | None:
     return None
 
 
-def _jsonl(text: str) -> bool:
+def _jsonl(text: str, limits: Limits, source: str) -> bool:
     """A whole JSON object on the first line, and more lines: JSON Lines."""
     first, _, rest = text.partition("\n")
+    line = first.encode("utf-8")
+    if brackets(line) > limits.json_depth:  # parsed deep, it would exhaust the stack
+        check_depth(line, limits.json_depth, source, "line 1")
     try:
         return isinstance(json.loads(first), dict) and bool(rest.strip())
     except ValueError:

@@ -8,7 +8,10 @@
    table.
 
 Shapes 2 and 3 are told apart by the first value (object or array). Files are
-streamed with ijson, so none of the shapes needs the whole file in memory. An
+streamed with ijson, so none of the shapes needs the whole file in memory; its bytes
+pass a ``JsonGuard`` first, so a value nested deeper than ``limits.json_depth``, a
+string longer than ``limits.field_bytes`` or a record longer than
+``limits.line_bytes`` stops the read (LimitExceeded) before it is built. An
 element that is not an object is an ``invalid_record`` row error. An empty array or
 object gives one empty batch.
 """
@@ -23,6 +26,7 @@ import ijson
 
 from loadbay.errors import InvalidInput, UnreadableFile
 from loadbay.pipeline.read.base import Batch, ReadOptions
+from loadbay.pipeline.read.limits import JsonGuard, Limits
 from loadbay.pipeline.read.records import RecordBatcher
 from loadbay.pipeline.read.source import open_utf8
 
@@ -35,17 +39,20 @@ _SHAPE_BUFFER = 1024
 
 
 def read_json(path: Path, options: ReadOptions) -> Iterator[Batch]:
-    size = options.batch_size
+    size, limits, source = options.batch_size, options.limits, path.name
     try:
-        with open_utf8(path, options.encoding) as stream:
-            shape = _shape(path.name, stream)
-        with open_utf8(path, options.encoding) as stream:
+        with open_utf8(path, options.encoding, limits.expanded_bytes) as raw:
+            shape = _shape(path.name, raw)
+        with open_utf8(path, options.encoding, limits.expanded_bytes) as raw:
+            stream = JsonGuard(raw, limits, source, record_depth=3 if shape == "tables" else 2)
             if shape == "array":
-                yield from array_batches(ijson.items(stream, "item", use_float=False), size)
+                items = ijson.items(stream, "item", use_float=False)
+                yield from array_batches(items, size, limits=limits, source=source)
             elif shape == "refs":
-                yield from ref_batches(ijson.kvitems(stream, "", use_float=False), size)
+                pairs = ijson.kvitems(stream, "", use_float=False)
+                yield from ref_batches(pairs, size, limits=limits, source=source)
             elif shape == "tables":
-                yield from table_batches(_tables(path.name, stream), size)
+                yield from table_batches(_tables(source, stream), size, limits, source)
             else:
                 yield from RecordBatcher(size).finish()
     except ijson.JSONError as exc:
@@ -72,9 +79,13 @@ def read_records(
 
 
 def array_batches(
-    items: Iterable[object], batch_size: int, table: str | None = None
+    items: Iterable[object],
+    batch_size: int,
+    table: str | None = None,
+    limits: Limits = Limits(),
+    source: str = "records",
 ) -> Iterator[Batch]:
-    batcher = RecordBatcher(batch_size, table)
+    batcher = RecordBatcher(batch_size, table, limits=limits, source=source)
     for row, item in enumerate(items, start=1):
         batch = batcher.add(row, item)
         if batch is not None:
@@ -83,9 +94,13 @@ def array_batches(
 
 
 def ref_batches(
-    pairs: Iterable[tuple[str, object]], batch_size: int, table: str | None = None
+    pairs: Iterable[tuple[str, object]],
+    batch_size: int,
+    table: str | None = None,
+    limits: Limits = Limits(),
+    source: str = "records",
 ) -> Iterator[Batch]:
-    batcher = RecordBatcher(batch_size, table, refs=True)
+    batcher = RecordBatcher(batch_size, table, refs=True, limits=limits, source=source)
     for row, (ref, item) in enumerate(pairs, start=1):
         batch = batcher.add(row, item, ref=ref)
         if batch is not None:
@@ -93,9 +108,14 @@ def ref_batches(
     yield from batcher.finish()
 
 
-def table_batches(tables: Iterable[tuple[str, Iterable[object]]], size: int) -> Iterator[Batch]:
+def table_batches(
+    tables: Iterable[tuple[str, Iterable[object]]],
+    size: int,
+    limits: Limits = Limits(),
+    source: str = "records",
+) -> Iterator[Batch]:
     for name, items in tables:
-        yield from array_batches(items, size, name)
+        yield from array_batches(items, size, name, limits, source)
 
 
 def _inline_tables(records: dict[str, Any]) -> Iterator[tuple[str, Iterable[object]]]:

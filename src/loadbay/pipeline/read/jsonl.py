@@ -2,7 +2,10 @@
 
 Blank lines are skipped and not counted: ``ROW`` is the position of the record among
 the non-blank lines. A line that is not valid JSON, or not an object, is an
-``invalid_record`` row error; the other lines are read normally.
+``invalid_record`` row error; the other lines are read normally. A line longer than
+``limits.line_bytes``, nested deeper than ``limits.json_depth`` or with a string
+longer than ``limits.field_bytes`` stops the read (LimitExceeded, with its line):
+it is found before it is held whole or parsed.
 """
 
 from __future__ import annotations
@@ -11,28 +14,62 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from loadbay.pipeline.read.base import Batch, ReadOptions
+from loadbay.pipeline.read.limits import Limits, brackets, check_depth, over
 from loadbay.pipeline.read.records import RecordBatcher, invalid
 from loadbay.pipeline.read.source import open_utf8
 
 
 def read_jsonl(path: Path, options: ReadOptions) -> Iterator[Batch]:
-    batcher = RecordBatcher(options.batch_size)
+    limits = options.limits
+    batcher = RecordBatcher(options.batch_size, limits=limits, source=path.name)
     decoder = json.JSONDecoder(parse_float=Decimal)
     row = 0
-    with open_utf8(path, options.encoding) as stream:
-        for line in stream:
+    with open_utf8(path, options.encoding, limits.expanded_bytes) as stream:
+        for number, line in enumerate(_lines(stream, limits, path.name), start=1):
             if not line.strip():
                 continue
             row += 1
+            if brackets(line) > limits.json_depth:
+                check_depth(line, limits.json_depth, path.name, f"line {number}")
             text = line.decode("utf-8")
             try:
                 record = decoder.decode(text)
             except ValueError as exc:
                 batch = batcher.error(invalid(row, f"not valid JSON: {exc}", text))
             else:
+                if len(line) > limits.field_bytes:
+                    _check_strings(record, limits, path.name, number)
                 batch = batcher.add(row, record, text)
             if batch is not None:
                 yield batch
     yield from batcher.finish()
+
+
+def _lines(stream: Any, limits: Limits, source: str) -> Iterator[bytes]:
+    """The lines of the stream, none read longer than ``limits.line_bytes``."""
+    longest = limits.line_bytes
+    number = 0
+    while line := stream.readline(longest + 1):
+        number += 1
+        if len(line) > longest and not line.endswith(b"\n"):
+            what = f"line {number} is longer than {longest:,} bytes"
+            raise over(source, what, "line_bytes", longest)
+        yield line
+
+
+def _check_strings(record: object, limits: Limits, source: str, line: int) -> None:
+    """Raise for a string longer than the limit, in a record of a long line."""
+    stack = [record]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str) and len(value.encode("utf-8")) > limits.field_bytes:
+            what = f"line {line} has a value longer than {limits.field_bytes:,} bytes"
+            raise over(source, what, "field_bytes", limits.field_bytes)

@@ -22,6 +22,7 @@ import polars as pl
 from loadbay.errors import Code, RowError
 from loadbay.pipeline.frames import REF, ROW, empty_errors, errors_frame
 from loadbay.pipeline.read.base import Batch, clip
+from loadbay.pipeline.read.limits import Limits, check_columns
 
 Cell = str | None
 _RESERVED = (ROW, REF)
@@ -101,10 +102,19 @@ def invalid(row: int, message: str, raw: str) -> RowError:
 class RecordBatcher:
     """Collects records into Batches of at most ``batch_size`` rows."""
 
-    def __init__(self, batch_size: int, table: str | None = None, refs: bool = False) -> None:
+    def __init__(
+        self,
+        batch_size: int,
+        table: str | None = None,
+        refs: bool = False,
+        limits: Limits = Limits(),
+        source: str = "records",
+    ) -> None:
         self.batch_size = batch_size
         self.table = table
         self.refs = refs
+        self.limits = limits
+        self.source = source
         self.columns: dict[str, None] = {}  # an ordered set
         self._rows: list[int] = []
         self._refs: list[str | None] = []
@@ -131,6 +141,8 @@ class RecordBatcher:
         """Add one record whose values are text already."""
         if not cells.keys() <= self.columns.keys():
             self.columns.update(dict.fromkeys(cells))
+            where = self.source if self.table is None else f"{self.source}, table {self.table}"
+            check_columns(len(self.columns), self.limits, where)
         self._rows.append(row)
         self._refs.append(ref)
         self._records.append(cells)

@@ -1,10 +1,13 @@
 """Bytes in: gzip, text encodings, and the translation of I/O failures.
 
 Every reader gets its bytes from here. ``open_raw`` undoes gzip (by magic bytes, as
-a stream: memory stays bounded). ``open_utf8`` adds the text layer: it detects the
-encoding (BOM, UTF-8, BOM-less UTF-16, else cp1252 or what charset-normalizer is
-sure of), strips the BOM, validates UTF-8 and transcodes anything else to UTF-8 on
-the fly, so that downstream parsers only ever see valid UTF-8 bytes.
+a stream: memory stays bounded, nothing goes to disk), counting the bytes it gives:
+past ``expanded`` decompressed bytes it raises LimitExceeded (at once when the gzip
+trailer says so), so a small file that expands to gigabytes is never expanded.
+``open_utf8`` adds the text layer: it detects the encoding (BOM, UTF-8, BOM-less
+UTF-16, else cp1252 or what charset-normalizer is sure of), strips the BOM,
+validates UTF-8 and transcodes anything else to UTF-8 on the fly, so
+that downstream parsers only ever see valid UTF-8 bytes.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 import charset_normalizer
 
 from loadbay.errors import EncodingError, UnreadableFile
+from loadbay.pipeline.read.limits import Limits, over
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -81,18 +85,67 @@ def io_errors(path: Path) -> Iterator[None]:
         raise UnreadableFile(f"{path.name}: cannot be read ({exc})", file=path.name) from exc
 
 
-def open_raw(path: Path) -> BinaryIO:
-    """The file's bytes, decompressed when it is gzip (by magic bytes, not by name)."""
+#: decompressed bytes a compressed file may hold unless told otherwise
+EXPANDED = Limits().expanded_bytes
+
+
+def open_raw(path: Path, expanded: int = EXPANDED) -> BinaryIO:
+    """The file's bytes, decompressed when it is gzip (by magic bytes, not by name), at
+    most ``expanded`` of them (LimitExceeded past that)."""
     with open(path, "rb") as f:
         magic = f.read(2)
+        if magic == GZIP_MAGIC and f.seek(0, io.SEEK_END) >= 6:
+            f.seek(-4, io.SEEK_END)
+            # the size of the last member, modulo 4 GiB: the content is at least that
+            if int.from_bytes(f.read(4), "little") > expanded:
+                raise _expanded(path.name, expanded)
     if magic == GZIP_MAGIC:
-        return cast(BinaryIO, gzip.open(path, "rb"))
+        gz = cast(BinaryIO, gzip.open(path, "rb"))  # noqa: SIM115 (the caller closes it)
+        return cast(BinaryIO, Bounded(gz, expanded, path.name))
     return open(path, "rb")
 
 
-def peek(path: Path, size: int = SAMPLE_SIZE) -> bytes:
+def _expanded(source: str, limit: int) -> Exception:
+    what = f"the compressed file expands to more than {limit:,} bytes"
+    return over(source, what, "expanded_bytes", limit)
+
+
+class Bounded(io.RawIOBase):
+    """A stream that raises LimitExceeded once more than ``limit`` bytes came out of it
+    (it never asks for more than one byte over)."""
+
+    def __init__(self, raw: BinaryIO, limit: int, source: str) -> None:
+        super().__init__()
+        self._raw = raw
+        self._limit = limit
+        self._source = source
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1, /) -> bytes:
+        room = self._limit - self.count + 1
+        data = self._raw.read(room if size < 0 else min(size, room))
+        self.count += len(data)
+        if self.count > self._limit:
+            raise _expanded(self._source, self._limit)
+        return data
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def peek(path: Path, size: int = SAMPLE_SIZE, expanded: int = EXPANDED) -> bytes:
     """The first ``size`` bytes of the (decompressed) content."""
-    with open_raw(path) as f:
+    with open_raw(path, expanded) as f:
         return f.read(size)
 
 
@@ -259,17 +312,17 @@ class Utf8Stream(io.RawIOBase):
         return lines
 
 
-def open_utf8(path: Path, encoding: str | None) -> io.BufferedReader:
+def open_utf8(path: Path, encoding: str | None, expanded: int = EXPANDED) -> io.BufferedReader:
     """The file as a buffered stream of valid UTF-8 bytes, without BOM."""
-    return io.BufferedReader(open_utf8_blocks(path, encoding), buffer_size=_BLOCK)
+    return io.BufferedReader(open_utf8_blocks(path, encoding, expanded), buffer_size=_BLOCK)
 
 
-def open_utf8_blocks(path: Path, encoding: str | None) -> Utf8Stream:
+def open_utf8_blocks(path: Path, encoding: str | None, expanded: int = EXPANDED) -> Utf8Stream:
     """The file as an unbuffered stream of valid UTF-8 bytes, without BOM: for readers
     that read it in large blocks (each one then costs a single copy)."""
-    raw = open_raw(path)
+    raw = open_raw(path, expanded)
     try:
-        return Utf8Stream(raw, encoding, path.name, lambda: open_raw(path))
+        return Utf8Stream(raw, encoding, path.name, lambda: open_raw(path, expanded))
     except BaseException:
         raw.close()
         raise

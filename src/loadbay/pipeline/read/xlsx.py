@@ -8,12 +8,19 @@ Excel's 15 significant digits (``0.1``, not ``0.1000000000000000055``); dates as
 is at midnight is taken as a date column), times of day as ``10:30:00``; booleans as
 ``true``/``false``. Fully empty rows are skipped; ``ROW`` is the row's position
 below the header, empty rows counted, so ``ROW + 1`` is the sheet's row number when
-the table starts in row 1. Memory is not bounded: the sheet is loaded whole.
+the table starts in row 1. The sheet is loaded whole, once the workbook has been
+measured (``xlsx_check``): its parts decompress to at most ``limits.expanded_bytes``
+and its grid holds at most ``limits.sheet_cells`` cells, else LimitExceeded. A
+gzip-compressed workbook is decompressed into a temporary file first (at most
+``limits.expanded_bytes``), then measured.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,9 +31,12 @@ import polars as pl
 from loadbay.errors import InvalidOption, UnreadableFile
 from loadbay.pipeline.frames import ROW
 from loadbay.pipeline.read.base import Batch, ReadOptions, empty_frame, header_names
-from loadbay.pipeline.read.source import open_raw
+from loadbay.pipeline.read.limits import Limits, check_columns
+from loadbay.pipeline.read.source import GZIP_MAGIC, open_raw
+from loadbay.pipeline.read.xlsx_check import check_workbook
 
 _EXCEL_EPOCH = ("1899-12-30", "1899-12-31")  # the date part of a time of day
+_COPY_BLOCK = 1024 * 1024
 
 
 def read_xlsx(path: Path, options: ReadOptions) -> Iterator[Batch]:
@@ -39,18 +49,20 @@ def read_xlsx(path: Path, options: ReadOptions) -> Iterator[Batch]:
 
 
 def load_sheet(path: Path, options: ReadOptions) -> pl.DataFrame:
-    reader = _open(path)
-    sheet = _sheet_index(reader, options.sheet, path.name)
-    try:
-        head = reader.load_sheet(sheet, header_row=None, n_rows=1, dtypes="string")
-        first = head.to_polars()
-        if first.height == 0:
-            raise UnreadableFile(f"{path.name}: the sheet is empty", file=path.name)
-        names = header_names([v or "" for v in first.row(0)], path.name)
-        typed = reader.load_sheet(sheet, schema_sample_rows=None).to_polars()
-        text = reader.load_sheet(sheet, dtypes="string").to_polars()
-    except fastexcel.FastExcelError as exc:
-        raise UnreadableFile(f"{path.name}: cannot read the sheet: {exc}", file=path.name) from exc
+    with _workbook(path, options.limits) as book:
+        reader = _open(book, options.limits, path.name)
+        sheet = _sheet_index(reader, options.sheet, path.name)
+        try:  # the header is the first row of the text: no load of its own
+            text = reader.load_sheet(sheet, header_row=None, dtypes="string").to_polars()
+            if text.height == 0:
+                raise UnreadableFile(f"{path.name}: the sheet is empty", file=path.name)
+            check_columns(text.width, options.limits, path.name)
+            names = header_names([v or "" for v in text.row(0)], path.name)
+            typed = reader.load_sheet(sheet, schema_sample_rows=None).to_polars()
+        except fastexcel.FastExcelError as exc:
+            what = f"{path.name}: cannot read the sheet: {exc}"
+            raise UnreadableFile(what, file=path.name) from exc
+    text = text.slice(1)
     if text.height == 0:
         return empty_frame(names)
     columns = [_column(typed.to_series(i), text.to_series(i)).alias(n) for i, n in enumerate(names)]
@@ -60,14 +72,33 @@ def load_sheet(path: Path, options: ReadOptions) -> pl.DataFrame:
     return frame.filter(pl.any_horizontal(fields.is_not_null()))
 
 
-def _open(path: Path) -> Any:
+@contextmanager
+def _workbook(path: Path, limits: Limits) -> Iterator[Path]:
+    """The workbook's file: ``path``, or its content in a temporary file when it is
+    gzip-compressed (decompressed as a stream, at most ``limits.expanded_bytes``)."""
+    with open(path, "rb") as f:
+        compressed = f.read(2) == GZIP_MAGIC
+    if not compressed:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="loadbay-xlsx-") as folder:
+        book = Path(folder) / "workbook"
+        with open_raw(path, limits.expanded_bytes) as src, open(book, "wb") as dst:
+            shutil.copyfileobj(src, dst, _COPY_BLOCK)
+        yield book
+
+
+def _open(book: Path, limits: Limits, source: str) -> Any:
+    """A fastexcel reader of the workbook, once it is measured (``check_workbook``)."""
+    with open(book, "rb") as f:
+        check_workbook(f, limits, source)
+        f.seek(0)
+        content = f.read()
     try:
-        with open_raw(path) as f:
-            content = f.read()
         return fastexcel.read_excel(content)
     except fastexcel.FastExcelError as exc:
         raise UnreadableFile(
-            f"{path.name}: not a readable Excel workbook ({exc})", file=path.name
+            f"{source}: not a readable Excel workbook ({exc})", file=source
         ) from exc
 
 

@@ -35,7 +35,7 @@ Event = Literal["start", "end"]
 
 
 def read_xml(path: Path, options: ReadOptions) -> Iterator[Batch]:
-    batcher = RecordBatcher(options.batch_size)
+    batcher = RecordBatcher(options.batch_size, limits=options.limits, source=path.name)
     try:
         tag = options.record_tag or _repeated_tag(path, options)
         if tag is not None:
@@ -55,7 +55,10 @@ def read_xml(path: Path, options: ReadOptions) -> Iterator[Batch]:
 
 def _open(path: Path, options: ReadOptions) -> Any:
     """lxml follows the XML declaration (or BOM); a forced encoding is made UTF-8 first."""
-    return open_utf8(path, options.encoding) if options.encoding else open_raw(path)
+    expanded = options.limits.expanded_bytes
+    if options.encoding:
+        return open_utf8(path, options.encoding, expanded)
+    return open_raw(path, expanded)
 
 
 def _events(source: Any, options: ReadOptions, events: tuple[Event, ...], tag: str | None) -> Any:
