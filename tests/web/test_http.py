@@ -237,3 +237,16 @@ def test_file_content_is_escaped(server: Server) -> None:
     page = client.get(f"/new/columns?table=people&upload={upload_id}").text
     assert "<script>x()</script>" not in page and "<img src=x>" not in page
     assert "&lt;script&gt;x()&lt;/script&gt;" in page and "&lt;img src=x&gt;" in page
+
+
+def test_sign_out_ends_the_session(server: Server) -> None:
+    client, csrf = signed_in(server, server.token("default", "read"))
+    before = client.cookies["loadbay_session"]
+    out = client.post("/signout", data={"csrf": csrf})
+    assert out.status_code == 303 and out.headers["location"] == "/signin"
+    assert client.get("/").status_code == 303
+    # the old cookie, replayed, still names the token until it expires (signed, not
+    # stored): it is the token's revocation that ends every session
+    replay = web_client(server)
+    replay.cookies.set("loadbay_session", before)
+    assert replay.get("/").status_code == 200
