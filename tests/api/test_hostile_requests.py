@@ -30,23 +30,29 @@ def _tenant() -> str:
     return "t" + uuid.uuid4().hex[:10]
 
 
-def _race(call: Callable[[], httpx.Response]) -> list[httpx.Response]:
-    """``call`` made by RACERS threads released at the same moment."""
+def _race(
+    server: Server, tenant: str, call: Callable[[httpx.Client], httpx.Response]
+) -> list[httpx.Response]:
+    """``call`` made by RACERS threads, each with a client of its own, at the same moment."""
     barrier = threading.Barrier(RACERS)
     answers: list[httpx.Response] = []
     lock = threading.Lock()
+    clients = [server.http(tenant, "write") for _ in range(RACERS)]
 
-    def one() -> None:
+    def one(client: httpx.Client) -> None:
+        client.get("/healthz")  # connected before the race
         barrier.wait()
-        answer = call()
+        answer = call(client)
         with lock:
             answers.append(answer)
 
-    threads = [threading.Thread(target=one) for _ in range(RACERS)]
+    threads = [threading.Thread(target=one, args=(c,)) for c in clients]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    for client in clients:
+        client.close()
     return answers
 
 
@@ -80,11 +86,10 @@ def test_racing_imports_with_one_key_make_one_import(server: Server) -> None:
     body = {"table": "visits", "mode": "append", "records": [{"station": "s1", "note": "n"}]}
     with server.http(tenant, "write") as client:
 
-        def post() -> httpx.Response:
-            with server.http(tenant, "write") as own:
-                return own.post("/v1/imports", json=body, headers={"Idempotency-Key": "k1"})
+        def post(own: httpx.Client) -> httpx.Response:
+            return own.post("/v1/imports", json=body, headers={"Idempotency-Key": "k1"})
 
-        import_id = _one_id(_race(post), 202)
+        import_id = _one_id(_race(server, tenant, post), 202)
         listed = client.get("/v1/imports", params={"limit": 200}).json()["data"]
         assert [i["id"] for i in listed] == [import_id]
         assert server.wait(client, import_id)["state"] == "succeeded"
@@ -103,16 +108,15 @@ def test_racing_uploads_with_one_key_keep_one_upload(server: Server) -> None:
     with server.http(tenant, "write"):
         files_before = set(folder.glob("*"))
 
-        def post() -> httpx.Response:
-            with server.http(tenant, "write") as own:
-                return own.post(
-                    "/v1/uploads",
-                    params={"filename": "v.csv"},
-                    content=b"station,note\ns1,n\n",
-                    headers={"Idempotency-Key": "u1"},
-                )
+        def post(own: httpx.Client) -> httpx.Response:
+            return own.post(
+                "/v1/uploads",
+                params={"filename": "v.csv"},
+                content=b"station,note\ns1,n\n",
+                headers={"Idempotency-Key": "u1"},
+            )
 
-        upload_id = _one_id(_race(post), 201)
+        upload_id = _one_id(_race(server, tenant, post), 201)
         uploads = "SELECT count(*) FROM loadbay_uploads WHERE tenant_id = :t"
         assert _count(server, uploads, t=tenant) == 1
         added = set(folder.glob("*")) - files_before
