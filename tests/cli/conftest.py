@@ -10,6 +10,7 @@ import pytest
 
 from tests.api.server import Server
 from tests.client import conftest as client_fixtures
+from tests.conftest import IMPORT_PATHS
 
 server = client_fixtures.server  # a real `loadbay serve` (SQLite) for each test module
 
@@ -24,6 +25,12 @@ def _clean(data_dir: Path) -> dict[str, str]:
 def env(db_url: str, tmp_path: Path) -> dict[str, str]:
     """The environment of a ``loadbay`` process using the test's database."""
     return {**_clean(tmp_path / "data"), "LOADBAY_DATABASE_URL": db_url}
+
+
+@pytest.fixture(params=list(IMPORT_PATHS))
+def path_env(request: pytest.FixtureRequest, env: dict[str, str]) -> dict[str, str]:
+    """``env`` with every import on the small path, then on the big one."""
+    return {**env, "LOADBAY_SMALL_IMPORT_BYTES": str(IMPORT_PATHS[request.param])}
 
 
 @pytest.fixture

@@ -32,14 +32,14 @@ def _checkpoint(engine: sa.Engine) -> tuple[str, dict[str, object]] | None:
 
 
 def test_killed_import_resumes_from_its_checkpoint(
-    env: dict[str, str], tmp_path: Path, db_url: str
+    path_env: dict[str, str], tmp_path: Path, db_url: str
 ) -> None:
     data = tmp_path / "companies.csv"
     with open(data, "w") as handle:
         handle.write("name,external_id,due_days\n")
         for i in range(ROWS):
             handle.write(f"Company {i},X{i},{i % 90}\n")
-    env = {**env, "LOADBAY_CHUNK_SIZE": "100"}
+    env = {**path_env, "LOADBAY_CHUNK_SIZE": "100"}
     proc = subprocess.Popen(
         [
             sys.executable,
