@@ -319,7 +319,7 @@ def test_deep_json_in_bulk_bodies_and_form_fields_is_a_4xx_problem(server: Serve
             data={"table": "visits", "options": deep.decode()},
             files={"file": ("v.csv", b"station\ns\n")},
         )
-        assert "deep" in assert_problem(form, 422, "invalid_option")["detail"]
+        assert "deep" in assert_problem(form, 422, "limit_exceeded")["detail"]
 
 
 # ---- 7. driver errors that reach the API ---------------------------------------------

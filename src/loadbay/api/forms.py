@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from loadbay.errors import InvalidOption
+from loadbay.pipeline.read.limits import brackets, check_depth
 from loadbay.service.idempotency import fingerprint
 
 M = TypeVar("M", bound=BaseModel)
@@ -21,8 +22,6 @@ LIST_FIELDS = ("tables", "upload_ids", "key")
 #: multipart fields whose value is JSON text
 JSON_FIELDS = ("mapping", "constants", "options", "records")
 CHUNK = 1 << 20
-#: the nesting of arrays and objects a JSON body (or form field) may have
-MAX_JSON_DEPTH = 64
 
 
 def validate(model: type[M], data: Any) -> M:
@@ -33,46 +32,23 @@ def validate(model: type[M], data: Any) -> M:
         raise RequestValidationError(exc.errors(include_url=False)) from None
 
 
-def load_json(raw: str | bytes, what: str) -> Any:
-    """JSON text parsed, nested at most MAX_JSON_DEPTH arrays and objects deep."""
+def load_json(raw: str | bytes, what: str, depth: int) -> Any:
+    """JSON text parsed, once it is known to nest at most ``depth`` arrays and objects
+    (LOADBAY_MAX_JSON_DEPTH, checked before parsing as the readers check files)."""
+    text = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if brackets(text) > depth:
+        check_depth(text, depth, "request", what)
     try:
-        data = json.loads(raw)
-    except RecursionError:
-        data = None
-        deep = True
+        return json.loads(raw)
     except ValueError as exc:
         raise InvalidOption(f"{what} is not valid JSON: {exc}") from None
-    else:
-        deep = _nested(raw) > MAX_JSON_DEPTH and _too_deep(data)
-    if deep:
-        raise InvalidOption(
-            f"{what} is nested too deep: at most {MAX_JSON_DEPTH} arrays and objects"
-        )
-    return data
-
-
-def _nested(raw: str | bytes) -> int:
-    """An upper bound of the nesting of JSON text, counted fast (brackets and braces)."""
-    if isinstance(raw, str):
-        return raw.count("[") + raw.count("{")
-    return raw.count(b"[") + raw.count(b"{")
-
-
-def _too_deep(data: Any) -> bool:
-    stack: list[tuple[Any, int]] = [(data, 1)] if isinstance(data, dict | list) else []
-    while stack:
-        value, depth = stack.pop()
-        children = value.values() if isinstance(value, dict) else value
-        if depth > MAX_JSON_DEPTH:
-            return True
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
-    return False
 
 
 async def json_body(request: Request, model: type[M]) -> tuple[M, str]:
     """The body as ``model``, and its fingerprint (canonical JSON) for Idempotency-Key."""
     raw = await request.body()
-    data = load_json(raw, "the body") if raw.strip() else None
+    depth = request.app.state.services.settings.max_json_depth
+    data = load_json(raw, "the body", depth) if raw.strip() else None
     body = validate(model, data)
     canonical = json.dumps(body.model_dump(mode="json", by_alias=True), sort_keys=True)
     return body, fingerprint(canonical)
@@ -91,7 +67,7 @@ async def read_form(request: Request) -> FormData:
     return await request.form(max_files=50, max_fields=200)
 
 
-def fields_of(form: FormData) -> dict[str, Any]:
+def fields_of(form: FormData, depth: int) -> dict[str, Any]:
     """The non-file fields: lists for LIST_FIELDS, parsed JSON for JSON_FIELDS."""
     fields: dict[str, Any] = {}
     for name, value in form.multi_items():
@@ -100,7 +76,7 @@ def fields_of(form: FormData) -> dict[str, Any]:
         if name in LIST_FIELDS:
             fields.setdefault(name, []).extend(p.strip() for p in value.split(",") if p.strip())
         elif name in JSON_FIELDS:
-            fields[name] = load_json(value, f"the form field {name!r}")
+            fields[name] = load_json(value, f"the form field {name!r}", depth)
         else:
             fields[name] = value
     return fields

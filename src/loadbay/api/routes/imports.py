@@ -108,7 +108,7 @@ async def create_import(
     if forms.is_multipart(request):
         form = await forms.read_form(request)
         try:
-            fields = forms.fields_of(form)
+            fields = forms.fields_of(form, svc.settings.max_json_depth)
             body = forms.validate(ImportCreate, fields)
             files = [(f.filename, forms.chunks(f)) for f in forms.files_of(form)]
             print_ = fingerprint(body.model_dump_json())
