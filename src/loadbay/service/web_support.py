@@ -138,12 +138,21 @@ def _source_rows(
         rows = wanted.get(src)
         if not rows:
             continue
-        for batch in read_file(Path(source.path), source.read_options()):
+        batches = read_file(Path(source.path), source.read_options())
+        for batch in batches:
             picked = batch.frame.filter(pl.col(ROW).is_in(sorted(rows)))
             for record in picked.iter_rows(named=True):
                 cells = {k: v for k, v in record.items() if k not in (ROW, REF)}
                 found[(src, int(record[ROW]))] = cells
+            if source.table and _past(batch.frame, max(rows)):
+                getattr(batches, "close", lambda: None)()
+                break  # one table's rows come in order: the rest of the file is not needed
     return found
+
+
+def _past(frame: pl.DataFrame, row: int) -> bool:
+    last = frame[ROW].max() if frame.height else None
+    return isinstance(last, int) and last >= row
 
 
 def failed_rows(

@@ -154,15 +154,5 @@ Writer = Annotated[User, Depends(Signed("write"))]
 Admin = Annotated[User, Depends(Signed("admin"))]
 
 
-async def form_of(request: Request) -> dict[str, Any]:
-    """A POSTed form as a dict (repeated fields as lists)."""
-    form = await request.form()
-    found: dict[str, Any] = {}
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            found.setdefault(key, []).append(value)
-    return {k: v[0] if len(v) == 1 else v for k, v in found.items()}
-
-
 def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
