@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.server import Server
+from tests.api.server import Server, running_server, spawn
 
 CHROMIUM = Path(os.environ.get("LOADBAY_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [
@@ -281,3 +281,32 @@ def test_admin_pages_and_docs(browser: Any, server: Server) -> None:
     assert "loadbay" in page.locator(".swagger-ui .info .title").inner_text()
     page.screenshot(path=str(SHOTS / f"{kind}-14-docs.png"))
     walk.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_live_progress_is_pushed(browser: Any, kind: str, tmp_path: Path) -> None:
+    """With no worker, imports wait in queued: the page shows it with a Cancel button;
+    once a worker starts, the server pushes the progress and the page reaches the end by
+    itself (no reload by the test)."""
+    with running_server(kind, tmp_path, "--no-worker") as server:
+        writer = server.http("default", "write")
+        records = [{"name": f"Live {n}", "due_days": n} for n in range(300)]
+        waiting = writer.post("/v1/imports", json={"table": "companies", "records": records})
+        dropped = writer.post("/v1/imports", json={"table": "companies", "records": records})
+        walk = Walk(browser, server, f"{kind}-live", server.token("default", "write"))
+        page = walk.page
+        page.goto(f"/imports/{dropped.json()['id']}")
+        page.get_by_role("button", name="Cancel").click()
+        walk.settled("cancelled")
+        page.goto(f"/imports/{waiting.json()['id']}")
+        assert page.locator("#state-line .state-queued").is_visible()
+        assert page.locator("#bar").is_visible()
+        walk.shot("16-queued")
+        worker = spawn(server.env, "worker", log=tmp_path / "worker.log")
+        try:
+            walk.settled("succeeded")
+        finally:
+            worker.stop()
+        assert page.locator('[data-count="created"]').inner_text() == "300"
+        walk.shot("17-done")
+        walk.close()
