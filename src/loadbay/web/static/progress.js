@@ -4,11 +4,18 @@ const section = document.getElementById("progress");
 const line = document.getElementById("rows-line");
 const bar = document.getElementById("bar");
 const source = new EventSource(section.dataset.events);
+const icons = { validating: "⟳", running: "⟳", queued: "…", reverting: "↶" };
 const settled = new Set(["validated", "succeeded", "partially_succeeded", "failed", "cancelled", "reverted"]);
 
 source.addEventListener("progress", (event) => {
   const imp = JSON.parse(event.data);
-  line.textContent = `${imp.state.replace("_", " ")}: ${imp.rows_processed} of ${imp.rows_total} rows`;
+  const badge = section.querySelector("#state-line .state");
+  badge.className = `state state-${imp.state}`;
+  badge.firstChild.textContent = icons[imp.state] || "•";
+  badge.lastChild.textContent = ` ${imp.state.replaceAll("_", " ")}`;
+  line.textContent = imp.rows_total
+    ? `${imp.rows_processed} of ${imp.rows_total} rows`
+    : `${imp.rows_processed} rows so far`;
   if (bar) {
     bar.max = imp.rows_total || 1;
     bar.value = imp.rows_processed;
