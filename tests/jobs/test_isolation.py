@@ -72,11 +72,15 @@ def serve(tmp: Path, kind: str) -> Iterator[Server]:
 def checkpoint_of(ctx: Context, import_id: str) -> int:
     """How far the import's committed chunks went (0 before its first chunk)."""
     with ctx.engine.connect() as conn:
-        point = reading(conn).execute(
-            sa.select(sa.column("checkpoint"))
-            .select_from(sa.table("loadbay_imports"))
-            .where(sa.column("id") == import_id)
-        ).scalar_one()
+        point = (
+            reading(conn)
+            .execute(
+                sa.select(sa.column("checkpoint"))
+                .select_from(sa.table("loadbay_imports"))
+                .where(sa.column("id") == import_id)
+            )
+            .scalar_one()
+        )
     if isinstance(point, str):
         point = json.loads(point)
     return int((point or {}).get("seq") or 0)
@@ -233,3 +237,51 @@ def test_a_cancelled_import_ends_cancelled_and_its_worker_stops_promptly(
         assert visits_and_results(server, import_id) == written
         again = client.post(f"/v1/imports/{import_id}/cancel")
         assert again.status_code == 409 and again.json()["state"] == "cancelled"
+
+
+def children_of(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (Linux: /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_stopping_the_server_stops_its_workers_and_hands_back_a_running_import(
+    tmp_path: Path, kind: str
+) -> None:
+    rows = 4 * ROWS  # still running when its worker's 5 seconds to finish are over
+    data = write_visits(tmp_path / "visits.csv", rows)
+    with serve(tmp_path, kind) as server:
+        with server.http("stop", "write") as client:
+            import_id, pid = running_import(server, client, data)
+        workers = children_of(server.process.proc.pid)
+        assert pid in workers
+        server.process.proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert server.process.proc.wait(timeout=60) in (0, 130)  # 130: stopped by SIGINT
+        # the workers have stopped (and multiprocessing's resource tracker, a moment later)
+        for _ in range(100):
+            left = [w for w in workers if Path(f"/proc/{w}").exists()]
+            if not left:
+                break
+            time.sleep(0.05)
+        assert not left, f"orphaned processes: {left}"
+        leases = open_leases(server.settings)
+        try:
+            lease = leases.get(import_id)
+        finally:
+            leases.close()
+        # handed back: free for the next worker at once, and this attempt not counted
+        assert lease is not None and lease["locked_by"] is None and lease["attempts"] == 0
+        again = start_server(server.env, log=tmp_path / "again.log")
+        try:
+            with again.http("stop", "write") as client:
+                done = again.wait(client, import_id)
+            assert done["state"] == "succeeded" and done["counts"]["created"] == rows
+            assert visits_and_results(again, import_id) == (rows, rows, rows)
+        finally:
+            again.process.stop()

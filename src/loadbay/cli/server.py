@@ -25,7 +25,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     worker: Annotated[
-        bool, typer.Option(help="Run import workers in this process (--no-worker: API only).")
+        bool,
+        typer.Option(help="Run import workers, as child processes (--no-worker: API only)."),
     ] = True,
 ) -> None:
     """Serve the HTTP API (docs at /docs) and run imports; sets up a fresh install."""
