@@ -200,3 +200,15 @@ def test_scratch_goes_with_a_cancelled_import(ctx: Context, tmp_path: Path) -> N
     assert leftovers(ctx) == []
     assert len(results(ctx, import_id)) == 7  # the chunk committed before the request
     serves_the_next_import(ctx, tmp_path)
+
+
+def test_a_lenient_import_whose_rows_all_failed_has_no_error(ctx: Context, tmp_path: Path) -> None:
+    """Its failed rows are its outcome (a bulk request answers each one: 207, not 422)."""
+    done = run(
+        ctx,
+        write(tmp_path, "c.csv", "name,due_days\nA,x\nB,y\n"),
+        table="companies",
+        error_handling=ErrorHandling.LENIENT,
+    )
+    assert (done["state"], done["counts"]["failed"]) == ("failed", 2)
+    assert (done["error"], done["error_code"]) == (None, None)

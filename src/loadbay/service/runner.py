@@ -581,13 +581,15 @@ def _failure(exc: BaseException) -> tuple[str, str]:
 
 
 def _rows_failed(request: ImportRequest, state: str, failed: int) -> dict[str, str]:
-    """The error of an import that wrote nothing because rows failed (a strict dry run:
-    would write nothing); none for the others."""
+    """The error of a strict import that wrote nothing because rows failed (a strict dry
+    run: would write nothing). None for a lenient one, whose failed rows are its outcome
+    (a bulk request answers them one by one, even when every one failed)."""
+    if request.error_handling is not ErrorHandling.STRICT or not failed:
+        return {}
     rows = f"{failed} row{'s' * (failed != 1)} failed"
     if state == states.FAILED:
         return {"error_code": RowsFailed.code, "error": f"{rows}; nothing was written"}
-    strict = request.error_handling is ErrorHandling.STRICT
-    if state == states.VALIDATED and strict and failed:
+    if state == states.VALIDATED:
         return {"error_code": RowsFailed.code, "error": f"{rows}; a real run would write nothing"}
     return {}
 
