@@ -17,7 +17,15 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from starlette.testclient import TestClient
 
+from loadbay.api.app import create_app
+from loadbay.api.problems import database_error
+from loadbay.config import Settings
+from loadbay.errors import DatabaseUnavailable, InvalidData
+from loadbay.service import auth
+from loadbay.service.context import open_context
+from loadbay.store import engine as engine_module
 from tests.api.helpers import assert_problem, run
 from tests.api.server import Server, running_server
 from tests.conftest import PG_URL
@@ -326,16 +334,6 @@ def test_deep_json_in_bulk_bodies_and_form_fields_is_a_4xx_problem(server: Serve
 def test_a_lost_database_connection_is_503_and_a_refused_value_422(
     pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from starlette.testclient import TestClient
-
-    from loadbay.api.app import create_app
-    from loadbay.api.problems import database_error
-    from loadbay.config import Settings
-    from loadbay.errors import DatabaseUnavailable, InvalidData
-    from loadbay.service import auth
-    from loadbay.service.context import open_context
-    from loadbay.store import engine as engine_module
-
     name = "lb_" + uuid.uuid4().hex[:12]
     settings = Settings(
         data_dir=tmp_path / "data", database_url=f"{pg_url}&application_name={name}"
