@@ -1,0 +1,71 @@
+"""A cancel answered ``cancelled`` is true: the import ends cancelled, whatever its run
+was doing, with the counts of what its committed chunks wrote (revertible); a finished
+import is not cancelled (409 with its state)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loadbay.errors import InvalidState
+from loadbay.pipeline.frames import ErrorHandling
+from loadbay.service import imports as import_service
+from loadbay.service import queued
+from loadbay.service.context import Context
+from loadbay.service.leases import Heartbeat, Leases, open_leases, run_leased
+from loadbay.service.requests import ImportRequest, SourceSpec
+from loadbay.service.revert import revert_import
+from tests.service.helpers import by_key, write
+
+ROWS = 20  # three chunks of 7
+
+
+def lenient(ctx: Context, tmp_path: Path) -> str:
+    path = write(tmp_path, "c.csv", "name\n" + "".join(f"Company {i}\n" for i in range(ROWS)))
+    source = SourceSpec(path=str(path), name=path.name, table="companies")
+    request = ImportRequest(sources=(source,), error_handling=ErrorHandling.LENIENT)
+    return import_service.create_import(ctx, request)
+
+
+@pytest.fixture
+def leases(ctx: Context) -> Any:
+    made = open_leases(ctx.settings)
+    yield made
+    made.close()
+
+
+def test_a_cancel_answered_after_the_last_chunk_committed_still_ends_cancelled(
+    ctx: Context, leases: Leases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_id = lenient(ctx, tmp_path)
+    answers: list[dict[str, Any]] = []
+    check = Heartbeat.check
+
+    def cancel_after_last_chunk(
+        beat: Heartbeat, phase: str = "", done: int = 0, total: int | None = None
+    ) -> None:
+        check(beat, phase, done, total)
+        if phase == "write" and done == total and not answers:
+            # the API answers a cancel between the last chunk's commit and the end
+            answers.append(queued.cancel(ctx, ctx.tenant, import_id, leases))
+
+    monkeypatch.setattr(Heartbeat, "check", cancel_after_last_chunk)
+    record = run_leased(ctx, leases, ctx.tenant, import_id)
+    assert [a["state"] for a in answers] == ["cancelled"]
+    assert record is not None and record["state"] == "cancelled"
+    assert record["counts"]["created"] == ROWS and record["write_stamp"]
+    assert import_service.get_import(ctx, import_id)["state"] == "cancelled"
+    assert leases.get(import_id) is None
+    revert_import(ctx, import_id)  # what it wrote can be undone
+    assert by_key(ctx, "companies", "name") == {}
+
+
+def test_a_finished_import_is_not_cancelled(ctx: Context, leases: Leases, tmp_path: Path) -> None:
+    import_id = lenient(ctx, tmp_path)
+    assert run_leased(ctx, leases, ctx.tenant, import_id)["state"] == "succeeded"  # type: ignore[index]
+    with pytest.raises(InvalidState) as refused:
+        queued.cancel(ctx, ctx.tenant, import_id, leases)
+    assert refused.value.details == {"state": "succeeded"}
+    assert import_service.get_import(ctx, import_id)["state"] == "succeeded"
