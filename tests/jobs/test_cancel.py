@@ -4,12 +4,13 @@ import is not cancelled (409 with its state)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from loadbay.errors import InvalidState
+from loadbay.errors import Cancelled, InvalidState
 from loadbay.pipeline.frames import ErrorHandling
 from loadbay.service import imports as import_service
 from loadbay.service import queued
@@ -69,3 +70,25 @@ def test_a_finished_import_is_not_cancelled(ctx: Context, leases: Leases, tmp_pa
         queued.cancel(ctx, ctx.tenant, import_id, leases)
     assert refused.value.details == {"state": "succeeded"}
     assert import_service.get_import(ctx, import_id)["state"] == "succeeded"
+
+
+def test_a_running_imports_heartbeat_hears_a_cancel_within_a_second_or_two(
+    ctx: Context, tmp_path: Path
+) -> None:
+    leases = Leases(open_leases(ctx.settings).engine, seconds=60)  # renewed every 20 s
+    import_id = lenient(ctx, tmp_path)
+    assert leases.acquire(import_id, ctx.tenant, "w") is not None
+    beat = Heartbeat(leases, import_id, "w")
+    beat.start()
+    try:
+        beat.check()  # not cancelled: goes on
+        assert leases.request_cancel(import_id)
+        for _ in range(50):  # polls of 0.1 s: well under the lease's renewal
+            if beat.cancel:
+                break
+            time.sleep(0.1)
+        with pytest.raises(Cancelled):
+            beat.check("write", 7, 20)
+    finally:
+        beat.stop()
+        leases.close()
