@@ -122,6 +122,24 @@ def test_an_import_interrupted_after_staging_plans_from_its_stage_file(
     assert files(lite, "stage") == [] and files(lite, "scratch") == []
 
 
+def test_a_torn_scratch_file_does_not_stop_the_resumed_run(lite: Context, tmp_path: Path) -> None:
+    """What a crash in the middle of a transaction on the scratch file may leave (as a
+    rollback without a journal did): the resumed run starts a new one."""
+
+    def crash(phase: str, _done: int, _total: int | None) -> None:
+        if phase == "write":
+            raise Crash
+
+    import_id = queued(lite, write(tmp_path, "c.csv", CSV), error_handling=ErrorHandling.LENIENT)
+    with pytest.raises(Crash):
+        runner(lite, import_id, crash).run()
+    [scratch] = files(lite, "scratch")
+    scratch.write_bytes(bytes(8192))  # no SQLite header: "file is not a database"
+    done = runner(lite, import_id, None).run()
+    assert done["state"] == "succeeded" and done["counts"]["created"] == ROWS
+    assert files(lite, "stage") == [] and files(lite, "scratch") == []
+
+
 def test_an_import_interrupted_while_staging_stages_everything_again(
     lite: Context, tmp_path: Path
 ) -> None:
