@@ -166,6 +166,24 @@ def test_a_cell_out_of_order_in_its_row_is_found(tmp_path: Path) -> None:
     assert "XFD2000000" in refused(book, "max_sheet_cells")["message"]
 
 
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # a row of 20,000 cells without references, then a row numbered far below
+        '<row r="1"><c r="A1"><v>1</v></c></row><row>'
+        + "<c/>" * 20_000
+        + '</row><row r="1048576"><c><v>1</v></c></row>',
+        # 2,000,000 rows without references under a header ten columns wide
+        '<row r="1"><c r="A1"><v>1</v></c><c r="J1"/></row>' + "<row><c/></row>" * 2_000_000,
+    ],
+    ids=["wide", "long"],
+)
+def test_cells_and_rows_without_references_are_counted(tmp_path: Path, rows: str) -> None:
+    """They take the place after the one before (counted conservatively): they widen
+    and lengthen the grid."""
+    refused(workbook_zip(tmp_path / "loose.xlsx", sheet(rows)), "max_sheet_cells")
+
+
 def test_a_declared_dimension_over_the_limit_is_refused(tmp_path: Path) -> None:
     """calamine reserves the grid the dimension declares, whatever the cells."""
     xml = sheet(two_cells("B2", 2), dimension="A1:XFD1048576")

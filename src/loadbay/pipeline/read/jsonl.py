@@ -14,10 +14,9 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from loadbay.pipeline.read.base import Batch, ReadOptions
-from loadbay.pipeline.read.limits import Limits, brackets, check_depth, over
+from loadbay.pipeline.read.limits import Limits, check_depth, over
 from loadbay.pipeline.read.records import RecordBatcher, invalid
 from loadbay.pipeline.read.source import open_utf8
 
@@ -26,14 +25,20 @@ def read_jsonl(path: Path, options: ReadOptions) -> Iterator[Batch]:
     limits = options.limits
     batcher = RecordBatcher(options.batch_size, limits=limits, source=path.name)
     decoder = json.JSONDecoder(parse_float=Decimal)
-    row = 0
+    row = number = 0
+    longest, deepest = limits.line_bytes, limits.json_depth
     with open_utf8(path, options.encoding, limits.expanded_bytes) as stream:
-        for number, line in enumerate(_lines(stream, limits, path.name), start=1):
+        readline = stream.readline
+        while line := readline(longest + 1):  # never more than one limit in memory
+            number += 1
+            if len(line) > longest and line[-1:] != b"\n":
+                what = f"line {number} is longer than {longest:,} bytes"
+                raise over(path.name, what, "line_bytes", longest)
             if not line.strip():
                 continue
             row += 1
-            if brackets(line) > limits.json_depth:
-                check_depth(line, limits.json_depth, path.name, f"line {number}")
+            if line.count(b"[") + line.count(b"{") > deepest:  # else it cannot be deeper
+                check_depth(line, deepest, path.name, f"line {number}")
             text = line.decode("utf-8")
             try:
                 record = decoder.decode(text)
@@ -46,18 +51,6 @@ def read_jsonl(path: Path, options: ReadOptions) -> Iterator[Batch]:
             if batch is not None:
                 yield batch
     yield from batcher.finish()
-
-
-def _lines(stream: Any, limits: Limits, source: str) -> Iterator[bytes]:
-    """The lines of the stream, none read longer than ``limits.line_bytes``."""
-    longest = limits.line_bytes
-    number = 0
-    while line := stream.readline(longest + 1):
-        number += 1
-        if len(line) > longest and not line.endswith(b"\n"):
-            what = f"line {number} is longer than {longest:,} bytes"
-            raise over(source, what, "line_bytes", longest)
-        yield line
 
 
 def _check_strings(record: object, limits: Limits, source: str, line: int) -> None:

@@ -37,6 +37,16 @@ _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Za-z]+\d+:)?([A-Za-z
 _REF = re.compile(rb' r="([A-Za-z]{0,3})(\d{1,9})"')
 _COLUMNS = re.compile(rb' r="([A-Za-z]+)\d')
 _ROWS = re.compile(rb' r="[A-Za-z]*(\d+)"')
+#: a start tag of a cell or a row without an ``r`` attribute (ASCII classes only, no \b
+#: or \w: polars' regular expressions stay on their fast engine)
+_SPACE = rb"[ \t\r\n]"
+_NOT_R = rb"(?:[A-Za-qs-z_:][^ \t\r\n=>]*|r[^ \t\r\n=>]+)"  # an attribute name, not r
+_VALUE = rb"""(?:"[^"]*"|'[^']*')"""
+_ATTRIBUTES = rb"(?:%s+%s%s*=%s*%s)*%s*/?>" % (_SPACE, _NOT_R, _SPACE, _SPACE, _VALUE, _SPACE)
+_LOOSE = rb"<(?:[A-Za-z0-9_]+:)?(?:c|row)" + _ATTRIBUTES
+_LOOSE_ROWS = re.compile(rb"<(?:[A-Za-z0-9_]+:)?row" + _ATTRIBUTES)
+_ROW_SPLIT = re.compile(rb"<(?:[A-Za-z0-9_]+:)?row[ \t\r\n/>]")
+_CELL_TAGS = re.compile(rb"<(?:[A-Za-z0-9_]+:)?c[ \t\r\n/>]")
 
 
 def check_workbook(file: IO[bytes], limits: Limits, source: str) -> None:
@@ -81,6 +91,9 @@ class Grid:
         self.rows = 0
         self.columns = 0
         self.dimension = False  # seen (it comes before the cells)
+        self.loose_rows = 0  # rows without a reference
+        self.loose_columns = 0  # the most cells in a row, when some have no reference
+        self.open_row = 0  # cells of the row the last block ended in
 
     def feed(self, block: bytes) -> None:
         if not self.dimension:
@@ -100,10 +113,25 @@ class Grid:
         if _found(rb' r="[A-Za-z]*0*' + number_above(rows) + b'"', block, text):
             rows = max([rows, *map(int, set(_ROWS.findall(block)))])
         self.rows, self.columns = rows, columns
+        self._unreferenced(block, text)
+        rows, columns = rows + self.loose_rows, columns + self.loose_columns
         self._check(columns, rows, "has a cell at")
         if columns > self.limits.columns:
             what = f"{self.part} has a cell in column {column_letters(columns)} ({columns:,})"
             raise over(self.source, what, "columns", self.limits.columns)
+
+    def _unreferenced(self, block: bytes, text: pl.Series | None) -> None:
+        """Cells and rows without a reference take the place after the one before: a
+        row of them widens the grid by its length, each such row lengthens it by one."""
+        if not _found(_LOOSE, block, text):  # the common case: every one has its place
+            self.open_row = 0
+            return
+        self.loose_rows += len(_LOOSE_ROWS.findall(block))
+        rows = _ROW_SPLIT.split(block)  # the first piece goes on with the open row
+        counts = [len(_CELL_TAGS.findall(piece)) for piece in rows]
+        counts[0] += self.open_row
+        self.open_row = counts[-1]
+        self.loose_columns = max(self.loose_columns, *counts)
 
     def _check(self, columns: int, rows: int, what: str) -> None:
         cells = max(columns, 1) * rows
