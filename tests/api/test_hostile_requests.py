@@ -200,6 +200,23 @@ def test_nul_in_a_cell_is_one_row_error(server: Server) -> None:
         assert "invalid_character" in bulk.text or bulk.json()["code"] == "row_errors"
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/imports", b'{"table": "visits", "records": [{"station": "\\ud800"}]}'),
+        ("/v1/imports", b'{"table": "visits", "records": {"r\\u0000": {"station": "x"}}}'),
+        ("/v1/imports", b'{"table": "visits", "records": [{"a\\u0000": "x"}]}'),
+        ("/v1/tables/companies/records/bulk", b'{"records": [{"name": "\\udc00"}]}'),
+        ("/v1/tables/companies/records/bulk", b'{"records": {"k\\u0000": {"name": "a"}}}'),
+    ],
+)
+def test_lone_surrogates_and_nul_in_names_are_400(server: Server, path: str, body: bytes) -> None:
+    with server.http(_tenant(), "write") as client:
+        answer = client.post(path, content=body, headers={"Content-Type": "application/json"})
+        assert_problem(answer, 400, "invalid_character")
+        assert client.get("/v1/imports").json()["data"] == []
+
+
 # ---- 4. odd numbers, deep nesting, bad options ---------------------------------------
 def _cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
@@ -11,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
 
-from loadbay.errors import InvalidOption
+from loadbay.errors import InvalidCharacter, InvalidOption
 from loadbay.pipeline.read.limits import brackets, check_depth
 from loadbay.service.idempotency import fingerprint
 
@@ -39,9 +40,44 @@ def load_json(raw: str | bytes, what: str, depth: int) -> Any:
     if brackets(text) > depth:
         check_depth(text, depth, "request", what)
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except ValueError as exc:
         raise InvalidOption(f"{what} is not valid JSON: {exc}") from None
+    if _SUSPECT.search(text):
+        check_text(data, what)
+    return data
+
+
+#: escapes that may make text no database keeps: NUL, and UTF-16 surrogates (lone ones)
+_SUSPECT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def check_text(data: Any, what: str) -> None:
+    """InvalidCharacter (400) for JSON data holding text no database keeps: a NUL in a
+    name or reference (an object's key), or a lone surrogate anywhere. (A NUL in a value
+    is the value's problem: a row error of the cell, or the field's.)"""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for key in value:
+                if "\x00" in key:
+                    raise InvalidCharacter(f"{what}: the name {key!r} holds a NUL character")
+                _check_encodable(key, what)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            _check_encodable(value, what)
+
+
+def _check_encodable(text: str, what: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidCharacter(
+            f"{what}: {text[:40]!r} holds a lone UTF-16 surrogate, which is not text"
+        ) from None
 
 
 async def json_body(request: Request, model: type[M]) -> tuple[M, str]:

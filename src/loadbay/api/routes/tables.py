@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, JSONResponse
 
+from loadbay.api import forms
 from loadbay.api.deps import Reader, Svc, Writer
 from loadbay.api.openapi import errors
 from loadbay.api.schemas import BulkRequest, BulkResponse, RecordPage, TableInfo, TableList
@@ -86,6 +87,7 @@ def bulk_records(
     fields: Annotated[str | None, Query(description="With return=records: a,b,c")] = None,
 ) -> JSONResponse:
     """Write up to LOADBAY_BULK_MAX records now: 200 if all succeed, 207 if some fail."""
+    forms.check_text(body.records, "records")
     chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     status, found = bulk.bulk_records(
         svc.ctx,
