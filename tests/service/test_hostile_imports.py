@@ -22,6 +22,9 @@ import pytest
 
 from loadbay.config import Settings
 from loadbay.service.context import Context
+from tests.api.helpers import assert_problem, upload
+from tests.api.helpers import run as run_api
+from tests.api.server import Server, running_server
 from tests.pipeline.test_hostile_files import GB, MB, gzip_bomb, sheet, two_cells, workbook_zip
 from tests.service.helpers import by_key, run
 
@@ -64,7 +67,7 @@ def csv_lines(tmp: Path) -> Path:
 
 
 def zeros(tmp: Path) -> Path:
-    return gzip_bomb(tmp / "companies.xlsx.gz", b"PK\x03\x04", b"\x00", 1 * GB)
+    return gzip_bomb(tmp / "companies.xlsx.gz", b"PK\x03\x04", b"\x00", GB // 2)
 
 
 def deep_json(tmp: Path) -> Path:
@@ -159,3 +162,24 @@ def test_the_command_line_refuses_a_gzip_bomb(db_url: str, tmp_path: Path) -> No
     error = json.loads(as_json.stdout)["error"]
     assert error["code"] == "limit_exceeded", error
     assert "max_expanded_bytes" in error["message"], error
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real server whose uploads may be 1 MiB (compressed files: 10 MiB expanded)."""
+    folder = tmp_path_factory.mktemp("hostile-api")
+    with running_server("sqlite", folder, LOADBAY_MAX_UPLOAD_BYTES=str(MB)) as found:
+        yield found
+
+
+def test_through_the_api_422_at_upload_and_failed_imports(api: Server, tmp_path: Path) -> None:
+    with api.http("hostile", "write") as client:
+        deep = deep_first_line(tmp_path).read_bytes()  # found by the format detection
+        answer = client.post("/v1/uploads", params={"filename": "deep.jsonl"}, content=deep)
+        assert "max_json_depth" in assert_problem(answer, 422, "limit_exceeded")["detail"]
+        for build, limit in ((far_cell, "max_sheet_cells"), (zeros, "max_expanded_bytes")):
+            up = upload(client, build(tmp_path))
+            done = run_api(api, client, upload_id=up["id"], table="companies")
+            assert done["state"] == "failed", done
+            assert done["error"]["code"] == "limit_exceeded", done
+            assert limit in done["error"]["message"]
