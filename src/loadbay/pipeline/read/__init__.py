@@ -23,12 +23,16 @@ Decisions, format by format (details in each module):
 * Excel: fully empty rows are skipped; ``ROW`` is the position below the header.
 
 Every format may be gzip-compressed, and every reader streams (bounded memory),
-except for Excel workbooks, which are loaded whole. ``read_file`` reads one batch
-ahead in a background thread (``ahead``): reading overlaps with what the caller does
-with the batch before. A read yields at least one batch per table. One module per
-format: ``delimited`` (with ``csv_chunks``), ``jsonl``, ``json_doc``, ``xml_doc``,
-``xlsx``; ``detect`` picks the format, ``source`` handles gzip and text encodings,
-``records`` turns JSON-like records into batches.
+except for Excel workbooks, which are loaded whole once measured (``xlsx_check``).
+``options.limits`` bound what a file may hold (decompressed bytes, line, field,
+columns, JSON nesting, sheet cells: ``limits``); a file over one raises
+LimitExceeded as soon as it is found, before the memory it would take is spent.
+``read_file`` reads one batch ahead in a background thread (``ahead``): reading
+overlaps with what the caller does with the batch before. A read yields at least one
+batch per table. One module per format: ``delimited`` (with ``csv_chunks``),
+``jsonl``, ``json_doc``, ``xml_doc``, ``xlsx``; ``detect`` picks the format,
+``source`` handles gzip and text encodings, ``records`` turns JSON-like records into
+batches.
 """
 
 from __future__ import annotations
