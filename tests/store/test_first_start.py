@@ -22,7 +22,7 @@ def test_contexts_opened_at_once_on_a_fresh_database_all_start(settings: Setting
         barrier.wait()
         try:
             open_context(settings).close()
-        except BaseException as exc:  # noqa: BLE001 - every failure is the finding
+        except BaseException as exc:  # every failure is the finding
             failures.append(exc)
 
     threads = [threading.Thread(target=start) for _ in range(STARTERS)]
