@@ -395,3 +395,14 @@ def test_a_limit_below_1_is_a_bad_option(tmp_path: Path) -> None:
     path.write_text("a\n1\n")
     with pytest.raises(Exception, match="json_depth must be at least 1"):
         read_file(path, ReadOptions(limits=Limits(json_depth=0)))
+
+
+@pytest.mark.parametrize("record_tag", [None, "r"])
+def test_an_xml_record_of_millions_of_elements(tmp_path: Path, record_tag: str | None) -> None:
+    """lxml builds a record whole (~120 bytes an element): 16 MB of <a/> would be 500 MB."""
+    path = tmp_path / "huge.xml"
+    path.write_bytes(b"<rows><r><b>1</b></r><r>" + b"<a/>" * (4 * MB) + b"</r></rows>")
+    options = {} if record_tag is None else {"record_tag": record_tag}
+    result = refused(path, "max_columns", **options)
+    assert "more than 1,000,000 elements" in result["message"]
+    assert result["peak"] < 400 * MB

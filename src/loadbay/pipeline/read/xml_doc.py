@@ -14,19 +14,22 @@ an attribute and a child element share a name, **the child element wins**. A chi
 with children of its own gives its XML text. A child element that occurs twice in a
 record makes that record an ``invalid_record`` row error. A record without child
 elements but with text gives one field named after the record element. Elements are
-cleared as they are read, so memory stays bounded.
+cleared as they are read, so memory stays bounded; a record that holds more than
+100 elements per column allowed (``limits.columns``) raises LimitExceeded while lxml
+builds it (``Tags`` counts the tags it is given).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from lxml import etree
 
 from loadbay.errors import UnreadableFile
 from loadbay.pipeline.read.base import Batch, ReadOptions
+from loadbay.pipeline.read.limits import over
 from loadbay.pipeline.read.records import Cell, RecordBatcher, invalid
 from loadbay.pipeline.read.source import open_raw, open_utf8
 
@@ -53,12 +56,50 @@ def read_xml(path: Path, options: ReadOptions) -> Iterator[Batch]:
     yield from batcher.finish()
 
 
-def _open(path: Path, options: ReadOptions) -> Any:
+def _open(path: Path, options: ReadOptions) -> Tags:
     """lxml follows the XML declaration (or BOM); a forced encoding is made UTF-8 first."""
     expanded = options.limits.expanded_bytes
     if options.encoding:
-        return open_utf8(path, options.encoding, expanded)
-    return open_raw(path, expanded)
+        raw: BinaryIO = open_utf8(path, options.encoding, expanded)
+    else:
+        raw = open_raw(path, expanded)
+    return Tags(raw, ELEMENTS_PER_COLUMN * options.limits.columns, path.name)
+
+
+#: elements a record (with what precedes it) may hold, per column allowed: lxml takes
+#: ~120 bytes an element, and builds a record whole before it is read
+ELEMENTS_PER_COLUMN = 100
+#: tags lxml may have read past the record it is building (it reads 32 KiB at a time)
+_READ_AHEAD = 64 * 1024
+
+
+class Tags:
+    """The bytes of an XML file, for lxml, with their tags counted since the last
+    ``mark`` (a record read): too many raise LimitExceeded while lxml builds them."""
+
+    def __init__(self, raw: BinaryIO, limit: int, source: str) -> None:
+        self._raw = raw
+        self._limit = limit
+        self._source = source
+        self._tags = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data: bytes = self._raw.read(size)
+        self._tags += data.count(b"<")
+        if self._tags > 2 * self._limit + _READ_AHEAD:  # a start and an end tag each
+            per = ELEMENTS_PER_COLUMN
+            what = f"a record holds more than {self._limit:,} elements ({per} per column)"
+            raise over(self._source, what, "columns", self._limit // per)
+        return data
+
+    def mark(self) -> None:
+        self._tags = 0
+
+    def __enter__(self) -> Tags:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._raw.close()
 
 
 def _events(source: Any, options: ReadOptions, events: tuple[Event, ...], tag: str | None) -> Any:
@@ -89,6 +130,7 @@ def _repeated_tag(path: Path, options: ReadOptions) -> str | None:
                     return name
                 seen.append(name)
                 element.clear()
+                source.mark()
     return seen[0] if seen else None  # no tag repeats: the first child is the one record
 
 
@@ -100,10 +142,12 @@ def _records(path: Path, options: ReadOptions, tag: str) -> Iterator[Element]:
             if anywhere:
                 if next(element.iterancestors(f"{{*}}{tag}"), None) is None:
                     yield element
+                    source.mark()
             else:
                 parent = element.getparent()
                 if parent is not None and parent.getparent() is None:
                     yield element
+                    source.mark()
 
 
 def _add(batcher: RecordBatcher, row: int, element: Element) -> Batch | None:
