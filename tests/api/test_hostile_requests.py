@@ -384,3 +384,12 @@ def test_a_lost_database_connection_is_503_and_a_refused_value_422(
         lost = client.get("/v1/imports", headers=headers)
         assert_problem(lost, 503, DatabaseUnavailable.code)
         assert client.get("/v1/imports", headers=headers).status_code == 200  # pool renewed
+
+
+def test_the_answers_of_hostile_requests_are_documented(server: Server) -> None:
+    paths = httpx.get(server.url + "/openapi.json").json()["paths"]
+    for operations in paths.values():
+        for operation in operations.values():
+            assert {"400", "503"} <= set(operation["responses"])
+    assert "409" in paths["/v1/imports"]["post"]["responses"]
+    assert "409" in paths["/v1/uploads"]["post"]["responses"]

@@ -16,7 +16,8 @@ _DESCRIPTIONS = {
     401: "No token, or a token that is not valid or was revoked.",
     403: "The token does not have the scope this needs.",
     404: "No such resource for this tenant.",
-    409: "The resource's state does not allow this (or, for a revert, later changes).",
+    409: "The resource's state does not allow this (or, for a revert, later changes; for "
+    "an Idempotency-Key, a request with it still in flight).",
     413: "The request or the file is larger than allowed.",
     415: "The request's media type is not supported.",
     422: "The request or its options are not valid.",
@@ -55,10 +56,11 @@ def build(app: FastAPI) -> dict[str, Any]:
     _add_models(components, Problem, ImportCreate)
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
-            # a URL with a NUL character is refused by every route (api/guards.py)
-            operation.setdefault("responses", {}).setdefault(
-                "400", {"description": _DESCRIPTIONS[400]}
-            )
+            # every route: a URL with a NUL character (api/guards.py), a lost database
+            for status in (400, 503):
+                operation.setdefault("responses", {}).setdefault(
+                    str(status), {"description": _DESCRIPTIONS[status]}
+                )
             for code, answer in operation.get("responses", {}).items():
                 if code.isdigit() and int(code) >= 400:
                     answer["content"] = {problems.MEDIA_TYPE: {"schema": ref(Problem)}}

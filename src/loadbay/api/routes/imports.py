@@ -98,7 +98,7 @@ def _spec(body: ImportCreate) -> ImportSpec:
     "",
     status_code=202,
     response_model=Import,
-    responses=errors(401, 403, 404, 413, 415, 422, 429),
+    responses=errors(401, 403, 404, 409, 413, 415, 422, 429),
     openapi_extra=_CREATE_BODY,
 )
 async def create_import(

@@ -49,7 +49,7 @@ IdempotencyKey = Annotated[
     "",
     status_code=201,
     response_model=Upload,
-    responses=errors(401, 403, 413, 422, 429),
+    responses=errors(401, 403, 409, 413, 422, 429),
     openapi_extra=_BODY,
 )
 async def create_upload(
