@@ -10,6 +10,9 @@ tokens). ``backend`` picks the local service or a remote server, ``render`` prin
 
 from __future__ import annotations
 
+import logging
+import sys
+
 import typer
 
 app = typer.Typer(
@@ -21,9 +24,25 @@ app = typer.Typer(
 
 
 def main() -> None:
-    app()
+    """Run the command line; what escaped a command's own handling (its output, say) is
+    still one line and an exit code, not a traceback."""
+    if not debug_enabled():
+        # serve and worker set up logging; other commands report what went wrong
+        # themselves, and loadbay's log records (tracebacks among them) are not shown
+        logging.lastResort = logging.NullHandler()
+    try:
+        app()
+    except BaseException as exc:
+        if passes(exc):
+            raise
+        try:
+            stopped(exc, "--json" in sys.argv[1:])
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
 
 
 from loadbay.cli import imports, server  # noqa: E402  (registers the commands on app)
+from loadbay.cli.common import passes, stopped  # noqa: E402
+from loadbay.config import debug_enabled  # noqa: E402
 
 __all__ = ["app", "imports", "main", "server"]

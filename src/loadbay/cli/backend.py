@@ -53,6 +53,15 @@ class Backend(Protocol):
     def tables(self) -> list[dict[str, Any]]: ...
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the run of the import ``import_id`` (which the runner then ended,
+    failed, if it could)."""
+
+    def __init__(self, import_id: str) -> None:
+        super().__init__(import_id)
+        self.import_id = import_id
+
+
 class LocalBackend:
     """The service layer over this machine's database."""
 
@@ -61,10 +70,13 @@ class LocalBackend:
 
     def run_import(self, request: ImportRequest, progress: Progress | None) -> dict[str, Any]:
         import_id = import_service.create_import(self.ctx, request)
-        return import_service.run_import(self.ctx, import_id, progress=progress)
+        return self.resume(import_id, progress)
 
     def resume(self, import_id: str, progress: Progress | None) -> dict[str, Any]:
-        return import_service.run_import(self.ctx, import_id, progress=progress)
+        try:
+            return import_service.run_import(self.ctx, import_id, progress=progress)
+        except KeyboardInterrupt as exc:
+            raise RunInterrupted(import_id) from exc
 
     def first_errors(self, import_id: str) -> list[dict[str, Any]]:
         return import_service.first_errors(self.ctx, import_id)

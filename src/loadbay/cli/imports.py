@@ -4,17 +4,32 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from loadbay.cli import app
-from loadbay.cli.backend import Backend, open_backend
+from loadbay.cli.backend import Backend, RunInterrupted, open_backend
 from loadbay.cli.common import JsonOpt, SchemaOpt, TokenOpt, UrlOpt, err, pairs, progress_bar
-from loadbay.cli.render import show_import, show_imports, show_record, show_revert, show_tables
-from loadbay.errors import EXIT_ROW_ERRORS, LoadbayError, exit_code_for
+from loadbay.cli.render import (
+    show_import,
+    show_imports,
+    show_interrupted,
+    show_record,
+    show_revert,
+    show_tables,
+)
+from loadbay.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_ROW_ERRORS,
+    LoadbayError,
+    UnreadableFile,
+    exit_code_for,
+)
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
+from loadbay.service.ingest import Progress
 from loadbay.service.requests import ImportRequest, SourceSpec
 
 imports_app = typer.Typer(help="List imports, or show one.", invoke_without_command=True)
@@ -35,8 +50,10 @@ def _sources(
             f"not {len(tables)} times"
         )
     for path in files:
+        if path.is_dir():
+            raise UnreadableFile(f"{path} is a folder, not a file")
         if not path.is_file():
-            raise typer.BadParameter(f"no such file: {path}")
+            raise UnreadableFile(f"no such file: {path}")
     names: list[str | None] = [*tables] if len(tables) == len(files) else [None] * len(files)
     if len(tables) == 1:
         names = [tables[0]] * len(files)
@@ -154,9 +171,20 @@ def import_(
             dry_run=dry_run,
             notes=notes,
         )
-        with progress_bar(enabled=not as_json and err.is_terminal) as progress:
-            record = backend.run_import(request, progress)
+        record = _running(backend, as_json, lambda progress: backend.run_import(request, progress))
         _conclude(backend, record, as_json, report)
+
+
+def _running(
+    backend: Backend, as_json: bool, run: Callable[[Progress | None], dict[str, Any]]
+) -> dict[str, Any]:
+    """``run`` with a progress bar; on Ctrl-C, say what became of the import (exit 130)."""
+    try:
+        with progress_bar(enabled=not as_json and err.is_terminal) as progress:
+            return run(progress)
+    except RunInterrupted as stop:
+        show_interrupted(backend.get_import(stop.import_id), as_json)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def _conclude(
@@ -220,8 +248,7 @@ def imports_resume(
     Local only: with LOADBAY_URL set it refuses (a server's workers resume its imports).
     """
     with open_backend(schema, as_json=as_json) as backend:
-        with progress_bar(enabled=not as_json and err.is_terminal) as progress:
-            record = backend.resume(import_id, progress)
+        record = _running(backend, as_json, lambda progress: backend.resume(import_id, progress))
         _conclude(backend, record, as_json)
 
 
@@ -271,4 +298,4 @@ def export(
             return
         with open(output, "w", newline="", encoding="utf-8") as handle:
             count = backend.export(table, handle, format_)
-        err.print(f"{count:,} rows of {table} written to {output}", highlight=False)
+        err.print(f"{count:,} rows of {table} written to {output}")

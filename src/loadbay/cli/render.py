@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 from rich.table import Table as RichTable
+from rich.text import Text
 
-from loadbay.cli.common import out
+from loadbay.cli.common import out, show_error
+from loadbay.errors import Interrupted
 
 _BRIEF = (
     "id",
@@ -80,11 +82,9 @@ def show_import(
     summary.add_row(*(f"{counts[n]:,}" for n in counts))
     out.print(summary)
     if record.get("error"):
-        out.print(
-            f"[bold red]error[/] ({record['error_code']}): {record['error']}", highlight=False
-        )
+        show_error(record["error_code"], record["error"])
     for warning in record.get("warnings") or []:
-        out.print(f"[yellow]warning[/]: {warning}", highlight=False)
+        out.print(Text.assemble(("warning", "yellow"), f": {warning}"))
     if errors:
         error_table(errors)
     if record["dry_run"]:
@@ -92,7 +92,37 @@ def show_import(
             fields = ", ".join(
                 f"{k}: {v['old']!r} → {v['new']!r}" for k, v in change["changes"].items()
             )
-            out.print(f"row {change['row']} ({change['key']}): {fields}", highlight=False)
+            out.print(f"row {change['row']} ({change['key']}): {fields}")
+
+
+def interrupted_message(record: dict[str, Any]) -> str:
+    """What became of an import whose run Ctrl-C stopped, and what the user can do."""
+    import_id, state = record["id"], record["state"]
+    counts = record.get("counts") or {}
+    written = sum(counts.get(k) or 0 for k in ("created", "updated", "deleted"))
+    said = f"import {import_id} was interrupted (Ctrl-C)"
+    if state in ("queued", "validating", "running"):  # the runner could not end it
+        return (
+            f"{said} and left {state}: 'loadbay imports resume {import_id}' goes on from "
+            "its last committed chunk"
+        )
+    if not written:
+        return f"{said} and is {state}; nothing was written"
+    return (
+        f"{said} and is {state}; the {written:,} rows its committed chunks wrote stay: "
+        f"'loadbay revert {import_id}' undoes them"
+    )
+
+
+def show_interrupted(record: dict[str, Any], as_json: bool) -> None:
+    """An import stopped by Ctrl-C: its one-line error (``--json``: the import's object)."""
+    message = interrupted_message(record)
+    if as_json:
+        payload = import_payload(record, [], [])
+        payload["error"] = {"code": Interrupted.code, "message": message}
+        print(json.dumps(payload, default=str))
+        return
+    show_error(Interrupted.code, message)
 
 
 def error_table(errors: list[dict[str, Any]]) -> None:
@@ -133,7 +163,7 @@ def show_record(record: dict[str, Any], errors: list[dict[str, Any]], as_json: b
         return
     for k, v in brief(record).items():
         if v not in (None, ""):
-            out.print(f"[bold]{k}[/]: {v}", highlight=False)
+            out.print(Text.assemble((k, "bold"), f": {v}"))
     if errors:
         error_table(errors)
 
@@ -151,8 +181,7 @@ def show_revert(import_id: str, result: dict[str, Any], as_json: bool) -> None:
     done = result["reverted"]
     out.print(
         f"import {import_id} reverted: {done['deleted']} created rows deleted, "
-        f"{done['restored']} rows restored, {done['reinserted']} deleted rows back",
-        highlight=False,
+        f"{done['restored']} rows restored, {done['reinserted']} deleted rows back"
     )
 
 
