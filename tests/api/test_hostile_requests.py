@@ -393,3 +393,18 @@ def test_the_answers_of_hostile_requests_are_documented(server: Server) -> None:
             assert {"400", "503"} <= set(operation["responses"])
     assert "409" in paths["/v1/imports"]["post"]["responses"]
     assert "409" in paths["/v1/uploads"]["post"]["responses"]
+
+
+def test_a_client_waiting_for_100_continue_gets_the_refusal_at_once(small: Server) -> None:
+    port = int(small.url.rsplit(":", 1)[1])
+    head = (
+        "POST /v1/uploads?filename=a.csv HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer {small.admin_token}\r\nContent-Length: {BIG}\r\n"
+        "Expect: 100-continue\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(head.encode())
+        received = b""
+        while data := sock.recv(65536):  # the server closes: no body was invited
+            received += data
+    _closed_after(received, 413)

@@ -44,11 +44,16 @@ class BodyLimit:
         if scope["type"] != "http" or not _has_body(scope):
             await self.app(scope, receive, send)
             return
+        headers = dict(scope.get("headers") or [])
         received = 0
         ended = False
+        #: a client waiting for "100 Continue" has sent no body yet: an early answer
+        #: closes without inviting it (uvicorn sends 100 Continue at the first receive)
+        unasked = headers.get(b"expect", b"").lower() == b"100-continue"
 
         async def counted() -> Message:
-            nonlocal received, ended
+            nonlocal received, ended, unasked
+            unasked = False
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
@@ -61,11 +66,11 @@ class BodyLimit:
 
         async def answer(message: Message) -> None:
             early = message["type"] == "http.response.start" and not ended
-            if early and not await _drained(receive):
+            if early and (unasked or not await _drained(receive)):
                 message = {**message, "headers": [*message.get("headers", []), *_CLOSE]}
             await send(message)
 
-        length = dict(scope.get("headers") or []).get(b"content-length", b"")
+        length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > self.limit:
             reply = problems.from_error(self._error(), scope.get("path"))
             await reply(scope, counted, answer)
