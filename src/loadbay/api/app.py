@@ -14,7 +14,16 @@ from loadbay.api.bodylimit import BodyLimit
 from loadbay.api.deps import Services
 from loadbay.api.guards import RefuseNul
 from loadbay.api.ratelimit import RateLimiter
-from loadbay.api.routes import events, health, imports, tables, tokens, uploads, webhooks
+from loadbay.api.routes import (
+    events,
+    health,
+    imports,
+    tables,
+    templates,
+    tokens,
+    uploads,
+    webhooks,
+)
 from loadbay.config import Settings
 from loadbay.jobs import Jobs
 from loadbay.web import install as install_web
@@ -62,7 +71,7 @@ def create_app(settings: Settings, jobs: Jobs | None = None) -> FastAPI:
     problems.install(app)
     app.add_middleware(RefuseNul)  # inside BodyLimit: its early answer closes too
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + BODY_SLACK)
-    for module in (health, uploads, imports, events, tables, tokens, webhooks):
+    for module in (health, uploads, imports, events, tables, templates, tokens, webhooks):
         app.include_router(module.router)
     install_web(app, settings)
 

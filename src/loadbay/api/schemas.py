@@ -104,6 +104,12 @@ class ImportCreate(_Closed):
     options: ImportOptions = Field(default_factory=lambda: ImportOptions())
     dry_run: bool = Field(default=False, description="Validate and plan only; ends in validated.")
     notes: str | None = Field(default=None, max_length=10_000)
+    template_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="A saved template (id or name): its fields are the defaults, the "
+        "fields given here override them (mapping, constants, options key by key).",
+    )
 
 
 class Counts(BaseModel):
@@ -148,6 +154,7 @@ class Import(BaseModel):
     finished_at: datetime | None
     reverted_at: datetime | None
     error: ImportFailure | None
+    template_id: str | None = Field(default=None, description="The template it was made from.")
 
 
 class ImportPage(BaseModel):
@@ -199,6 +206,94 @@ class RevertResult(BaseModel):
     import_: Import = Field(alias="import")
     reverted: Reverted
     conflicts: list[dict[str, Any]]
+
+
+# ---- templates -----------------------------------------------------------------------
+_TEMPLATE_EXAMPLE: dict[str, Any] = {
+    "id": "tpl_3a9f0c2e7b1d4e6f",
+    "name": "crm-contacts",
+    "tables": ["contacts"],
+    "mode": "upsert",
+    "error_handling": "lenient",
+    "key": ["email"],
+    "mapping": {"E-mail": "email", "Full name": "name"},
+    "constants": {"source": "crm"},
+    "options": {"date_formats": ["%d/%m/%Y"], "delimiter": ";"},
+    "notes": "The weekly CRM export",
+    "created_at": "2026-12-06T09:30:00Z",
+    "updated_at": "2026-12-06T09:30:00Z",
+}
+
+
+class _TemplateFields(_Closed):
+    table: str | None = Field(default=None, description="The target table of every file.")
+    tables: list[str] | None = Field(default=None, description="One table per file (or one).")
+    mode: Mode | None = None
+    error_handling: ErrorHandling | None = None
+    key: list[str] | None = Field(default=None, description="Match on these unique columns.")
+    mapping: dict[str, str] | None = Field(default=None, description="file column → column")
+    constants: dict[str, Scalar] | None = Field(default=None, description="column → value")
+    options: ImportOptions | None = None
+    notes: str | None = Field(default=None, max_length=10_000)
+
+
+class TemplateCreate(_TemplateFields):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "crm-contacts",
+                    "table": "contacts",
+                    "key": ["email"],
+                    "mapping": {"E-mail": "email"},
+                    "options": {"delimiter": ";"},
+                }
+            ]
+        },
+    )
+    name: str = Field(min_length=1, max_length=200, description="Unique within the tenant.")
+
+
+class TemplateUpdate(_TemplateFields):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"mapping": {"E-mail": "email", "Phone": "phone"}}]},
+    )
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class Template(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_TEMPLATE_EXAMPLE]})
+    id: str
+    name: str
+    tables: list[str]
+    mode: str | None
+    error_handling: str | None
+    key: list[str]
+    mapping: dict[str, str]
+    constants: dict[str, Any]
+    options: dict[str, Any]
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplatePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"data": [_TEMPLATE_EXAMPLE], "next_cursor": None}]}
+    )
+    data: list[Template]
+    next_cursor: str | None
+
+
+class ImportAsTemplate(_Closed):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "crm-contacts", "notes": "from imp_…"}]},
+    )
+    name: str = Field(min_length=1, max_length=200)
+    notes: str | None = Field(default=None, max_length=10_000)
 
 
 # ---- bulk records --------------------------------------------------------------------

@@ -48,6 +48,7 @@ def record_import(
         "dry_run": request.dry_run,
         "request": request.to_json(),
         "notes": request.notes,
+        "template_id": request.template_id,
         "counts": dict.fromkeys(imports_sql.OUTCOMES, 0),
         "created_at": imports_sql.now(),
     }

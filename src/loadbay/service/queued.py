@@ -21,11 +21,12 @@ from loadbay.service.context import Context
 from loadbay.service.idempotency import fingerprint, once
 from loadbay.service.imports import create_import, get_import, requeue_dry_run
 from loadbay.service.leases import Leases
-from loadbay.service.requests import ImportRequest, SourceSpec, parse_choice
+from loadbay.service.requests import ImportRequest, SourceSpec, merge_template, parse_choice
 from loadbay.service.revert import revert_import
 from loadbay.service.uploads import get_upload, receive, save_records
 from loadbay.service.views import import_view
-from loadbay.store import imports_sql
+from loadbay.store import imports_sql, templates_sql
+from loadbay.store.engine import reading
 from loadbay.store.imports_sql import now
 
 ENDPOINT = "POST /v1/imports"
@@ -61,6 +62,9 @@ class ImportSpec:
     options: dict[str, Any] = field(default_factory=dict)
     dry_run: bool = False
     notes: str | None = None
+    template_id: str | None = None  # a saved template (id or name): the defaults
+    #: the fields the client gave explicitly (they override the template's); None: all
+    given: frozenset[str] | None = None
 
 
 def _table_names(ctx: Context, spec: ImportSpec, count: int) -> list[str | None]:
@@ -95,6 +99,8 @@ def _options(spec: ImportSpec) -> dict[str, Any]:
 
 def build_request(ctx: Context, tenant: str, spec: ImportSpec) -> ImportRequest:
     """Check every option, then find the uploads (or keep the inline records as one)."""
+    if spec.template_id is not None:
+        spec = with_template(ctx, tenant, spec)
     if bool(spec.upload_ids) == (spec.records is not None):
         raise InvalidOption("give upload_id (or upload_ids) or records, and only one of them")
     count = len(spec.upload_ids) or 1
@@ -109,6 +115,7 @@ def build_request(ctx: Context, tenant: str, spec: ImportSpec) -> ImportRequest:
         constants=dict(spec.constants),
         dry_run=spec.dry_run,
         notes=spec.notes,
+        template_id=spec.template_id,
         **_options(spec),
     )
     uploads = [get_upload(ctx, tenant, u) for u in spec.upload_ids]
@@ -120,6 +127,41 @@ def build_request(ctx: Context, tenant: str, spec: ImportSpec) -> ImportRequest:
         for u, t in zip(uploads, names, strict=True)
     )
     return dataclasses.replace(request, sources=sources)
+
+
+def _given_fields(spec: ImportSpec) -> dict[str, Any]:
+    """The fields ``spec`` gave explicitly, named as a template's (TEMPLATE_FIELDS)."""
+    given = spec.given if spec.given is not None else frozenset(dataclasses.asdict(spec))
+    if spec.table and spec.tables:
+        raise InvalidOption("give table or tables, not both")
+    fields: dict[str, Any] = {}
+    if {"table", "tables"} & given and (spec.table or spec.tables):
+        fields["tables"] = [spec.table] if spec.table else list(spec.tables)
+    for name in ("mode", "error_handling", "key", "mapping", "constants", "options"):
+        if name in given:
+            value = getattr(spec, name)
+            fields[name] = list(value) if isinstance(value, tuple) else value
+    return fields
+
+
+def with_template(ctx: Context, tenant: str, spec: ImportSpec) -> ImportSpec:
+    """``spec`` with the defaults of its saved template (NotFound: no such template)."""
+    assert spec.template_id is not None
+    with ctx.engine.connect() as conn, reading(conn).begin():
+        template = templates_sql.get_template(conn, tenant, spec.template_id)
+    merged = merge_template(template, _given_fields(spec))
+    return dataclasses.replace(
+        spec,
+        table=None,
+        tables=tuple(merged["tables"] or ()),
+        mode=merged["mode"] or ImportSpec.mode,
+        error_handling=merged["error_handling"] or ImportSpec.error_handling,
+        key=tuple(merged["key"] or ()),
+        mapping=dict(merged["mapping"] or {}),
+        constants=dict(merged["constants"] or {}),
+        options=dict(merged["options"] or {}),
+        template_id=str(template["id"]),
+    )
 
 
 def submit(

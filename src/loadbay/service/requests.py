@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
@@ -77,6 +78,7 @@ class ImportRequest:
     max_errors: int | None = None
     dry_run: bool = False
     notes: str | None = None
+    template_id: str | None = None  # the saved template (tpl_…) it was made from
 
     def __post_init__(self) -> None:
         if not self.sources:
@@ -105,6 +107,28 @@ class ImportRequest:
         values["key"] = tuple(values.get("key") or ())
         values["date_formats"] = tuple(values.get("date_formats") or ())
         return cls(**values)
+
+
+#: what a saved template holds (``notes`` describe the template, not its imports)
+TEMPLATE_FIELDS = ("tables", "mode", "error_handling", "key", "mapping", "constants", "options")
+#: the fields of a template whose values merge key by key with an import's
+_MERGED_BY_KEY = frozenset({"mapping", "constants", "options"})
+
+
+def merge_template(template: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The one merge of a template and an import's own fields (API, CLI, web): the
+    template's fields are the defaults; ``given`` holds only the fields the import gave
+    explicitly, and each replaces the template's (mapping, constants and options merge
+    key by key, the import's keys winning). Fields are named as TEMPLATE_FIELDS."""
+    merged: dict[str, Any] = {f: template.get(f) for f in TEMPLATE_FIELDS}
+    for name, value in given.items():
+        if name not in merged:
+            raise ValueError(f"{name!r} is not a field of a template")
+        if name in _MERGED_BY_KEY:
+            merged[name] = {**(merged[name] or {}), **(value or {})}
+        else:
+            merged[name] = value
+    return merged
 
 
 def parse_choice(enum: type[E], value: object, what: str) -> E:

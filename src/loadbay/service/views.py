@@ -46,6 +46,7 @@ def import_view(record: dict[str, Any]) -> dict[str, Any]:
         "error_handling": record["error_handling"],
         "dry_run": bool(record["dry_run"]),
         "notes": record.get("notes"),
+        "template_id": record.get("template_id"),
         "counts": {k: int(counts.get(k, 0)) for k in OUTCOMES},
         "rows_total": int(record.get("rows_total") or 0),
         "rows_processed": int(record.get("rows_processed") or 0),

@@ -184,6 +184,8 @@ def page_imports(
     if filters.get("table"):
         pattern = '%"' + _like_escape(str(filters["table"])) + '"%'
         query = query.where(sa.cast(i.c.tables, sa.Text).like(pattern, escape="\\"))
+    if filters.get("template_id"):
+        query = query.where(i.c.template_id == filters["template_id"])
     if filters.get("created_after"):
         query = query.where(i.c.created_at > filters["created_after"])
     if filters.get("created_before"):

@@ -44,6 +44,8 @@ imports = sa.Table(
     sa.Column("started_at", sa.DateTime),
     sa.Column("finished_at", sa.DateTime),
     sa.Column("reverted_at", sa.DateTime),
+    #: the saved template (``tpl_…``) the import was made from, if any
+    sa.Column("template_id", sa.String(40)),
     sa.Index("loadbay_imports_tenant_created", "tenant_id", "created_at"),
 )
 
@@ -140,6 +142,26 @@ leases = sa.Table(
     sa.Column("cancel_requested", sa.Boolean, nullable=False, default=False),
     #: why its last worker stopped, when its supervisor saw it die (``killed by SIGABRT``)
     sa.Column("last_error", sa.Text),
+)
+
+#: a tenant's saved import settings (``tpl_…``), named uniquely within the tenant
+templates = sa.Table(
+    "loadbay_templates",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("tables", sa.JSON, nullable=False),
+    sa.Column("mode", sa.String(20)),
+    sa.Column("error_handling", sa.String(20)),
+    sa.Column("key", sa.JSON, nullable=False),
+    sa.Column("mapping", sa.JSON, nullable=False),
+    sa.Column("constants", sa.JSON, nullable=False),
+    sa.Column("options", sa.JSON, nullable=False),
+    sa.Column("notes", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("tenant_id", "name", name="loadbay_templates_tenant_name"),
 )
 
 # ---- webhooks: subscriptions, the outbox of events, and delivery attempts -------------

@@ -16,15 +16,17 @@ from loadbay.api.openapi import errors, ref
 from loadbay.api.routes.uploads import IdempotencyKey
 from loadbay.api.schemas import (
     Import,
+    ImportAsTemplate,
     ImportCreate,
     ImportPage,
     ResultPage,
     RevertRequest,
     RevertResult,
     Scalar,
+    Template,
 )
 from loadbay.errors import InvalidOption
-from loadbay.service import pages, queued
+from loadbay.service import pages, queued, templates
 from loadbay.service.idempotency import fingerprint
 from loadbay.service.queued import ImportSpec
 
@@ -45,6 +47,7 @@ _FORM_FIELDS: dict[str, Any] = {
     "options": {"type": "string", "description": "JSON object: ImportOptions"},
     "dry_run": {"type": "boolean"},
     "notes": {"type": "string"},
+    "template_id": {"type": "string", "description": "A saved template: the defaults"},
 }
 _CREATE_BODY = {
     "requestBody": {
@@ -69,7 +72,7 @@ _RESULT_FORMATS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _text(value: Scalar) -> str:
+def text_of(value: Scalar) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
@@ -87,10 +90,12 @@ def _spec(body: ImportCreate) -> ImportSpec:
         error_handling=body.error_handling,
         key=tuple(k.strip() for k in key if k.strip()),
         mapping=dict(body.mapping),
-        constants={k: _text(v) for k, v in body.constants.items()},
+        constants={k: text_of(v) for k, v in body.constants.items()},
         options=body.options.model_dump(exclude_none=True),
         dry_run=body.dry_run,
         notes=body.notes,
+        template_id=body.template_id,
+        given=frozenset(body.model_fields_set),
     )
 
 
@@ -141,6 +146,7 @@ def list_imports(
     table: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
+    template_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
@@ -150,6 +156,7 @@ def list_imports(
         "table": table,
         "created_after": _naive(created_after),
         "created_before": _naive(created_before),
+        "template_id": template_id,
     }
     return pages.imports_page(svc.ctx, principal.tenant, limit, cursor, filters)
 
@@ -227,3 +234,17 @@ def revert_import(
     """Undo a finished import; 409 listing the conflicts unless ``{"force": true}``."""
     force = bool(body and body.force)
     return queued.revert(svc.ctx, principal.tenant, import_id, force)
+
+
+@router.post(
+    "/{import_id}/template",
+    status_code=201,
+    response_model=Template,
+    responses=errors(401, 403, 404, 409, 422, 429),
+)
+def save_as_template(
+    import_id: str, body: ImportAsTemplate, principal: Writer, svc: Svc
+) -> dict[str, Any]:
+    """Save this import's tables, mode, error handling, key, mapping, constants and
+    options as a new template ``name``."""
+    return templates.save_import(svc.ctx, principal.tenant, import_id, body.name, body.notes)

@@ -1,0 +1,200 @@
+"""Use cases of import templates: save, list, look, change, delete, save an import as one.
+
+A template (``tpl_…``) keeps what an import would otherwise resend every time: tables,
+mode, error handling, key, mapping, constants and options. An import naming it
+(``template_id``) takes those as defaults; its own fields win (``requests.merge_template``,
+applied in ``queued.with_template``). Names are unique per tenant; a template is
+addressed by id, or by name.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from loadbay.errors import InvalidOption, UnknownTable
+from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
+from loadbay.service.context import Context
+from loadbay.service.imports import get_import
+from loadbay.service.pages import check_limit, decode_cursor, encode_cursor
+from loadbay.service.queued import IMPORT_OPTIONS, SOURCE_OPTIONS
+from loadbay.service.requests import TEMPLATE_FIELDS, ImportRequest, parse_choice
+from loadbay.service.views import iso
+from loadbay.store import templates_sql
+from loadbay.store.engine import reading
+from loadbay.store.imports_sql import now
+
+#: the fields of a template a client sets (``name`` and ``notes`` besides TEMPLATE_FIELDS)
+EDITABLE = ("name", *TEMPLATE_FIELDS, "notes")
+
+
+def template_view(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": record["id"],
+        "name": record["name"],
+        "tables": list(record["tables"] or []),
+        "mode": record["mode"],
+        "error_handling": record["error_handling"],
+        "key": list(record["key"] or []),
+        "mapping": dict(record["mapping"] or {}),
+        "constants": dict(record["constants"] or {}),
+        "options": dict(record["options"] or {}),
+        "notes": record["notes"],
+        "created_at": iso(record["created_at"]),
+        "updated_at": iso(record["updated_at"]),
+    }
+
+
+def _name(value: Any) -> str:
+    name = str(value or "").strip()
+    if not name:
+        raise InvalidOption("a template needs a name", field="name")
+    if name.startswith("tpl_"):
+        raise InvalidOption(f"name {name!r}: tpl_ starts a template's id", field="name")
+    return name
+
+
+def _tables(ctx: Context, tables: Sequence[str]) -> list[str]:
+    for name in tables:
+        try:
+            ctx.catalog.get(name)
+        except UnknownTable:
+            raise InvalidOption(f"table {name!r} does not exist", field="tables") from None
+    return list(tables)
+
+
+def _options(options: Mapping[str, Any]) -> dict[str, Any]:
+    allowed = SOURCE_OPTIONS + IMPORT_OPTIONS
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise InvalidOption(
+            f"unknown options: {', '.join(unknown)} (allowed: {', '.join(allowed)})",
+            field="options",
+        )
+    if options.get("empty") is not None:
+        parse_choice(EmptyPolicy, options["empty"], "empty")
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _checked(ctx: Context, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The given fields of a template, checked and in their stored form."""
+    values: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name not in EDITABLE:
+            raise InvalidOption(f"{name!r} is not a field of a template", field=name)
+        if name == "name":
+            value = _name(value)
+        elif name == "tables":
+            value = _tables(ctx, value or [])
+        elif name == "mode" and value is not None:
+            value = parse_choice(Mode, value, "mode").value
+        elif name == "error_handling" and value is not None:
+            value = parse_choice(ErrorHandling, value, "error_handling").value
+        elif name == "options":
+            value = _options(value or {})
+        elif name == "key":
+            value = [str(k) for k in value or []]
+        elif name in ("mapping", "constants"):
+            value = {str(k): v for k, v in (value or {}).items()}
+        values[name] = value
+    return values
+
+
+def create_template(ctx: Context, tenant: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Save a template (InvalidOption: a field not valid; Conflict: the name is taken)."""
+    values = _checked(ctx, {"name": fields.get("name"), **fields})
+    moment = now()
+    record = {
+        "tables": [],
+        "mode": None,
+        "error_handling": None,
+        "key": [],
+        "mapping": {},
+        "constants": {},
+        "options": {},
+        "notes": None,
+        **values,
+        "id": "tpl_" + secrets.token_hex(8),
+        "tenant_id": tenant,
+        "created_at": moment,
+        "updated_at": moment,
+    }
+    with ctx.engine.begin() as conn:
+        templates_sql.insert_template(conn, record)
+    return template_view(record)
+
+
+def get_template(ctx: Context, tenant: str, ref: str) -> dict[str, Any]:
+    """The tenant's template by id or name (NotFound: none, or another tenant's)."""
+    with ctx.engine.connect() as conn, reading(conn).begin():
+        return template_view(templates_sql.get_template(conn, tenant, ref))
+
+
+def list_templates(
+    ctx: Context, tenant: str, limit: int = 50, cursor: str | None = None
+) -> dict[str, Any]:
+    """The tenant's templates by name, a page at a time (follow ``next_cursor``)."""
+    check_limit(limit)
+    after = str(decode_cursor(cursor, 1)[0]) if cursor else None
+    with ctx.engine.connect() as conn, reading(conn).begin():
+        rows = templates_sql.page_templates(conn, tenant, limit, after)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "data": [template_view(r) for r in rows],
+        "next_cursor": encode_cursor([rows[-1]["name"]]) if more and rows else None,
+    }
+
+
+def update_template(
+    ctx: Context, tenant: str, ref: str, changes: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Change the given fields only (a field given as null clears it)."""
+    values = _checked(ctx, changes)
+    with ctx.engine.begin() as conn:
+        found = templates_sql.get_template(conn, tenant, ref)
+        if values:
+            values["updated_at"] = now()
+            templates_sql.update_template(conn, tenant, found["id"], values)
+        return template_view(templates_sql.get_template(conn, tenant, found["id"]))
+
+
+def delete_template(ctx: Context, tenant: str, ref: str) -> dict[str, Any]:
+    """Delete a template; imports made from it keep its id. The template as it was."""
+    with ctx.engine.begin() as conn:
+        found = templates_sql.get_template(conn, tenant, ref)
+        templates_sql.delete_template(conn, tenant, found["id"])
+    return template_view(found)
+
+
+def fields_of_request(request: ImportRequest) -> dict[str, Any]:
+    """What a template keeps of an import's request."""
+    first = request.sources[0]
+    options: dict[str, Any] = {k: getattr(first, k) for k in SOURCE_OPTIONS}
+    options.update({k: getattr(request, k) for k in IMPORT_OPTIONS})
+    options["empty"] = request.empty.value
+    options["date_formats"] = list(request.date_formats) or None
+    tables = [s.table for s in request.sources if s.table]
+    if len(set(tables)) == 1:
+        tables = tables[:1]  # one table for every file
+    return {
+        "tables": tables,
+        "mode": request.mode.value,
+        "error_handling": request.error_handling.value,
+        "key": list(request.key),
+        "mapping": dict(request.mapping),
+        "constants": dict(request.constants),
+        "options": {k: v for k, v in options.items() if v is not None},
+    }
+
+
+def save_import(
+    ctx: Context, tenant: str, import_id: str, name: str, notes: str | None = None
+) -> dict[str, Any]:
+    """Save an import's tables, mode, error handling, key, mapping, constants and
+    options as a new template ``name``."""
+    request = ImportRequest.from_json(get_import(ctx, import_id, tenant)["request"])
+    return create_template(
+        ctx, tenant, {**fields_of_request(request), "name": name, "notes": notes}
+    )
