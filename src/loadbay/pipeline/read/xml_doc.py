@@ -85,8 +85,8 @@ class Tags:
 
     def read(self, size: int = -1, /) -> bytes:
         data: bytes = self._raw.read(size)
-        self._tags += data.count(b"<")
-        if self._tags > 2 * self._limit + _READ_AHEAD:  # a start and an end tag each
+        self._tags += data.count(b"<") - data.count(b"</")  # elements: start tags
+        if self._tags > self._limit + _READ_AHEAD:
             per = ELEMENTS_PER_COLUMN
             what = f"a record holds more than {self._limit:,} elements ({per} per column)"
             raise over(self._source, what, "columns", self._limit // per)
