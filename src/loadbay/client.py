@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import quote
 
 import httpx
 
@@ -31,6 +32,7 @@ from loadbay.client_models import (
     RevertResult,
     RowResult,
     TableInfo,
+    Template,
     Token,
     Upload,
     build,
@@ -142,7 +144,8 @@ class Client:
     # ---- imports -----------------------------------------------------------------------
     def create_import(self, idempotency_key: str | None = None, **body: Any) -> Import:
         """Queue an import. ``body``: table or tables, upload_id(s) or records, mode,
-        error_handling, key, mapping, constants, options, dry_run, notes."""
+        error_handling, key, mapping, constants, options, dry_run, notes, template_id (a
+        saved template whose fields are the defaults)."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         data = self._json("POST", "/v1/imports", json=_compact(body), headers=headers)
         return Import.of(data)
@@ -311,6 +314,44 @@ class Client:
                 out.write(chunk)
                 written += len(chunk)
         return written
+
+    # ---- templates ---------------------------------------------------------------------
+    def create_template(self, name: str, **fields: Any) -> Template:
+        """Save import settings as ``name``. ``fields``: table or tables, mode,
+        error_handling, key, mapping, constants, options, notes."""
+        return Template.of(self._json("POST", "/v1/templates", json={"name": name, **fields}))
+
+    def list_templates(self, limit: int = 50, cursor: str | None = None) -> Page[Template]:
+        """A page of the tenant's templates, by name."""
+        params = _compact({"limit": limit, "cursor": cursor})
+        data = self._json("GET", "/v1/templates", params=params)
+        return Page([Template.of(d) for d in data["data"]], data["next_cursor"])
+
+    def iter_templates(self) -> Iterator[Template]:
+        cursor = None
+        while True:
+            page = self.list_templates(limit=200, cursor=cursor)
+            yield from page.data
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    def get_template(self, template: str) -> Template:
+        """A template by id (``tpl_…``) or name."""
+        return Template.of(self._json("GET", f"/v1/templates/{quote(template, safe='')}"))
+
+    def update_template(self, template: str, **changes: Any) -> Template:
+        """Change the given fields only (None clears one)."""
+        path = f"/v1/templates/{quote(template, safe='')}"
+        return Template.of(self._json("PATCH", path, json=changes))
+
+    def delete_template(self, template: str) -> Template:
+        return Template.of(self._json("DELETE", f"/v1/templates/{quote(template, safe='')}"))
+
+    def save_template(self, import_id: str, name: str, notes: str | None = None) -> Template:
+        """Save an import's settings as a new template ``name``."""
+        body = _compact({"name": name, "notes": notes})
+        return Template.of(self._json("POST", f"/v1/imports/{import_id}/template", json=body))
 
     # ---- tokens ------------------------------------------------------------------------
     def create_token(self, scope: str, name: str | None = None) -> tuple[Token, str]:

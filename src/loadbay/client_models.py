@@ -81,6 +81,7 @@ class Import:
     reverted_at: datetime | None = None
     error: dict[str, str] | None = None
     warnings: list[str] = field(default_factory=list)
+    template_id: str | None = None  # the saved template it was made from
 
     @property
     def finished(self) -> bool:
@@ -157,6 +158,29 @@ class TableInfo:
     description: str | None
     columns: list[dict[str, Any]]
     checks: list[str]
+
+
+@dataclass(frozen=True)
+class Template:
+    """Saved import settings: an import naming it takes its fields as defaults."""
+
+    id: str
+    name: str
+    tables: list[str]
+    mode: str | None
+    error_handling: str | None
+    key: list[str]
+    mapping: dict[str, str]
+    constants: dict[str, Any]
+    options: dict[str, Any]
+    notes: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> Template:
+        times = {k: _time(data.get(k)) for k in ("created_at", "updated_at")}
+        return build(cls, {**data, **times})
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,12 @@ from typing import IO, Any
 import httpx
 
 from loadbay.client import ApiError, Client
-from loadbay.client_models import Import, RowResult
+from loadbay.client_models import Import, RowResult, Template
 from loadbay.config import Settings
 from loadbay.errors import InvalidOption, LoadbayError, Unavailable
 from loadbay.service.ingest import Progress
 from loadbay.service.requests import ImportRequest
+from loadbay.service.views import iso
 
 _READ = ("format", "delimiter", "encoding", "sheet")
 _TIMES = ("created_at", "started_at", "finished_at", "reverted_at")
@@ -118,6 +119,7 @@ def run_import(
         options={k: v for k, v in options.items() if v not in (None, [])},
         dry_run=request.dry_run,
         notes=request.notes,
+        template_id=request.template_id,
     )
 
     def report(found: Import) -> None:
@@ -170,6 +172,31 @@ def write_error_report(client: Client, import_id: str, out: Path) -> int:
 def tables(client: Client) -> list[dict[str, Any]]:
     """The server's tables, shaped as ``service.tables.list_tables``."""
     return [asdict(t) for t in client.tables()]
+
+
+def _template(found: Template) -> dict[str, Any]:
+    """A template as the local service shows it (``service.templates.template_view``)."""
+    data = asdict(found)
+    data.update({k: iso(_naive(data[k])) for k in ("created_at", "updated_at")})
+    return data
+
+
+def get_template(client: Client, ref: str) -> dict[str, Any]:
+    return _template(client.get_template(ref))
+
+
+def list_templates(client: Client) -> list[dict[str, Any]]:
+    return [_template(t) for t in client.iter_templates()]
+
+
+def delete_template(client: Client, ref: str) -> dict[str, Any]:
+    return _template(client.delete_template(ref))
+
+
+def save_template(
+    client: Client, import_id: str, name: str, notes: str | None = None
+) -> dict[str, Any]:
+    return _template(client.save_template(import_id, name, notes))
 
 
 class _Text:

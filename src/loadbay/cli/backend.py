@@ -20,6 +20,7 @@ from loadbay.config import Settings
 from loadbay.errors import InvalidOption
 from loadbay.service import imports as import_service
 from loadbay.service import tables as table_service
+from loadbay.service import templates as template_service
 from loadbay.service.context import Context, open_context
 from loadbay.service.ingest import Progress
 from loadbay.service.requests import ImportRequest
@@ -51,6 +52,16 @@ class Backend(Protocol):
     def export(self, table: str, out: IO[str], fmt: str) -> int: ...
 
     def tables(self) -> list[dict[str, Any]]: ...
+
+    def get_template(self, ref: str) -> dict[str, Any]:
+        """A saved template by name or id (as ``service.templates.template_view``)."""
+
+    def list_templates(self) -> list[dict[str, Any]]: ...
+
+    def delete_template(self, ref: str) -> dict[str, Any]: ...
+
+    def save_template(self, import_id: str, name: str, notes: str | None) -> dict[str, Any]:
+        """Save an import's settings as a new template ``name``."""
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -117,6 +128,18 @@ class LocalBackend:
     def tables(self) -> list[dict[str, Any]]:
         return table_service.list_tables(self.ctx)
 
+    def get_template(self, ref: str) -> dict[str, Any]:
+        return template_service.get_template(self.ctx, self.ctx.tenant, ref)
+
+    def list_templates(self) -> list[dict[str, Any]]:
+        return template_service.all_templates(self.ctx, self.ctx.tenant)
+
+    def delete_template(self, ref: str) -> dict[str, Any]:
+        return template_service.delete_template(self.ctx, self.ctx.tenant, ref)
+
+    def save_template(self, import_id: str, name: str, notes: str | None) -> dict[str, Any]:
+        return template_service.save_import(self.ctx, self.ctx.tenant, import_id, name, notes)
+
 
 class RemoteBackend:
     """A loadbay server, through the Python client (``loadbay.remote``)."""
@@ -156,6 +179,18 @@ class RemoteBackend:
 
     def tables(self) -> list[dict[str, Any]]:
         return remote.tables(self.client)
+
+    def get_template(self, ref: str) -> dict[str, Any]:
+        return remote.get_template(self.client, ref)
+
+    def list_templates(self) -> list[dict[str, Any]]:
+        return remote.list_templates(self.client)
+
+    def delete_template(self, ref: str) -> dict[str, Any]:
+        return remote.delete_template(self.client, ref)
+
+    def save_template(self, import_id: str, name: str, notes: str | None) -> dict[str, Any]:
+        return remote.save_template(self.client, import_id, name, notes)
 
 
 @contextmanager

@@ -30,7 +30,7 @@ from loadbay.errors import (
 )
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
 from loadbay.service.ingest import Progress
-from loadbay.service.requests import ImportRequest, SourceSpec
+from loadbay.service.requests import ImportRequest, SourceSpec, merge_template, parse_choice
 
 imports_app = typer.Typer(help="List imports, or show one.", invoke_without_command=True)
 app.add_typer(imports_app, name="imports")
@@ -73,6 +73,7 @@ def _sources(
 
 @app.command("import")
 def import_(
+    typer_ctx: typer.Context,
     files: Annotated[
         list[Path],
         typer.Argument(
@@ -135,6 +136,13 @@ def import_(
         bool, typer.Option(help="Validate and plan, write nothing; show what would change.")
     ] = False,
     notes: Annotated[str | None, typer.Option(help="A note kept with the import.")] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            help="A saved template (name or id): its settings are the defaults, the options "
+            "given here override them (--map and --set key by key)."
+        ),
+    ] = None,
     report: Annotated[
         Path | None,
         typer.Option(
@@ -154,25 +162,115 @@ def import_(
     token: TokenOpt = None,
 ) -> None:
     """Import files into tables, validating every cell and reporting every row."""
+    options = {
+        "format": format_,
+        "delimiter": delimiter,
+        "encoding": encoding,
+        "sheet": sheet,
+        "strict_columns": strict_columns,
+        "require_all_columns": require_all_columns,
+        "empty": empty.value,
+        "date_formats": list(date_format),
+        "decimal_comma": decimal_comma,
+        "max_errors": max_errors,
+    }
+    fields: dict[str, Any] = {
+        "tables": list(table),
+        "mode": mode.value,
+        "error_handling": error_handling.value,
+        "key": list(key),
+        "mapping": pairs(map_, "--map"),
+        "constants": pairs(set_, "--set"),
+        "options": options,
+    }
     with open_backend(schema, url, token, as_json) as backend:
-        request = ImportRequest(
-            sources=_sources(files, table, format_, delimiter, encoding, sheet),
-            mode=mode,
-            error_handling=error_handling,
-            key=tuple(key),
-            mapping=pairs(map_, "--map"),
-            constants=pairs(set_, "--set"),
-            strict_columns=strict_columns,
-            require_all_columns=require_all_columns,
-            empty=empty,
-            date_formats=tuple(date_format),
-            decimal_comma=decimal_comma,
-            max_errors=max_errors,
-            dry_run=dry_run,
-            notes=notes,
-        )
+        template_id = None
+        if template is not None:
+            found = backend.get_template(template)
+            fields = merge_template(found, _given(typer_ctx, fields))
+            template_id = str(found["id"])
+        request = _request(files, fields, dry_run, notes, template_id)
         record = _running(backend, as_json, lambda progress: backend.run_import(request, progress))
         _conclude(backend, record, as_json, report)
+
+
+#: the option of ``import`` behind each field of a template, and behind each of its options
+_FIELD_PARAMS = {
+    "tables": "table",
+    "mode": "mode",
+    "error_handling": "error_handling",
+    "key": "key",
+    "mapping": "map_",
+    "constants": "set_",
+}
+_OPTION_PARAMS = {
+    "format": "format_",
+    "date_formats": "date_format",
+    **{
+        k: k
+        for k in (
+            "delimiter",
+            "encoding",
+            "sheet",
+            "strict_columns",
+            "require_all_columns",
+            "empty",
+            "decimal_comma",
+            "max_errors",
+        )
+    },
+}
+
+
+def _given(typer_ctx: typer.Context, fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields (and options) given on the command line, not left at their default."""
+
+    def given(param: str) -> bool:
+        source = typer_ctx.get_parameter_source(param)  # (typer may bundle its own click)
+        return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+    found = {f: fields[f] for f, param in _FIELD_PARAMS.items() if given(param)}
+    options = {k: fields["options"][k] for k, param in _OPTION_PARAMS.items() if given(param)}
+    if options:
+        found["options"] = options
+    return found
+
+
+def _request(
+    files: list[Path],
+    fields: dict[str, Any],
+    dry_run: bool,
+    notes: str | None,
+    template_id: str | None,
+) -> ImportRequest:
+    """The import of ``files`` with ``fields`` (named as a template's: TEMPLATE_FIELDS)."""
+    options = {k: v for k, v in (fields["options"] or {}).items() if v is not None}
+    return ImportRequest(
+        sources=_sources(
+            files,
+            list(fields["tables"] or []),
+            options.get("format"),
+            options.get("delimiter"),
+            options.get("encoding"),
+            options.get("sheet"),
+        ),
+        mode=parse_choice(Mode, fields["mode"] or Mode.UPSERT.value, "mode"),
+        error_handling=parse_choice(
+            ErrorHandling, fields["error_handling"] or ErrorHandling.STRICT.value, "error_handling"
+        ),
+        key=tuple(fields["key"] or ()),
+        mapping=dict(fields["mapping"] or {}),
+        constants={k: str(v) for k, v in (fields["constants"] or {}).items()},
+        strict_columns=bool(options.get("strict_columns")),
+        require_all_columns=bool(options.get("require_all_columns")),
+        empty=parse_choice(EmptyPolicy, options.get("empty", EmptyPolicy.KEEP.value), "empty"),
+        date_formats=tuple(options.get("date_formats") or ()),
+        decimal_comma=bool(options.get("decimal_comma")),
+        max_errors=options.get("max_errors"),
+        dry_run=dry_run,
+        notes=notes,
+        template_id=template_id,
+    )
 
 
 def _running(

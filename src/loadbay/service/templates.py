@@ -147,6 +147,18 @@ def list_templates(
     }
 
 
+def all_templates(ctx: Context, tenant: str) -> list[dict[str, Any]]:
+    """Every template of the tenant, by name (the command line's list)."""
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = list_templates(ctx, tenant, 200, cursor)
+        found += page["data"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return found
+
+
 def update_template(
     ctx: Context, tenant: str, ref: str, changes: Mapping[str, Any]
 ) -> dict[str, Any]:
