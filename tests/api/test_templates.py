@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from loadbay.client import ApiError, Client
 from tests.api.helpers import assert_problem, records, submit
 from tests.api.server import Server
 
@@ -162,3 +165,27 @@ def _plain_body() -> dict[str, Any]:
         "error_handling": "lenient",
         "options": {"delimiter": ","},
     }
+
+
+def test_python_client(server: Server, tmp_path: Path) -> None:
+    feed = tmp_path / "feed.csv"
+    feed.write_bytes(CSV)
+    with Client(server.url, server.token("tpl-client", "write")) as lb:
+        made = lb.create_template(**TEMPLATE)
+        assert made.id.startswith("tpl_") and made.tables == ["companies"]
+        assert [t.id for t in lb.list_templates().data] == [made.id]
+        assert lb.get_template("companies-feed") == made
+        changed = lb.update_template(made.id, notes="changed")
+        assert (changed.notes, changed.mapping) == ("changed", made.mapping)
+        job = lb.import_files(feed, template_id="companies-feed")
+        assert job.template_id == made.id
+        done = lb.wait(job.id)
+        assert done.state == "succeeded" and done.counts.created == 2
+        listed = lb.list_imports(template_id=made.id).data
+        assert [i.id for i in listed] == [job.id]
+        saved = lb.save_template(job.id, "copy", notes="a copy")
+        assert saved.mapping == made.mapping and saved.notes == "a copy"
+        assert lb.delete_template(made.id).id == made.id
+        with pytest.raises(ApiError) as missing:
+            lb.get_template(made.id)
+        assert (missing.value.status, missing.value.code) == (404, "not_found")
