@@ -53,3 +53,21 @@ def test_opening_a_current_database_takes_no_write_lock(tmp_path: Path) -> None:
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_an_older_database_gains_templates(db_url: str) -> None:
+    """A database made before templates: the table and imports.template_id are added."""
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            create_system_tables(conn)
+            conn.exec_driver_sql("DROP TABLE loadbay_templates")
+            conn.exec_driver_sql("ALTER TABLE loadbay_imports DROP COLUMN template_id")
+        with engine.begin() as conn:
+            create_system_tables(conn)
+            inspector = sa.inspect(conn)
+            names = {c["name"] for c in inspector.get_columns("loadbay_imports")}
+            assert "template_id" in names
+            assert "loadbay_templates" in inspector.get_table_names()
+    finally:
+        engine.dispose()

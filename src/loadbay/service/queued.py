@@ -131,7 +131,8 @@ def build_request(ctx: Context, tenant: str, spec: ImportSpec) -> ImportRequest:
 
 def _given_fields(spec: ImportSpec) -> dict[str, Any]:
     """The fields ``spec`` gave explicitly, named as a template's (TEMPLATE_FIELDS)."""
-    given = spec.given if spec.given is not None else frozenset(dataclasses.asdict(spec))
+    every = frozenset(f.name for f in dataclasses.fields(spec))
+    given = spec.given if spec.given is not None else every
     if spec.table and spec.tables:
         raise InvalidOption("give table or tables, not both")
     fields: dict[str, Any] = {}
