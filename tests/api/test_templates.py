@@ -80,6 +80,8 @@ def test_errors_and_tenant_isolation(server: Server) -> None:
         bad_option = client.post("/v1/templates", json={"name": "y", "options": {"bogus": 1}})
         assert_problem(bad_option, 422)
         assert_problem(client.get("/v1/templates/tpl_0000000000000000"), 404, "not_found")
+        for body in ({"name": "a\u0000b"}, {"name": "n", "mapping": {"A\u0000": "name"}}):
+            assert_problem(client.post("/v1/templates", json=body), 400, "invalid_character")
         upload_id = _upload(client)
         unknown = client.post(
             "/v1/imports", json={"upload_id": upload_id, "template_id": "tpl_missing"}

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from loadbay.errors import InvalidOption, UnknownTable
+from loadbay.errors import InvalidCharacter, InvalidOption, UnknownTable
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
 from loadbay.service.context import Context
 from loadbay.service.imports import get_import
@@ -77,12 +77,26 @@ def _options(options: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
 
 
+def _no_nul(name: str, value: Any) -> None:
+    """InvalidCharacter for a NUL anywhere in ``value`` (PostgreSQL cannot store one)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise InvalidCharacter(f"{name} holds a NUL character", field=name)
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _no_nul(name, key)
+            _no_nul(name, item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _no_nul(name, item)
+
+
 def _checked(ctx: Context, fields: Mapping[str, Any]) -> dict[str, Any]:
     """The given fields of a template, checked and in their stored form."""
     values: dict[str, Any] = {}
     for name, value in fields.items():
         if name not in EDITABLE:
             raise InvalidOption(f"{name!r} is not a field of a template", field=name)
+        _no_nul(name, value)
         if name == "name":
             value = _name(value)
         elif name == "tables":
