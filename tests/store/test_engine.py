@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from loadbay.config import Settings
 from loadbay.errors import InvalidOption
 from loadbay.service.context import open_context
 from loadbay.store import engine as engine_module
-from loadbay.store.engine import make_engine, normalise_url
+from loadbay.store.engine import make_engine, normalise_url, reading
 from tests.conftest import PG_URL, pg_schema
 
 
@@ -76,4 +77,27 @@ def test_a_connection_checked_in_a_moment_ago_is_not_pinged(
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
     finally:
+        engine.dispose()
+
+
+def test_a_write_after_a_read_on_the_same_sqlite_connection_takes_the_write_lock(
+    tmp_path: Path,
+) -> None:
+    """``reading(conn)`` marks one transaction: SQLAlchemy changes a connection's options
+    in place, and a later write that began deferred could not wait for another writer (in
+    WAL mode SQLite answers 'database is locked' at once when a deferred transaction that
+    has read tries to write after another one committed)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    other = sqlite3.connect(tmp_path / "x.db", timeout=0, isolation_level=None)
+    try:
+        with engine.connect() as conn:
+            with reading(conn).begin():
+                conn.exec_driver_sql("SELECT 1")
+            with conn.begin():
+                conn.exec_driver_sql("SELECT 1")
+                # the write lock is held: another writer cannot have it now
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("BEGIN IMMEDIATE")
+    finally:
+        other.close()
         engine.dispose()

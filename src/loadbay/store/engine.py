@@ -102,8 +102,13 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # writers take the write lock at once, so two writers queue instead of deadlocking;
-        # readers (execution option ``reading=True``) begin a plain deferred transaction
+        # readers (execution option ``reading=True``) begin a plain deferred transaction.
+        # The option marks that one transaction only: SQLAlchemy sets options on the
+        # connection itself, and a later write that began deferred would be refused at
+        # once ('database is locked') when another writer committed meanwhile
         reading = conn.get_execution_options().get("reading", False)
+        if reading:
+            conn.execution_options(reading=False)
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine
@@ -114,7 +119,8 @@ def is_postgres(conn_or_engine: Connection | Engine) -> bool:
 
 
 def reading(conn: Connection) -> Connection:
-    """The same connection marked as read-only work (SQLite: no write lock taken)."""
+    """The same connection, its next transaction marked as read-only work (SQLite: no
+    write lock taken; the transactions after it are writers again)."""
     return conn.execution_options(reading=True)
 
 
