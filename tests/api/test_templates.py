@@ -149,6 +149,8 @@ def test_import_with_template_overrides_save_and_filter(server: Server) -> None:
         assert_problem(again, 409, "conflict")
         missing = client.post("/v1/imports/imp_0000000000000000/template", json={"name": "z"})
         assert_problem(missing, 404)
+        unnamed = client.post(f"/v1/imports/{plain['id']}/template", json={})
+        assert_problem(unnamed, 422, "invalid_option")
     with server.http("tpl-use-other", "write") as stranger:
         theirs = stranger.post(f"/v1/imports/{plain['id']}/template", json={"name": "x"})
         assert_problem(theirs, 404)

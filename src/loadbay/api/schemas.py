@@ -292,7 +292,12 @@ class ImportAsTemplate(_Closed):
         extra="forbid",
         json_schema_extra={"examples": [{"name": "crm-contacts", "notes": "from imp_…"}]},
     )
-    name: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Required: the new template's name (checked after the import is found).",
+    )
     notes: str | None = Field(default=None, max_length=10_000)
 
 

@@ -216,7 +216,7 @@ def fields_of_request(request: ImportRequest) -> dict[str, Any]:
 
 
 def save_import(
-    ctx: Context, tenant: str, import_id: str, name: str, notes: str | None = None
+    ctx: Context, tenant: str, import_id: str, name: str | None, notes: str | None = None
 ) -> dict[str, Any]:
     """Save an import's tables, mode, error handling, key, mapping, constants and
     options as a new template ``name``."""

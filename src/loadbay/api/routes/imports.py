@@ -243,8 +243,9 @@ def revert_import(
     responses=errors(401, 403, 404, 409, 422, 429),
 )
 def save_as_template(
-    import_id: str, body: ImportAsTemplate, principal: Writer, svc: Svc
+    import_id: str, principal: Writer, svc: Svc, body: ImportAsTemplate | None = None
 ) -> dict[str, Any]:
     """Save this import's tables, mode, error handling, key, mapping, constants and
     options as a new template ``name``."""
+    body = body or ImportAsTemplate()
     return templates.save_import(svc.ctx, principal.tenant, import_id, body.name, body.notes)
