@@ -18,6 +18,7 @@ import anyio.to_thread
 from sqlalchemy.engine import Connection
 
 from loadbay.pipeline.read import ReadOptions, detect_format
+from loadbay.pipeline.read.limits import limits_of
 from loadbay.service.context import Context
 from loadbay.service.idempotency import fingerprint, once
 from loadbay.service.views import upload_view
@@ -144,7 +145,7 @@ def _register(
     """Record the upload; returns its record (with the stored path, which the API never
     shows: ``upload_view``)."""
     if fmt is None and stored.size:
-        fmt = detect_format(stored.path, ReadOptions())
+        fmt = detect_format(stored.path, ReadOptions(limits=limits_of(ctx.settings)))
     record = _upload_record(tenant, upload_id, filename, stored, fmt)
     with ctx.engine.begin() as conn:
         uploads_sql.insert_upload(conn, record)
