@@ -50,6 +50,8 @@ def _name(value: Any) -> str:
     name = str(value or "").strip()
     if not name:
         raise InvalidOption("a template needs a name", field="name")
+    if len(name) > 200:
+        raise InvalidOption(f"a template's name is 200 characters at most, not {len(name)}")
     if name.startswith("tpl_"):
         raise InvalidOption(f"name {name!r}: tpl_ starts a template's id", field="name")
     return name
