@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 import sqlalchemy as sa
 
@@ -80,4 +82,35 @@ def test_a_lost_connection_frees_its_locks_and_keeps_the_error(pg_url: str) -> N
             with table_locks(other, "default", ["projects"], wait=False) as held:
                 assert held is True
     finally:
+        engine.dispose()
+
+
+def test_ctrl_c_while_waiting_for_a_lock_stays_a_ctrl_c(pg_url: str) -> None:
+    """An interrupt that lands while the lock statement runs leaves the connection busy:
+    it is thrown away (its session's locks end with it), and the interrupt is what the
+    caller sees, not a driver error from putting the connection back in transactions."""
+    engine = make_engine(pg_url)
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        with engine.connect() as holder, engine.connect() as waiter:
+            key = lock_key(_schema(holder), "default", "projects")
+            _schema(waiter)
+            holder.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            holder.commit()
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            with pytest.raises(KeyboardInterrupt), table_locks(waiter, "default", ["projects"]):
+                pass  # never reached: the lock is held
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            assert waiter.invalidated or not waiter.closed
+            holder.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            holder.commit()
+        with engine.connect() as again, table_locks(again, "default", ["projects"]):
+            pass  # the pool gives a working connection, and the lock is free
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
         engine.dispose()

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -125,10 +126,25 @@ def _outside_transaction(conn: Connection, statements: list[str]) -> list[object
         for statement in statements:
             row = cur.execute(statement).fetchone()
             values.append(None if row is None else row[0])
-        return values
-    finally:
+    except BaseException:
+        _after_interrupt(conn, raw, cur)
+        raise
+    cur.close()
+    raw.autocommit = False
+    return values
+
+
+def _after_interrupt(conn: Connection, raw: Any, cur: Any) -> None:
+    """Put the connection back in transactions after a statement that raised; one that
+    cannot be (an interrupt that landed while the statement ran leaves it busy, and the
+    driver then refuses the change) is thrown away, its session's locks ending with it.
+    Either way the statement's error, not this one, is what the caller sees."""
+    try:
         cur.close()
         raw.autocommit = False
+    except Exception:
+        with contextlib.suppress(Exception):
+            conn.invalidate()
 
 
 @contextmanager
