@@ -23,7 +23,7 @@ class Settings:
     url: str | None = None  # LOADBAY_URL: a remote loadbay server for the CLI
     token: str | None = None  # LOADBAY_TOKEN: its bearer token (never logged)
     lease_seconds: float = 30.0  # LOADBAY_LEASE_SECONDS: a worker's hold on a running import
-    workers: int = 2  # LOADBAY_WORKERS: worker threads of `loadbay serve` / `loadbay worker`
+    workers: int = 2  # LOADBAY_WORKERS: worker processes of `serve`, threads of `worker`
     #: LOADBAY_MAX_ATTEMPTS: an import that stopped its worker this many times is given up
     max_attempts: int = 3
     #: LOADBAY_PG_WORK_MEM: PostgreSQL ``work_mem`` of loadbay's connections (the plan's
