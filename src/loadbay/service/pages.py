@@ -50,6 +50,17 @@ def _plain(value: Any) -> bool:
     return isinstance(value, str) and "\x00" not in value
 
 
+def decode_time_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """A cursor of (time, id), as pages in newest-first order make them; None for none."""
+    if not cursor:
+        return None
+    at, last = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(str(at)), str(last)
+    except ValueError:
+        raise InvalidOption(f"cursor {cursor!r} is not valid") from None
+
+
 def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidOption(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
@@ -74,13 +85,7 @@ def imports_page(
 ) -> dict[str, Any]:
     """Imports newest first; filters: state, table, created_after, created_before."""
     check_limit(limit)
-    after = None
-    if cursor:
-        at, last = decode_cursor(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(str(at)), str(last))
-        except ValueError:
-            raise InvalidOption(f"cursor {cursor!r} is not valid") from None
+    after = decode_time_cursor(cursor)
     with ctx.engine.connect() as conn, reading(conn).begin():
         rows = imports_sql.page_imports(conn, tenant, limit, after, filters)
     return _page(rows, limit, lambda r: [r["created_at"].isoformat(), r["id"]], import_view)

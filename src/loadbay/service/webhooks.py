@@ -10,12 +10,11 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
 from loadbay.errors import InvalidOption, InvalidState
 from loadbay.service.context import Context
-from loadbay.service.pages import check_limit, decode_cursor, encode_cursor
+from loadbay.service.pages import check_limit, decode_time_cursor, encode_cursor
 from loadbay.service.views import iso
 from loadbay.service.webhook_http import check_url
 from loadbay.store import webhooks_sql
@@ -122,13 +121,7 @@ def page_deliveries(
 ) -> dict[str, Any]:
     """The attempts of a subscription's deliveries, newest first (pending ones too)."""
     check_limit(limit)
-    after = None
-    if cursor:
-        at, last = decode_cursor(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(str(at)), str(last))
-        except ValueError:
-            raise InvalidOption(f"cursor {cursor!r} is not valid") from None
+    after = decode_time_cursor(cursor)
     with ctx.engine.connect() as conn, reading(conn).begin():
         webhooks_sql.get_webhook(conn, tenant, webhook_id)
         rows = webhooks_sql.page_deliveries(conn, tenant, webhook_id, limit, after)
