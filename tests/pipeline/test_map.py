@@ -71,3 +71,36 @@ def test_apply_map_renames_and_adds_constants() -> None:
     mapped = apply_map(frame, cmap)
     assert mapped.columns == [ROW, "email", "title"]
     assert mapped["title"].to_list() == ["Guest", "Guest"]
+
+
+def test_an_explicit_ignore_leaves_out_a_column_of_the_same_name() -> None:
+    """``"Company": ""`` in the mapping (``--map Company=``): the file column is left out
+    although it has a table column's name (exact or normalised), and is no unknown
+    column (no warning, not refused by strict_columns)."""
+    headers = ["email", "company", "First Name", "Shoe Size"]
+    explicit = {"company": "", "First Name": ""}
+    cmap = map_columns(headers, PEOPLE, MappingOptions(explicit=explicit))
+    assert cmap.sources == {"email": "email"}
+    assert cmap.ignored == ("company", "First Name")
+    assert cmap.unknown == ("Shoe Size",)
+    strict = MappingOptions(explicit={**explicit, "Shoe Size": ""}, strict_columns=True)
+    assert map_columns(headers, PEOPLE, strict).sources == {"email": "email"}
+    frame = pl.DataFrame({ROW: [1], "email": ["a@x.example"], "company": ["Acme"]})
+    assert apply_map(frame, cmap).columns == [ROW, "email"]
+
+
+def test_an_ignored_column_frees_its_name_for_another() -> None:
+    """Another file column may go to the table column whose namesake is ignored."""
+    cmap = map_columns(
+        ["company", "Employer"],
+        PEOPLE,
+        MappingOptions(explicit={"company": "", "Employer": "company"}),
+    )
+    assert cmap.sources == {"company": "Employer"}
+    assert cmap.ignored == ("company",)
+
+
+def test_ignoring_a_column_the_file_does_not_have_is_refused() -> None:
+    """A misspelt ignore would leave the real column in: refused, with the closest name."""
+    with pytest.raises(MissingColumn, match=r"ignore 'Compnay'.*no column 'Compnay'.*'company'"):
+        map_columns(["email", "company"], PEOPLE, MappingOptions(explicit={"Compnay": ""}))

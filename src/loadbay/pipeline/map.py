@@ -4,6 +4,10 @@ Explicit mapping first, then exact names, then normalised names (``First Name`` 
 ``first_name``), then constants for columns with no file column. Never a silent guess:
 unknown file columns are reported (or refused), and a missing column's error suggests
 the closest file columns.
+
+The explicit mapping is ``file column → table column``; an empty target (``IGNORE``,
+``{"Company": ""}``, ``--map Company=``) leaves that file column out even when it has a
+table column's name, and frees that column for another file column.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from loadbay.pipeline.frames import REF, ROW, Mode
 from loadbay.schema.model import Table
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+#: the target of an explicit mapping that leaves its file column out
+IGNORE = ""
 
 
 def normalise(name: str) -> str:
@@ -45,6 +51,7 @@ class ColumnMap:
     sources: dict[str, str]  # table column → file column
     constants: dict[str, str]  # table column → value
     unknown: tuple[str, ...]  # file columns that map to nothing (ignored)
+    ignored: tuple[str, ...] = ()  # file columns the mapping leaves out (IGNORE)
 
     @property
     def columns(self) -> list[str]:
@@ -55,7 +62,10 @@ class ColumnMap:
 def map_columns(headers: Sequence[str], table: Table, options: MappingOptions) -> ColumnMap:
     data_headers = [h for h in headers if h not in (ROW, REF)]
     sources: dict[str, str] = {}
+    ignored = _ignored(options.explicit, data_headers)
     for file_col, table_col in options.explicit.items():
+        if file_col in ignored:
+            continue
         if not table.has_column(table_col):
             raise InvalidOption(
                 f"mapping {file_col}={table_col}: table {table.name!r} has no column "
@@ -67,7 +77,7 @@ def map_columns(headers: Sequence[str], table: Table, options: MappingOptions) -
                 f"{_did_you_mean(file_col, data_headers)}"
             )
         sources[table_col] = file_col
-    taken = set(sources.values())
+    taken = set(sources.values()) | set(ignored)
     for matcher in (lambda h: h, normalise, _squash):
         by_name = {matcher(c): c for c in table.column_names if c not in sources}
         for header in data_headers:
@@ -84,6 +94,7 @@ def map_columns(headers: Sequence[str], table: Table, options: MappingOptions) -
                 f"{_did_you_mean(col, table.column_names)}"
             )
     unknown = tuple(h for h in data_headers if h not in taken)
+    ignored_in_order = tuple(h for h in data_headers if h in ignored)
     if unknown and options.strict_columns:
         raise UnknownColumn(
             f"the file has columns that table {table.name!r} does not have: "
@@ -91,7 +102,20 @@ def map_columns(headers: Sequence[str], table: Table, options: MappingOptions) -
             columns=list(unknown),
         )
     constants = {k: v for k, v in options.constants.items() if k not in sources}
-    return ColumnMap(table.name, sources, constants, unknown)
+    return ColumnMap(table.name, sources, constants, unknown, ignored_in_order)
+
+
+def _ignored(explicit: Mapping[str, str], headers: Sequence[str]) -> set[str]:
+    """The file columns an explicit mapping leaves out (MissingColumn: not in the file,
+    as a misspelt ignore would let the real column in)."""
+    found = {f for f, c in explicit.items() if not (c or IGNORE).strip()}
+    for file_col in found:
+        if file_col not in headers:
+            raise MissingColumn(
+                f"mapping: ignore {file_col!r}: the file has no column {file_col!r}"
+                f"{_did_you_mean(file_col, headers)}"
+            )
+    return found
 
 
 def check_required(

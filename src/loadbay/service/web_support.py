@@ -17,7 +17,7 @@ import polars as pl
 
 from loadbay.errors import InvalidOption, Unauthorized
 from loadbay.pipeline.frames import REF, ROW
-from loadbay.pipeline.map import MappingOptions, map_columns, normalise
+from loadbay.pipeline.map import IGNORE, MappingOptions, map_columns, normalise
 from loadbay.pipeline.read import ReadOptions, read_file
 from loadbay.schema.model import Table
 from loadbay.service.auth import Principal
@@ -41,7 +41,12 @@ def principal_of_token_id(ctx: Context, token_id: str) -> Principal:
         found = auth_sql.get_token(conn, token_id)
     if found is None or found["revoked_at"] is not None:
         raise Unauthorized("the session's token was revoked: sign in again")
-    return Principal(tenant=found["tenant_id"], scope=found["scope"], token_id=found["id"])
+    return Principal(
+        tenant=found["tenant_id"],
+        scope=found["scope"],
+        token_id=found["id"],
+        token_name=found.get("name"),
+    )
 
 
 def suggest(headers: Sequence[str], table: Table) -> dict[str, tuple[str, str, float]]:
@@ -203,23 +208,16 @@ def _placed(
 
 def mapping_of(pairs: Sequence[tuple[str, str]], table: Table) -> dict[str, str]:
     """file column → table column from a form's choices ("" = ignore); one file column
-    per table column. A file column that has its table column's name (exact or
-    normalised) is always read into it by the pipeline: leaving it out is refused unless
-    another file column is mapped there."""
+    per table column. A left-out file column that has a table column's name (exact or
+    normalised), which the pipeline would read into it, is ignored explicitly
+    (``map.IGNORE``)."""
     suggested = suggest([h for h, _ in pairs], table)
-    chosen = {target for _, target in pairs if target}
-    for header, target in pairs:
-        auto, how, _ = suggested.get(header, ("", FUZZY, 0.0))
-        if not target and how != FUZZY and auto not in chosen:
-            raise InvalidOption(
-                f"column {header!r} has the name of column {auto!r} and is read into it: "
-                f"it cannot be left out (rename it in the file, or map another column to "
-                f"{auto!r})"
-            )
     mapping: dict[str, str] = {}
     by_target: dict[str, str] = {}
     for header, target in pairs:
         if not target:
+            if suggested.get(header, ("", FUZZY, 0.0))[1] != FUZZY:
+                mapping[header] = IGNORE
             continue
         if target in by_target:
             raise InvalidOption(
