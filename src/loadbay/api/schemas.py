@@ -99,7 +99,9 @@ class ImportCreate(_Closed):
     mode: Mode = "upsert"
     error_handling: ErrorHandling = "strict"
     key: list[str] | str | None = Field(default=None, description="Match on these unique columns.")
-    mapping: dict[str, str] = Field(default_factory=dict, description="file column → column")
+    mapping: dict[str, str] = Field(
+        default_factory=dict, description='file column → column ("": leave the file column out)'
+    )
     constants: dict[str, Scalar] = Field(default_factory=dict, description="column → value")
     options: ImportOptions = Field(default_factory=lambda: ImportOptions())
     dry_run: bool = Field(default=False, description="Validate and plan only; ends in validated.")
@@ -231,7 +233,9 @@ class _TemplateFields(_Closed):
     mode: Mode | None = None
     error_handling: ErrorHandling | None = None
     key: list[str] | None = Field(default=None, description="Match on these unique columns.")
-    mapping: dict[str, str] | None = Field(default=None, description="file column → column")
+    mapping: dict[str, str] | None = Field(
+        default=None, description='file column → column ("": leave the file column out)'
+    )
     constants: dict[str, Scalar] | None = Field(default=None, description="column → value")
     options: ImportOptions | None = None
     notes: str | None = Field(default=None, max_length=10_000)

@@ -104,7 +104,11 @@ def import_(
         typer.Option("--key", help="Match rows on this unique column instead of the table's key."),
     ] = [],  # noqa: B006
     map_: Annotated[
-        list[str], typer.Option("--map", help="'File Column=table_column'; repeat for more.")
+        list[str],
+        typer.Option(
+            "--map",
+            help="'File Column=table_column' ('File Column=': leave it out); repeat for more.",
+        ),
     ] = [],  # noqa: B006
     set_: Annotated[
         list[str],
