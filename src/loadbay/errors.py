@@ -260,6 +260,24 @@ class InvalidCharacter(InvalidInput):
     code = "invalid_character"
 
 
+class BadRequest(InvalidInput):
+    """The request is malformed."""
+
+    code = "bad_request"
+
+
+class InvalidBase64(BadRequest):
+    """The content is not valid base64."""
+
+    code = "invalid_base64"
+
+
+class UnknownExpand(BadRequest):
+    """A name to expand is not a reference of the table."""
+
+    code = "unknown_expand"
+
+
 class InvalidData(InvalidInput):
     """The database refused a value of the request."""
 
@@ -331,6 +349,7 @@ def exit_code_for(exc: LoadbayError) -> int:
 HTTP_STATUS: tuple[tuple[type[LoadbayError], int], ...] = (
     (PayloadTooLarge, 413),
     (InvalidCharacter, 400),
+    (BadRequest, 400),
     (InvalidInput, 422),
     (Unauthorized, 401),
     (Forbidden, 403),
