@@ -21,17 +21,18 @@ from typing import Any
 import polars as pl
 from sqlalchemy.engine import Connection
 
-from loadbay.errors import InvalidOption
+from loadbay.errors import Code, InvalidOption
 from loadbay.pipeline.frames import REF, ROW, Mode
 from loadbay.pipeline.map import ColumnMap, MappingOptions, apply_map, check_required, map_columns
 from loadbay.pipeline.read import READ_AHEAD_FROM, Batch, Limits, read_file, small_files
 from loadbay.pipeline.validate import ValidateOptions, validate
-from loadbay.schema.model import Catalog, Table
+from loadbay.schema.model import Catalog, Reference, Table
 from loadbay.service.repeats import RepeatedKeys
 from loadbay.service.requests import ImportRequest, SourceSpec
 from loadbay.store import system
 from loadbay.store.dialect import dialect_of
 from loadbay.store.imports_sql import insert_frame
+from loadbay.store.references import missing_values, reference_words
 from loadbay.store.scratch import attach_stage, open_stage
 from loadbay.store.staging import (
     Target,
@@ -67,6 +68,8 @@ class Part:
     unknown: tuple[str, ...] = field(default=())
     duplicates: bool = True  # may a key appear twice among the staged rows? (known once staged)
     repeats: RepeatedKeys | None = field(default=None, repr=False)  # keys staged so far
+    #: the references of its rows that failed validation, checked once every file is staged
+    rejected: list[pl.DataFrame] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -152,8 +155,10 @@ class Ingest:
         small_bytes: int = READ_AHEAD_FROM,
         made: set[str] | None = None,
         limits: Limits = Limits(),
+        tenant: str | None = None,
     ) -> None:
         self.conn = conn
+        self.tenant = tenant  # whose rows references are looked up in (None: not looked up)
         self.prefix = prefix  # where plan tables go: "" or "scratch." (store/scratch.py)
         self.target: Target = conn  # what stage tables are written through (run())
         self.stage_prefix = prefix  # where they go: that, or "stage." (the stage file)
@@ -186,6 +191,8 @@ class Ingest:
                 writer.close()
         if writer is not None:  # closed: now the connection may open the file
             attach_stage(self.conn, writer.path)
+        if self.record_failures and self.tenant is not None:
+            self._check_rejected(self.tenant)
         for part in self.parts.values():
             if part.repeats is not None:
                 part.duplicates, part.repeats = part.repeats.found(), None
@@ -320,12 +327,59 @@ class Ingest:
         self.stager.submit(stage)
         if part.repeats is not None:
             part.repeats.add(good)
+        if checked.rejected is not None and checked.rejected.height:
+            part.rejected.append(checked.rejected.with_columns(pl.lit(src, pl.Int64).alias("_src")))
         part.staged += staged.height
         part.rows += batch.frame.height + _distinct_rows(batch.errors)
         part.failed += _distinct_rows(errors)
         self.rows_read += batch.frame.height + _distinct_rows(batch.errors)
         if self.progress:
             self.progress("read", self.rows_read, None)
+
+    def _check_rejected(self, tenant: str) -> None:
+        """The unknown references of the rows that failed validation, as more errors of
+        those rows (a bad cell hides no other problem of its row). Rows the import stages
+        for the referenced table count as found, as they do for the staged rows' plan."""
+        with self.conn.begin():
+            for part in self.parts.values():
+                if not part.rejected:
+                    continue
+                rows, part.rejected = pl.concat(part.rejected, how="vertical_relaxed"), []
+                for name in [c for c in rows.columns if c not in (ROW, "_src")]:
+                    ref = part.table.column(name).references
+                    assert ref is not None
+                    stages = [
+                        p.stage
+                        for p in self.parts.values()
+                        if p.table.name == ref.table
+                        and ref.column in p.cmap.columns
+                        and p.stage in self.made
+                    ]
+                    values = rows.get_column(name).drop_nulls().unique().to_list()
+                    missing = missing_values(self.conn, ref, tenant, values, stages)
+                    if missing:
+                        self._record_unknown(part, rows, name, ref, missing)
+
+    def _record_unknown(
+        self, part: Part, rows: pl.DataFrame, name: str, ref: Reference, missing: set[object]
+    ) -> None:
+        before, after = reference_words(ref)
+        value = pl.col(name).cast(pl.String)
+        bad = rows.filter(pl.col(name).is_in(list(missing), nulls_equal=False))
+        insert_frame(
+            self.conn,
+            system.errors,
+            bad.select(
+                pl.lit(self.import_id).alias("import_id"),
+                pl.lit(part.table.name).alias("table_name"),
+                pl.col("_src").alias("src"),
+                pl.col(ROW).alias("row"),
+                pl.lit(name).alias("column"),
+                pl.lit(Code.REFERENCE_NOT_FOUND.value).alias("code"),
+                pl.concat_str(pl.lit(before), value, pl.lit(after)).alias("message"),
+                value.alias("value"),
+            ),
+        )
 
     def _record_failures(self, part: Part, mapped: pl.DataFrame, errors: pl.DataFrame) -> None:
         if errors.height == 0:

@@ -246,6 +246,7 @@ class ImportRunner:
             small_bytes=self.small_bytes,
             made=self.state.stages,
             limits=self.limits,
+            tenant=self.tenant,
         )
         parts = ingest.run()
         order = self.catalog.dependency_order([p.table.name for p in parts])

@@ -18,6 +18,7 @@ from loadbay.errors import Code
 from loadbay.pipeline.frames import EmptyPolicy, Mode
 from loadbay.schema.model import Catalog, Column, Table
 from loadbay.store.dialect import Dialect, q
+from loadbay.store.references import reference_words
 from loadbay.store.staging import is_reused, reused_plan_name
 
 Q = "'"
@@ -258,12 +259,13 @@ class PlanBuilder:
             ref = table.column(col_name).references
             assert ref is not None
             given = self.d.as_text(f'm."f_{col_name}"')
+            before, after = reference_words(ref)
             found.append(
                 (
                     col_name,
                     Code.REFERENCE_NOT_FOUND,
                     f'm."f_{col_name}" IS NOT NULL AND m."r_{col_name}" IS NULL',
-                    f"{lit(f'no {ref.table} row has {ref.column} {Q}')} || {given} || {lit(Q)}",
+                    f"{lit(before)} || {given} || {lit(after)}",
                     given,
                 )
             )

@@ -42,6 +42,10 @@ class Validated:
     errors: pl.DataFrame
     #: number of rows with at least one error
     failed_rows: int
+    #: the bad rows' references that could still be checked: ROW and one typed column per
+    #: mapped reference column, null where that cell itself failed (``ingest`` looks them
+    #: up, so that a bad cell hides no unknown reference of its row)
+    rejected: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)

@@ -80,8 +80,10 @@ def validate(
     if not failed:
         return Validated(good=good, errors=empty_errors(), failed_rows=0)
     # gathering the (usually few) bad rows costs what they are, filtering costs the batch
-    errors = _errors(checked[bad.arg_true()], query.planned)
-    return Validated(good=good.filter(~bad), errors=errors, failed_rows=failed)
+    rows = checked[bad.arg_true()]
+    errors = _errors(rows, query.planned)
+    rejected = _rejected(rows, query.planned, specs)
+    return Validated(good.filter(~bad), errors, failed, rejected)
 
 
 @dataclass(frozen=True)
@@ -249,6 +251,26 @@ def _outputs(columns: Sequence[str], references: set[str], planned: list[Planned
         else:
             outputs.append(typed[name].alias(name))
     return outputs
+
+
+def _rejected(
+    bad: pl.DataFrame, planned: list[Planned], specs: tuple[tuple[Column, Column], ...]
+) -> pl.DataFrame | None:
+    """The bad rows' reference cells that passed their own rules (typed), the others null;
+    None when the batch maps no reference."""
+    references = {column.name for column, _ in specs if column.references is not None}
+    cells = [(cell, plan) for cell, plan in planned if cell.name in references]
+    if not cells:
+        return None
+    return bad.select(
+        pl.col(ROW).cast(pl.Int64),
+        *[
+            (
+                pl.when(pl.col(c.work("error")).is_null()).then(c.typed) if p.rules else c.typed
+            ).alias(c.name)
+            for c, p in cells
+        ],
+    )
 
 
 def _errors(bad: pl.DataFrame, planned: list[Planned]) -> pl.DataFrame:
