@@ -15,6 +15,7 @@ from loadbay.pipeline.read import limits_of
 from loadbay.service import states
 from loadbay.service.context import Context
 from loadbay.service.ingest import Progress
+from loadbay.service.progress import Listener
 from loadbay.service.requests import ImportRequest
 from loadbay.service.runner import ImportRunner
 from loadbay.store import imports_sql
@@ -66,9 +67,10 @@ def run_import(
     tenant: str | None = None,
     progress: Progress | None = None,
     record: dict[str, Any] | None = None,
+    listener: Listener | None = None,
 ) -> dict[str, Any]:
     """Run a queued (or interrupted) import to its end; return it. ``record``: the import
-    as the caller has just read it."""
+    as the caller has just read it; ``listener``: gets each snapshot of its progress."""
     tenant = tenant or ctx.tenant
     runner = ImportRunner(
         ctx.engine,
@@ -80,6 +82,7 @@ def run_import(
         progress=progress,
         small_bytes=ctx.settings.small_import_bytes,
         limits=limits_of(ctx.settings),
+        listener=listener,
     )
     return runner.run(record)
 
@@ -143,6 +146,15 @@ def first_errors(
     with ctx.engine.connect() as conn, reading(conn).begin():
         imports_sql.get_state(conn, tenant or ctx.tenant, import_id)  # the tenant's, or 404
         return imports_sql.first_errors(conn, import_id, limit)
+
+
+def error_summary(
+    ctx: Context, import_id: str, tenant: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The import's errors grouped by table, column and code: count and an example value."""
+    with ctx.engine.connect() as conn, reading(conn).begin():
+        imports_sql.get_state(conn, tenant or ctx.tenant, import_id)  # the tenant's, or 404
+        return imports_sql.error_summary(conn, import_id, limit)
 
 
 def iter_results(

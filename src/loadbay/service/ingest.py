@@ -14,7 +14,7 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,10 @@ from loadbay.errors import Code, InvalidOption
 from loadbay.pipeline.frames import REF, ROW, Mode
 from loadbay.pipeline.map import ColumnMap, MappingOptions, apply_map, check_required, map_columns
 from loadbay.pipeline.read import READ_AHEAD_FROM, Batch, Limits, read_file, small_files
+from loadbay.pipeline.read.source import ByteCount
 from loadbay.pipeline.validate import ValidateOptions, validate
 from loadbay.schema.model import Catalog, Reference, Table
+from loadbay.service.progress import STAGING, Tracker
 from loadbay.service.repeats import RepeatedKeys
 from loadbay.service.requests import ImportRequest, SourceSpec
 from loadbay.store import system
@@ -179,6 +181,9 @@ class Ingest:
         self.limits = limits  # what a file may hold (LOADBAY_MAX_*)
         self.small = False  # are the files small (known once run() runs)?
         self.rows_read = 0
+        self.tracker: Tracker | None = None  # told the rows and bytes read, if given
+        self.bytes_before = 0  # the bytes of the files read before this one
+        self.count = ByteCount()  # of the file being read
 
     def run(self) -> list[Part]:
         writer = open_stage(self.conn, self.import_id)
@@ -204,10 +209,19 @@ class Ingest:
         self.small = small_files(*paths, below=self.small_bytes)
         self.stager = Stager(threaded=not self.small)
         try:
+            sizes = _sizes(paths)
+            if self.tracker is not None:
+                self.tracker.update(bytes_total=sum(sizes))
             for src, source in enumerate(self.request.sources):
+                self.count, self.bytes_before = ByteCount(), sum(sizes[:src])
                 options = source.read_options(self.batch_size, self.limits)
+                options = replace(options, count=self.count)
                 for batch in read_file(paths[src], options, self.small_bytes):
                     self._batch(src, source, batch)
+                if self.tracker is not None:  # a format that is not counted: at its end
+                    self.tracker.update(bytes_read=sum(sizes[: src + 1]))
+            if self.tracker is not None:  # what is left: the last batch's write and checks
+                self.tracker.enter(STAGING)
             self.stager.wait()
         finally:
             self.stager.close()  # the connection is this thread's again
@@ -333,6 +347,14 @@ class Ingest:
         part.rows += batch.frame.height + _distinct_rows(batch.errors)
         part.failed += _distinct_rows(errors)
         self.rows_read += batch.frame.height + _distinct_rows(batch.errors)
+        if self.tracker is not None:
+            count = self.tracker.count
+            self.tracker.update(
+                rows_read=self.rows_read,
+                rows_validated=count.rows_validated + staged.height,
+                errors=count.errors + _distinct_rows(errors),
+                bytes_read=self.bytes_before + self.count.value,
+            )
         if self.progress:
             self.progress("read", self.rows_read, None)
 
@@ -484,6 +506,17 @@ def _key_text(part: Part, mapped: pl.DataFrame) -> pl.Expr:
 def _no_nul(text: pl.Expr) -> pl.Expr:
     """A failed row's key or ref as kept: NUL (a row error, no database keeps it) shown."""
     return text.str.replace_all("\x00", "\\x00", literal=True)
+
+
+def _sizes(paths: list[Path]) -> list[int]:
+    """The sizes of the files (0 for one that is missing: its reader says what is wrong)."""
+    found = []
+    for path in paths:
+        try:
+            found.append(path.stat().st_size)
+        except OSError:
+            found.append(0)
+    return found
 
 
 def _distinct_rows(errors: pl.DataFrame) -> int:

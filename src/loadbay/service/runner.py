@@ -41,8 +41,10 @@ from loadbay.errors import (
 from loadbay.pipeline.frames import ErrorHandling
 from loadbay.pipeline.read import READ_AHEAD_FROM, Limits
 from loadbay.schema.model import Catalog
+from loadbay.service import progress as phases
 from loadbay.service import states
 from loadbay.service.ingest import Ingest, Part, Progress
+from loadbay.service.progress import Listener, Tracker
 from loadbay.service.requests import ImportRequest
 from loadbay.store import imports_sql, system
 from loadbay.store.dialect import dialect_of
@@ -89,6 +91,7 @@ class ImportRunner:
         progress: Progress | None = None,
         small_bytes: int = READ_AHEAD_FROM,
         limits: Limits = Limits(),
+        listener: Listener | None = None,
     ) -> None:
         self.engine = engine
         self.catalog = catalog
@@ -102,6 +105,9 @@ class ImportRunner:
         self.state = RunState()
         self.final: dict[str, Any] | None = None  # the import as this run finished it
         self.scratch: Scratch | None = None  # once attached
+        #: what the run publishes of its progress (stored with the import; ``listener``
+        #: gets every snapshot, the local command line's display)
+        self.tracker = Tracker(engine, tenant, import_id, listener=listener)
 
     # ---- the whole run ----------------------------------------------------------------
     def run(self, record: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -117,6 +123,7 @@ class ImportRunner:
                 record = self._load(self.conn)
             if record["state"] in FINAL_STATES:
                 return record  # finished already: nothing to do
+            self.tracker.go_on_from(record.get("progress"))
             self.request = ImportRequest.from_json(record["request"])
             return self._attempt(record.get("checkpoint") or {})
         finally:
@@ -179,6 +186,7 @@ class ImportRunner:
             stamp = stamp_value(conn, checkpoint["stamp"])
             # a stage the connection keeps is never the one of an earlier run
             if any(is_reused(p.stage) or staged_rows(conn, p.stage) != p.staged for p in parts):
+                self.tracker.enter(phases.READING)
                 self._stage_again(conn, request, parts)
         else:
             parts, ingested = self._ingest(conn, request)
@@ -214,6 +222,7 @@ class ImportRunner:
                     raise Cancelled(f"import {self.import_id} was cancelled")
                 imports_sql.clear_results(conn, self.import_id)  # a resumed run's
         started = time.perf_counter()
+        self.tracker.enter(phases.READING)
         parts = self._stage(conn, request)
         self.state.timings["read_validate_stage"] = time.perf_counter() - started
         warnings = [
@@ -248,7 +257,9 @@ class ImportRunner:
             limits=self.limits,
             tenant=self.tenant,
         )
+        ingest.tracker = self.tracker
         parts = ingest.run()
+        self.tracker.enter(phases.STAGING)  # (the ingest entered it once every file was read)
         order = self.catalog.dependency_order([p.table.name for p in parts])
         parts.sort(key=lambda p: (order.index(p.table.name), p.src))
         return parts
@@ -278,10 +289,14 @@ class ImportRunner:
         try:
             plans: list[tuple[Plan, PlanSummary, int | None, pl.DataFrame | None]] = []
             total, written = sum(p.staged for p in self.state.parts), 0
+            self.tracker.update(rows_to_write=total, rows_written=0)
             for part in self.state.parts:
+                self.tracker.enter(phases.PLANNING)
                 plan = self._plan(conn, part, after=0)
                 summary = summarise_plan(conn, plan)
                 self.state.failed += summary.failed
+                self.tracker.add(errors=summary.failed)
+                self.tracker.enter(phases.WRITING)
                 # a dry run's diffs are read before its plan is written (and rolled back)
                 diffs = collect_diffs(conn, plan) if request.dry_run else None
                 base = write_chunk(
@@ -289,6 +304,7 @@ class ImportRunner:
                 )
                 plans.append((plan, summary, base, diffs))
                 written += part.staged
+                self.tracker.add(rows_written=part.staged)
                 if self.progress:
                     self.progress("write", written, total)
             too_many = _too_many(request, self.state.failed)
@@ -356,10 +372,12 @@ class ImportRunner:
     ) -> None:
         started = time.perf_counter()
         done: list[int] = list(checkpoint.get("done", []))
+        self.tracker.update(rows_to_write=_to_write(self.state.parts, checkpoint), rows_written=0)
         for part in self.state.parts:
             if part.index in done:
                 continue
             after = int(checkpoint.get("seq", 0)) if checkpoint.get("part") == part.index else 0
+            self.tracker.enter(phases.PLANNING)
             with conn.begin():
                 plan = self._plan(conn, part, after=after)
                 summary = summarise_plan(conn, plan)
@@ -372,6 +390,8 @@ class ImportRunner:
             if too_many:
                 self._save_collected(conn, kept, rolled_back=True)
                 raise too_many
+            self.tracker.add(errors=plan_failed)
+            self.tracker.enter(phases.WRITING)
             for start in range(lo, hi, self.chunk_size):
                 end = min(start + self.chunk_size, hi)
                 with conn.begin():
@@ -388,6 +408,7 @@ class ImportRunner:
                     imports_sql.update_import(
                         conn, self.tenant, self.import_id, checkpoint=checkpoint
                     )
+                self.tracker.add(rows_written=end - start)
                 if self.progress:
                     self.progress("write", end, hi)
             done.append(part.index)
@@ -421,6 +442,7 @@ class ImportRunner:
         return plan
 
     def _finish(self, conn: Connection, request: ImportRequest, stamp: object) -> None:
+        self.tracker.enter(phases.REPORTING)
         with conn.begin():
             counts = imports_sql.count_outcomes(conn, self.import_id)
             applied = sum(counts[o] for o in ("created", "updated", "unchanged", "deleted"))
@@ -441,6 +463,7 @@ class ImportRunner:
                 write_stamp=None if request.dry_run or state == states.FAILED else str(stamp),
                 checkpoint=None,
                 timings=self.state.timings,
+                progress=self.tracker.final(),
                 **_rows_failed(request, state, counts["failed"]),
             )
             assert self.scratch is not None
@@ -465,6 +488,7 @@ class ImportRunner:
             finished_at=imports_sql.now(),
             timings=self.state.timings,
             write_stamp=written_stamp(record, counts),
+            progress=self.tracker.final(),
         )
 
     def _check_cancelled(self, conn: Connection) -> None:
@@ -486,6 +510,7 @@ class ImportRunner:
             finished_at=imports_sql.now(),
             timings=self.state.timings,
             write_stamp=written_stamp(record, counts),
+            progress=self.tracker.final(),
         )
 
     def _release(self, abandoned: bool) -> None:
@@ -593,6 +618,13 @@ def _rows_failed(request: ImportRequest, state: str, failed: int) -> dict[str, s
     if state == states.VALIDATED:
         return {"error_code": RowsFailed.code, "error": f"{rows}; a real run would write nothing"}
     return {}
+
+
+def _to_write(parts: list[Part], checkpoint: dict[str, Any]) -> int:
+    """The rows a lenient run has still to write (after its checkpoint, when resumed)."""
+    done, at = checkpoint.get("done", []), checkpoint.get("part")
+    after = int(checkpoint.get("seq", 0))
+    return sum(p.staged - (after if p.index == at else 0) for p in parts if p.index not in done)
 
 
 def _too_many(request: ImportRequest, failed: int) -> TooManyErrors | None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
+from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from loadbay.errors import NotFound
 from loadbay.store import system, webhooks_sql
 from loadbay.store.staging import append_frame
+
+_log = logging.getLogger("loadbay.store")
 
 OUTCOMES = ("created", "updated", "unchanged", "deleted", "failed", "skipped")
 
@@ -73,6 +77,59 @@ def get_state(conn: Connection, tenant: str, import_id: str) -> str:
 def update_import(conn: Connection, tenant: str, import_id: str, **values: Any) -> None:
     if values:
         conn.execute(_UPDATE_IMPORT, {**_this(tenant, import_id), **_set(values)})
+
+
+def try_save_progress(
+    engine: Engine, tenant: str, import_id: str, progress: dict[str, Any], wait_ms: int = 50
+) -> bool:
+    """Store an import's progress on a connection and short transaction of its own, waiting
+    at most ``wait_ms`` for a lock (PostgreSQL: ``lock_timeout``; SQLite: its busy
+    timeout): False, and nothing written, when the row or the database was busy or the
+    write failed (logged): progress never holds up nor fails the import it reports."""
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                with conn.begin():
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait_ms)}ms'")
+                    conn.execute(_UPDATE_IMPORT, {**_this(tenant, import_id), "progress": progress})
+                return True
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            before = driver.execute("PRAGMA busy_timeout").fetchone()[0]
+            driver.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+            try:
+                with conn.begin():
+                    conn.execute(_UPDATE_IMPORT, {**_this(tenant, import_id), "progress": progress})
+            finally:
+                driver.execute(f"PRAGMA busy_timeout={int(before)}")
+            return True
+    except sa.exc.OperationalError as exc:  # locked, busy: the next write carries it
+        _log.debug("progress of %s not stored now: %s", import_id, exc)
+    except Exception:
+        _log.warning("storing the progress of %s failed", import_id, exc_info=True)
+    return False
+
+
+def error_summary(conn: Connection, import_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The errors of an import grouped by table, column and code, most frequent first:
+    how many rows each, and one example value (the smallest), by one GROUP BY."""
+    e = system.errors
+    count = sa.func.count().label("count")
+    rows = conn.execute(
+        sa.select(
+            e.c.table_name,
+            e.c.column,
+            e.c.code,
+            count,
+            sa.func.min(e.c.value).label("example"),
+            sa.func.min(e.c.message).label("message"),
+        )
+        .where(e.c.import_id == import_id)
+        .group_by(e.c.table_name, e.c.column, e.c.code)
+        .order_by(count.desc(), e.c.table_name, e.c.column, e.c.code)
+        .limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]
 
 
 def list_imports(

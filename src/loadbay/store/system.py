@@ -46,6 +46,8 @@ imports = sa.Table(
     sa.Column("reverted_at", sa.DateTime),
     #: the saved template (``tpl_…``) the import was made from, if any
     sa.Column("template_id", sa.String(40)),
+    #: the progress of its run (service/progress.py): phase, rows, bytes, rate, ETA
+    sa.Column("progress", sa.JSON),
     sa.Index("loadbay_imports_tenant_created", "tenant_id", "created_at"),
 )
 

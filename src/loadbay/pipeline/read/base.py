@@ -11,6 +11,7 @@ import polars as pl
 from loadbay.errors import InvalidOption, UnreadableFile
 from loadbay.pipeline.frames import REF, ROW, empty_errors
 from loadbay.pipeline.read.limits import Limits
+from loadbay.pipeline.read.source import ByteCount
 
 #: the formats a reader exists for
 FORMATS = ("csv", "tsv", "jsonl", "json", "xml", "xlsx")
@@ -30,6 +31,8 @@ class ReadOptions:
     record_tag: str | None = None  # xml: the repeated record element; None = detect
     batch_size: int = 100_000
     limits: Limits = field(default_factory=Limits)  # LOADBAY_MAX_*: limits_of(settings)
+    #: counts the bytes of the file read so far (an import's progress), if given
+    count: ByteCount | None = field(default=None, compare=False)
 
 
 @dataclass

@@ -51,7 +51,8 @@ _READ_BLOCK = 2 * 1024 * 1024
 
 
 def read_delimited(path: Path, options: ReadOptions, fmt: str = "csv") -> Iterator[Batch]:
-    with open_utf8_blocks(path, options.encoding, options.limits.expanded_bytes) as stream:
+    expanded, count = options.limits.expanded_bytes, options.count
+    with open_utf8_blocks(path, options.encoding, expanded, count) as stream:
         layout, body, source = _start(stream, options, fmt, path.name)
         size = _run_size(body, options.batch_size)
         yield from rebatch(_pieces(source, body, size, layout), options.batch_size, layout)

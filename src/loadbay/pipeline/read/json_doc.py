@@ -43,7 +43,7 @@ def read_json(path: Path, options: ReadOptions) -> Iterator[Batch]:
     try:
         with open_utf8(path, options.encoding, limits.expanded_bytes) as raw:
             shape = _shape(path.name, raw)
-        with open_utf8(path, options.encoding, limits.expanded_bytes) as raw:
+        with open_utf8(path, options.encoding, limits.expanded_bytes, options.count) as raw:
             stream = JsonGuard(raw, limits, source, record_depth=3 if shape == "tables" else 2)
             if shape == "array":
                 items = ijson.items(stream, "item", use_float=False)

@@ -27,7 +27,7 @@ def read_jsonl(path: Path, options: ReadOptions) -> Iterator[Batch]:
     decoder = json.JSONDecoder(parse_float=Decimal)
     row = number = 0
     longest, deepest = limits.line_bytes, limits.json_depth
-    with open_utf8(path, options.encoding, limits.expanded_bytes) as stream:
+    with open_utf8(path, options.encoding, limits.expanded_bytes, options.count) as stream:
         readline = stream.readline
         while line := readline(longest + 1):  # never more than one limit in memory
             number += 1

@@ -89,9 +89,41 @@ def io_errors(path: Path) -> Iterator[None]:
 EXPANDED = Limits().expanded_bytes
 
 
-def open_raw(path: Path, expanded: int = EXPANDED) -> BinaryIO:
+class ByteCount:
+    """How many bytes of a file (as stored: compressed ones for gzip) its reader has
+    taken so far: an import's progress while the rows are not known yet."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+class _Counted(io.RawIOBase):
+    """A file whose reads add to a ``ByteCount``."""
+
+    def __init__(self, raw: BinaryIO, count: ByteCount) -> None:
+        super().__init__()
+        self._raw = raw
+        self._count = count
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._raw.read(len(view))
+        view[: len(data)] = data
+        self._count.value += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def open_raw(path: Path, expanded: int = EXPANDED, count: ByteCount | None = None) -> BinaryIO:
     """The file's bytes, decompressed when it is gzip (by magic bytes, not by name), at
-    most ``expanded`` of them (LimitExceeded past that)."""
+    most ``expanded`` of them (LimitExceeded past that); ``count`` counts the bytes read
+    of the file itself."""
     with open(path, "rb") as f:
         magic = f.read(2)
         if magic == GZIP_MAGIC and f.seek(0, io.SEEK_END) >= 6:
@@ -100,8 +132,15 @@ def open_raw(path: Path, expanded: int = EXPANDED) -> BinaryIO:
             if int.from_bytes(f.read(4), "little") > expanded:
                 raise _expanded(path.name, expanded)
     if magic == GZIP_MAGIC:
-        gz = cast(BinaryIO, gzip.open(path, "rb"))  # noqa: SIM115 (the caller closes it)
+        if count is None:
+            gz = cast(BinaryIO, gzip.open(path, "rb"))  # noqa: SIM115 (the caller closes it)
+        else:
+            counted = cast(BinaryIO, _Counted(open(path, "rb"), count))  # noqa: SIM115
+            gz = cast(BinaryIO, gzip.GzipFile(fileobj=counted, mode="rb"))
+            gz.myfileobj = counted  # type: ignore[attr-defined]  # closed with it
         return cast(BinaryIO, Bounded(gz, expanded, path.name))
+    if count is not None:
+        return cast(BinaryIO, _Counted(open(path, "rb"), count))
     return open(path, "rb")
 
 
@@ -312,15 +351,20 @@ class Utf8Stream(io.RawIOBase):
         return lines
 
 
-def open_utf8(path: Path, encoding: str | None, expanded: int = EXPANDED) -> io.BufferedReader:
+def open_utf8(
+    path: Path, encoding: str | None, expanded: int = EXPANDED, count: ByteCount | None = None
+) -> io.BufferedReader:
     """The file as a buffered stream of valid UTF-8 bytes, without BOM."""
-    return io.BufferedReader(open_utf8_blocks(path, encoding, expanded), buffer_size=_BLOCK)
+    stream = open_utf8_blocks(path, encoding, expanded, count)
+    return io.BufferedReader(stream, buffer_size=_BLOCK)
 
 
-def open_utf8_blocks(path: Path, encoding: str | None, expanded: int = EXPANDED) -> Utf8Stream:
+def open_utf8_blocks(
+    path: Path, encoding: str | None, expanded: int = EXPANDED, count: ByteCount | None = None
+) -> Utf8Stream:
     """The file as an unbuffered stream of valid UTF-8 bytes, without BOM: for readers
     that read it in large blocks (each one then costs a single copy)."""
-    raw = open_raw(path, expanded)
+    raw = open_raw(path, expanded, count)
     try:
         return Utf8Stream(raw, encoding, path.name, lambda: open_raw(path, expanded))
     except BaseException:

@@ -60,9 +60,9 @@ def _open(path: Path, options: ReadOptions) -> Tags:
     """lxml follows the XML declaration (or BOM); a forced encoding is made UTF-8 first."""
     expanded = options.limits.expanded_bytes
     if options.encoding:
-        raw: BinaryIO = open_utf8(path, options.encoding, expanded)
+        raw: BinaryIO = open_utf8(path, options.encoding, expanded, options.count)
     else:
-        raw = open_raw(path, expanded)
+        raw = open_raw(path, expanded, options.count)
     return Tags(raw, ELEMENTS_PER_COLUMN * options.limits.columns, path.name)
 
 

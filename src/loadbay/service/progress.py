@@ -1,0 +1,200 @@
+"""An import's progress as it runs: phase, rows, bytes, rate, ETA, errors so far.
+
+The runner keeps a :class:`Tracker` and tells it what it did (rows read, written…). The
+tracker keeps the ``progress`` object of the import (``snapshot``) and stores it with the
+import (column ``loadbay_imports.progress``) so that every API process and worker sees it:
+
+- at a bounded rate: at most one write every ``interval`` seconds whatever the file size,
+  plus one when a phase ends (its final numbers, kept in ``phases``: a client that looks
+  less often than phases last still sees every phase, in order);
+- each write on its own short transaction through its own connection, waiting at most a
+  few milliseconds for a lock (``imports_sql.try_save_progress``): a busy database skips
+  the write (the next one carries the numbers) and a failing one is logged, never the
+  import's failure. The final object goes with the import's last state change instead,
+  in the runner's own transaction.
+
+``seq`` counts the writes of an import (it goes on from the stored one when a run
+resumes): the server-sent events of ``GET /v1/imports/{id}/events`` take their ids from it.
+``listener`` (the local command line) gets every snapshot, unthrottled.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from loadbay.store import imports_sql
+
+log = logging.getLogger("loadbay.progress")
+
+READING = "reading and validating"
+STAGING = "staging"
+PLANNING = "planning"
+WRITING = "writing"
+REPORTING = "reporting"
+#: the phases of a run, in order (a resumed run starts at planning)
+PHASES = (READING, STAGING, PLANNING, WRITING, REPORTING)
+
+#: seconds between two writes of the progress (besides those at the end of a phase)
+INTERVAL = 0.5
+
+Snapshot = dict[str, Any]
+Listener = Callable[[Snapshot], None]
+
+
+@dataclass
+class Counters:
+    """What the run has done so far (the tracker's numbers)."""
+
+    rows_read: int = 0
+    rows_validated: int = 0  # rows that passed validation
+    rows_written: int = 0
+    rows_to_write: int | None = None  # known once every file is read
+    bytes_read: int = 0
+    bytes_total: int = 0
+    errors: int = 0  # rows that failed so far
+    phases: list[dict[str, Any]] = field(default_factory=list)  # the finished ones
+
+
+class Tracker:
+    """The progress of one run of an import (see the module's docstring)."""
+
+    def __init__(
+        self,
+        engine: Engine | None,
+        tenant: str,
+        import_id: str,
+        stored: dict[str, Any] | None = None,
+        listener: Listener | None = None,
+        interval: float = INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine  # None: not stored (tests of the numbers)
+        self.tenant = tenant
+        self.import_id = import_id
+        self.listener = listener
+        self.interval = interval
+        self.clock = clock
+        self.seq = int((stored or {}).get("seq") or 0)
+        self.count = Counters()
+        self.phase: str | None = None
+        self.started = self.phase_started = clock()
+        self.last_write = float("-inf")
+        self.closed = False
+
+    # ---- what the runner says --------------------------------------------------------
+    def go_on_from(self, stored: dict[str, Any] | None) -> None:
+        """Number the writes after those of an earlier run (``stored``: its progress)."""
+        self.seq = max(self.seq, int((stored or {}).get("seq") or 0))
+
+    def enter(self, phase: str) -> None:
+        """The run is at ``phase``; phases only go forward (a later table's planning,
+        once writing started, is part of writing). The phase before ends (written)."""
+        if self.phase is not None and PHASES.index(phase) <= PHASES.index(self.phase):
+            return
+        if self.phase is not None:
+            self._end_phase()
+        self.phase, self.phase_started = phase, self.clock()
+        self.publish(force=True)
+
+    def update(self, **values: int | None) -> None:
+        """Set counters (``rows_read=…``, ``bytes_read=…``) and publish when due."""
+        for name, value in values.items():
+            if not hasattr(self.count, name):
+                raise AttributeError(f"no progress counter {name!r}")
+            setattr(self.count, name, value)
+        self.publish()
+
+    def add(self, **values: int) -> None:
+        """Add to counters (``rows_written=n``) and publish when due."""
+        for name, value in values.items():
+            setattr(self.count, name, int(getattr(self.count, name) or 0) + value)
+        self.publish()
+
+    def final(self) -> Snapshot:
+        """The last object of the run (its phase ended), for the runner to store with the
+        import's final state in its own transaction; nothing is written after it."""
+        if self.phase is not None and not self.closed:
+            self._end_phase(write=False)
+        self.closed = True
+        self.seq += 1
+        return self.snapshot()
+
+    # ---- the object ------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        c, now = self.count, self.clock()
+        elapsed = max(now - self.phase_started, 1e-9)
+        done, total, rate = self._measure(elapsed)
+        percent = None if total is None else min(100.0, 100.0 * done / total) if total else 100.0
+        eta = None
+        if total is not None and rate > 0 and self.phase in (READING, WRITING):
+            eta = round(max(total - done, 0) / rate, 1)
+        rows_done = c.rows_written if self.phase in (WRITING, REPORTING) else c.rows_read
+        return {
+            "seq": self.seq,
+            "phase": self.phase,
+            "rows_read": c.rows_read,
+            "rows_validated": c.rows_validated,
+            "rows_written": c.rows_written,
+            "rows_to_write": c.rows_to_write,
+            "bytes_read": c.bytes_read,
+            "bytes_total": c.bytes_total,
+            "errors": c.errors,
+            "percent": None if percent is None else round(percent, 1),
+            "rows_per_second": round(rows_done / elapsed, 1) if self.phase else 0.0,
+            "eta_seconds": eta,
+            "elapsed_seconds": round(now - self.started, 3),
+            "phases": [dict(p) for p in c.phases],
+        }
+
+    def _measure(self, elapsed: float) -> tuple[float, float | None, float]:
+        """The current phase's work done, its total (None: unknown) and rate a second:
+        bytes while reading (rows are not known before the end), rows while writing."""
+        c = self.count
+        if self.phase == READING:
+            total = c.bytes_total or None
+            return c.bytes_read, total, c.bytes_read / elapsed
+        if self.phase == WRITING:
+            return c.rows_written, c.rows_to_write, c.rows_written / elapsed
+        if self.phase == REPORTING:
+            return 1, 1, 0.0
+        return 0, None, 0.0
+
+    # ---- storing it ------------------------------------------------------------------
+    def publish(self, force: bool = False) -> None:
+        """Tell the listener; store the object when ``force`` or ``interval`` has passed."""
+        if self.closed:
+            return
+        if self.listener is not None:
+            self.listener(self.snapshot())
+        now = self.clock()
+        if self.engine is None or (not force and now - self.last_write < self.interval):
+            return
+        self.seq += 1
+        snap = self.snapshot()
+        if imports_sql.try_save_progress(self.engine, self.tenant, self.import_id, snap):
+            self.last_write = now
+        else:  # busy or failing: the next publish carries it (never the import's error)
+            self.last_write = now - self.interval / 2
+
+    def _end_phase(self, write: bool = True) -> None:
+        c = self.count
+        self.seq += 1
+        c.phases.append(
+            {
+                "phase": self.phase,
+                "seq": self.seq,
+                "seconds": round(self.clock() - self.phase_started, 3),
+                "rows_read": c.rows_read,
+                "rows_written": c.rows_written,
+                "errors": c.errors,
+            }
+        )
+        self.seq -= 1  # publish counts the write itself
+        if write:
+            self.publish(force=True)
