@@ -26,6 +26,23 @@ def read(path: Path, **options: object) -> tuple[pl.DataFrame, pl.DataFrame]:
     return pl.concat([b.frame for b in got]), pl.concat([b.errors for b in got])
 
 
+def expected_rows(
+    records: list[list[str]], width: int
+) -> tuple[list[tuple[object, ...]], list[int]]:
+    """What a reader must give for records as csv.reader reads them: short ones padded,
+    long ones kept when their extra fields are empty, else errors; empty ones skipped."""
+    good: list[tuple[object, ...]] = []
+    bad: list[int] = []
+    for n, r in enumerate(records, 1):
+        if not any(r):
+            continue
+        if len(r) > width and any(r[width:]):
+            bad.append(n)
+            continue
+        good.append((n, *[v or None for v in (r + [""] * width)[:width]]))
+    return good, bad
+
+
 def write(tmp_path: Path, content: bytes | str, name: str = "data.csv") -> Path:
     path = tmp_path / name
     path.write_bytes(content.encode() if isinstance(content, str) else content)
@@ -180,35 +197,42 @@ def test_single_column(tmp_path: Path) -> None:
     assert frame.rows() == [(1, "a@x.org"), (2, "b@x.org")]
 
 
-def test_ragged_rows_are_errors_and_the_rest_loads(tmp_path: Path) -> None:
-    path = write(tmp_path, "a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n13,14,\n")
-    frame, errors = read(path)
-    assert frame.rows() == [(1, "1", "2", "3"), (4, "10", "11", "12"), (5, "13", "14", None)]
-    assert errors.rows() == [
-        (2, None, "wrong_field_count", "row has 2 fields, the header has 3", "4,5"),
-        (3, None, "wrong_field_count", "row has 4 fields, the header has 3", "6,7,8,9"),
+def test_long_rows_are_errors_short_ones_padded_and_the_rest_loads(tmp_path: Path) -> None:
+    path = write(tmp_path, "a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n13,14,\n15,16,17,,\n")
+    got = batches(path)
+    frame, errors = pl.concat([b.frame for b in got]), pl.concat([b.errors for b in got])
+    assert frame.rows() == [
+        (1, "1", "2", "3"),
+        (2, "4", "5", None),
+        (4, "10", "11", "12"),
+        (5, "13", "14", None),
+        (6, "15", "16", "17"),
+    ]
+    message = "row has 4 fields, the header has 3 (the extra fields are not empty)"
+    assert errors.rows() == [(3, None, "wrong_field_count", message, "6,7,8,9")]
+    assert got[-1].warnings == [
+        "data.csv: 1 record(s) shorter than the header padded with empty fields"
     ]
 
 
 def test_ragged_row_with_quoted_newline_keeps_its_raw_text(tmp_path: Path) -> None:
-    frame, errors = read(write(tmp_path, 'a,b\n"x\ny"\n1,2\n'))
+    frame, errors = read(write(tmp_path, 'a,b\n"x\ny",1,2\n1,2\n'))
     assert frame.rows() == [(2, "1", "2")]
-    assert errors.rows() == [
-        (1, None, "wrong_field_count", "row has 1 fields, the header has 2", '"x\ny"')
-    ]
+    message = "row has 3 fields, the header has 2 (the extra fields are not empty)"
+    assert errors.rows() == [(1, None, "wrong_field_count", message, '"x\ny",1,2')]
 
 
 def test_crlf_file_with_line_breaks_in_values_and_a_lone_lf_record(tmp_path: Path) -> None:
-    content = 'a,b\r\n"x\r\ny",1\r\n"p\nq",2\r\nlone,3\nshort\r\n4,5\r\n'
+    content = 'a,b\r\n"x\r\ny",1\r\n"p\nq",2\r\nlone,3\nlong,1,2\r\n4,5\r\n'
     frame, errors = read(write(tmp_path, content))
     assert frame.rows() == [(1, "x\r\ny", "1"), (2, "p\nq", "2"), (3, "lone", "3"), (5, "4", "5")]
-    assert errors.select("row", "value").rows() == [(4, "short")]
+    assert errors.select("row", "value").rows() == [(4, "long,1,2")]
 
 
 def test_rows_after_chunks_of_multiline_values_keep_their_numbers(tmp_path: Path) -> None:
     """Chunks (256 KiB here) of records with line breaks in values, then more records."""
     rows = "".join(f'{i},"line\nbreak {i}"\n' for i in range(1, 30_001))
-    content = f"id,text\n{rows}short\n30002,end\n"
+    content = f"id,text\n{rows}long,1,2\n30002,end\n"
     frame, errors = read(write(tmp_path, content), batch_size=10)
     assert frame.height == 30_001 and frame[ROW].to_list()[-2:] == [30_000, 30_002]
     assert frame.row(-1) == (30_002, "30002", "end")
@@ -216,7 +240,7 @@ def test_rows_after_chunks_of_multiline_values_keep_their_numbers(tmp_path: Path
 
 
 def test_error_value_is_truncated(tmp_path: Path) -> None:
-    _, errors = read(write(tmp_path, "a,b\n" + "x" * 1000 + "\n"))
+    _, errors = read(write(tmp_path, "a,b\n" + "x" * 1000 + ",1,2\n"))
     value = errors["value"][0]
     assert value.startswith("xxx") and len(value) <= 201
 
@@ -238,9 +262,13 @@ def test_blank_header_names_become_column_n(tmp_path: Path) -> None:
     assert frame.columns == [ROW, "a", "column_2", "c", "column_4"]
 
 
-def test_duplicate_header_names_are_unreadable(tmp_path: Path) -> None:
-    with pytest.raises(UnreadableFile, match=r"repeats the column name.*'a'"):
-        read(write(tmp_path, "a,b,a\n1,2,3\n"))
+def test_duplicate_header_names_are_kept_apart_with_a_warning(tmp_path: Path) -> None:
+    got = batches(write(tmp_path, "a,b,a\n1,2,3\n"))
+    assert got[0].frame.columns == [ROW, "a", "b", "a_2"]
+    assert got[0].frame.rows() == [(1, "1", "2", "3")]
+    assert got[0].warnings == [
+        "data.csv: the header repeats the column name 'a' (columns 1, 3): read as 'a', 'a_2'"
+    ]
 
 
 def test_reserved_header_name_is_unreadable(tmp_path: Path) -> None:
@@ -262,7 +290,7 @@ def test_header_without_rows_gives_one_empty_batch(tmp_path: Path) -> None:
 
 
 def test_small_batches_keep_row_numbers_continuous(tmp_path: Path) -> None:
-    rows = "".join(f"{i},v{i}\n" if i != 5 else "5\n" for i in range(1, 11))
+    rows = "".join(f"{i},v{i}\n" if i != 5 else "5,v,x\n" for i in range(1, 11))
     got = batches(write(tmp_path, "n,v\n" + rows), batch_size=3)
     assert [b.frame.height for b in got] == [3, 3, 3]
     assert [r for b in got for r in b.frame[ROW]] == [1, 2, 3, 4, 6, 7, 8, 9, 10]
@@ -277,15 +305,16 @@ def test_many_chunks_with_ragged_rows(tmp_path: Path) -> None:
     for i in range(1, 60_001):
         if i % 7_919 == 0:
             writer.writerow([i, "short"])
+        elif i % 8_111 == 0:
+            writer.writerow([i, "long", "", ""])
         elif i % 10_007 == 0:
             writer.writerow([i, "long", "x", "y"])
         else:
             writer.writerow([i, f"a, {i}" if i % 3 else f'q"{i}\n', "" if i % 5 else "n"])
     frame, errors = read(write(tmp_path, out.getvalue()), batch_size=5_000)
     expected = [r for r in csv.reader(io.StringIO(out.getvalue(), newline=""))][1:]
-    good = [(n, *[v or None for v in r]) for n, r in enumerate(expected, 1) if len(r) == 3]
+    good, bad = expected_rows(expected, 3)
     assert frame.rows() == good
-    bad = [n for n, r in enumerate(expected, 1) if len(r) != 3]
     assert errors["row"].to_list() == bad
 
 
@@ -385,14 +414,13 @@ def test_property_ragged_rows_in_tiny_chunks(
     writer.writerows(rows)
     path = write(tmp_path, out.getvalue(), "ragged.csv")
     with (
-        mock.patch("loadbay.pipeline.read.delimited._SAMPLE", sample),
+        mock.patch("loadbay.pipeline.read.csv_head.SAMPLE", sample),
         mock.patch("loadbay.pipeline.read.delimited._MIN_BLOCK", 16),
     ):
-        frame, errors = read(path, format="csv", delimiter=delimiter, batch_size=4)
-    width = len(header)
-    good = [(n, *[v or None for v in r]) for n, r in enumerate(rows, 1) if len(r) == width]
-    assert frame.rows() == [g for g in good if any(v is not None for v in g[1:])]
-    assert errors["row"].to_list() == [n for n, r in enumerate(rows, 1) if len(r) != width]
+        frame, errors = read(path, format="csv", delimiter=delimiter, batch_size=4, header_row=1)
+    good, bad = expected_rows(rows, len(header))
+    assert frame.rows() == good
+    assert errors["row"].to_list() == bad
 
 
 @settings(
@@ -434,14 +462,12 @@ def test_property_small_reads_parsed_together(
     text = out.getvalue()
     path = write(tmp_path, text, "runs.csv")
     with (
-        mock.patch("loadbay.pipeline.read.delimited._SAMPLE", sample),
+        mock.patch("loadbay.pipeline.read.csv_head.SAMPLE", sample),
         mock.patch("loadbay.pipeline.read.delimited._READ_BLOCK", block),
         mock.patch("loadbay.pipeline.read.delimited._MIN_BLOCK", 256),
     ):
-        frame, errors = read(path, format="csv", delimiter=delimiter, batch_size=7)
+        frame, errors = read(path, format="csv", delimiter=delimiter, batch_size=7, header_row=1)
     records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))[1:]
-    width = len(header)
-    numbered = list(enumerate(records, 1))
-    good = [(n, *[v or None for v in r]) for n, r in numbered if len(r) == width and any(r)]
+    good, bad = expected_rows(records, len(header))
     assert frame.rows() == good
-    assert errors["row"].to_list() == [n for n, r in numbered if r and len(r) != width]
+    assert errors["row"].to_list() == bad

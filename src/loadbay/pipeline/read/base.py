@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import codecs
-from collections import Counter
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from loadbay.errors import InvalidOption, UnreadableFile
 from loadbay.pipeline.frames import REF, ROW, empty_errors
+from loadbay.pipeline.read.headers import dedupe
 from loadbay.pipeline.read.limits import Limits
 from loadbay.pipeline.read.source import ByteCount
 
@@ -29,6 +29,15 @@ class ReadOptions:
     encoding: str | None = None  # None = detect (BOM, UTF-8, UTF-16, cp1252...)
     sheet: str | None = None  # xlsx: sheet name; None = the first sheet
     record_tag: str | None = None  # xml: the repeated record element; None = detect
+    #: CSV/TSV and Excel: False = the file has no header row (columns column_1, column_2…)
+    header: bool = True
+    #: CSV/TSV: lines skipped before the header (or the first record without a header)
+    skip_lines: int = 0
+    #: CSV/TSV and Excel: the 1-based line (sheet row) of the header; the ones above it
+    #: are skipped. None = the first line that is not blank (Excel: detected)
+    header_row: int | None = None
+    comment: str | None = None  # CSV/TSV: lines starting with it are skipped
+    escape: str | None = None  # CSV/TSV: escapes a quote or delimiter (\"); None = detect
     batch_size: int = 100_000
     limits: Limits = field(default_factory=Limits)  # LOADBAY_MAX_*: limits_of(settings)
     #: counts the bytes of the file read so far (an import's progress), if given
@@ -47,6 +56,9 @@ class Batch:
     frame: pl.DataFrame
     errors: pl.DataFrame = field(default_factory=empty_errors)
     table: str | None = None
+    #: what the reader did that the user should know of (the encoding it guessed, names
+    #: it changed, rows it padded…), each said once, in the batch where it is known
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def fields(self) -> list[str]:
@@ -79,6 +91,7 @@ def check_options(options: ReadOptions) -> None:
                 f"line break, not {d!r}",
                 option="delimiter",
             )
+    _check_layout(options)
     if options.encoding is not None:
         try:
             codecs.lookup(options.encoding)
@@ -88,6 +101,39 @@ def check_options(options: ReadOptions) -> None:
             ) from None
 
 
+def _check_layout(options: ReadOptions) -> None:
+    """The options that say where the table is in the file."""
+    if options.skip_lines < 0:
+        raise InvalidOption("skip_lines must be 0 or more", option="skip_lines")
+    if options.header_row is not None:
+        if options.header_row < 1:
+            raise InvalidOption(
+                "header_row must be 1 or more (1 is the first line)", option="header_row"
+            )
+        if not options.header:
+            raise InvalidOption(
+                "header_row names the header's line: it cannot go with no_header "
+                "(use skip_lines to skip lines above the first record)",
+                option="header_row",
+            )
+        if options.skip_lines:
+            raise InvalidOption(
+                "give skip_lines or header_row, not both (header_row N skips N-1 lines)",
+                option="header_row",
+            )
+    for name, value in (("comment", options.comment), ("escape", options.escape)):
+        if value is None:
+            continue
+        if len(value) != 1 or len(value.encode("utf-8")) != 1 or value in '"\r\n':
+            raise InvalidOption(
+                f"{name} must be one single-byte character other than a quote or a line "
+                f"break, not {value!r}",
+                option=name,
+            )
+        if value == options.delimiter:
+            raise InvalidOption(f"{name} cannot be the delimiter {value!r}", option=name)
+
+
 def clip(text: str) -> str:
     """A raw record as an error value: at most VALUE_LIMIT characters."""
     text = text.rstrip("\r\n")
@@ -95,10 +141,16 @@ def clip(text: str) -> str:
 
 
 def header_names(raw: list[str], source: str) -> list[str]:
-    """The field names of a header row.
+    """The field names of a header row (``named_header`` without its warnings)."""
+    return named_header(raw, source)[0]
 
-    Blank names become ``column_N`` (N = 1-based position); duplicated names and the
-    reserved names ``__row__``/``__ref__`` make the file unreadable.
+
+def named_header(raw: list[str], source: str) -> tuple[list[str], list[str]]:
+    """The field names of a header row, and the warnings about them.
+
+    Blank names become ``column_N`` (N = 1-based position); repeated names are kept
+    apart (``amount``, ``amount_2``: ``headers.dedupe``) with a warning; the reserved
+    names ``__row__``/``__ref__`` make the file unreadable.
     """
     names = [n if n.strip() else f"column_{i}" for i, n in enumerate(raw, start=1)]
     reserved = sorted({n for n in names if n in (ROW, REF)})
@@ -107,15 +159,13 @@ def header_names(raw: list[str], source: str) -> list[str]:
             f"{source}: the header uses the reserved column name(s) {', '.join(reserved)}",
             file=source,
         )
-    dupes = [n for n, count in Counter(names).items() if count > 1]
-    if dupes:
-        listed = ", ".join(repr(n) for n in dupes)
-        raise UnreadableFile(
-            f"{source}: the header repeats the column name(s) {listed}; "
-            "every column needs a distinct name",
-            file=source,
-        )
-    return names
+    names, warnings = dedupe(names)
+    return names, [f"{source}: {w}" for w in warnings]
+
+
+def numbered_names(width: int) -> list[str]:
+    """The field names of a file without a header: ``column_1`` … ``column_N``."""
+    return [f"column_{i}" for i in range(1, width + 1)]
 
 
 def empty_frame(names: list[str], refs: bool = False) -> pl.DataFrame:

@@ -24,7 +24,7 @@ import io
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
 
@@ -32,6 +32,9 @@ from loadbay.errors import Code, RowError, UnreadableFile
 from loadbay.pipeline.frames import ROW, empty_errors, errors_frame
 from loadbay.pipeline.read.base import clip
 from loadbay.pipeline.read.limits import Limits, over
+
+if TYPE_CHECKING:
+    from _csv import Reader as _reader
 
 QUOTE = b'"'
 #: a record not ended within this many bytes is cut at the last line break anyway
@@ -54,11 +57,38 @@ class Layout:
     source: str
     terminator: bytes = b"\n"  # how records end (b"\n" or b"\r\n"), as in the header
     limits: Limits = field(default_factory=Limits)
+    #: every line may end with a delimiter (an empty field that is not a column)
+    trailing: bool = False
+    escape: str | None = None  # a character that escapes a quote or the delimiter
+    initial_space: bool = False  # spaces after a delimiter are skipped (1, "Smith, J")
 
     @property
     def extra(self) -> str:
         """A column name that is not a field: where the marker must land."""
-        name = "__extra__"
+        return self._unused("__extra__")
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns polars reads before the marker: the fields, and the trailing one."""
+        return [*self.names, self._unused("__trailing__")] if self.trailing else self.names
+
+    @property
+    def plain(self) -> bool:
+        """Whether polars can read the dialect (no escape character, no initial spaces)."""
+        return self.escape is None and not self.initial_space
+
+    def reader(self, lines: Iterable[str]) -> _reader:
+        """Python's csv reader of this dialect."""
+        return csv.reader(
+            lines,
+            delimiter=self.delimiter,
+            quotechar='"',
+            escapechar=self.escape,
+            skipinitialspace=self.initial_space,
+            strict=False,
+        )
+
+    def _unused(self, name: str) -> str:
         while name in self.names:
             name += "_"
         return name
@@ -69,6 +99,7 @@ class Piece:
     frame: pl.DataFrame
     errors: pl.DataFrame
     records: int  # records in the run, blank and irregular ones included
+    padded: int = 0  # records shorter than the header, padded with empty fields
 
 
 def count_quotes(buf: bytes) -> int:
@@ -227,56 +258,111 @@ def parse(prepared: Prepared, layout: Layout) -> pl.DataFrame | None:
 
 
 def finish(prepared: Prepared, frame: pl.DataFrame | None, first_row: int, layout: Layout) -> Piece:
-    """The records of a run; ``first_row`` is the number of its first record."""
+    """The records of a run; ``first_row`` is the number of its first record.
+
+    A record shorter than the header is padded with empty fields (the marker landed in
+    one of the columns); one longer than the header is kept when its extra fields are
+    empty, else it is an error (``extra_fields``)."""
     blank_tail = prepared.blank_tail
     if not prepared.bodies:  # only blank lines
-        return Piece(_frame_of([], first_row, layout), empty_errors(), blank_tail)
+        return Piece(_frame_of([], layout), empty_errors(), blank_tail)
     if frame is None:
-        return _python(prepared.body, first_row, layout, None, blank_tail)
+        return _python(prepared.body, first_row, layout, blank_tail)
     term, marker = layout.terminator.decode(), prepared.marker.decode()
     one_line = prepared.exact and prepared.markers == frame.height  # one line per record
     if not one_line:  # some markers may be inside quoted values
         frame = _unmark(frame, layout, layout.delimiter + marker + term, term)
     regular = (frame[layout.extra] == marker).fill_null(False)
+    if layout.trailing:  # a value in the trailing column is an extra field
+        regular &= frame.get_column(layout.columns[-1]).is_null()
     fields = pl.nth(range(1, len(layout.names) + 1))  # by position: names may be regexes
-    frame = frame.select(pl.col(ROW).cast(pl.Int64) + first_row, fields)
     records = frame.height + blank_tail  # polars' rows are the records: lines only if one_line
     if regular.all():
+        frame = frame.select(pl.col(ROW).cast(pl.Int64) + first_row, fields)
         return Piece(_drop_empty(frame, layout), empty_errors(), records)
-    if one_line:  # look at the bad lines only
-        errors = _line_errors(prepared.body, regular, first_row, layout)
-        if errors is not None:
-            kept = _drop_empty(frame.filter(regular), layout)
-            return Piece(kept, errors, records)
-    return _python(prepared.body, first_row, layout, frame, blank_tail)
+    width = len(layout.columns)
+    short = frame.select(_has_marker(width, marker)).to_series() & ~regular
+    if not one_line and not (regular | short).all():  # long records: csv.reader decides
+        return _python(prepared.body, first_row, layout, blank_tail)
+    padded = frame.select(_has_marker(len(layout.names), marker)).to_series()
+    frame = frame.select(pl.col(ROW).cast(pl.Int64) + first_row, *_unmarked(layout, marker))
+    errors, kept = empty_errors(), regular | short
+    if not kept.all():  # one line per record: look at the long lines only
+        found = _line_errors(prepared.body, ~kept, first_row, layout)
+        if found is None:
+            return _python(prepared.body, first_row, layout, blank_tail)
+        errors, kept = found
+    frame, padded = frame.filter(kept), padded.filter(kept)
+    filled = frame.select(pl.any_horizontal(fields.is_not_null())).to_series()
+    return Piece(frame.filter(filled), errors, records, int((padded & filled).sum()))
+
+
+def _has_marker(width: int, marker: str) -> pl.Expr:
+    """Whether a record ended before column ``width`` (by position: names may be regexes)."""
+    return pl.any_horizontal([(pl.nth(i) == marker).fill_null(False) for i in range(1, width + 1)])
+
+
+def _unmarked(layout: Layout, marker: str) -> list[pl.Expr]:
+    """The field columns, a marker (that ended a short record) made an empty field."""
+    return [
+        pl.when(pl.nth(i) == marker).then(None).otherwise(pl.nth(i)).alias(name)
+        for i, name in enumerate(layout.names, start=1)
+    ]
 
 
 def _line_errors(
-    body: bytes, regular: pl.Series, first_row: int, layout: Layout
-) -> pl.DataFrame | None:
-    """Errors for the irregular records, one per line; None if csv.reader disagrees."""
+    body: bytes, long: pl.Series, first_row: int, layout: Layout
+) -> tuple[pl.DataFrame, pl.Series] | None:
+    """For records of one line each, the long ones as csv.reader reads them: errors for
+    those with a non-empty extra field, and which records are kept. None when csv.reader
+    disagrees that they are long."""
     lines = body.split(layout.terminator)
     width = len(layout.names)
     errors: list[RowError] = []
-    for i in (~regular).arg_true().to_list():
+    kept = ~long
+    for i in long.arg_true().to_list():
         text = lines[i].decode("utf-8")
         try:
-            fields = next(csv.reader([text], delimiter=layout.delimiter, strict=False), [])
+            fields: list[str] = next(layout.reader([text]), [])
         except csv.Error:
             return None
-        if len(fields) == width:
+        if len(fields) <= width:
             return None
-        if fields:  # else a blank line: skipped, not an error
+        if any(fields[width:]):
             errors.append(_wrong_count(first_row + i, len(fields), width, text))
-    return errors_frame(errors)
+        else:
+            kept[i] = True  # only empty fields past the header's: they are dropped
+    return errors_frame(errors), kept
+
+
+def classify(
+    records: list[list[str]], first_row: int, layout: Layout, raw: Callable[[int], str]
+) -> Piece:
+    """Records as Python's csv module read them: short ones padded, long ones kept
+    when their extra fields are empty, else errors; blank ones skipped (counted)."""
+    width = len(layout.names)
+    errors: list[RowError] = []
+    good: list[tuple[int, list[str]]] = []
+    padded = 0
+    for i, record in enumerate(records):
+        if not any(record):
+            continue  # a blank line, or a record of empty fields
+        if len(record) > width and any(record[width:]):
+            errors.append(_wrong_count(first_row + i, len(record), width, raw(i)))
+            continue
+        if len(record) < width:
+            padded += 1
+        good.append((first_row + i, record))
+    return Piece(_frame_of(good, layout), errors_frame(errors), len(records), padded)
 
 
 def _wrong_count(row: int, count: int, width: int, raw: str) -> RowError:
+    extra = "" if count < width else " (the extra fields are not empty)"
     return RowError(
         row=row,
         column=None,
         code=Code.WRONG_FIELD_COUNT,
-        message=f"row has {count} fields, the header has {width}",
+        message=f"row has {count} fields, the header has {width}{extra}",
         value=clip(raw),
     )
 
@@ -296,7 +382,7 @@ def _trim(chunk: bytes) -> tuple[bytes, int]:
 
 
 def _polars(chunks: list[bytes], layout: Layout) -> pl.DataFrame:
-    schema = {n: pl.String() for n in [*layout.names, layout.extra]}
+    schema = {n: pl.String() for n in [*layout.columns, layout.extra]}
     return pl.scan_csv(
         chunks,
         has_header=False,
@@ -326,20 +412,12 @@ def _drop_empty(frame: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     return frame if filled.all() else frame.filter(filled)
 
 
-def _python(
-    body: bytes, first_row: int, layout: Layout, frame: pl.DataFrame | None, blank_tail: int
-) -> Piece:
-    """The chunk as Python's csv module reads it; ``frame`` is polars' reading, if any."""
+def _python(body: bytes, first_row: int, layout: Layout, blank_tail: int) -> Piece:
+    """The chunk as Python's csv module reads it."""
     records, raw = _csv_records(body, first_row, layout)
-    width = len(layout.names)
-    lengths = pl.Series(map(len, records), dtype=pl.Int64)
-    bad = ((lengths != width) & (lengths > 0)).arg_true().to_list()
-    errors = errors_frame(_wrong_count(first_row + i, len(records[i]), width, raw(i)) for i in bad)
-    if frame is not None and frame.height == len(records):
-        kept = frame.filter(lengths == width)  # blank lines too: polars has a row for them
-    else:
-        kept = _frame_of(records, first_row, layout)
-    return Piece(_drop_empty(kept, layout), errors, len(records) + blank_tail)
+    piece = classify(records, first_row, layout, raw)
+    piece.records += blank_tail
+    return piece
 
 
 def long_fields(longest: int = MAX_PENDING) -> None:
@@ -354,7 +432,7 @@ def _csv_records(
     """Every record of the chunk as Python's csv module reads it, and its raw text."""
     long_fields(layout.limits.line_bytes)
     lines = io.StringIO(body.decode("utf-8"), newline="").readlines()
-    reader = csv.reader(lines, delimiter=layout.delimiter, quotechar='"', strict=False)
+    reader = layout.reader(lines)
     try:
         records = list(reader)
     except csv.Error as exc:
@@ -369,18 +447,18 @@ def _csv_records(
 
 def _spans(lines: list[str], layout: Layout) -> Callable[[int], str]:
     """The raw text of each record, when some records span several lines."""
-    reader = csv.reader(lines, delimiter=layout.delimiter, quotechar='"', strict=False)
+    reader = layout.reader(lines)
     ends = [0]
     for _ in reader:
         ends.append(reader.line_num)
     return lambda i: "".join(lines[ends[i] : ends[i + 1]])
 
 
-def _frame_of(records: list[list[str]], first_row: int, layout: Layout) -> pl.DataFrame:
+def _frame_of(good: list[tuple[int, list[str]]], layout: Layout) -> pl.DataFrame:
+    """A frame of numbered records (short ones padded with empty fields)."""
     width = len(layout.names)
-    good = [(first_row + i, r) for i, r in enumerate(records) if len(r) == width]
     columns: dict[str, list[str | None] | list[int]] = {ROW: [row for row, _ in good]}
     for j, name in enumerate(layout.names):
-        columns[name] = [r[j] or None for _, r in good]
-    schema = {ROW: pl.Int64(), **{n: pl.String() for n in layout.names}}
+        columns[name] = [(r[j] or None) if j < len(r) else None for _, r in good]
+    schema = {ROW: pl.Int64(), **{n: pl.String() for n in layout.names[:width]}}
     return pl.DataFrame(columns, schema=schema)

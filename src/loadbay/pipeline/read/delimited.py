@@ -1,45 +1,53 @@
 """CSV and TSV files.
 
-The header is the first record (blank lines before it are skipped); blank names
-become ``column_N``, duplicated names make the file unreadable. The delimiter is
-``options.delimiter``, a tab for TSV, else the one of ``, ; tab |`` that splits the
-header and the first records most consistently. ``ROW`` numbers records after the
-header, blank lines included (they are skipped, as are records whose every field is
-empty). A header without records gives one empty batch; an empty file is unreadable.
+Where the table starts, the dialect and the header: ``csv_head`` (skipped lines,
+comments, no header, a delimiter at the end of every line, spaces after delimiters,
+backslash escapes; blank names become ``column_N``, repeated names ``amount_2``, with a
+warning). The delimiter is ``options.delimiter``, a tab for TSV, else the one of
+``, ; tab |`` that splits the header and the first records most consistently. ``ROW``
+numbers records after the header, blank lines included (they are skipped, as are
+records whose every field is empty). A record shorter than the header is padded with
+empty fields (counted in one warning); one longer than the header is an error unless
+its extra fields are empty. A header without records gives one empty batch; an empty
+file is unreadable. The warnings of a file (names, a guessed encoding, NUL characters
+removed, padded records) come with its first and last batch.
+
+Polars reads the standard dialect (``csv_chunks``); escapes and spaces after
+delimiters are read by Python's csv module, record by record (``_python_pieces``).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
 from pathlib import Path
 
 import polars as pl
 
 from loadbay.errors import UnreadableFile
 from loadbay.pipeline.frames import ROW, empty_errors
-from loadbay.pipeline.read.base import Batch, ReadOptions, empty_frame, header_names
+from loadbay.pipeline.read.base import Batch, ReadOptions, empty_frame
 from loadbay.pipeline.read.csv_chunks import (
     Layout,
     Piece,
     Prepared,
     Readable,
+    classify,
     finish,
     gather,
     long_fields,
     parse,
     prepare,
     record_chunks,
-    record_end,
 )
-from loadbay.pipeline.read.limits import check_columns, over
+from loadbay.pipeline.read.csv_head import SAMPLE, read_head
+from loadbay.pipeline.read.limits import over
 from loadbay.pipeline.read.source import open_utf8_blocks
 
-CANDIDATES = (",", ";", "\t", "|")
-_SAMPLE = 64 * 1024
 #: bytes polars parses at a time (a run): about a batch, but at most 8 MiB (two runs are
 #: parsed at once; larger runs measured slower, and hold more memory)
 _MIN_BLOCK, _MAX_BLOCK = 256 * 1024, 8 * 1024 * 1024
@@ -53,102 +61,106 @@ _READ_BLOCK = 2 * 1024 * 1024
 def read_delimited(path: Path, options: ReadOptions, fmt: str = "csv") -> Iterator[Batch]:
     expanded, count = options.limits.expanded_bytes, options.count
     with open_utf8_blocks(path, options.encoding, expanded, count) as stream:
-        layout, body, source = _start(stream, options, fmt, path.name)
-        size = _run_size(body, options.batch_size)
-        yield from rebatch(_pieces(source, body, size, layout), options.batch_size, layout)
+        head = read_head(stream, options, fmt, path.name)
+        layout, body = head.layout, head.body
+        if layout.plain:
+            pieces = _pieces(head.stream, body, _run_size(body, options.batch_size), layout)
+        else:
+            pieces = _python_pieces(head.stream, body, layout, options.batch_size)
+        batches = rebatch(pieces, options.batch_size, layout)
+        yield from _with_warnings(batches, head.warnings, stream.warnings, layout)
 
 
 def read_header(path: Path, options: ReadOptions, fmt: str = "csv") -> list[str]:
     """The field names, from the header alone."""
     with open_utf8_blocks(path, options.encoding, options.limits.expanded_bytes) as stream:
-        return _start(stream, options, fmt, path.name)[0].names
+        return read_head(stream, options, fmt, path.name).layout.names
 
 
-def _start(
-    stream: Readable, options: ReadOptions, fmt: str, source: str
-) -> tuple[Layout, bytes, Readable]:
-    """The layout from the header, the body bytes read so far, and the body stream."""
-    buf = stream.read(_SAMPLE)
-    if buf.endswith(b"\r"):  # the read may have cut a CRLF in two
-        buf += stream.read(1)
-    body_stream: Readable = stream
-    if b"\n" not in buf and b"\r" in buf:  # old Mac line ends
-        body_stream = _CrToLf(stream)
-        buf = buf.replace(b"\r", b"\n")
-    limits = options.limits
-    head, body = _read_header(buf, body_stream, source, limits.line_bytes)
-    text = head.rstrip(b"\r\n").decode("utf-8")
-    fixed = options.delimiter or ("\t" if fmt == "tsv" else None)
-    if '"' not in text:  # else the count is not the width: it is checked once parsed
-        check_columns(max(text.count(d) for d in fixed or CANDIDATES) + 1, limits, source)
-    long_fields(limits.line_bytes)
-    delimiter = fixed or sniff(text, body)
-    raw_names = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    check_columns(len(raw_names), limits, source)
-    terminator = b"\r\n" if head.endswith(b"\r\n") else b"\n"
-    layout = Layout(header_names(raw_names, source), delimiter, source, terminator, limits)
-    return layout, body, body_stream
+def _with_warnings(
+    batches: Iterator[tuple[Batch, int]],
+    first: list[str],
+    last: Callable[[], list[str]],
+    layout: Layout,
+) -> Iterator[Batch]:
+    """The batches, the first with the header's warnings, the last with those known
+    at the end (the stream's, and the records padded); an empty batch carries them when
+    the last batch had gone before the end was known."""
+    padded = 0
+    pending = list(first)
+    held: Batch | None = None
+    for batch, short in batches:
+        padded += short
+        if held is not None:
+            yield held
+        held = batch
+        held.warnings, pending = pending + held.warnings, []
+    end = last()
+    if padded:
+        end.append(
+            f"{layout.source}: {padded:,} record(s) shorter than the header padded with "
+            "empty fields"
+        )
+    if held is None:
+        held = Batch(empty_frame(layout.names))
+    held.warnings += pending + end
+    yield held
 
 
-class _CrToLf:
-    """A stream of a file with CR line ends, read as LF line ends."""
-
-    def __init__(self, stream: Readable) -> None:
-        self._stream = stream
-
-    def read(self, size: int) -> bytes:
-        return self._stream.read(size).replace(b"\r", b"\n")
-
-
-def sniff(header: str, body: bytes) -> str:
-    """The candidate delimiter that splits the header and the sample most consistently."""
-    sample = body[: record_end(body[:_SAMPLE])].decode("utf-8", errors="replace")
-    best, best_score = ",", (0.0, 1)
-    for d in CANDIDATES:
-        width = len(next(csv.reader([header], delimiter=d), []))
-        if width < 2:
-            continue
-        rows = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=d) if r]
-        fit = sum(len(r) == width for r in rows) / len(rows) if rows else 1.0
-        score = (fit, width)
-        if score > best_score:
-            best, best_score = d, score
-    return best
-
-
-def _read_header(buf: bytes, stream: Readable, source: str, longest: int) -> tuple[bytes, bytes]:
-    """The header record (with its line break) and the bytes read after it."""
-    buf = buf.lstrip(b"\r\n")
+def _python_pieces(
+    stream: Readable, body: bytes, layout: Layout, batch_size: int
+) -> Iterator[Piece]:
+    """The records as Python's csv module reads them (a dialect polars cannot read),
+    ``batch_size`` at a time."""
+    long_fields(layout.limits.line_bytes)
+    reader = layout.reader(_lines(stream, body, layout))
+    row = 1
     while True:
-        end = _first_record_end(buf)
-        if end:
-            return buf[:end], buf[end:]
-        more = stream.read(max(_SAMPLE, len(buf)))  # doubling: each byte looked at twice
-        if not more:
-            if not buf.strip():
-                raise UnreadableFile(f"{source}: the file is empty", file=source)
-            return buf.rstrip(b"\r\n"), b""
-        if len(buf) > longest:
-            what = f"the header is longer than {longest:,} bytes (an unclosed quote?)"
-            raise over(source, what, "line_bytes", longest)
-        buf = (buf + more).lstrip(b"\r\n")
+        try:
+            records = list(islice(reader, batch_size))
+        except csv.Error as exc:
+            near = row + reader.line_num
+            raise UnreadableFile(
+                f"{layout.source}: cannot read the record near row {near}: {exc}",
+                file=layout.source,
+            ) from exc
+        if not records:
+            return
+        piece = classify(records, row, layout, _joined(records, layout.delimiter))
+        check_fields(piece.frame, layout)
+        row += len(records)
+        yield piece
 
 
-def _first_record_end(buf: bytes) -> int:
-    pos = buf.find(b"\n")
-    quotes = buf.count(b'"', 0, max(pos, 0))
-    while pos >= 0 and quotes % 2:
-        nxt = buf.find(b"\n", pos + 1)
-        if nxt < 0:
-            return 0
-        quotes += buf.count(b'"', pos, nxt)
-        pos = nxt
-    return pos + 1
+def _joined(records: list[list[str]], delimiter: str) -> Callable[[int], str]:
+    """The text of a record, as an error's value."""
+    return lambda i: delimiter.join(records[i])
+
+
+def _lines(stream: Readable, body: bytes, layout: Layout) -> Iterator[str]:
+    """The text of the body, line by line (line breaks kept), at most ``line_bytes`` a
+    line."""
+    longest = layout.limits.line_bytes
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pending, block = "", body
+    while True:
+        lines = (pending + decoder.decode(block, not block)).split("\n")
+        pending = lines.pop()
+        for line in lines:
+            yield line + "\n"
+        if len(pending) > longest:
+            what = f"a line is longer than {longest:,} bytes"
+            raise over(layout.source, what, "line_bytes", longest)
+        if not block:
+            break
+        block = stream.read(_READ_BLOCK)
+    if pending:
+        yield pending
 
 
 def _run_size(body: bytes, batch_size: int) -> int:
     """The bytes of a batch, judged from the sample, within bounds."""
-    sample = body[:_SAMPLE]
+    sample = body[:SAMPLE]
     per_record = len(sample) / max(1, sample.count(b"\n"))
     return int(min(_MAX_BLOCK, max(_MIN_BLOCK, per_record * batch_size)))
 
@@ -199,29 +211,33 @@ def check_fields(frame: pl.DataFrame, layout: Layout) -> None:
             raise over(layout.source, what, "field_bytes", longest)
 
 
-def rebatch(pieces: Iterable[Piece], size: int, layout: Layout) -> Iterator[Batch]:
-    """Batches of exactly ``size`` rows (the last one smaller), errors with their rows."""
+def rebatch(pieces: Iterable[Piece], size: int, layout: Layout) -> Iterator[tuple[Batch, int]]:
+    """Batches of exactly ``size`` rows (the last one smaller), errors with their rows;
+    each with the records padded in the pieces read for it."""
     frames: list[pl.DataFrame] = []
     errors: list[pl.DataFrame] = []
-    count = 0
+    count = padded = 0
     emitted = False
     for piece in pieces:
         frames.append(piece.frame)
         errors.append(piece.errors)
         count += piece.frame.height
+        padded += piece.padded
         if count < size and sum(e.height for e in errors) < size:
             continue
         frame, errs = pl.concat(frames), pl.concat(errors)
         while frame.height >= size:
             head, frame = frame.head(size), frame.slice(size)
             last = head[ROW][-1]
-            yield Batch(head, errs.filter(pl.col("row") <= last))
+            yield Batch(head, errs.filter(pl.col("row") <= last)), padded
             errs = errs.filter(pl.col("row") > last)
-            emitted = True
+            emitted, padded = True, 0
         if errs.height >= size:
-            yield Batch(frame, errs)
-            frame, errs, emitted = frame.clear(), errs.clear(), True
+            yield Batch(frame, errs), padded
+            frame, errs, emitted, padded = frame.clear(), errs.clear(), True, 0
         frames, errors, count = [frame], [errs], frame.height
     if count or any(e.height for e in errors) or not emitted:
         frame = pl.concat(frames) if frames else empty_frame(layout.names)
-        yield Batch(frame, pl.concat(errors) if errors else empty_errors())
+        yield Batch(frame, pl.concat(errors) if errors else empty_errors()), padded
+    elif padded:
+        yield Batch(empty_frame(layout.names)), padded

@@ -12,7 +12,14 @@ import ijson
 from loadbay.errors import UnsupportedFormat
 from loadbay.pipeline.read.base import ReadOptions, normalise_format
 from loadbay.pipeline.read.limits import Limits, brackets, check_depth
-from loadbay.pipeline.read.source import SAMPLE_SIZE, canonical, detect_encoding, io_errors, peek
+from loadbay.pipeline.read.source import (
+    SAMPLE_SIZE,
+    canonical,
+    detect_encoding,
+    io_errors,
+    looks_binary,
+    peek,
+)
 
 _EXTENSIONS = {
     ".csv": "csv",
@@ -48,7 +55,8 @@ def detect_format(path: Path, options: ReadOptions) -> str:
     ``<?``, ``<!``) → xml; a whole JSON object on the first line and more lines after
     it → jsonl (one JSON document cannot be that); text starting with ``[`` or ``{``
     that parses as JSON → json (jsonl for a one-line ``.jsonl`` file). Known non-data
-    files (PDF, images, archives, binary with NUL bytes) raise UnsupportedFormat.
+    files (PDF, images, archives, binary: control characters beyond a few NUL bytes)
+    raise UnsupportedFormat.
     """
     if options.format:
         return normalise_format(options.format)
@@ -75,7 +83,7 @@ def _from_content(path: Path, head: bytes, encoding: str | None, limits: Limits)
             )
     enc = canonical(encoding) if encoding else detect_encoding(head)
     text = head.decode(enc, errors="replace").lstrip("\ufeff \t\r\n")
-    if "\x00" in text:
+    if looks_binary(text):
         raise UnsupportedFormat(
             f"{path.name}: this is a binary file, not CSV, JSON, XML or Excel", file=path.name
         )

@@ -5,7 +5,8 @@ a stream: memory stays bounded, nothing goes to disk), counting the bytes it giv
 past ``expanded`` decompressed bytes it raises LimitExceeded (at once when the gzip
 trailer says so), so a small file that expands to gigabytes is never expanded.
 ``open_utf8`` adds the text layer: it detects the encoding (BOM, UTF-8, BOM-less
-UTF-16, else cp1252 or what charset-normalizer is sure of), strips the BOM,
+UTF-16, else cp1252 or what charset-normalizer is sure of: ``guess_encoding``, which
+says whether it is sure), strips the BOM, removes NUL characters (counted),
 validates UTF-8 and transcodes anything else to UTF-8 on the fly, so
 that downstream parsers only ever see valid UTF-8 bytes.
 """
@@ -40,8 +41,9 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-#: charset-normalizer guesses trusted over the cp1252 default (non-Latin scripts)
-_TRUSTED_GUESSES = frozenset(
+#: single-byte encodings of non-Latin scripts: trusted when charset-normalizer finds a
+#: language in the text decoded with them (else the file is read as cp1252)
+_SCRIPT_ENCODINGS = frozenset(
     {
         "cp1251",
         "koi8_r",
@@ -57,6 +59,12 @@ _TRUSTED_GUESSES = frozenset(
         "iso8859_6",
         "cp874",
         "tis_620",
+        "cp1258",
+    }
+)
+#: multi-byte encodings: trusted only on enough evidence (``_MULTI_BYTE_EVIDENCE``)
+_MULTI_BYTE = frozenset(
+    {
         "shift_jis",
         "cp932",
         "euc_jp",
@@ -69,9 +77,13 @@ _TRUSTED_GUESSES = frozenset(
         "cp949",
         "euc_kr",
         "johab",
-        "cp1258",
     }
 )
+#: non-ASCII bytes a multi-byte guess needs, and the share of the characters they decode
+#: to that must be CJK ideographs, kana (not half-width) or hangul: a few accented Latin
+#: letters decode to half-width katakana or stray ideographs, never to that much CJK text
+_MULTI_BYTE_EVIDENCE = 12
+_CJK_SHARE = 0.9
 
 
 @contextmanager
@@ -195,17 +207,29 @@ def canonical(encoding: str) -> str:
 
 def detect_encoding(sample: bytes) -> str:
     """The encoding of a file, judged from its first bytes."""
+    return guess_encoding(sample)[0]
+
+
+def guess_encoding(sample: bytes) -> tuple[str, bool]:
+    """The encoding of a file judged from its first bytes, and whether that is sure: a
+    BOM, UTF-16 without BOM (every other byte NUL) and valid UTF-8 are; any other
+    (single-byte or multi-byte) encoding is a guess."""
     for bom, name in _BOMS:
         if sample.startswith(bom):
-            return name
+            return name, True
     bomless = _bomless_utf16(sample)
     if bomless:
-        return bomless
+        return bomless, True
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, False)
-        return "utf-8"
+        return "utf-8", True
     except UnicodeDecodeError:
-        return _single_byte(sample)
+        return _not_utf8(sample), False
+
+
+#: the share of high bytes that are NUL in UTF-16 without BOM (the rest: characters past
+#: U+00FF, such as the curly quotes and the euro sign of Western text)
+_UTF16_NULS = 0.6
 
 
 def _bomless_utf16(sample: bytes) -> str | None:
@@ -214,22 +238,59 @@ def _bomless_utf16(sample: bytes) -> str | None:
     if len(head) < 4 or head.count(0) < len(head) // 3:
         return None
     even, odd = head[0::2].count(0), head[1::2].count(0)
-    if odd > len(head) // 2 * 0.9 and even == 0:
+    if odd > len(head) // 2 * _UTF16_NULS and even == 0:
         return "utf-16-le"
-    if even > len(head) // 2 * 0.9 and odd == 0:
+    if even > len(head) // 2 * _UTF16_NULS and odd == 0:
         return "utf-16-be"
     return None
 
 
-def _single_byte(sample: bytes) -> str:
-    best = charset_normalizer.from_bytes(sample).best()
-    if best is not None and best.encoding in _TRUSTED_GUESSES:
-        return canonical(best.encoding)
+def _not_utf8(sample: bytes) -> str:
+    """A non-Latin script or a CJK encoding when the evidence is clear, else cp1252 (or
+    latin-1, which reads every byte). Never an exotic encoding on thin evidence: a
+    17-byte Latin-1 file with a ``©`` is not Japanese."""
+    cjk: list[tuple[float, str]] = []  # (coherence, encoding): the most coherent wins
+    for match in charset_normalizer.from_bytes(sample):
+        if match.encoding in _SCRIPT_ENCODINGS and match.coherence > 0:
+            return canonical(match.encoding)
+        if match.encoding in _MULTI_BYTE and _cjk_text(sample, match.encoding):
+            cjk.append((match.coherence, canonical(match.encoding)))
+    if cjk:
+        return max(cjk, key=lambda c: c[0])[1]  # the first of the most coherent
     try:
         sample.decode("cp1252")
         return "cp1252"
     except UnicodeDecodeError:
         return "latin-1"
+
+
+def _cjk_text(sample: bytes, encoding: str) -> bool:
+    """Whether ``sample`` decodes in ``encoding`` to enough CJK text to trust it."""
+    if sum(b > 0x7F for b in sample) < _MULTI_BYTE_EVIDENCE:
+        return False
+    text = sample.decode(encoding, errors="ignore")
+    wide = [c for c in text if ord(c) > 0x7F]
+    cjk = sum(
+        "\u3040" <= c <= "\u30ff" or "\u4e00" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af"
+        for c in wide
+    )
+    return bool(wide) and cjk >= _CJK_SHARE * len(wide)
+
+
+#: characters that do not occur in text files (NUL aside: it is removed, see Utf8Stream)
+_CONTROLS = frozenset(chr(c) for c in [*range(1, 9), 0x0B, *range(0x0E, 0x1A), *range(0x1C, 0x20)])
+#: the share of control characters from which a file is binary, not text
+_BINARY_SHARE = 0.01
+
+
+def looks_binary(text: str) -> bool:
+    """Whether decoded text is binary data: NUL bytes alone are not (they are removed
+    with a warning), other control characters past ``_BINARY_SHARE`` of it are."""
+    rest = text.replace("\x00", "")
+    if not rest.strip():
+        return len(rest) < len(text)  # nothing but NUL bytes
+    controls = sum(1 for c in rest if c in _CONTROLS)
+    return controls > _BINARY_SHARE * len(rest)
 
 
 class Utf8Stream(io.RawIOBase):
@@ -248,7 +309,11 @@ class Utf8Stream(io.RawIOBase):
         self._source = source
         self._reopen = reopen
         first = raw.read(SAMPLE_SIZE)
-        self.encoding = canonical(encoding) if encoding else detect_encoding(first)
+        if encoding:
+            self.encoding, self.sure = canonical(encoding), True
+        else:
+            self.encoding, self.sure = guess_encoding(first)
+        self.nuls = 0  # NUL characters removed
         self._guessed = encoding is None
         self._may_switch = self._guessed and self.encoding == "utf-8" and first.isascii()
         self._decoder = codecs.getincrementaldecoder(self.encoding)("strict")
@@ -294,6 +359,23 @@ class Utf8Stream(io.RawIOBase):
         self._raw.close()
         super().close()
 
+    def warnings(self) -> list[str]:
+        """What the reading of the file should tell: a guessed encoding (and how to give
+        the right one), NUL characters removed. Complete once the stream is read."""
+        said = []
+        if not self.sure:
+            said.append(
+                f"{self._source}: read as {self.encoding} text, a guess (the file is not "
+                "UTF-8 and has no BOM); if some characters look wrong, give the file's "
+                "encoding: --encoding on the command line, the option encoding over the API"
+            )
+        if self.nuls:
+            said.append(
+                f"{self._source}: {self.nuls:,} NUL character(s) removed (a NUL is not text: "
+                "no database keeps one)"
+            )
+        return said
+
     def _convert(self, chunk: bytes, final: bool) -> bytes:
         while True:
             try:
@@ -303,6 +385,10 @@ class Utf8Stream(io.RawIOBase):
                 if not self._fall_back():
                     raise self._error(exc) from None
         self._offset += len(chunk)
+        if b"\x00" in out:
+            cleaned = out.replace(b"\x00", b"")
+            self.nuls += len(out) - len(cleaned)
+            return cleaned
         return out
 
     def _decode(self, chunk: bytes, final: bool) -> bytes:
@@ -322,6 +408,7 @@ class Utf8Stream(io.RawIOBase):
             self.encoding = "latin-1"
         else:
             return False
+        self.sure = False
         self._may_switch = False
         self._decoder = codecs.getincrementaldecoder(self.encoding)("strict")
         return True
