@@ -13,10 +13,18 @@ from loadbay.config import Settings
 from loadbay.jobs import Jobs, run_worker
 from loadbay.service import auth
 from loadbay.service.auth import ADMIN_TOKEN_FILE
+from loadbay.service.context import migrate
 from loadbay.service.health import database_warnings
 from loadbay.workers import Supervisor
 
 log = logging.getLogger("loadbay.server")
+
+
+def migrate_at_start(settings: Settings) -> None:
+    """Bring the database to this loadbay's schema before anything uses it (under the
+    schema lock: processes starting together migrate one at a time)."""
+    for line in migrate(settings):
+        log.info("migrate: %s", line)
 
 
 def first_run(jobs: Jobs, out: TextIO) -> None:
@@ -37,6 +45,7 @@ def serve(
     log_level: str = "info",
 ) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    migrate_at_start(settings)
     jobs = Jobs(settings)
     first_run(jobs, out)
     for warning in database_warnings(jobs.context()):
@@ -56,4 +65,5 @@ def serve(
 
 def worker(settings: Settings, workers: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    migrate_at_start(settings)
     run_worker(settings, workers)

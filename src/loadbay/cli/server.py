@@ -12,7 +12,7 @@ import typer
 
 from loadbay.cli import app
 from loadbay.cli.backend import local_context
-from loadbay.cli.common import JsonOpt, err, fatal_errors
+from loadbay.cli.common import JsonOpt, SchemaOpt, err, fatal_errors
 from loadbay.cli.render import show_tokens
 from loadbay.config import Settings
 
@@ -48,6 +48,22 @@ def worker(
     settings = Settings.from_env()
     with fatal_errors():
         server.worker(settings, workers or settings.workers)
+
+
+@app.command()
+def migrate(schema: SchemaOpt = None) -> None:
+    """Bring the database to this loadbay's schema: numbered steps for loadbay's own
+    tables, then the data tables to the schema file (new tables, columns and indexes).
+    Safe to run again, and beside a running server (serve and worker also run it at
+    start, under a lock). Prints each change, or that the database is current."""
+    from loadbay.service.context import migrate as run
+
+    with fatal_errors():
+        done = run(Settings.from_env(), schema)
+    for line in done:
+        print(line)
+    if not done:
+        err.print("the database is current", highlight=False)
 
 
 @tokens_app.command("create")

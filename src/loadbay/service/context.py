@@ -9,9 +9,8 @@ from sqlalchemy import Engine, make_url
 
 from loadbay.config import Settings
 from loadbay.schema import Catalog, load_catalog
-from loadbay.store.data import data_tables_current, ensure_tables
+from loadbay.store import migrations
 from loadbay.store.engine import make_engine, reading
-from loadbay.store.system import create_system_tables, system_tables_current
 
 
 @dataclass
@@ -31,7 +30,8 @@ class Context:
 
 
 def open_context(settings: Settings, schema_file: Path | None = None) -> Context:
-    """Connect, and create loadbay's tables and the catalog's data tables if missing."""
+    """Connect, and bring the database to this loadbay's schema and the catalog's data
+    tables (``store/migrations``) when it is behind."""
     catalog = load_catalog(schema_file or settings.schema_file)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     created = _new_sqlite_file(settings.effective_database_url)
@@ -39,13 +39,24 @@ def open_context(settings: Settings, schema_file: Path | None = None) -> Context
     with engine.connect() as conn, reading(conn).begin():
         # checked as a reader first: on SQLite, a command such as ``imports show`` must not
         # queue for the write lock behind a running import's chunks
-        current = system_tables_current(conn) and data_tables_current(conn, catalog)
+        current = migrations.is_current(conn, catalog)
     if current:
         return Context(settings, engine, catalog)
-    with engine.begin() as conn:
-        create_system_tables(conn)
-        ensure_tables(conn, catalog)
+    migrations.upgrade(engine, catalog)
     return Context(settings, engine, catalog, created)
+
+
+def migrate(settings: Settings, schema_file: Path | None = None) -> list[str]:
+    """``loadbay migrate``, and ``serve`` and ``worker`` at start: bring the database to
+    this loadbay's schema and the catalog's data tables, under the schema lock (two
+    processes never migrate at once); what was done, one line each (none: current)."""
+    catalog = load_catalog(schema_file or settings.schema_file)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url, settings.pg_work_mem)
+    try:
+        return migrations.upgrade(engine, catalog)
+    finally:
+        engine.dispose()
 
 
 def _new_sqlite_file(url: str) -> Path | None:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection, make_url
 
-from loadbay.store import system
+from loadbay.store import migrations, system
 from loadbay.store.engine import make_engine, normalise_url
 from loadbay.store.keyed import insert_if_absent
 
@@ -36,8 +36,7 @@ def make_lease_engine(database_url: str) -> Engine:
     else:
         engine = make_engine(database_url)
     with engine.begin() as conn:
-        L.create(conn, checkfirst=True)
-        system.add_missing_columns(conn, L)
+        migrations.ensure_lease_table(conn)
     return engine
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import sqlalchemy as sa
@@ -218,47 +217,12 @@ webhook_deliveries = sa.Table(
 )
 
 
-def system_tables_current(conn: sa.Connection) -> bool:
-    """Whether every table and column of this loadbay exists (read only: no lock taken)."""
-    inspector = sa.inspect(conn)
-    existing = set(inspector.get_table_names())
-    for table in metadata.sorted_tables:
-        if table.name not in existing:
-            return False
-        have = {c["name"] for c in inspector.get_columns(table.name)}
-        if not {c.name for c in table.columns} <= have:
-            return False
-    return True
-
-
-def lock_schema(conn: sa.Connection) -> None:
-    """Take the lock of creating and migrating tables, held until the transaction ends:
-    processes starting together on a fresh database create the tables one at a time.
-    PostgreSQL: an advisory lock keyed on the schema (installs in other schemas of the
-    database do not wait); SQLite: the write lock its ``BEGIN IMMEDIATE`` already holds."""
-    if conn.dialect.name != "postgresql":
-        return
-    schema = str(conn.exec_driver_sql("SELECT current_schema()").scalar_one())
-    key = int.from_bytes(
-        hashlib.blake2b(f"loadbay:schema:{schema}".encode(), digest_size=8).digest(),
-        "big",
-        signed=True,
-    )
-    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
-def create_system_tables(conn: sa.Connection) -> None:
-    """Create loadbay's tables; add the columns a newer loadbay has to an older database."""
-    lock_schema(conn)
-    metadata.create_all(conn, checkfirst=True)
-    for table in metadata.sorted_tables:
-        add_missing_columns(conn, table)
-
-
-def add_missing_columns(conn: sa.Connection, table: sa.Table) -> None:
-    """Add the columns a newer loadbay has to ``table`` of an older database."""
-    have = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
-    for column in table.columns:
-        if column.name not in have:
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
+#: the migration steps applied to this database (store/migrations): its version is the
+#: highest; made by the first migration of a database of the release before them
+migrations = sa.Table(
+    "loadbay_migrations",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("applied_at", sa.DateTime, nullable=False),
+)

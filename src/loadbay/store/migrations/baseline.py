@@ -1,0 +1,228 @@
+"""The frozen baseline: loadbay's schema as the last release before versioned migrations
+made it (commit e443e63). Never edit this file: it is what an unversioned database holds.
+
+Step 1 brings a database of that release (or of an earlier one, which lacked some of
+these columns or tables) to it. The data tables of that release are frozen in
+``tests/store/baseline_db.py``, which builds such a database for the upgrade tests.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+metadata = sa.MetaData()
+
+imports = sa.Table(
+    "loadbay_imports",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False, index=True),
+    sa.Column("state", sa.String(30), nullable=False),
+    sa.Column("tables", sa.JSON, nullable=False),
+    sa.Column("mode", sa.String(20), nullable=False),
+    sa.Column("error_handling", sa.String(20), nullable=False),
+    sa.Column("dry_run", sa.Boolean, nullable=False, default=False),
+    sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("notes", sa.Text),
+    sa.Column("counts", sa.JSON),
+    sa.Column("rows_total", sa.BigInteger, nullable=False, default=0),
+    sa.Column("rows_processed", sa.BigInteger, nullable=False, default=0),
+    sa.Column("error_code", sa.String(60)),
+    sa.Column("error", sa.Text),
+    sa.Column("timings", sa.JSON),
+    sa.Column("warnings", sa.JSON),
+    sa.Column("write_stamp", sa.String(40)),
+    sa.Column("checkpoint", sa.JSON),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("started_at", sa.DateTime),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Column("reverted_at", sa.DateTime),
+    #: the saved template (``tpl_…``) the import was made from, if any
+    sa.Column("template_id", sa.String(40)),
+    sa.Index("loadbay_imports_tenant_created", "tenant_id", "created_at"),
+)
+
+results = sa.Table(
+    "loadbay_results",
+    metadata,
+    sa.Column("import_id", sa.String(40), nullable=False),
+    sa.Column("table_name", sa.String(63), nullable=False),
+    sa.Column("src", sa.Integer, nullable=False),
+    sa.Column("row", sa.BigInteger, nullable=False),
+    sa.Column("ref", sa.Text),
+    sa.Column("key", sa.Text),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("record_id", sa.BigInteger),
+    sa.Column("superseded_by", sa.BigInteger),
+    sa.Column("diff", sa.JSON),
+    # one row per row of a file and table: the key is the order results are read in, and
+    # on SQLite the table itself (no rowid table beside an index: an import of a million
+    # rows writes one b-tree, not two)
+    sa.PrimaryKeyConstraint("import_id", "table_name", "src", "row", name="loadbay_results_pk"),
+    sqlite_with_rowid=False,
+)
+
+errors = sa.Table(
+    "loadbay_errors",
+    metadata,
+    sa.Column("import_id", sa.String(40), nullable=False),
+    sa.Column("table_name", sa.String(63), nullable=False),
+    sa.Column("src", sa.Integer, nullable=False),
+    sa.Column("row", sa.BigInteger, nullable=False),
+    sa.Column("column", sa.String(200)),
+    sa.Column("code", sa.String(60), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("value", sa.Text),
+    sa.Index("loadbay_errors_import", "import_id", "table_name", "src", "row"),
+)
+
+
+# ---- the service: tenants, tokens, uploads, idempotency keys, worker leases ----------
+tenants = sa.Table(
+    "loadbay_tenants",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+tokens = sa.Table(
+    "loadbay_tokens",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False, index=True),
+    sa.Column("name", sa.String(200)),
+    sa.Column("scope", sa.String(20), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("revoked_at", sa.DateTime),
+)
+
+uploads = sa.Table(
+    "loadbay_uploads",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False, index=True),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("format", sa.String(20)),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+idempotency_keys = sa.Table(
+    "loadbay_idempotency_keys",
+    metadata,
+    sa.Column("tenant_id", sa.String(100), primary_key=True),
+    sa.Column("endpoint", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
+)
+
+#: a worker's hold on an import it runs; renewed while it lives, taken over when expired.
+#: On SQLite this table lives in a database file of its own (see store/leases_sql.py).
+leases = sa.Table(
+    "loadbay_leases",
+    metadata,
+    sa.Column("import_id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False),
+    sa.Column("locked_by", sa.String(200)),
+    sa.Column("lease_until", sa.DateTime, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, default=False),
+    #: why its last worker stopped, when its supervisor saw it die (``killed by SIGABRT``)
+    sa.Column("last_error", sa.Text),
+)
+
+#: a tenant's saved import settings (``tpl_…``), named uniquely within the tenant
+templates = sa.Table(
+    "loadbay_templates",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("tables", sa.JSON, nullable=False),
+    sa.Column("mode", sa.String(20)),
+    sa.Column("error_handling", sa.String(20)),
+    sa.Column("key", sa.JSON, nullable=False),
+    sa.Column("mapping", sa.JSON, nullable=False),
+    sa.Column("constants", sa.JSON, nullable=False),
+    sa.Column("options", sa.JSON, nullable=False),
+    sa.Column("notes", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("tenant_id", "name", name="loadbay_templates_tenant_name"),
+)
+
+# ---- webhooks: subscriptions, the outbox of events, and delivery attempts -------------
+#: a tenant's subscription; ``secret`` is kept as given (``whsec_…``): it signs deliveries
+webhooks = sa.Table(
+    "loadbay_webhooks",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False, index=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("events", sa.JSON, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("secret", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("failing_since", sa.DateTime),
+    sa.Column("disabled_at", sa.DateTime),
+    sa.Column("disabled_reason", sa.Text),
+)
+
+#: the outbox: written in the transaction of the state change that causes the event
+webhook_events = sa.Table(
+    "loadbay_webhook_events",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False),
+    sa.Column("type", sa.String(60), nullable=False),
+    sa.Column("import_id", sa.String(40), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+#: one row per attempt (made, or planned: status ``pending``) to deliver an event
+webhook_deliveries = sa.Table(
+    "loadbay_webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False),
+    sa.Column("webhook_id", sa.String(40), nullable=False),
+    sa.Column("event_id", sa.String(40), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("scheduled_at", sa.DateTime, nullable=False),
+    sa.Column("claimed_until", sa.DateTime),
+    sa.Column("attempted_at", sa.DateTime),
+    sa.Column("response_status", sa.Integer),
+    sa.Column("duration_ms", sa.Integer),
+    sa.Column("response_excerpt", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("next_attempt_at", sa.DateTime),
+    sa.Index("loadbay_webhook_deliveries_due", "status", "scheduled_at"),
+    sa.Index("loadbay_webhook_deliveries_webhook", "webhook_id", "scheduled_at"),
+)
+
+
+def add_missing_columns(conn: Connection, table: sa.Table) -> None:
+    """Add the columns of ``table`` an older database lacks (as the baseline release did
+    at every start)."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+    for column in table.columns:
+        if column.name not in have:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
+
+
+def bring_to_baseline(conn: Connection) -> None:
+    """Create the baseline's missing tables and add its missing columns: a database of
+    the baseline release is left as it is, an earlier one gains what it lacked."""
+    metadata.create_all(conn, checkfirst=True)
+    for table in metadata.sorted_tables:
+        add_missing_columns(conn, table)
