@@ -31,7 +31,17 @@ from loadbay.store.imports_sql import now
 
 ENDPOINT = "POST /v1/imports"
 #: the read options of a source, as the API and the CLI name them
-SOURCE_OPTIONS = ("format", "delimiter", "encoding", "sheet")
+SOURCE_OPTIONS = (
+    "format",
+    "delimiter",
+    "encoding",
+    "sheet",
+    "header",
+    "skip_lines",
+    "header_row",
+    "comment",
+    "escape",
+)
 IMPORT_OPTIONS = (
     "strict_columns",
     "require_all_columns",

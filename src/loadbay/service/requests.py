@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from loadbay.errors import InvalidOption
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
 from loadbay.pipeline.read import Limits, ReadOptions
+from loadbay.pipeline.read.base import check_options
 from loadbay.pipeline.validate.temporal import date_format_problem
 
 E = TypeVar("E", Mode, ErrorHandling, EmptyPolicy)
@@ -45,10 +46,17 @@ class SourceSpec:
     encoding: str | None = None
     sheet: str | None = None
     record_tag: str | None = None
+    #: where the table is in the file (None: the default of ReadOptions, i.e. detected)
+    header: bool | None = None  # False: no header row (columns column_1, column_2…)
+    skip_lines: int | None = None
+    header_row: int | None = None
+    comment: str | None = None
+    escape: str | None = None
 
     def __post_init__(self) -> None:
         if self.encoding is not None:
             check_encoding(self.encoding)
+        check_options(self.read_options())  # InvalidOption now, not when it runs
 
     def read_options(self, batch_size: int = 100_000, limits: Limits = Limits()) -> ReadOptions:
         return ReadOptions(
@@ -57,6 +65,11 @@ class SourceSpec:
             encoding=self.encoding,
             sheet=self.sheet,
             record_tag=self.record_tag,
+            header=self.header is not False,
+            skip_lines=self.skip_lines or 0,
+            header_row=self.header_row,
+            comment=self.comment,
+            escape=self.escape,
             batch_size=batch_size,
             limits=limits,
         )
