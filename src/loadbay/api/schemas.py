@@ -128,6 +128,63 @@ class ImportFailure(BaseModel):
     message: str
 
 
+_PHASE_EXAMPLE: dict[str, Any] = {
+    "seq": 3,
+    "phase": "reading and validating",
+    "rows_read": 1_000_000,
+    "rows_validated": 999_996,
+    "rows_written": 0,
+    "rows_to_write": None,
+    "bytes_read": 52_428_800,
+    "bytes_total": 52_428_800,
+    "errors": 4,
+    "percent": 100.0,
+    "rows_per_second": 412_000.0,
+    "eta_seconds": 0.0,
+    "elapsed_seconds": 2.43,
+    "seconds": 2.43,
+}
+_PROGRESS_EXAMPLE: dict[str, Any] = {
+    **{k: v for k, v in _PHASE_EXAMPLE.items() if k != "seconds"},
+    "seq": 9,
+    "phase": "writing",
+    "rows_written": 350_000,
+    "rows_to_write": 999_996,
+    "percent": 35.0,
+    "rows_per_second": 175_000.0,
+    "eta_seconds": 3.7,
+    "elapsed_seconds": 4.9,
+    "phases": [_PHASE_EXAMPLE],
+}
+
+
+class ImportProgress(BaseModel):
+    """Where a run of the import is: published while it runs (a few times a second at
+    most, and at the end of each phase) and kept once it ends."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_PROGRESS_EXAMPLE]})
+    seq: int = Field(description="Counts the progress writes of the import (event ids).")
+    phase: Literal["reading and validating", "staging", "planning", "writing", "reporting"] | None
+    rows_read: int = Field(description="Rows read from the files so far.")
+    rows_validated: int = Field(description="Rows read that passed validation.")
+    rows_written: int = Field(description="Rows written so far.")
+    rows_to_write: int | None = Field(description="Rows to write, once every file is read.")
+    bytes_read: int = Field(description="Bytes of the files read so far (as stored).")
+    bytes_total: int = Field(description="The size of the files.")
+    errors: int = Field(description="Rows that failed so far.")
+    percent: float | None = Field(
+        description="Of the current phase: bytes while reading, rows while writing; null in "
+        "a phase with no measure (staging, planning)."
+    )
+    rows_per_second: float = Field(description="Rows of the current phase a second.")
+    eta_seconds: float | None = Field(description="Seconds left in the current phase.")
+    elapsed_seconds: float = Field(description="Since the run started.")
+    phases: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The last numbers of each finished phase (and its seconds), in order.",
+    )
+
+
 class Import(BaseModel):
     id: str
     state: Literal[
@@ -150,6 +207,9 @@ class Import(BaseModel):
     counts: Counts
     rows_total: int
     rows_processed: int
+    progress: ImportProgress | None = Field(
+        default=None, description="Where its run is (null before it starts)."
+    )
     warnings: list[str]
     created_at: datetime
     started_at: datetime | None

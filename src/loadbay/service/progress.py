@@ -58,7 +58,8 @@ class Counters:
     bytes_read: int = 0
     bytes_total: int = 0
     errors: int = 0  # rows that failed so far
-    phases: list[dict[str, Any]] = field(default_factory=list)  # the finished ones
+    #: the last snapshot of each finished phase (without ``phases``), with ``seconds``
+    phases: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Tracker:
@@ -183,18 +184,12 @@ class Tracker:
             self.last_write = now - self.interval / 2
 
     def _end_phase(self, write: bool = True) -> None:
-        c = self.count
+        """Keep the phase's last numbers (and how long it took) in ``phases``, with the
+        ``seq`` of the write that stores them."""
         self.seq += 1
-        c.phases.append(
-            {
-                "phase": self.phase,
-                "seq": self.seq,
-                "seconds": round(self.clock() - self.phase_started, 3),
-                "rows_read": c.rows_read,
-                "rows_written": c.rows_written,
-                "errors": c.errors,
-            }
-        )
+        last = {k: v for k, v in self.snapshot().items() if k != "phases"}
+        last["seconds"] = round(self.clock() - self.phase_started, 3)
+        self.count.phases.append(last)
         self.seq -= 1  # publish counts the write itself
         if write:
             self.publish(force=True)

@@ -50,6 +50,7 @@ def import_view(record: dict[str, Any]) -> dict[str, Any]:
         "counts": {k: int(counts.get(k, 0)) for k in OUTCOMES},
         "rows_total": int(record.get("rows_total") or 0),
         "rows_processed": int(record.get("rows_processed") or 0),
+        "progress": _json(record.get("progress")),
         "warnings": list(_json(record.get("warnings")) or []),
         "created_at": iso(record["created_at"]),
         "started_at": iso(record.get("started_at")),
