@@ -78,8 +78,48 @@ class ImportOptions(_Closed):
     max_errors: int | None = Field(default=None, ge=0, description="Abort when more rows fail.")
     format: Literal["csv", "tsv", "jsonl", "json", "xml", "xlsx"] | None = None
     delimiter: str | None = Field(default=None, min_length=1, max_length=1)
-    encoding: str | None = Field(default=None, max_length=40)
+    encoding: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The text encoding (e.g. cp1252, cp1251). Default: detected; a guess "
+        "is said in the import's warnings.",
+        examples=["cp1252"],
+    )
     sheet: str | None = Field(default=None, max_length=200)
+    header: bool | None = Field(
+        default=None,
+        description="false: the file has no header row; its columns are column_1, column_2… "
+        "(map them by these names). CSV/TSV.",
+        examples=[False],
+    )
+    skip_lines: int | None = Field(
+        default=None,
+        ge=0,
+        description="Lines to skip before the header (a title, notes). CSV/TSV.",
+        examples=[2],
+    )
+    header_row: int | None = Field(
+        default=None,
+        ge=1,
+        description="The line (sheet row) of the header, 1 = the first; the ones above are "
+        "skipped. Default: the first line that is not blank.",
+        examples=[3],
+    )
+    comment: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1,
+        description="Lines starting with this character are skipped. CSV/TSV.",
+        examples=["#"],
+    )
+    escape: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1,
+        description="The character that escapes a quote or the delimiter in a value "
+        "(\\\" or \\,). Default: detected. CSV/TSV.",
+        examples=["\\"],
+    )
 
 
 class ImportCreate(_Closed):

@@ -30,20 +30,15 @@ from loadbay.errors import (
 )
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
 from loadbay.service.ingest import Progress
+from loadbay.service.queued import SOURCE_OPTIONS
 from loadbay.service.requests import ImportRequest, SourceSpec, merge_template, parse_choice
 
 imports_app = typer.Typer(help="List imports, or show one.", invoke_without_command=True)
 app.add_typer(imports_app, name="imports")
 
 
-def _sources(
-    files: list[Path],
-    tables: list[str],
-    fmt: str | None,
-    delimiter: str | None,
-    encoding: str | None,
-    sheet: str | None,
-) -> tuple[SourceSpec, ...]:
+def _sources(files: list[Path], tables: list[str], read: dict[str, Any]) -> tuple[SourceSpec, ...]:
+    """One source per file; ``read``: its read options (SOURCE_OPTIONS)."""
     if tables and len(tables) not in (1, len(files)):
         raise typer.BadParameter(
             f"give --table once (for every file) or once per file ({len(files)}), "
@@ -58,15 +53,7 @@ def _sources(
     if len(tables) == 1:
         names = [tables[0]] * len(files)
     return tuple(
-        SourceSpec(
-            path=str(p.resolve()),
-            name=p.name,
-            table=t,
-            format=fmt,
-            delimiter=delimiter,
-            encoding=encoding,
-            sheet=sheet,
-        )
+        SourceSpec(path=str(p.resolve()), name=p.name, table=t, **read)
         for p, t in zip(files, names, strict=True)
     )
 
@@ -158,8 +145,43 @@ def import_(
         typer.Option("--format", help="Force the file format: csv, tsv, jsonl, json, xml, xlsx."),
     ] = None,
     delimiter: Annotated[str | None, typer.Option(help="Force the CSV delimiter.")] = None,
-    encoding: Annotated[str | None, typer.Option(help="Force the text encoding.")] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="The text encoding (e.g. cp1252, latin-1, cp1251). Default: detected; a "
+            "guess is said in a warning."
+        ),
+    ] = None,
     sheet: Annotated[str | None, typer.Option(help="The .xlsx sheet (default: the first).")] = None,
+    header: Annotated[
+        bool,
+        typer.Option(
+            "--header/--no-header",
+            help="--no-header: the first line is a record; the columns are column_1, "
+            "column_2… (map them with --map column_1=name).",
+        ),
+    ] = True,
+    skip_lines: Annotated[
+        int | None,
+        typer.Option(min=0, help="Skip this many lines before the header (a title, notes)."),
+    ] = None,
+    header_row: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="The line of the header (1 = the first); lines above it are skipped."
+        ),
+    ] = None,
+    comment: Annotated[
+        str | None,
+        typer.Option(help="Skip lines starting with this character, e.g. '#'."),
+    ] = None,
+    escape: Annotated[
+        str | None,
+        typer.Option(
+            help="The character that escapes a quote or delimiter inside a value, e.g. '\\' "
+            "(default: detected)."
+        ),
+    ] = None,
     schema: SchemaOpt = None,
     as_json: JsonOpt = False,
     url: UrlOpt = None,
@@ -171,6 +193,11 @@ def import_(
         "delimiter": delimiter,
         "encoding": encoding,
         "sheet": sheet,
+        "header": header,
+        "skip_lines": skip_lines,
+        "header_row": header_row,
+        "comment": comment,
+        "escape": escape,
         "strict_columns": strict_columns,
         "require_all_columns": require_all_columns,
         "empty": empty.value,
@@ -216,6 +243,11 @@ _OPTION_PARAMS = {
             "delimiter",
             "encoding",
             "sheet",
+            "header",
+            "skip_lines",
+            "header_row",
+            "comment",
+            "escape",
             "strict_columns",
             "require_all_columns",
             "empty",
@@ -253,10 +285,7 @@ def _request(
         sources=_sources(
             files,
             list(fields["tables"] or []),
-            options.get("format"),
-            options.get("delimiter"),
-            options.get("encoding"),
-            options.get("sheet"),
+            {k: options[k] for k in SOURCE_OPTIONS if k in options},
         ),
         mode=parse_choice(Mode, fields["mode"] or Mode.UPSERT.value, "mode"),
         error_handling=parse_choice(

@@ -158,12 +158,15 @@ def show_imports(found: list[dict[str, Any]], as_json: bool) -> None:
 
 def show_record(record: dict[str, Any], errors: list[dict[str, Any]], as_json: bool) -> None:
     """One import's fields and its first errors (``imports show``)."""
+    warnings = list(record.get("warnings") or [])
     if as_json:
-        print(json.dumps({**brief(record), "errors": errors}, default=str))
+        print(json.dumps({**brief(record), "warnings": warnings, "errors": errors}, default=str))
         return
     for k, v in brief(record).items():
         if v not in (None, ""):
             out.print(Text.assemble((k, "bold"), f": {v}"))
+    for warning in warnings:
+        out.print(Text.assemble(("warning", "yellow"), f": {warning}"))
     if errors:
         error_table(errors)
 

@@ -176,6 +176,8 @@ class Ingest:
         #: stage tables made (by the first batch of their part), known to the caller even
         #: when the ingest stops half-way (their rows go with the import's end)
         self.made: set[str] = set() if made is None else made
+        #: what the readers said of the files (a guessed encoding, renamed headers…)
+        self.warnings: list[str] = []
         self.stager: Stager  # while run() runs
         self.small_bytes = small_bytes  # files together under this size are small
         self.limits = limits  # what a file may hold (LOADBAY_MAX_*)
@@ -217,6 +219,7 @@ class Ingest:
                 options = source.read_options(self.batch_size, self.limits)
                 options = replace(options, count=self.count)
                 for batch in read_file(paths[src], options, self.small_bytes):
+                    self.warnings += batch.warnings  # what reading the file changed or guessed
                     self._batch(src, source, batch)
                 if self.tracker is not None:  # a format that is not counted: at its end
                     self.tracker.update(bytes_read=sum(sizes[: src + 1]))

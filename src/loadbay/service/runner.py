@@ -77,6 +77,8 @@ class RunState:
     plans: dict[int, str] = field(default_factory=dict)
     #: the stage tables made so far (by an ingest that may not have finished)
     stages: set[str] = field(default_factory=set)
+    #: what the readers said of the files (Batch.warnings), as the ingest collected them
+    read_warnings: list[str] = field(default_factory=list)
 
 
 class ImportRunner:
@@ -225,7 +227,7 @@ class ImportRunner:
         self.tracker.enter(phases.READING)
         parts = self._stage(conn, request)
         self.state.timings["read_validate_stage"] = time.perf_counter() - started
-        warnings = [
+        warnings = self.state.read_warnings + [
             f"{p.source}: column {u!r} is not a column of {p.table.name}; ignored"
             for p in parts
             for u in p.unknown
@@ -259,6 +261,8 @@ class ImportRunner:
         )
         ingest.tracker = self.tracker
         parts = ingest.run()
+        if record_failures:  # (staging again reads what was said already)
+            self.state.read_warnings = ingest.warnings
         self.tracker.enter(phases.STAGING)  # (the ingest entered it once every file was read)
         order = self.catalog.dependency_order([p.table.name for p in parts])
         parts.sort(key=lambda p: (order.index(p.table.name), p.src))

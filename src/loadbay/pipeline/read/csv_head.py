@@ -91,13 +91,21 @@ def read_head(stream: Readable, options: ReadOptions, fmt: str, source: str) -> 
 
 
 def sniff(header: str, sample: str) -> str:
-    """The candidate delimiter that splits the header and the sample most consistently."""
+    """The candidate delimiter that splits the header and the sample most consistently
+    (the sample alone when none splits the header: a title above the table)."""
     best, best_score = ",", (0.0, 1)
+    rows_of = {
+        d: [r for r in _plain_reader(io.StringIO(sample, newline=""), d) if r] for d in CANDIDATES
+    }
+    splits = any(len(next(_plain_reader([header], d), [])) > 1 for d in CANDIDATES)
     for d in CANDIDATES:
-        width = len(next(_plain_reader([header], d), []))
+        rows = rows_of[d]
+        if splits:
+            width = len(next(_plain_reader([header], d), []))
+        else:  # the width most records have
+            width = Counter(map(len, rows)).most_common(1)[0][0] if rows else 1
         if width < 2:
             continue
-        rows = [r for r in _plain_reader(io.StringIO(sample, newline=""), d) if r]
         fit = sum(len(r) == width for r in rows) / len(rows) if rows else 1.0
         score = (fit, width)
         if score > best_score:
