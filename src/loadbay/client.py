@@ -261,8 +261,10 @@ class Client:
         mode: str = "upsert",
         return_records: bool = False,
         fields: list[str] | None = None,
+        error_handling: str = "lenient",
     ) -> BulkResponse:
-        """Write up to LOADBAY_BULK_MAX records now; one result per record, in order."""
+        """Write up to LOADBAY_BULK_MAX records now; one result per record, in order.
+        ``error_handling="strict"``: all or nothing (ApiError ``row_errors`` if any fails)."""
         params = _compact(
             {
                 "return": "records" if return_records else None,
@@ -273,11 +275,11 @@ class Client:
             "POST",
             f"/v1/tables/{table}/records/bulk",
             params=params,
-            json={"mode": mode, "records": records},
+            json={"mode": mode, "error_handling": error_handling, "records": records},
         )
         data = answer.json()
         results = [build(BulkResult, r) for r in data["results"]]
-        return BulkResponse(answer.status_code, data["import_id"], results)
+        return BulkResponse(answer.status_code, data["import_id"], results, data["warnings"])
 
     def tables(self) -> list[TableInfo]:
         return [build(TableInfo, t) for t in self._json("GET", "/v1/tables")["data"]]

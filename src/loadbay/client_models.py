@@ -127,9 +127,10 @@ class RowResult:
 @dataclass(frozen=True)
 class BulkResult:
     ref: str | None
-    status: str
+    row: int  # the record's position in the request (1-based)
+    outcome: str
     id: int | None
-    errors: list[dict[str, Any]]
+    errors: list[dict[str, Any]]  # each: row, column, code, message, value
     record: dict[str, Any] | None = None
 
 
@@ -138,6 +139,7 @@ class BulkResponse:
     status_code: int
     import_id: str
     results: list[BulkResult]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -15,6 +15,7 @@ from the exception class in one table each (``EXIT_CODES`` below).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -44,6 +45,7 @@ class Code(StrEnum):
     REFERENCE_NOT_FOUND = "reference_not_found"
     MISSING_KEY = "missing_key"
     INVALID_CHARACTER = "invalid_character"
+    READ_ONLY = "read_only"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,19 @@ class RowError:
             "table": self.table,
             "file": self.source,
         }
+
+
+#: the fields of every error object of the API (a row's, a problem's, a bulk result's)
+ERROR_FIELDS = ("row", "column", "code", "message", "value")
+
+
+def error_object(error: Mapping[str, object], row: object = None) -> dict[str, object]:
+    """One error in the one shape of the API: ``row``, ``column``, ``code``, ``message``,
+    ``value`` (a missing one is null; ``row`` given when ``error`` has none)."""
+    found = {name: error.get(name) for name in ERROR_FIELDS}
+    if found["row"] is None:
+        found["row"] = row
+    return found
 
 
 class Abandoned(BaseException):
@@ -335,6 +350,22 @@ EXIT_FATAL = 1
 EXIT_USAGE = 2
 EXIT_ROW_ERRORS = 3
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+
+
+def error_from(code: object, message: object, **details: object) -> LoadbayError:
+    """The error of class ``code`` (as an import's record keeps it: error_code, error),
+    so that it answers with its class's HTTP status; LoadbayError for an unknown code."""
+    found: type[LoadbayError] = LoadbayError
+    classes: list[type[LoadbayError]] = [LoadbayError]
+    while classes:
+        cls = classes.pop()
+        if cls.code == code:
+            found = cls
+            break
+        classes += cls.__subclasses__()
+    error = found(str(message or "the request failed"), **details)
+    error.code = str(code or found.code)
+    return error
 
 
 def exit_code_for(exc: LoadbayError) -> int:

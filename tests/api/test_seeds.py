@@ -114,14 +114,14 @@ def test_keyed_bulk_with_a_missing_required_field_is_207(server: Server) -> None
         )
         assert answer.status_code == 207, answer.text
         first, second = answer.json()["results"]
-        assert (first["ref"], first["status"], first["errors"]) == ("1", "created", [])
+        assert (first["ref"], first["outcome"], first["errors"]) == ("1", "created", [])
         assert isinstance(first["id"], int)
         assert first["record"] == {
             "id": first["id"],
             "name": "Hardware deployment",
             "budget": "500000.00",
         }
-        assert (second["ref"], second["status"], second["id"]) == ("2", "failed", None)
+        assert (second["ref"], second["outcome"], second["id"]) == ("2", "failed", None)
         assert {k: second["errors"][0][k] for k in ("column", "code")} == {
             "column": "name",
             "code": "required",
@@ -132,7 +132,7 @@ def test_keyed_bulk_with_a_missing_required_field_is_207(server: Server) -> None
         )
         assert again.status_code == 200, again.text
         assert again.json()["results"] == [
-            {"ref": None, "status": "updated", "id": first["id"], "errors": []}
+            {"ref": None, "row": 1, "outcome": "updated", "id": first["id"], "errors": []}
         ]
         too_many = [{"external_id": f"Q-{i}", "name": "n"} for i in range(101)]
         refused = client.post("/v1/tables/projects/records/bulk", json={"records": too_many})

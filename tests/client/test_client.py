@@ -45,7 +45,11 @@ def test_bulk_tables_records_export(server: Server) -> None:
     with _client(server, "cl2") as lb:
         answer = lb.bulk("companies", {"a": {"name": "A"}, "b": {"due_days": "x"}})
         assert answer.status_code == 207 and not answer.ok
-        assert [(r.ref, r.status) for r in answer.results] == [("a", "created"), ("b", "failed")]
+        assert [(r.ref, r.outcome) for r in answer.results] == [("a", "created"), ("b", "failed")]
+        assert answer.results[1].errors[0]["row"] == 2 and answer.warnings == []
+        with pytest.raises(ApiError) as refused:
+            lb.bulk("companies", [{"name": "C"}, {"due_days": "x"}], error_handling="strict")
+        assert refused.value.code == "row_errors"
         ok = lb.bulk("companies", [{"name": "B"}], return_records=True, fields=["name"])
         assert ok.ok and ok.results[0].record == {"id": ok.results[0].id, "name": "B"}
         assert "people" in [t.name for t in lb.tables()]

@@ -36,7 +36,7 @@ def _upload_files(ctx: Context) -> list[str]:
 def test_records_and_their_import_are_committed_together(ctx: Context, leases: Leases) -> None:
     status, found = bulk.bulk_records(ctx, leases, "default", "companies", RECORDS)
     assert status == 200
-    assert [r["status"] for r in found["results"]] == ["created", "created"]
+    assert [r["outcome"] for r in found["results"]] == ["created", "created"]
     assert _count(ctx, system.uploads) == 1
     assert _count(ctx, system.imports) == 1
     assert len(_upload_files(ctx)) == 1

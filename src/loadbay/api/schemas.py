@@ -19,11 +19,20 @@ class _Closed(BaseModel):
 
 
 # ---- errors --------------------------------------------------------------------------
-class ProblemError(BaseModel):
-    row: int | None = Field(default=None, description="The row of the file (1-based), when known.")
+class ErrorObject(BaseModel):
+    """One error, in the same shape wherever the API gives one (a problem's ``errors``, a
+    row result's, a bulk result's)."""
+
+    row: int | None = Field(
+        default=None, description="The row of the file, or the record (1-based), when known."
+    )
     column: str | None = Field(default=None, description="The column, or the request field.")
-    code: str
+    code: str = Field(description="Stable code, e.g. required, invalid_decimal.")
     message: str
+    value: str | None = Field(default=None, description="The value as given, when there is one.")
+
+
+ProblemError = ErrorObject
 
 
 class Problem(BaseModel):
@@ -264,11 +273,7 @@ class ImportPage(BaseModel):
     next_cursor: str | None
 
 
-class CellError(BaseModel):
-    column: str | None
-    code: str
-    message: str
-    value: str | None = None
+CellError = ErrorObject
 
 
 class RowResult(BaseModel):
@@ -408,28 +413,57 @@ class ImportAsTemplate(_Closed):
 # ---- bulk records --------------------------------------------------------------------
 class BulkRequest(_Closed):
     mode: Mode = "upsert"
+    error_handling: ErrorHandling = Field(
+        default="lenient",
+        description="lenient: each record succeeds or fails alone (200, or 207 when some "
+        "fail); strict: all or nothing (any failed record writes none: 422 row_errors "
+        "with every error and result).",
+    )
     records: list[dict[str, Any]] | dict[str, dict[str, Any]] = Field(
         description="A list of records, or an object of records keyed by client references."
     )
 
 
-class FieldError(BaseModel):
-    column: str | None
-    code: str
-    message: str
-
-
 class BulkResult(BaseModel):
     ref: str | None
-    status: Outcome
+    row: int = Field(description="The record's position in the request (1-based).")
+    outcome: Outcome
     id: int | None
-    errors: list[FieldError]
+    errors: list[ErrorObject]
     record: dict[str, Any] | None = Field(default=None, description="With ?return=records.")
 
 
+_BULK_EXAMPLE: dict[str, Any] = {
+    "import_id": "imp_2c26b46b68ffc68f",
+    "results": [
+        {"ref": "1", "row": 1, "outcome": "created", "id": 41, "errors": []},
+        {
+            "ref": "2",
+            "row": 2,
+            "outcome": "failed",
+            "id": None,
+            "errors": [
+                {
+                    "row": 2,
+                    "column": "budget",
+                    "code": "invalid_decimal",
+                    "message": "is not a number",
+                    "value": "lots",
+                }
+            ],
+        },
+    ],
+    "warnings": ["records: column 'colour' is not a column of projects; ignored"],
+}
+
+
 class BulkResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_BULK_EXAMPLE]})
     import_id: str
     results: list[BulkResult]
+    warnings: list[str] = Field(
+        default_factory=list, description="E.g. record fields that are no column (ignored)."
+    )
 
 
 # ---- tables and records --------------------------------------------------------------

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from loadbay.errors import InvalidOption, LoadbayError, PayloadTooLarge
+from loadbay.errors import (
+    InvalidOption,
+    LoadbayError,
+    PayloadTooLarge,
+    RowsFailed,
+    error_from,
+    error_object,
+)
 from loadbay.pipeline.frames import ErrorHandling, Mode
 from loadbay.service.context import Context
 from loadbay.service.imports import record_import
@@ -53,50 +60,54 @@ def bulk_records(
     mode: str = "upsert",
     return_records: bool = False,
     fields: list[str] | None = None,
+    error_handling: str = "lenient",
 ) -> tuple[int, dict[str, Any]]:
-    """(200 when every record succeeded else 207, ``{"import_id", "results": [...]}``)."""
+    """(200 when every record succeeded else 207, ``{"import_id", "results": [...],
+    "warnings": [...]}``). Strict (all or nothing): any failed record writes none, and
+    the answer is the ``row_errors`` problem (RowsFailed) with every error and result."""
     _check(ctx, table, records, fields)
     write_mode = parse_choice(Mode, mode, "mode")
+    handling = parse_choice(ErrorHandling, error_handling, "error_handling")
     with saving_records(ctx, tenant, records) as (conn, upload):  # one commit for both
         source = SourceSpec(path=upload["path"], name="records", table=table, format="json")
         request = ImportRequest(
             sources=(source,),
             mode=write_mode,
-            error_handling=ErrorHandling.LENIENT,
+            error_handling=handling,
             notes="bulk records",
         )
         recorded = record_import(ctx, request, tenant, conn)
     import_id = str(recorded["id"])
     record = run_leased(ctx, leases, tenant, import_id, recorded=recorded)
-    if record is None or (record["state"] == "failed" and record.get("error_code")):
-        raise _whole_failure(record)
+    if record is None:
+        raise LoadbayError("the bulk import could not be run")
+    code = record.get("error_code") if record["state"] == "failed" else None
+    if code and code != RowsFailed.code:  # the whole request failed, not some records
+        raise error_from(code, record.get("error"), import_id=import_id)
     # the tenant's (it ran it), and finished: its outcomes and errors change no more
     with ctx.engine.connect() as conn, statements_alone(reading(conn)).begin():
         rows = list(imports_sql.iter_results(conn, import_id, stream=False))  # bulk_max at most
     results = [_result(r) for r in sorted(rows, key=lambda r: int(r["row"]))]
+    answer = {"import_id": import_id, "results": results, "warnings": record["warnings"]}
+    if code == RowsFailed.code:  # strict: nothing was written
+        raise RowsFailed(
+            str(record["error"]),
+            errors=[e for r in results for e in r["errors"]],
+            **answer,
+        )
     if return_records:
         _attach_records(ctx, tenant, table, results, fields)
-    failed = any(r["status"] not in APPLIED for r in results)
-    return (207 if failed else 200), {"import_id": import_id, "results": results}
-
-
-def _whole_failure(record: dict[str, Any] | None) -> LoadbayError:
-    if record is None:
-        return LoadbayError("the bulk import could not be run")
-    error = InvalidOption(record.get("error") or "the records cannot be imported")
-    error.code = str(record.get("error_code") or error.code)
-    return error
+    failed = any(r["outcome"] not in APPLIED for r in results)
+    return (207 if failed else 200), answer
 
 
 def _result(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "ref": row.get("ref"),
-        "status": row["outcome"],
+        "row": int(row["row"]),
+        "outcome": row["outcome"],
         "id": None if row.get("record_id") is None else int(row["record_id"]),
-        "errors": [
-            {"column": e["column"], "code": e["code"], "message": e["message"]}
-            for e in row.get("errors") or []
-        ],
+        "errors": [error_object(e, int(row["row"])) for e in row.get("errors") or []],
     }
 
 
@@ -107,7 +118,7 @@ def _attach_records(
     results: list[dict[str, Any]],
     fields: list[str] | None,
 ) -> None:
-    ids = [r["id"] for r in results if r["id"] is not None and r["status"] != "deleted"]
+    ids = [r["id"] for r in results if r["id"] is not None and r["outcome"] != "deleted"]
     with ctx.engine.connect() as conn, reading(conn).begin():
         found = records_by_ids(conn, ctx.catalog, ctx.catalog.get(table), tenant, ids)
     for result in results:

@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from loadbay.errors import error_object
 from loadbay.store.imports_sql import OUTCOMES
 
 
@@ -69,15 +70,7 @@ def result_view(row: dict[str, Any]) -> dict[str, Any]:
         "key": row.get("key"),
         "outcome": row["outcome"],
         "id": None if row.get("record_id") is None else int(row["record_id"]),
-        "errors": [
-            {
-                "column": e["column"],
-                "code": e["code"],
-                "message": e["message"],
-                "value": e.get("value"),
-            }
-            for e in row.get("errors") or []
-        ],
+        "errors": [error_object(e, row["row"]) for e in row.get("errors") or []],
         "changes": _json(row.get("diff")),
     }
 

@@ -86,7 +86,8 @@ def bulk_records(
     return_: Annotated[Literal["ids", "records"], Query(alias="return")] = "ids",
     fields: Annotated[str | None, Query(description="With return=records: a,b,c")] = None,
 ) -> JSONResponse:
-    """Write up to LOADBAY_BULK_MAX records now: 200 if all succeed, 207 if some fail."""
+    """Write up to LOADBAY_BULK_MAX records now: 200 if all succeed, 207 if some fail;
+    with ``error_handling: strict``, all or nothing (422 ``row_errors`` if any fails)."""
     forms.check_text(body.records, "records")
     chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     status, found = bulk.bulk_records(
@@ -98,5 +99,6 @@ def bulk_records(
         body.mode,
         return_records=return_ == "records",
         fields=chosen,
+        error_handling=body.error_handling,
     )
     return JSONResponse(found, status_code=status)

@@ -1,0 +1,74 @@
+"""One vocabulary over the API: ``outcome`` everywhere, one error object (row, column,
+code, message, value), record fields that are no column reported, all-or-nothing bulk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.api.helpers import assert_problem, records
+from tests.api.server import Server
+
+ERROR_KEYS = {"row", "column", "code", "message", "value"}
+
+
+def _bulk(client: httpx.Client, body: dict[str, Any], table: str = "companies") -> httpx.Response:
+    return client.post(f"/v1/tables/{table}/records/bulk", json=body)
+
+
+def test_a_bulk_answer_speaks_outcome_and_full_error_objects(server: Server) -> None:
+    with server.http("vocab-bulk", "write") as client:
+        answer = _bulk(
+            client,
+            {
+                "mode": "create",
+                "records": [
+                    {"name": "Acme", "due_days": "30", "colour": "red"},
+                    {"name": "Globex", "due_days": "soon"},
+                ],
+            },
+        )
+        assert answer.status_code == 207, answer.text
+        body = answer.json()
+        assert body["warnings"] == [
+            "records: column 'colour' is not a column of companies; ignored"
+        ]
+        first, second = body["results"]
+        assert (first["row"], first["outcome"], first["errors"]) == (1, "created", [])
+        assert "status" not in first
+        assert (second["row"], second["outcome"], second["id"]) == (2, "failed", None)
+        (error,) = second["errors"]
+        assert set(error) == ERROR_KEYS
+        assert (error["row"], error["column"], error["code"], error["value"]) == (
+            2,
+            "due_days",
+            "invalid_integer",
+            "soon",
+        )
+
+
+def test_strict_bulk_is_all_or_nothing(server: Server) -> None:
+    with server.http("vocab-strict", "write") as client:
+        refused = _bulk(
+            client,
+            {
+                "error_handling": "strict",
+                "records": [{"name": "Initech"}, {"name": "Hooli", "due_days": "-1"}],
+            },
+        )
+        body = assert_problem(refused, 422, "row_errors")
+        assert body["detail"] == "1 row failed; nothing was written"
+        assert [(e["row"], e["column"], e["code"]) for e in body["errors"]] == [
+            (2, "due_days", "too_small")
+        ]
+        assert [r["outcome"] for r in body["results"]] == ["skipped", "failed"]
+        assert body["import_id"].startswith("imp_")
+        assert records(client, "companies") == []  # nothing written, not even Initech
+
+        fine = _bulk(client, {"error_handling": "strict", "records": [{"name": "Initech"}]})
+        assert fine.status_code == 200, fine.text
+        assert [r["outcome"] for r in fine.json()["results"]] == ["created"]
+
+        wrong = _bulk(client, {"error_handling": "sometimes", "records": [{"name": "X"}]})
+        assert_problem(wrong, 422, "invalid_request")
