@@ -45,6 +45,7 @@ class Code(StrEnum):
     REFERENCE_NOT_FOUND = "reference_not_found"
     MISSING_KEY = "missing_key"
     INVALID_CHARACTER = "invalid_character"
+    CELL_ERROR = "cell_error"  # a spreadsheet cell holding an error (#DIV/0!, #N/A…)
     READ_ONLY = "read_only"
 
 

@@ -133,8 +133,9 @@ def test_header_names(tmp_path: Path) -> None:
     path = workbook(tmp_path / "d.xlsx", {"S": [["a", None, 2024], ["x", "y", "z"]]})
     assert headers(path) == ["a", "column_2", "2024"]
     dupes = workbook(tmp_path / "e.xlsx", {"S": [["a", "a"], [1, 2]]})
-    with pytest.raises(UnreadableFile, match="repeats"):
-        read(dupes)
+    got = batches(dupes)
+    assert got[0].frame.columns == [ROW, "a", "a_2"]
+    assert any("a_2" in w for w in got[0].warnings)
 
 
 def test_batches(tmp_path: Path) -> None:

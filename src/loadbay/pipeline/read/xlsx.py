@@ -1,75 +1,149 @@
 """Excel workbooks (.xlsx; .xls and .ods work too), read with fastexcel (calamine).
 
-The first sheet, or ``options.sheet``. The first non-empty row of the sheet is the
-header (blank names become ``column_N``; repeated names make the file unreadable).
-Values become text: integral numbers without ``.0`` (``12``), other numbers with
-Excel's 15 significant digits (``0.1``, not ``0.1000000000000000055``); dates as
-``2024-01-31``, date-times as ``2024-01-31 10:00:00`` (a column whose every date-time
-is at midnight is taken as a date column), times of day as ``10:30:00``; booleans as
-``true``/``false``. Fully empty rows are skipped; ``ROW`` is the row's position
-below the header, empty rows counted, so ``ROW + 1`` is the sheet's row number when
-the table starts in row 1. The sheet is loaded whole, once the workbook has been
-measured (``xlsx_check``): its parts decompress to at most ``limits.expanded_bytes``
-and its grid holds at most ``limits.sheet_cells`` cells, else LimitExceeded. A
-gzip-compressed workbook is decompressed into a temporary file first (at most
-``limits.expanded_bytes``), then measured.
+The first sheet, or ``options.sheet``. The header is the sheet row
+``options.header_row``, else it is found: the first row about as wide as the table
+(as many filled cells as the widest of the first rows, less one in five from three
+cells up), so a title, notes or blank rows above a table are skipped, with a warning
+naming the row taken. Without a header (``options.header`` False) every row is
+a record and the columns are ``column_1``…. Blank names become ``column_N``, repeated
+ones are kept apart (``base.named_header``). The grid starts at the first filled
+column, so an empty first column is no column. Values become text (``xlsx_text``),
+column by column where a column holds one type, cell by cell where it mixes dates,
+durations, numbers and text. In ``.xlsx`` files, error cells (``#DIV/0!``, ``#N/A``…,
+which calamine gives as empty) are row errors ``cell_error`` naming the cell and its
+value (``xlsx_cells``): such a row is not read. Fully empty rows are skipped; ``ROW``
+is the row's position below the header (without one, the sheet row).
+
+The sheet is loaded whole, once the workbook has been measured (``xlsx_check``): its
+parts decompress to at most ``limits.expanded_bytes`` and its grid holds at most
+``limits.sheet_cells`` cells, else LimitExceeded. A gzip-compressed workbook is
+decompressed into a temporary file first (at most ``limits.expanded_bytes``).
 """
 
 from __future__ import annotations
 
+import io
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import fastexcel
 import polars as pl
 
-from loadbay.errors import InvalidOption, UnreadableFile
-from loadbay.pipeline.frames import ROW
-from loadbay.pipeline.read.base import Batch, ReadOptions, empty_frame, header_names
+from loadbay.errors import Code, InvalidOption, RowError, UnreadableFile
+from loadbay.pipeline.frames import ROW, empty_errors, errors_frame
+from loadbay.pipeline.read.base import (
+    Batch,
+    ReadOptions,
+    empty_frame,
+    named_header,
+    numbered_names,
+)
 from loadbay.pipeline.read.limits import Limits, check_columns
 from loadbay.pipeline.read.source import GZIP_MAGIC, open_raw
-from loadbay.pipeline.read.xlsx_check import check_workbook
+from loadbay.pipeline.read.xlsx_cells import (
+    Cells,
+    WorkbookFacts,
+    elapsed_styles,
+    scan_cells,
+    workbook_facts,
+)
+from loadbay.pipeline.read.xlsx_check import check_workbook, column_letters
+from loadbay.pipeline.read.xlsx_text import Epoch, column_text, mixed_text
 
-_EXCEL_EPOCH = ("1899-12-30", "1899-12-31")  # the date part of a time of day
 _COPY_BLOCK = 1024 * 1024
+#: the rows (from the first filled one) looked at to find the header
+_HEADER_WINDOW = 50
+#: the rows first counted to find where the table starts
+_HEADER_SCAN = 1000
+
+
+@dataclass
+class Sheet:
+    """A sheet read: its records, its rows with error cells, what the user should know."""
+
+    frame: pl.DataFrame
+    errors: pl.DataFrame = field(default_factory=empty_errors)
+    warnings: list[str] = field(default_factory=list)
 
 
 def read_xlsx(path: Path, options: ReadOptions) -> Iterator[Batch]:
-    frame = load_sheet(path, options)
-    size = options.batch_size
+    sheet = load_sheet(path, options)
+    frame, errors, size = sheet.frame, sheet.errors, options.batch_size
     if frame.height == 0:
-        yield Batch(frame)
+        yield Batch(frame, errors, warnings=sheet.warnings)
+        return
+    after = 0  # the errors of the rows after the last batch's, up to its own last row
     for start in range(0, frame.height, size):
-        yield Batch(frame.slice(start, size))
+        part = frame.slice(start, size)
+        last = start + size >= frame.height
+        upto = errors["row"] > after
+        if not last:
+            upto &= errors["row"] <= part[ROW][-1]
+        warnings = sheet.warnings if start == 0 else []
+        yield Batch(part, errors.filter(upto), warnings=warnings)
+        after = part[ROW][-1]
 
 
-def load_sheet(path: Path, options: ReadOptions) -> pl.DataFrame:
+def load_sheet(path: Path, options: ReadOptions) -> Sheet:
+    source = path.name
     with _workbook(path, options.limits) as book:
-        reader = _open(book, options.limits, path.name)
-        sheet = _sheet_index(reader, options.sheet, path.name)
-        try:  # the header is the first row of the text: no load of its own
-            text = reader.load_sheet(sheet, header_row=None, dtypes="string").to_polars()
-            if text.height == 0:
-                raise UnreadableFile(f"{path.name}: the sheet is empty", file=path.name)
-            check_columns(text.width, options.limits, path.name)
-            names = header_names([v or "" for v in text.row(0)], path.name)
-            typed = reader.load_sheet(sheet, schema_sample_rows=None).to_polars()
-        except fastexcel.FastExcelError as exc:
-            what = f"{path.name}: cannot read the sheet: {exc}"
-            raise UnreadableFile(what, file=path.name) from exc
-    text = text.slice(1)
+        content, marked = _measured(book, options.limits, source)
+    archive = zipfile.ZipFile(io.BytesIO(content)) if content[:2] == b"PK" else None
+    facts = workbook_facts(archive) if archive is not None else WorkbookFacts(False, [])
+    reader = _reader(content, source)
+    index = _sheet_index(reader, options.sheet, source)
+    title = str(reader.sheet_names[index])
+    part = facts.sheets[index] if index < len(facts.sheets) else ""
+    try:
+        grid = _load(reader, index, None, dtypes="string")
+        if grid.height == 0:
+            raise UnreadableFile(f"{source}: the sheet is empty", file=source)
+        check_columns(grid.width, options.limits, source)
+        header = _header_row(grid, options, source, title) if options.header else None
+        typed, mixed = _typed(reader, index, header, grid.width)
+        loads = _mixed_loads(reader, index, header, mixed)
+        if facts.date1904:
+            typed = _dated_1904(reader, index, header, typed)
+    except fastexcel.FastExcelError as exc:
+        what = f"{source}: cannot read the sheet: {exc}"
+        raise UnreadableFile(what, file=source) from exc
+    layout = _Layout(grid, header, source, title, chosen=options.header_row is not None)
+    if header is not None:
+        names, warnings = named_header([v or "" for v in grid.row(header)], source)
+    else:
+        names, warnings = numbered_names(grid.width), []
+    warnings = layout.warnings() + warnings
+    text = grid.slice(layout.first)
     if text.height == 0:
-        return empty_frame(names)
-    columns = [_column(typed.to_series(i), text.to_series(i)).alias(n) for i, n in enumerate(names)]
+        return Sheet(empty_frame(names), warnings=warnings)
+    styles = elapsed_styles(archive) if archive is not None and loads is not None else set()
+    cells = Cells()
+    if archive is not None and part and (part in marked or styles):
+        cells = scan_cells(archive, part, styles)
+    epoch = Epoch.of(facts.date1904)
+    columns = []
+    for i, name in enumerate(names):
+        if loads is not None and i in mixed:
+            numbers, spans = loads[0].get_column(str(i)), loads[1].get_column(str(i))
+            durations = layout.data_rows(cells.styled, i, cells.origin)
+            value = mixed_text(text.to_series(i), numbers, spans, durations, epoch)
+        else:
+            value = column_text(typed.to_series(i), text.to_series(i), epoch)
+        columns.append(value.alias(name))
     frame = pl.DataFrame(columns).with_row_index(ROW, offset=1)
     frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
+    errors = layout.cell_errors(cells, names)
+    if errors:
+        frame = frame.filter(~pl.col(ROW).is_in([e.row for e in errors]))
     fields = pl.nth(range(1, len(names) + 1))  # by position: names may look like regexes
-    return frame.filter(pl.any_horizontal(fields.is_not_null()))
+    frame = frame.filter(pl.any_horizontal(fields.is_not_null()))
+    return Sheet(frame, errors_frame(errors) if errors else empty_errors(), warnings)
 
 
 @contextmanager
@@ -88,12 +162,16 @@ def _workbook(path: Path, limits: Limits) -> Iterator[Path]:
         yield book
 
 
-def _open(book: Path, limits: Limits, source: str) -> Any:
-    """A fastexcel reader of the workbook, once it is measured (``check_workbook``)."""
+def _measured(book: Path, limits: Limits, source: str) -> tuple[bytes, set[str]]:
+    """The workbook's bytes, once measured (``check_workbook``), and its parts that hold
+    error cells."""
     with open(book, "rb") as f:
-        check_workbook(f, limits, source)
+        marked = check_workbook(f, limits, source)
         f.seek(0)
-        content = f.read()
+        return f.read(), marked
+
+
+def _reader(content: bytes, source: str) -> Any:
     try:
         return fastexcel.read_excel(content)
     except fastexcel.FastExcelError as exc:
@@ -116,64 +194,175 @@ def _sheet_index(reader: Any, sheet: str | None, source: str) -> int:
     return names.index(sheet)
 
 
-def _column(typed: pl.Series, text: pl.Series) -> pl.Series:
-    """One column as text: the typed value where the type held, else calamine's text."""
-    converted = _typed_text(typed)
-    fallback = _clean_text(text.cast(pl.String))
-    return pl.select(pl.coalesce(converted, fallback)).to_series()
+def _load(reader: Any, index: int, header: int | None, **options: Any) -> pl.DataFrame:
+    """A load of the sheet whose rows are the sheet's from row 1 (``skip_rows=0``: else
+    calamine starts at the first filled row), or the rows below the ``header`` (0-based)."""
+    if header is None:
+        sheet = reader.load_sheet(index, header_row=None, skip_rows=0, **options)
+    else:
+        sheet = reader.load_sheet(index, header_row=header, **options)
+    frame: pl.DataFrame = sheet.to_polars()
+    return frame
 
 
-def _typed_text(col: pl.Series) -> pl.Series:
-    dtype = col.dtype
-    if dtype == pl.Float64:
-        return _number_text(col)
-    if dtype == pl.Boolean:
-        return col.cast(pl.String)
-    if dtype == pl.Date:
-        return col.dt.strftime("%Y-%m-%d")
-    if isinstance(dtype, pl.Datetime):
-        return _datetime_text(col)
-    return pl.Series(col.name, [None] * len(col), dtype=pl.String)
+def _typed(
+    reader: Any, index: int, header: int | None, width: int
+) -> tuple[pl.DataFrame, set[int]]:
+    """The sheet with a type per column, and the columns that mix types (loaded as text:
+    calamine refuses a column of several types, naming it)."""
+    mixed: set[int] = set()
+    while True:
+        dtypes = {i: "string" for i in sorted(mixed)} or None
+        try:
+            return _load(reader, index, header, schema_sample_rows=None, dtypes=dtypes), mixed
+        except fastexcel.UnsupportedColumnTypeCombinationError as exc:
+            column = _named_column(reader, index, header, str(exc))
+            if column is None or column in mixed:
+                column = None
+                mixed = set(range(width))  # cannot tell which: every column cell by cell
+            else:
+                mixed.add(column)
 
 
-def _number_text(col: pl.Series) -> pl.Series:
-    integral = (col == col.floor()) & (col.abs() < 1e15)
-    as_int = pl.select(pl.when(integral).then(col.cast(pl.Int64, strict=False))).to_series()
-    other = col.filter(~integral.fill_null(True))
-    texts = {v: _float_text(v) for v in other.to_list()}
-    fraction = col.replace_strict(texts, default=None, return_dtype=pl.String) if texts else None
-    result = as_int.cast(pl.String)
-    return result if fraction is None else pl.select(pl.coalesce(result, fraction)).to_series()
+def _named_column(reader: Any, index: int, header: int | None, message: str) -> int | None:
+    """The column an error of calamine names (``… for column NAME``)."""
+    infos = reader.load_sheet(
+        index,
+        header_row=header,
+        skip_rows=None if header is not None else 0,
+        n_rows=0,
+        dtypes="string",
+    ).available_columns()
+    ends = message.rstrip()
+    found = [(len(c.name), i) for i, c in enumerate(infos) if ends.endswith(f"column {c.name}")]
+    return max(found)[1] if found else None
 
 
-def _float_text(value: float) -> str:
-    """A float as Excel shows it: at most 15 significant digits, never in E notation."""
-    text = format(Decimal(f"{value:.15g}"), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+def _mixed_loads(
+    reader: Any, index: int, header: int | None, mixed: set[int]
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """The mixed columns loaded as numbers and as durations (columns named by index)."""
+    if not mixed:
+        return None
+    chosen = sorted(mixed)
 
-
-def _datetime_text(col: pl.Series) -> pl.Series:
-    is_time = col.dt.strftime("%Y-%m-%d").is_in(list(_EXCEL_EPOCH))
-    dates = col.filter(~is_time.fill_null(True))
-    midnight = dates.len() > 0 and bool((dates.dt.strftime("%H:%M:%S") == "00:00:00").all())
-    fmt = "%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S"
-    frame = pl.DataFrame({"v": col, "t": is_time})
-    expr = (
-        pl.when(pl.col("t"))
-        .then(pl.col("v").dt.strftime("%H:%M:%S"))
-        .otherwise(pl.col("v").dt.strftime(fmt))
-    )
-    return frame.select(expr).to_series()
-
-
-def _clean_text(col: pl.Series) -> pl.Series:
-    """calamine's text: empty → null, ``… 00:00:00`` → date, ``1899-12-31 hh:mm`` → time."""
-    return pl.select(
-        pl.when(col == "")
-        .then(None)
-        .otherwise(
-            col.str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "$1").str.replace(
-                r"^1899-12-3[01] (\d{2}:\d{2}:\d{2})$", "$1"
-            )
+    def as_type(dtype: str) -> pl.DataFrame:
+        frame = _load(
+            reader, index, header, use_columns=chosen, dtypes=dict.fromkeys(chosen, dtype)
         )
-    ).to_series()
+        return frame.rename({old: str(i) for old, i in zip(frame.columns, chosen, strict=True)})
+
+    return as_type("float"), as_type("duration")
+
+
+def _dated_1904(reader: Any, index: int, header: int | None, typed: pl.DataFrame) -> pl.DataFrame:
+    """The date-time columns of a 1904 workbook from their serial numbers (day zero
+    1904-01-01), whatever calamine took the date system to be."""
+    chosen = [i for i, t in enumerate(typed.dtypes) if t == pl.Date or isinstance(t, pl.Datetime)]
+    if not chosen:
+        return typed
+    spans = _load(
+        reader, index, header, use_columns=chosen, dtypes=dict.fromkeys(chosen, "duration")
+    )
+    epoch = Epoch.of(True)
+    dated = {typed.columns[i]: epoch.dated(spans.to_series(k)) for k, i in enumerate(chosen)}
+    return typed.with_columns(pl.Series(name, values) for name, values in dated.items())
+
+
+def _header_row(grid: pl.DataFrame, options: ReadOptions, source: str, title: str) -> int:
+    """The header's index in ``grid`` (the sheet's rows from row 1)."""
+    if options.header_row is not None:
+        row = options.header_row
+        if row > grid.height or _filled(grid.slice(row - 1, 1))[0] == 0:
+            raise InvalidOption(
+                f"{source}: header_row {row}: row {row} of sheet {title!r} is empty",
+                option="header_row",
+            )
+        return row - 1
+    counts = _filled(grid.head(_HEADER_SCAN))
+    if not any(counts):  # the table starts further down
+        counts = _filled(grid)
+    return _detect_header(counts)
+
+
+def _filled(grid: pl.DataFrame) -> list[int]:
+    """The filled (not blank) cells of each row."""
+    filled = [
+        pl.nth(i).str.strip_chars().str.len_chars().fill_null(0) > 0 for i in range(grid.width)
+    ]
+    return grid.select(pl.sum_horizontal(filled)).to_series().to_list()
+
+
+def _detect_header(counts: list[int]) -> int:
+    """The first row about as wide as the table: as many filled cells as the widest of
+    the first rows, less one in five (at least one) from three cells up, so a title or
+    notes above the table are no header, and a header with a blank name still is."""
+    first = next(i for i, c in enumerate(counts) if c)
+    widest = max(counts[first : first + _HEADER_WINDOW])
+    least = widest - max(1, widest // 5) if widest >= 3 else widest
+    return next(i for i in range(first, len(counts)) if counts[i] >= least)
+
+
+@dataclass
+class _Layout:
+    """Where the table is in the sheet's grid: its header's index, its first record."""
+
+    grid: pl.DataFrame
+    header: int | None
+    source: str
+    title: str
+    chosen: bool  # the header row was given
+
+    @property
+    def first(self) -> int:
+        return 0 if self.header is None else self.header + 1
+
+    def warnings(self) -> list[str]:
+        if self.header is None or self.chosen:
+            return []
+        above = sum(1 for c in _filled(self.grid.head(self.header)) if c)
+        if not above:
+            return []
+        return [
+            f"{self.source}: the header is row {self.header + 1} of sheet {self.title!r}; "
+            f"the {above} filled row(s) above it were skipped (choose another with "
+            "--header-row)"
+        ]
+
+    def _record(self, row: int) -> int | None:
+        """The ``ROW`` of a sheet row (1-based), None above the records."""
+        index = row - 1 - self.first
+        return index + 1 if index >= 0 else None
+
+    def data_rows(
+        self, cells: set[tuple[int, int]], column: int, origin: tuple[int, int] | None
+    ) -> set[int]:
+        """The indexes among the records of ``cells`` in a column of the grid."""
+        if origin is None:
+            return set()
+        found = set()
+        for row, col in cells:
+            record = self._record(row)
+            if record is not None and col - origin[1] == column:
+                found.add(record - 1)
+        return found
+
+    def cell_errors(self, cells: Cells, names: list[str]) -> list[RowError]:
+        if cells.origin is None:
+            return []
+        errors = []
+        for (row, col), value in sorted(cells.errors.items()):
+            record, index = self._record(row), col - cells.origin[1]
+            if record is None or not 0 <= index < len(names):
+                continue
+            ref = f"{column_letters(col)}{row}"
+            errors.append(
+                RowError(
+                    row=record,
+                    column=names[index],
+                    code=Code.CELL_ERROR,
+                    message=f"cell {ref} holds the Excel error {value}: it has no value",
+                    value=value,
+                )
+            )
+        return errors

@@ -10,7 +10,9 @@ asks for 512 GiB and aborts the process. So before a workbook is handed over:
   the declared size and checks the CRC, so a part cannot expand beyond it unseen);
 * in every XML part, the declared dimension and the cell references (``r="…"``) are
   read block by block, and a grid of more than ``limits.sheet_cells`` cells raises
-  LimitExceeded naming its farthest cell.
+  LimitExceeded naming its farthest cell;
+* the parts that hold an error cell (``t="e"``) are noted, for ``xlsx_cells`` to
+  find them (calamine gives an error cell as an empty one).
 
 Cell references are found by regular expressions over the raw bytes, not by an XML
 parser (many times faster; entities are never expanded, nothing is loaded): the
@@ -47,12 +49,15 @@ _LOOSE = rb"<(?:[A-Za-z0-9_]+:)?(?:c|row)" + _ATTRIBUTES
 _LOOSE_ROWS = re.compile(rb"<(?:[A-Za-z0-9_]+:)?row" + _ATTRIBUTES)
 _ROW_SPLIT = re.compile(rb"<(?:[A-Za-z0-9_]+:)?row[ \t\r\n/>]")
 _CELL_TAGS = re.compile(rb"<(?:[A-Za-z0-9_]+:)?c[ \t\r\n/>]")
+#: the type attribute of an error cell
+_ERROR_TYPE = rb"""[ \t\r\n]t[ \t\r\n]*=[ \t\r\n]*["']e["']"""
 
 
-def check_workbook(file: IO[bytes], limits: Limits, source: str) -> None:
-    """Raise UnreadableFile or LimitExceeded for a workbook calamine must not load."""
+def check_workbook(file: IO[bytes], limits: Limits, source: str) -> set[str]:
+    """Raise UnreadableFile or LimitExceeded for a workbook calamine must not load;
+    else the XML parts that hold error cells."""
     if file.read(2) != _ZIP:
-        return  # a legacy .xls: calamine's own checks only
+        return set()  # a legacy .xls: calamine's own checks only
     file.seek(0)
     try:
         with zipfile.ZipFile(file) as book:
@@ -61,15 +66,15 @@ def check_workbook(file: IO[bytes], limits: Limits, source: str) -> None:
             if total > limits.expanded_bytes:
                 what = f"the workbook expands to {total:,} bytes"
                 raise over(source, what, "expanded_bytes", limits.expanded_bytes)
-            for part in parts:
-                _check_part(book, part, limits, source)
+            return {p.filename for p in parts if _check_part(book, p, limits, source)}
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
         raise UnreadableFile(
             f"{source}: not a readable Excel workbook ({exc})", file=source
         ) from exc
 
 
-def _check_part(book: zipfile.ZipFile, part: zipfile.ZipInfo, limits: Limits, src: str) -> None:
+def _check_part(book: zipfile.ZipFile, part: zipfile.ZipInfo, limits: Limits, src: str) -> bool:
+    """Measure one part: whether it holds error cells."""
     grid = Grid(limits, src, part.filename) if part.filename.endswith(".xml") else None
     tail = b""
     with book.open(part) as stream:
@@ -79,6 +84,7 @@ def _check_part(book: zipfile.ZipFile, part: zipfile.ZipInfo, limits: Limits, sr
                 cut = block.rfind(b">") + 1
                 tail = block[cut:][-4096:]  # an unfinished tag; more is not a reference
                 grid.feed(block[:cut])
+    return grid is not None and grid.errors
 
 
 class Grid:
@@ -94,6 +100,7 @@ class Grid:
         self.loose_rows = 0  # rows without a reference
         self.loose_columns = 0  # the most cells in a row, when some have no reference
         self.open_row = 0  # cells of the row the last block ended in
+        self.errors = False  # an error cell seen
 
     def feed(self, block: bytes) -> None:
         if not self.dimension:
@@ -114,6 +121,7 @@ class Grid:
             rows = max([rows, *map(int, set(_ROWS.findall(block)))])
         self.rows, self.columns = rows, columns
         self._unreferenced(block, text)
+        self.errors = self.errors or _found(_ERROR_TYPE, block, text)
         rows, columns = rows + self.loose_rows, columns + self.loose_columns
         self._check(columns, rows, "has a cell at")
         if columns > self.limits.columns:
