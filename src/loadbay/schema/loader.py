@@ -11,6 +11,9 @@ The file holds ``tables``, a list (or a mapping by name) of tables::
           - {name: value, type: decimal, precision: 10, scale: 3, min: 0}
           - {name: kind, type: enum, values: [rain, wind]}
           - {name: company, references: companies.name}
+          - {name: signed_on, type: date, format: "%d/%m/%Y"}   # besides yyyy-MM-dd
+
+``table_spec`` writes a table back in this form (``loadbay tables infer`` prints it).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ _COLUMN_FIELDS = {
     "scale",
     "references",
     "description",
+    "format",
 }
 
 
@@ -79,6 +83,61 @@ def parse_tables(doc: Any) -> list[Table]:
     if not isinstance(raw, list):
         raise InvalidSchema("'tables' must be a list or a mapping of tables")
     return [_parse_table(item) for item in raw]
+
+
+def parse_table(spec: Any) -> Table:
+    """One table of a schema file (a mapping: name, columns, key…; as ``table_spec`` gives)."""
+    return _parse_table(spec)
+
+
+def table_spec(table: Table) -> dict[str, Any]:
+    """``table`` as a schema file writes it (what ``parse_table`` reads back; the fields at
+    their default left out)."""
+    spec: dict[str, Any] = {"name": table.name}
+    if table.description:
+        spec["description"] = table.description
+    if table.key:
+        spec["key"] = list(table.key)
+    spec["columns"] = [column_spec(c) for c in table.columns]
+    if table.checks:
+        spec["checks"] = [
+            {
+                "left": c.left,
+                "op": c.op,
+                "right": c.right,
+                **({"message": c.message} if c.message else {}),
+            }
+            for c in table.checks
+        ]
+    return spec
+
+
+def column_spec(column: Column) -> dict[str, Any]:
+    """One column as a schema file writes it (the fields at their default left out)."""
+    spec: dict[str, Any] = {"name": column.name, "type": column.type.value}
+    if column.required:
+        spec["required"] = True
+    if column.unique:
+        spec["unique"] = True
+    if column.default is not None:
+        spec["default"] = column.default
+    if column.enum:
+        spec["values"] = list(column.enum)
+    for name in ("min", "max"):
+        bound = getattr(column, name)
+        if bound is not None:
+            spec[name] = str(bound)
+    if column.max_length is not None:
+        spec["max_length"] = column.max_length
+    if column.type is ColumnType.DECIMAL:
+        spec["precision"], spec["scale"] = column.precision, column.scale
+    if column.format is not None:
+        spec["format"] = column.format
+    if column.references is not None:
+        spec["references"] = f"{column.references.table}.{column.references.column}"
+    if column.description:
+        spec["description"] = column.description
+    return spec
 
 
 def _parse_table(spec: Any) -> Table:
@@ -157,4 +216,5 @@ def _parse_column(table: str, spec: Any) -> Column:
         scale=int(spec.get("scale", 2)),
         references=ref,
         description=str(spec.get("description", "")),
+        format=None if spec.get("format") is None else str(spec["format"]),
     )

@@ -62,9 +62,14 @@ class Column:
     scale: int = 2
     references: Reference | None = None
     description: str = ""
+    #: date and datetime columns: a strftime format (``%d/%m/%Y``) their values may be in,
+    #: read after the built-in forms (and before an import's own ``date_formats``)
+    format: str | None = None
 
     def __post_init__(self) -> None:
         check_identifier(self.name, "column name")
+        if self.format is not None and self.type not in (ColumnType.DATE, ColumnType.DATETIME):
+            raise InvalidSchema(f"column {self.name!r}: only a date or datetime has a format")
         if self.name in RESERVED:
             raise InvalidSchema(f"column name {self.name!r} is reserved")
         if self.type is ColumnType.ENUM and not self.enum:

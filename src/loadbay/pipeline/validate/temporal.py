@@ -35,8 +35,16 @@ _EARLIEST_YEAR = 1000
 # itself on a batch of dates, and gives the same values.
 
 
+def _formats(cell: Cell) -> tuple[str, ...]:
+    """The user formats of a cell: its column's own (``Column.format``), then the import's."""
+    own = cell.spec.format
+    if own is None:
+        return cell.options.date_formats
+    return (own, *(f for f in cell.options.date_formats if f != own))
+
+
 def _accepted(cell: Cell, forms: str) -> str:
-    return ", ".join((forms, *cell.options.date_formats))
+    return ", ".join((forms, *_formats(cell)))
 
 
 def _parts(text: pl.Expr, matched: pl.Expr | None = None) -> pl.Expr:
@@ -87,6 +95,31 @@ def _user_formats(text: pl.Expr, formats: tuple[str, ...]) -> list[pl.Expr]:
     return parsed
 
 
+def builtin_datetime_of(text: pl.Expr) -> pl.Expr:
+    """What a datetime column makes of the (stripped) cells ``text`` by the built-in forms
+    alone (null: none reads it). For inferring a column's type (``pipeline.infer``): one
+    expression, where a plan computes the same in steps."""
+    return _from_parts(_parts(text), to_utc=True)
+
+
+def builtin_date_of(text: pl.Expr) -> pl.Expr:
+    """What a date column makes of ``text`` by the built-in forms alone (null: none)."""
+    iso = pl.when(text.str.contains(ISO_DATE_PATTERN)).then(
+        text.str.to_date("%Y-%m-%d", strict=False, cache=False)
+    )
+    moment = _from_parts(_parts(text), to_utc=False)
+    return pl.coalesce(iso, pl.when(moment.dt.time() == pl.time()).then(moment.dt.date()))
+
+
+def format_reads(text: pl.Expr, fmt: str, date: bool) -> pl.Expr:
+    """Where the user format ``fmt`` reads ``text`` as a date (a time of 00:00) or as a
+    datetime, as a plan would."""
+    (value,) = _user_formats(text, (fmt,))
+    if date:
+        return (value.dt.time() == pl.time()).fill_null(False)
+    return value.is_not_null()
+
+
 def date_format_problem(fmt: str) -> str | None:
     """Why ``fmt`` cannot be a user date format (None: it can): a ``%`` that ends it, or
     one polars refuses where the plans use it (with the built-in forms' naive values)."""
@@ -108,7 +141,7 @@ def plan_datetime(cell: Cell) -> Plan:
         (_parts(cell.text, cell.passes).alias(cell.work("parts")),),
         (_from_parts(parts, to_utc=True).alias(cell.work("builtin")),),
     )
-    value = pl.coalesce(builtin, *_user_formats(rest, cell.options.date_formats))
+    value = pl.coalesce(builtin, *_user_formats(rest, _formats(cell)))
     why = f"is not a valid date and time (accepted: {_accepted(cell, DATETIME_FORMS)})"
     rules = (invalid(cell, Code.INVALID_DATETIME, why),)
     return Plan(value=value, rules=rules, steps=steps, shape=matches(DATETIME_PATTERN))
@@ -127,11 +160,7 @@ def plan_date(cell: Cell) -> Plan:
         ),
         (_parts(pl.when(iso.is_null()).then(text)).alias(cell.work("parts")),),
         (_from_parts(parts, to_utc=False).alias(cell.work("builtin")),),
-        (
-            pl.coalesce(builtin, *_user_formats(rest, cell.options.date_formats)).alias(
-                cell.work("moment")
-            ),
-        ),
+        (pl.coalesce(builtin, *_user_formats(rest, _formats(cell))).alias(cell.work("moment")),),
     )
     at_midnight = pl.when(moment.dt.time() == pl.time()).then(moment.dt.date())
     accepted = _accepted(cell, DATE_FORMS)
