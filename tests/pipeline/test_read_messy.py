@@ -300,6 +300,7 @@ def test_comment_lines_across_reads(tmp_path: Path) -> None:
         ("Sales report 2024\nid;name;qty\n1;a;2\n2;b;3\n", "--header-row 2"),
         ("Sales report 2024\n\nid,name,qty\n1,a,2\n2,b,3\n", "--header-row 3"),
         ("# exported\nid,name,qty\n1,a,2\n2,b,3\n", "--comment '#'"),
+        ("# exported\n# by a tool\nid;name\n1;a\n", "--comment '#'"),
         (",,\nid,name,qty\n1,a,2\n2,b,3\n", "--header-row 2"),
     ],
 )

@@ -151,17 +151,18 @@ def _check_header(
     text: str, fields: list[str], records: list[list[str]], layout: Layout, line: int
 ) -> None:
     """Refuse a first line that is not the header, saying which option reads the file."""
-    widths = [len(r) for r in records if any(r)]
+    hashed = text.startswith("#")  # then lines like it below are comments too
+    widths = [len(r) for r in records if any(r) and not (hashed and r[0].startswith("#"))]
     if not widths:
         return
     width, agree = Counter(widths).most_common(1)[0]
     unnamed = len(fields) > 1 and not any(f.strip() for f in fields)
-    short = len(fields) < width and (len(fields) == 1 or text.startswith("#"))
+    short = len(fields) < width and (len(fields) == 1 or hashed)
     if not (unnamed or short) or agree < _AGREE * len(widths):
         return
     found = _line_of_width(records, width, line)
     advice = [f"if the header is line {found}, use --header-row {found} (header_row over the API)"]
-    if text.startswith("#"):
+    if hashed:
         advice.append("if lines starting with # are comments, use --comment '#' (comment)")
     advice.append("if the file has no header, use --no-header (header: false)")
     raise UnreadableFile(
