@@ -26,6 +26,7 @@ def test_a_bulk_answer_speaks_outcome_and_full_error_objects(server: Server) -> 
                 "records": [
                     {"name": "Acme", "due_days": "30", "colour": "red"},
                     {"name": "Globex", "due_days": "soon"},
+                    {"name": "Initech", "id": 5},  # loadbay's own field
                 ],
             },
         )
@@ -34,7 +35,8 @@ def test_a_bulk_answer_speaks_outcome_and_full_error_objects(server: Server) -> 
         assert body["warnings"] == [
             "records: column 'colour' is not a column of companies; ignored"
         ]
-        first, second = body["results"]
+        first, second, third = body["results"]
+        assert [(e["column"], e["code"]) for e in third["errors"]] == [("id", "read_only")]
         assert (first["row"], first["outcome"], first["errors"]) == (1, "created", [])
         assert "status" not in first
         assert (second["row"], second["outcome"], second["id"]) == (2, "failed", None)

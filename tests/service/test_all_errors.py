@@ -48,3 +48,25 @@ def test_a_bad_reference_cell_is_one_error(ctx: Context, tmp_path: Path) -> None
     data = write(tmp_path, "projects.csv", "external_id,name,contact\nP-1,X,not-an-email\n")
     result = run(ctx, data, table="projects")
     assert errors(ctx, result["id"]) == [(1, "contact", "invalid_email")]
+
+
+def test_a_read_only_field_is_a_row_error_and_an_unknown_one_a_warning(
+    ctx: Context, tmp_path: Path
+) -> None:
+    """``id`` (the companies table has no such column) is loadbay's: a record that sets it
+    fails; a field that is no column is ignored with a warning."""
+    data = write(
+        tmp_path,
+        "companies.json",
+        '[{"name": "Acme", "id": 7, "colour": "red"}, {"name": "Globex", "id": null},'
+        ' {"name": "Initech", "loadbay_created_at": "2024-01-01"}]',
+    )
+    result = run(ctx, data, table="companies", error_handling=ErrorHandling.LENIENT)
+    assert errors(ctx, result["id"]) == [
+        (1, "id", "read_only"),
+        (3, "loadbay_created_at", "read_only"),
+    ]
+    assert result["counts"]["created"] == 1 and result["counts"]["failed"] == 2
+    assert result["warnings"] == [
+        "companies.json: column 'colour' is not a column of companies; ignored"
+    ]

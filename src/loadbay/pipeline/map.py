@@ -59,6 +59,20 @@ class ColumnMap:
         return [*self.sources, *(c for c in self.constants if c not in self.sources)]
 
 
+#: the start of the names of loadbay's own fields of a record (its id, its times)
+OWN_PREFIX = "loadbay_"
+#: the names those fields had before the prefix
+_OWN_BEFORE = frozenset({"id", "created_at", "updated_at"})
+
+
+def read_only(header: str, table: Table) -> bool:
+    """Is ``header`` a field loadbay sets (``loadbay_id``…), which a record may not? So
+    are ``id``, ``created_at`` and ``updated_at``, unless ``table`` has such a column."""
+    if header.startswith(OWN_PREFIX):
+        return True
+    return header in _OWN_BEFORE and not table.has_column(header)
+
+
 def map_columns(headers: Sequence[str], table: Table, options: MappingOptions) -> ColumnMap:
     data_headers = [h for h in headers if h not in (ROW, REF)]
     sources: dict[str, str] = {}

@@ -22,8 +22,15 @@ import polars as pl
 from sqlalchemy.engine import Connection
 
 from loadbay.errors import Code, InvalidOption
-from loadbay.pipeline.frames import REF, ROW, Mode
-from loadbay.pipeline.map import ColumnMap, MappingOptions, apply_map, check_required, map_columns
+from loadbay.pipeline.frames import REF, ROW, Mode, empty_errors
+from loadbay.pipeline.map import (
+    ColumnMap,
+    MappingOptions,
+    apply_map,
+    check_required,
+    map_columns,
+    read_only,
+)
 from loadbay.pipeline.read import READ_AHEAD_FROM, Batch, Limits, read_file, small_files
 from loadbay.pipeline.read.source import ByteCount
 from loadbay.pipeline.validate import ValidateOptions, validate
@@ -316,7 +323,9 @@ class Ingest:
                 match=part.match,
             ),
         )
-        good = checked.good
+        good, written = checked.good, _read_only_errors(batch.frame, part)
+        if written.height:  # rows that set a read-only field fail, whatever else they hold
+            good = good.filter(~pl.col(ROW).cast(pl.Int64).is_in(written["row"].implode()))
         staged = good.select(
             (pl.int_range(1, good.height + 1, dtype=pl.Int64) + part.staged).alias("_seq"),
             pl.lit(src, pl.Int32).alias("_src"),
@@ -324,7 +333,7 @@ class Ingest:
             (pl.col(REF) if REF in good.columns else pl.lit(None, pl.String)).alias("_ref"),
             *[pl.col(c) for c in part.cmap.columns],
         )
-        errors = _joined(batch.errors, checked.errors)
+        errors = _joined(_joined(batch.errors, checked.errors), written)
 
         between = bool(self.made)  # not the first batch (the runner has just read the state)
         made = part.stage in self.made
@@ -520,6 +529,25 @@ def _sizes(paths: list[Path]) -> list[int]:
         except OSError:
             found.append(0)
     return found
+
+
+def _read_only_errors(frame: pl.DataFrame, part: Part) -> pl.DataFrame:
+    """A ``read_only`` error for each non-empty cell of a field loadbay sets
+    (``map.read_only``): never written, it would be silently dropped."""
+    pieces = [
+        frame.filter(pl.col(name).is_not_null() & (pl.col(name).cast(pl.String) != "")).select(
+            pl.col(ROW).cast(pl.Int64).alias("row"),
+            pl.lit(name).alias("column"),
+            pl.lit(Code.READ_ONLY.value).alias("code"),
+            pl.lit("is set by loadbay and cannot be written").alias("message"),
+            pl.col(name).cast(pl.String).alias("value"),
+        )
+        for name in part.unknown
+        if read_only(name, part.table)
+    ]
+    if not pieces:
+        return empty_errors()
+    return pl.concat(pieces).sort("row", maintain_order=True)
 
 
 def _distinct_rows(errors: pl.DataFrame) -> int:

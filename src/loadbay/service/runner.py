@@ -39,6 +39,7 @@ from loadbay.errors import (
     TooManyErrors,
 )
 from loadbay.pipeline.frames import ErrorHandling
+from loadbay.pipeline.map import read_only
 from loadbay.pipeline.read import READ_AHEAD_FROM, Limits
 from loadbay.schema.model import Catalog
 from loadbay.service import progress as phases
@@ -231,6 +232,7 @@ class ImportRunner:
             f"{p.source}: column {u!r} is not a column of {p.table.name}; ignored"
             for p in parts
             for u in p.unknown
+            if not read_only(u, p.table)  # a row error of each row that sets it
         ]
         tables = sorted({p.table.name for p in parts})
         return parts, {
