@@ -14,13 +14,12 @@ from tests.service.helpers import by_key, errors, run, write
 
 
 def test_wrong_field_count_is_a_row_error(ctx: Context, tmp_path: Path) -> None:
-    data = write(tmp_path, "c.csv", "name,due_days\nA,1\nB,2,extra\nC\nD,4\n")
+    """A longer record is an error; a shorter one is padded (issue 16), with a warning."""
+    data = write(tmp_path, "c.csv", "name,due_days\nA,1\nB,2,extra\nC\nD,4\nE,5,\n")
     result = run(ctx, data, table="companies", error_handling=ErrorHandling.LENIENT)
-    assert errors(ctx, result["id"]) == [
-        (2, None, "wrong_field_count"),
-        (3, None, "wrong_field_count"),
-    ]
-    assert set(by_key(ctx, "companies", "name")) == {"A", "D"}
+    assert errors(ctx, result["id"]) == [(2, None, "wrong_field_count")]
+    assert set(by_key(ctx, "companies", "name")) == {"A", "C", "D", "E"}
+    assert any("1 record(s) shorter than the header" in w for w in result["warnings"])
 
 
 @pytest.mark.parametrize(
