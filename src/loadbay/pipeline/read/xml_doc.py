@@ -8,11 +8,14 @@ amplify: UnreadableFile). Predefined entities and character references are decod
 
 Records are the repeated child elements of the root (the first child tag that occurs
 twice; a root with one child holds one record), or the elements named
-``options.record_tag`` at any depth. Other elements are ignored. Fields are the
-record's attributes and its child elements, by local name (namespaces dropped); when
-an attribute and a child element share a name, **the child element wins**. A child
-with children of its own gives its XML text. A child element that occurs twice in a
-record makes that record an ``invalid_record`` row error. A record without child
+``options.record_tag`` at any depth. Elements are matched by local name, whatever
+their namespace or prefix (``record_tag`` ``d:row`` or ``{urn}row`` is ``row``).
+Other elements are ignored. Fields are the record's attributes and its child
+elements, by local name (namespaces dropped); when an attribute and a child element
+share a name, **the child element wins**. A child with children of its own gives its
+XML text. A child element that occurs again in a record empty, or with the same
+value, adds nothing; with another value, it makes that record an ``invalid_record``
+row error naming the field and both values. A record without child
 elements but with text gives one field named after the record element. Elements are
 cleared as they are read, so memory stays bounded; a record that holds more than
 100 elements per column allowed (``limits.columns``) raises LimitExceeded while lxml
@@ -22,13 +25,14 @@ builds it (``Tags`` counts the tags it is given).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from lxml import etree
 
-from loadbay.errors import UnreadableFile
-from loadbay.pipeline.read.base import Batch, ReadOptions
+from loadbay.errors import RowError, UnreadableFile
+from loadbay.pipeline.read.base import Batch, ReadOptions, clip
 from loadbay.pipeline.read.limits import over
 from loadbay.pipeline.read.records import Cell, RecordBatcher, invalid
 from loadbay.pipeline.read.source import open_raw, open_utf8
@@ -137,6 +141,7 @@ def _repeated_tag(path: Path, options: ReadOptions) -> str | None:
 def _records(path: Path, options: ReadOptions, tag: str) -> Iterator[Element]:
     """Elements named ``tag``: children of the root, or at any depth for ``record_tag``."""
     anywhere = options.record_tag is not None
+    tag = _local(tag).rpartition(":")[2]  # by local name: d:row and {urn}row are row
     with _open(path, options) as source:
         for _, element in _events(source, options, ("end",), f"{{*}}{tag}"):
             if anywhere:
@@ -158,15 +163,25 @@ def _add(batcher: RecordBatcher, row: int, element: Element) -> Batch | None:
         if not isinstance(tag, str):
             continue  # an entity reference directly in the record
         name = _local(tag)
-        if name in seen:
-            raw = etree.tostring(element, encoding="unicode", with_tail=False)
-            message = f"element <{name}> occurs more than once in the record"
-            return batcher.error(invalid(row, message, raw))
+        value = (child.text or None) if len(child) == 0 else _value(child)
+        if name in seen:  # again: an empty one or the same value adds nothing
+            if value is None or value == fields[name]:
+                continue
+            if fields[name] is not None:
+                return batcher.error(_repeated(row, element, name, fields[name], value))
         seen.add(name)
-        fields[name] = (child.text or None) if len(child) == 0 else _value(child)
+        fields[name] = value
     if not seen and _text(element).strip():
         fields[_local(str(element.tag))] = _text(element)
     return batcher.add_cells(row, fields)
+
+
+def _repeated(row: int, element: Element, name: str, first: Cell, then: Cell) -> RowError:
+    """The row error of a record where element ``name`` has two different values."""
+    raw = etree.tostring(element, encoding="unicode", with_tail=False)
+    values = f"({clip(str(first))!r}, {clip(str(then))!r})"
+    message = f"element <{name}> occurs more than once in the record with different values "
+    return replace(invalid(row, message + values, raw), column=name)
 
 
 def _value(element: Element) -> Cell:
