@@ -104,3 +104,14 @@ def test_ignoring_a_column_the_file_does_not_have_is_refused() -> None:
     """A misspelt ignore would leave the real column in: refused, with the closest name."""
     with pytest.raises(MissingColumn, match=r"ignore 'Compnay'.*no column 'Compnay'.*'company'"):
         map_columns(["email", "company"], PEOPLE, MappingOptions(explicit={"Compnay": ""}))
+
+
+def test_headers_that_are_not_identifiers_match_the_names_an_inferred_table_gives() -> None:
+    from loadbay.pipeline.read.headers import identifier
+    from loadbay.schema.model import Column, Table
+
+    headers = ["2024 Sales", "Prénom", "%", "x" * 70]
+    table = Table("sales", tuple(Column(identifier(h)) for h in headers))
+    cmap = map_columns(headers, table, MappingOptions())
+    assert cmap.sources == {identifier(h): h for h in headers}
+    assert cmap.sources["c_2024_sales"] == "2024 Sales" and cmap.unknown == ()

@@ -1,7 +1,8 @@
 """Map: file headers → table columns.
 
 Explicit mapping first, then exact names, then normalised names (``First Name`` =
-``first_name``), then constants for columns with no file column. Never a silent guess:
+``first_name``), then identifiers (``2024 Sales`` = ``c_2024_sales``, the name an inferred
+table gives it: ``read.headers.identifier``), then constants for columns with no file column. Never a silent guess:
 unknown file columns are reported (or refused), and a missing column's error suggests
 the closest file columns.
 
@@ -13,7 +14,6 @@ table column's name, and frees that column for another file column.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -22,16 +22,11 @@ import polars as pl
 from loadbay.errors import InvalidOption, MissingColumn, UnknownColumn
 from loadbay.pipeline.formula import quoted_columns, restored
 from loadbay.pipeline.frames import REF, ROW, Mode
+from loadbay.pipeline.read.headers import identifier, normalise
 from loadbay.schema.model import Table
 
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
 #: the target of an explicit mapping that leaves its file column out
 IGNORE = ""
-
-
-def normalise(name: str) -> str:
-    """``First Name`` → ``first_name``; ``E-Mail`` → ``e_mail``."""
-    return _NON_ALNUM.sub("_", name.strip().lower()).strip("_")
 
 
 def _squash(name: str) -> str:
@@ -92,7 +87,7 @@ def map_columns(headers: Sequence[str], table: Table, options: MappingOptions) -
             )
         sources[table_col] = file_col
     taken = set(sources.values()) | set(ignored)
-    for matcher in (lambda h: h, normalise, _squash):
+    for matcher in (lambda h: h, normalise, identifier, _squash):
         by_name = {matcher(c): c for c in table.column_names if c not in sources}
         for header in data_headers:
             if header in taken:

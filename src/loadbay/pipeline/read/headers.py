@@ -14,10 +14,10 @@ header names apart (``amount``, ``amount_2``) and says so in a warning.
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from collections import defaultdict
 
-from loadbay.pipeline.map import normalise
 from loadbay.schema.model import IDENTIFIER
 
 #: the longest identifier the schema accepts
@@ -25,6 +25,13 @@ MAX_LENGTH = 63
 #: what the schema keeps for loadbay's own names (``check_identifier``)
 _RESERVED_PREFIX = "loadbay_"
 _PREFIX = "c_"
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def normalise(name: str) -> str:
+    """``First Name`` → ``first_name``; ``E-Mail`` → ``e_mail`` (how the mapping matches a
+    header to a column, and the base of ``identifier``)."""
+    return _NON_ALNUM.sub("_", name.strip().lower()).strip("_")
 
 
 def _digest(name: str) -> str:
