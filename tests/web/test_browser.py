@@ -38,7 +38,7 @@ BAD = (
     "Alan,,alan@web.example,,Nowhere Inc,44\n"
     "Edsger,Dijkstra,edsger@web.example,Professor,,45\n"
 )
-FIXED = (
+CHANGED = (
     BAD.replace("grace(at)web.example", "grace@web.example")
     .replace("Alan,,", "Alan,Turing,")
     .replace("Nowhere Inc", "")
@@ -172,20 +172,29 @@ def test_the_whole_walk(browser: Any, server: Server, tmp_path: Path) -> None:
     walk.shot("05-check")
     walk.shot("05-check-390", narrow=True)
 
-    # 5 Fix: the error file, then the fixed file with the same choices
+    # 5 Fix: the error file; then the failed cells corrected in the grid, with the
+    # keyboard (each cell labelled with its row and column), and checked again
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the failed rows").click()
     report = Path(download.value.path()).read_text()
     assert "grace(at)web.example" in report and report.splitlines()[0].endswith(",error")
-    page.get_by_role("link", name="upload the fixed file").click()
-    fixed = tmp_path / "people-fixed.csv"
-    fixed.write_text(FIXED)
-    walk.upload(fixed)
-    assert page.get_by_label("Column for Shoe size").input_value() == "external_id"  # kept
-    page.get_by_role("button", name="Check: dry run of the whole file").click()
+    email = page.get_by_label("Row 2, E-mail adress")
+    assert email.get_attribute("aria-invalid") == "true"
+    email.fill("grace@web.example")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert focused == "Row 3, Last Name"
+    page.keyboard.type("Turing")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")  # Row 3, Company: Nowhere Inc is no company
+    walk.shot("05-fix")
+    page.keyboard.press("Enter")
     second = walk.settled("validated")
     assert second != first
     assert page.locator("td.cell-bad").count() == 0
+    assert page.locator('[data-count="failed"]').inner_text() == "0"
+    assert f"3 cells fixed in the page from {first}" in page.content()
 
     # 6 Run: live progress to the end
     page.get_by_role("button", name="Start the import").click()
@@ -198,9 +207,10 @@ def test_the_whole_walk(browser: Any, server: Server, tmp_path: Path) -> None:
 
     # a dry run that updates a row shows it as a diff (old → new); then it is cancelled
     changed = tmp_path / "people-changed.csv"
-    changed.write_text(FIXED.replace("Countess", "Mathematician"))
+    changed.write_text(CHANGED.replace("Countess", "Mathematician"))
     page.goto(f"/new?after={second}")
     walk.upload(changed)
+    assert page.get_by_label("Column for Shoe size").input_value() == "external_id"  # kept
     page.get_by_role("button", name="Check: dry run of the whole file").click()
     walk.settled("validated")
     diff = page.locator("table", has_text="old value to new value").inner_text()

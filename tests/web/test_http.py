@@ -162,8 +162,8 @@ def test_check_run_and_events(server: Server) -> None:
         "error_handling": "lenient",
         "empty": "keep",
     }
-    kept = client.post("/new/check", data={**form, "col-0-target": ""})
-    assert kept.status_code == 422 and "cannot be left out" in kept.text  # First Name
+    twice = client.post("/new/check", data={**form, "col-0-target": "email"})
+    assert twice.status_code == 422 and "both mapped to &#39;email&#39;" in twice.text
     check = client.post("/new/check", data=form)
     assert check.status_code == 303, check.text
     import_id = check.headers["location"].rsplit("/", 1)[1]
@@ -190,6 +190,69 @@ def test_check_run_and_events(server: Server) -> None:
     assert report.status_code == 200 and "error" in report.text.splitlines()[0]
     records = api.get("/v1/tables/people/records", params={"email": "ada@acme.example"}).json()
     assert len(records["data"]) == 1
+
+
+def _checked(client: httpx.Client, csrf: str, body: str, **fields: str) -> str:
+    """A dry run of ``body`` into people (columns as suggested), settled: its id."""
+    upload_id = _upload(client, csrf, body)
+    form = {
+        "csrf": csrf,
+        "table": "people",
+        "upload": upload_id,
+        "columns": "4",
+        "col-0-name": "First Name",
+        "col-0-target": "first_name",
+        "col-1-name": "Last Name",
+        "col-1-target": "last_name",
+        "col-2-name": "E-mail adress",
+        "col-2-target": "email",
+        "col-3-name": "Company",
+        "col-3-target": "",
+        "mode": "upsert",
+        "error_handling": "strict",
+        "empty": "keep",
+        **fields,
+    }
+    check = client.post("/new/check", data=form)
+    assert check.status_code == 303, check.text
+    import_id = check.headers["location"].rsplit("/", 1)[1]
+    _events(client, f"/imports/{import_id}/events")  # until it settles
+    return import_id
+
+
+def test_cells_fixed_in_the_page_are_checked_again(server: Server) -> None:
+    """The edited cells make a new upload and a new dry run with the same choices (the
+    ignored Company column stays ignored); the original import and file are unchanged."""
+    client, csrf = signed_in(server, server.token("default", "write"))
+    body = BAD_PEOPLE.replace("acme.example", "fix.example").replace("turing.ex", "fix.ex")
+    first = _checked(client, csrf, body, notes="web fix")
+    page = client.get(f"/imports/{first}")
+    assert 'name="fix:0:2:E-mail adress" value="not-an-email"' in page.text
+    assert 'aria-label="Row 3, Last Name"' in page.text
+    fixes = {"fix:0:2:E-mail adress": "grace@fix.example", "fix:0:3:Last Name": "Turing"}
+    refused = client.post(f"/imports/{first}/fix", data=fixes)
+    assert refused.status_code == 403  # no CSRF token
+    none = client.post(f"/imports/{first}/fix", data={"csrf": csrf})
+    assert none.status_code == 422 and "no cell was changed" in none.text
+    fixed = client.post(f"/imports/{first}/fix", data={"csrf": csrf, **fixes})
+    assert fixed.status_code == 303, fixed.text
+    again = fixed.headers["location"].rsplit("/", 1)[1]
+    assert again != first
+    done = _events(client, f"/imports/{again}/events")[-1]
+    assert done["state"] == "validated" and done["counts"]["failed"] == 0
+    assert done["counts"]["created"] == 3
+    api = server.http("default", "read")
+    assert api.get(f"/v1/imports/{first}").json()["counts"]["failed"] == 2
+    assert (
+        f"2 cells fixed in the page from {first}" in api.get(f"/v1/imports/{again}").json()["notes"]
+    )
+    reader, read_csrf = signed_in(server, server.token("default", "read"))
+    assert 'name="fix:' not in reader.get(f"/imports/{first}").text
+    answer = reader.post(f"/imports/{first}/fix", data={"csrf": read_csrf, **fixes})
+    assert answer.status_code == 403
+    other, other_csrf = signed_in(server, server.token("acme", "write"))
+    answer = other.post(f"/imports/{first}/fix", data={"csrf": other_csrf, **fixes})
+    assert answer.status_code == 404
 
 
 def test_events_need_a_token(server: Server) -> None:

@@ -10,7 +10,8 @@ import pytest
 
 from loadbay.errors import InvalidOption, NotFound, Unauthorized
 from loadbay.pipeline.frames import ErrorHandling
-from loadbay.service import auth, uploads, web_support
+from loadbay.service import auth, queued, uploads, web_support
+from loadbay.service import imports as import_service
 from loadbay.service.context import Context
 from tests.service.helpers import run, write
 
@@ -104,3 +105,72 @@ def test_a_session_token_stops_working_once_revoked(ctx: Context) -> None:
         web_support.principal_of_token_id(ctx, record["id"])
     with pytest.raises(Unauthorized):
         web_support.principal_of_token_id(ctx, "tok_nope")
+
+
+class RunsAtOnce:
+    """A dispatcher that runs the import it is given there and then (no queue)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def enqueue_import(self, tenant: str, import_id: str) -> None:
+        import_service.run_import(self.ctx, import_id)
+
+
+def test_cells_fixed_in_the_page_make_a_new_upload(ctx: Context, tmp_path: Path) -> None:
+    """The edited cells make a new file (a new upload: the original stays as it was),
+    checked again with the import's choices (mapping, options): the check passes."""
+    path = write(tmp_path, "people.csv", PEOPLE)
+    done = run(
+        ctx,
+        path,
+        table="people",
+        mapping={"E-mail adress": "email", "Shoe size": ""},
+        decimal_comma=True,
+        dry_run=True,
+        notes="first try",
+    )
+    assert done["counts"]["failed"] == 2
+    edits = {(0, 2, "E-mail adress"): "grace@x.example", (0, 3, "last_name"): "Turing"}
+    spec = anyio.run(web_support.fix_cells, ctx, ctx.tenant, done["id"], edits)
+    assert path.read_text() == PEOPLE  # the original file is untouched
+    assert spec.dry_run and spec.tables == ("people",)
+    assert spec.mapping == {"E-mail adress": "email", "Shoe size": ""}
+    assert spec.options["decimal_comma"] is True and spec.options["format"] == "csv"
+    assert spec.options["empty"] == "keep"  # as stored: plain JSON
+    assert spec.notes == f"first try · 2 cells fixed in the page from {done['id']}"
+    (upload_id,) = spec.upload_ids
+    fixed = uploads.get_upload(ctx, ctx.tenant, upload_id)
+    assert fixed["filename"] == "people-fixed.csv"
+    assert Path(fixed["path"]).read_text().splitlines() == [
+        "First Name,last_name,E-mail adress,Shoe size",
+        "Ada,Lovelace,ada@x.example,38",
+        "Grace,Hopper,grace@x.example,39",
+        "Alan,Turing,alan@x.example,44",
+    ]
+    again, _ = queued.submit(ctx, ctx.tenant, spec, RunsAtOnce(ctx), actor=auth.CLI)
+    checked = import_service.get_import(ctx, again["id"], ctx.tenant)
+    assert checked["state"] == "validated" and checked["counts"]["failed"] == 0
+    assert checked["counts"]["created"] == 3
+
+
+def test_fixes_that_do_not_fit_are_refused(ctx: Context, tmp_path: Path) -> None:
+    path = write(tmp_path, "people.csv", PEOPLE)
+    done = run(ctx, path, table="people", mapping={"E-mail adress": "email"}, dry_run=True)
+    for edits, message in [
+        ({(0, 2, "Phone"): "1"}, "file 1 has no column 'Phone'"),
+        ({(0, 9, "last_name"): "x"}, "file 1 has no row 9"),
+        ({(1, 2, "last_name"): "x"}, "the import has no file 2"),
+        ({}, "no cell was changed"),
+        ({(0, 1, "last_name"): "Lovelace"}, "no cell was changed"),
+    ]:
+        with pytest.raises(InvalidOption, match=message):
+            anyio.run(web_support.fix_cells, ctx, ctx.tenant, done["id"], edits)
+    with pytest.raises(NotFound):
+        anyio.run(web_support.fix_cells, ctx, "other", done["id"], {(0, 2, "last_name"): "x"})
+    many = write(tmp_path, "many.csv", "name\n" + "".join(f"C{n}\n" for n in range(12)))
+    big = run(ctx, many, table="companies", dry_run=True)
+    with pytest.raises(
+        InvalidOption, match="12 rows: fixing cells in the page is for files of up to 10"
+    ):
+        anyio.run(web_support.fix_cells, ctx, ctx.tenant, big["id"], {(0, 1, "name"): "x"}, 10)

@@ -1,5 +1,6 @@
 """Use cases the web importer needs besides the API's: the caller of a session (by token
-id), column suggestions with first values, errors grouped, failed rows with their cells.
+id), column suggestions with first values, errors grouped, failed rows with their cells,
+cells fixed in the page (a new upload, checked again).
 
 Every function takes the caller's tenant and answers NotFound for another tenant's data,
 as the API's use cases do.
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import polars as pl
 
 from loadbay.errors import InvalidOption, Unauthorized
@@ -24,8 +26,9 @@ from loadbay.service.auth import Principal
 from loadbay.service.context import Context
 from loadbay.service.imports import get_import, iter_results
 from loadbay.service.pages import results_page
-from loadbay.service.requests import ImportRequest
-from loadbay.service.uploads import get_upload
+from loadbay.service.queued import IMPORT_OPTIONS, ImportSpec
+from loadbay.service.requests import ImportRequest, SourceSpec
+from loadbay.service.uploads import get_upload, receive
 from loadbay.store import auth_sql
 from loadbay.store.engine import reading, statements_alone
 
@@ -33,6 +36,10 @@ from loadbay.store.engine import reading, statements_alone
 EXACT, NORMALISED, FUZZY = "exact", "normalised", "fuzzy"
 FUZZY_CUTOFF = 0.6
 SAMPLE_ROWS = 3
+#: the largest import (rows) whose failed cells may be fixed in the page
+FIX_MAX_ROWS = 10_000
+#: (file position, row number, file column) → the cell's new text
+Edits = Mapping[tuple[int, int, str], str]
 
 
 def principal_of_token_id(ctx: Context, token_id: str) -> Principal:
@@ -227,3 +234,97 @@ def mapping_of(pairs: Sequence[tuple[str, str]], table: Table) -> dict[str, str]
         by_target[target] = header
         mapping[header] = target
     return mapping
+
+
+def _fixed_csv(
+    source: SourceSpec, edits: dict[tuple[int, str], str], number: int
+) -> tuple[bytes, int]:
+    """The rows of one file as read, with the edited cells (row, column) replaced, as a
+    UTF-8 CSV (cells verbatim: a leading ``'`` means what it meant in the file); and how
+    many cells changed (an empty cell and an empty text are the same)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    changed = 0
+    headers: list[str] = []
+    for batch in read_file(Path(source.path), source.read_options()):
+        frame = batch.frame
+        headers = headers or [c for c in frame.columns if c not in (ROW, REF)]
+        for (row, column), text in edits.items():
+            if column not in headers:
+                raise InvalidOption(f"file {number} has no column {column!r}")
+            old = frame.filter(pl.col(ROW) == row)[column].to_list()
+            if not old:
+                continue
+            seen.add(row)
+            if (old[0] or "") != text:
+                changed += 1
+                frame = frame.with_columns(
+                    pl.when(pl.col(ROW) == row)
+                    .then(pl.lit(text))
+                    .otherwise(pl.col(column).cast(pl.String))
+                    .alias(column)
+                )
+        parts.append(frame.select(headers).write_csv(include_header=not parts))
+    missing = sorted({r for r, _ in edits} - seen)
+    if missing:
+        raise InvalidOption(f"file {number} has no row {missing[0]}")
+    return "".join(parts).encode("utf-8"), changed
+
+
+async def fix_cells(
+    ctx: Context, tenant: str, import_id: str, edits: Edits, max_rows: int = FIX_MAX_ROWS
+) -> ImportSpec:
+    """The files of an import with the failed cells a person fixed in the page: each file
+    a new upload (CSV; the original upload stays as it was), and a dry run of them with
+    the import's own choices, to submit. InvalidOption: no change, a file, row or column
+    the import does not have, or an import of more than ``max_rows`` rows."""
+    record = await anyio.to_thread.run_sync(get_import, ctx, import_id, tenant)
+    request = ImportRequest.from_json(record["request"])
+    total = int(record.get("rows_total") or 0)
+    if total > max_rows:
+        raise InvalidOption(
+            f"import {import_id} has {total:,} rows: fixing cells in the page is for files "
+            f"of up to {max_rows:,} rows; download the failed rows, fix them and upload them"
+        )
+    by_file: dict[int, dict[tuple[int, str], str]] = {}
+    for (src, row, column), text in edits.items():
+        if not 0 <= src < len(request.sources):
+            raise InvalidOption(f"the import has no file {src + 1}")
+        by_file.setdefault(src, {})[(row, column)] = text
+    files = [
+        await anyio.to_thread.run_sync(_fixed_csv, source, by_file.get(src, {}), src + 1)
+        for src, source in enumerate(request.sources)
+    ]
+    changed = sum(n for _, n in files)
+    if not changed:
+        raise InvalidOption("no cell was changed: edit a failed cell, then check again")
+    upload_ids = []
+    for source, (data, _) in zip(request.sources, files, strict=True):
+
+        async def chunks(data: bytes = data) -> AsyncIterator[bytes]:
+            yield data
+
+        name = f"{Path(source.name).name.split('.')[0] or 'file'}-fixed.csv"
+        upload, _ = await receive(ctx, tenant, name, chunks())
+        upload_ids.append(str(upload["id"]))
+    note = f"{changed} cells fixed in the page from {import_id}"
+    return _spec_again(record["request"], tuple(upload_ids), note)
+
+
+def _spec_again(stored: dict[str, Any], upload_ids: tuple[str, ...], note: str) -> ImportSpec:
+    """A dry run of new CSV uploads with the choices of an import (its stored request)."""
+    request = ImportRequest.from_json(stored)
+    options = {k: stored[k] for k in IMPORT_OPTIONS if stored.get(k) not in (None, (), [])}
+    options.update(format="csv", delimiter=",", encoding="utf-8")
+    return ImportSpec(
+        tables=tuple(s.table or "" for s in request.sources),
+        upload_ids=upload_ids,
+        mode=request.mode.value,
+        error_handling=request.error_handling.value,
+        key=request.key,
+        mapping=dict(request.mapping),
+        constants=dict(request.constants),
+        options=options,
+        dry_run=True,
+        notes=f"{request.notes} · {note}" if request.notes else note,
+    )

@@ -24,6 +24,7 @@ from loadbay.web import session as sessions
 from loadbay.web.session import Session
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+TEMPLATES.env.globals["fix_max_rows"] = web_support.FIX_MAX_ROWS
 
 
 class SignInNeeded(Exception):
