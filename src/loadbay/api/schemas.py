@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -480,6 +481,10 @@ class TableColumn(BaseModel):
     precision: int | None
     scale: int | None
     references: str | None
+    format: str | None = Field(
+        default=None, description="A date or datetime column's own format, e.g. %d/%m/%Y."
+    )
+    description: str | None = None
 
 
 class TableInfo(BaseModel):
@@ -492,6 +497,119 @@ class TableInfo(BaseModel):
 
 class TableList(BaseModel):
     data: list[TableInfo]
+
+
+ColumnType = Literal[
+    "text", "integer", "decimal", "boolean", "date", "datetime", "enum", "email", "currency"
+]
+
+
+class ColumnDefinition(_Closed):
+    """A column, as in a schema file's ``columns``."""
+
+    name: str = Field(max_length=63, description="lowercase letters, digits and _")
+    type: ColumnType = "text"
+    required: bool = False
+    unique: bool = False
+    default: str | None = None
+    values: list[str] | None = Field(default=None, description="An enum's values.")
+    min: Decimal | None = None
+    max: Decimal | None = None
+    max_length: int | None = Field(default=None, ge=1)
+    precision: int | None = Field(default=None, ge=1, le=38, description="A decimal's digits.")
+    scale: int | None = Field(default=None, ge=0, le=38, description="Digits after the point.")
+    references: str | None = Field(default=None, description="table.column of a key")
+    description: str | None = Field(default=None, max_length=1000)
+    format: str | None = Field(
+        default=None, description="A date or datetime's format, e.g. %d/%m/%Y."
+    )
+
+
+class CheckDefinition(_Closed):
+    left: str
+    op: Literal[">="] = ">="
+    right: str
+    message: str | None = None
+
+
+_TABLE_EXAMPLE = {
+    "name": "customers",
+    "key": ["customer_id"],
+    "columns": [
+        {"name": "customer_id", "type": "integer", "required": True},
+        {"name": "email", "type": "email"},
+        {"name": "signed_up", "type": "date", "required": True, "format": "%d/%m/%Y"},
+        {"name": "balance", "type": "decimal", "precision": 18, "scale": 2},
+        {"name": "active", "type": "boolean"},
+    ],
+}
+
+
+class TableDefinition(_Closed):
+    """A table, as in a schema file's ``tables`` (``loadbay tables infer`` prints one)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_TABLE_EXAMPLE]})
+
+    name: str = Field(max_length=63, description="lowercase letters, digits and _")
+    key: list[str] = Field(default_factory=list, description="No key: rows are appended.")
+    columns: list[ColumnDefinition] = Field(min_length=1)
+    checks: list[CheckDefinition] = Field(default_factory=list)
+    description: str | None = Field(default=None, max_length=1000)
+
+
+class TableInferRequest(_Closed):
+    """Which upload to infer a table from, and how to read it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"upload_id": "upl_3f2a9c01d4e5b6a7", "key": "email"}]},
+    )
+
+    upload_id: str
+    table: str | None = Field(
+        default=None, description="The table's name (default: the file's name)."
+    )
+    key: str | None = Field(
+        default=None,
+        description="The key column (default: the first whose values are unique and set).",
+    )
+    options: ImportOptions | None = Field(
+        default=None, description="How to read the file: format, delimiter, encoding, sheet."
+    )
+
+
+class TableSuggestion(BaseModel):
+    """A table inferred from a file: POST it to /v1/tables (changed as you like) to
+    create it; ``mapping`` imports the file's headers into its columns."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "table": _TABLE_EXAMPLE,
+                    "mapping": {"Customer ID": "customer_id", "E-Mail": "email"},
+                    "rows": 1200,
+                    "notes": [],
+                }
+            ]
+        }
+    )
+
+    table: TableDefinition
+    mapping: dict[str, str] = Field(description="file header → column, where they differ")
+    rows: int
+    notes: list[str]
+
+
+class TableAlter(_Closed):
+    """Columns to add to a table you defined (the ones it has, given the same: kept)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"columns": [{"name": "phone", "type": "text"}]}]},
+    )
+
+    columns: list[ColumnDefinition] = Field(min_length=1)
 
 
 class RecordPage(BaseModel):

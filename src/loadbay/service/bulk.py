@@ -30,7 +30,9 @@ from loadbay.store.records_sql import records_by_ids
 APPLIED = ("created", "updated", "unchanged", "deleted")
 
 
-def _check(ctx: Context, table: str, records: object, fields: list[str] | None) -> int:
+def _check(
+    ctx: Context, tenant: str, table: str, records: object, fields: list[str] | None
+) -> int:
     if not isinstance(records, list | dict):
         raise InvalidOption("records must be a list of objects or an object keyed by reference")
     count = len(records)
@@ -44,7 +46,7 @@ def _check(ctx: Context, table: str, records: object, fields: list[str] | None) 
     values = records.values() if isinstance(records, dict) else records
     if not all(isinstance(v, dict) for v in values):
         raise InvalidOption("every record must be an object")
-    described = ctx.catalog.get(table)
+    described = ctx.catalog_for(tenant).get(table)
     for name in fields or []:
         if name != "id" and not described.has_column(name):
             raise InvalidOption(f"fields: {table} has no column {name!r}")
@@ -65,7 +67,7 @@ def bulk_records(
     """(200 when every record succeeded else 207, ``{"import_id", "results": [...],
     "warnings": [...]}``). Strict (all or nothing): any failed record writes none, and
     the answer is the ``row_errors`` problem (RowsFailed) with every error and result."""
-    _check(ctx, table, records, fields)
+    _check(ctx, tenant, table, records, fields)
     write_mode = parse_choice(Mode, mode, "mode")
     handling = parse_choice(ErrorHandling, error_handling, "error_handling")
     with saving_records(ctx, tenant, records) as (conn, upload):  # one commit for both
@@ -119,8 +121,9 @@ def _attach_records(
     fields: list[str] | None,
 ) -> None:
     ids = [r["id"] for r in results if r["id"] is not None and r["outcome"] != "deleted"]
+    catalog = ctx.catalog_for(tenant)
     with ctx.engine.connect() as conn, reading(conn).begin():
-        found = records_by_ids(conn, ctx.catalog, ctx.catalog.get(table), tenant, ids)
+        found = records_by_ids(conn, catalog, catalog.get(table), tenant, ids)
     for result in results:
         stored = found.get(result["id"]) if result["id"] is not None else None
         if stored is not None and fields:

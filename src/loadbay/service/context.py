@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, make_url
 
 from loadbay.config import Settings
 from loadbay.schema import Catalog, load_catalog
+from loadbay.schema.loader import parse_table
 from loadbay.store import migrations
 from loadbay.store.engine import make_engine, reading
+from loadbay.store.tables_sql import tenant_tables
 
 
 @dataclass
@@ -20,10 +23,31 @@ class Context:
     catalog: Catalog
     #: the SQLite file this ``open_context`` made (a new, empty database), else None
     created: Path | None = None
+    #: each tenant's catalog as last read: (its tables' names and change times, catalog)
+    _catalogs: dict[str, tuple[tuple[tuple[str, datetime], ...], Catalog]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def tenant(self) -> str:
         return self.settings.tenant
+
+    def catalog_for(self, tenant: str) -> Catalog:
+        """The tables ``tenant`` sees: ``catalog`` (built-in and the schema file's) and
+        the tables it defined (``service.tables.create_table``), read from the database
+        each time (one small query), parsed again only when they changed."""
+        with self.engine.connect() as conn, reading(conn).begin():
+            rows = tenant_tables(conn, tenant)
+        rows = [r for r in rows if r["name"] not in self.catalog]
+        if not rows:
+            return self.catalog
+        stamp = tuple((str(r["name"]), r["updated_at"]) for r in rows)
+        cached = self._catalogs.get(tenant)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        catalog = Catalog([*self.catalog, *(parse_table(r["definition"]) for r in rows)])
+        self._catalogs[tenant] = (stamp, catalog)
+        return catalog
 
     def close(self) -> None:
         self.engine.dispose()

@@ -74,7 +74,7 @@ def run_import(
     tenant = tenant or ctx.tenant
     runner = ImportRunner(
         ctx.engine,
-        ctx.catalog,
+        ctx.catalog_for(tenant),
         tenant,
         import_id,
         batch_size=ctx.settings.batch_size,

@@ -158,7 +158,8 @@ def records_page(
     filters: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     check_limit(limit)
-    table = ctx.catalog.get(table_name)
+    catalog = ctx.catalog_for(tenant)
+    table = catalog.get(table_name)
     after = None
     if cursor:
         (last,) = decode_cursor(cursor, 1)
@@ -166,7 +167,7 @@ def records_page(
             raise InvalidOption(f"cursor {cursor!r} is not valid")
         after = last
     with ctx.engine.connect() as conn, reading(conn).begin():
-        rows = page_records(conn, ctx.catalog, table, tenant, limit, after, filters)
+        rows = page_records(conn, catalog, table, tenant, limit, after, filters)
     return _page(rows, limit, lambda r: [int(r["id"])], lambda r: r)
 
 
@@ -174,7 +175,7 @@ def export_file(ctx: Context, tenant: str, table_name: str, fmt: str) -> Path:
     """Every row of a table as CSV or JSON Lines (as ``loadbay export``), in a temp file."""
     if fmt not in ("csv", "jsonl"):
         raise InvalidOption(f"format {fmt!r}: use csv or jsonl")
-    ctx.catalog.get(table_name)
+    ctx.catalog_for(tenant).get(table_name)
     handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - the caller removes it once sent
         "w", prefix="loadbay-export-", suffix="." + fmt, delete=False, newline="", encoding="utf-8"
     )
@@ -183,5 +184,5 @@ def export_file(ctx: Context, tenant: str, table_name: str, fmt: str) -> Path:
     return Path(handle.name)
 
 
-def table_info(ctx: Context, table_name: str) -> dict[str, Any]:
-    return table_service.describe_table(ctx.catalog.get(table_name))
+def table_info(ctx: Context, table_name: str, tenant: str | None = None) -> dict[str, Any]:
+    return table_service.describe_table(ctx.catalog_for(tenant or ctx.tenant).get(table_name))

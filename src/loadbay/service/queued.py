@@ -77,7 +77,7 @@ class ImportSpec:
     given: frozenset[str] | None = None
 
 
-def _table_names(ctx: Context, spec: ImportSpec, count: int) -> list[str | None]:
+def _table_names(ctx: Context, tenant: str, spec: ImportSpec, count: int) -> list[str | None]:
     if spec.table and spec.tables:
         raise InvalidOption("give table or tables, not both")
     names: list[str | None] = [spec.table] * count
@@ -88,9 +88,10 @@ def _table_names(ctx: Context, spec: ImportSpec, count: int) -> list[str | None]
                 f"not {len(spec.tables)}"
             )
         names = list[str | None](spec.tables) * (count if len(spec.tables) == 1 else 1)
+    catalog = ctx.catalog_for(tenant)
     for name in names:
         if name is not None:
-            ctx.catalog.get(name)  # UnknownTable (404) for a table that does not exist
+            catalog.get(name)  # UnknownTable (404) for a table that does not exist
     return names
 
 
@@ -114,7 +115,7 @@ def build_request(ctx: Context, tenant: str, spec: ImportSpec) -> ImportRequest:
     if bool(spec.upload_ids) == (spec.records is not None):
         raise InvalidOption("give upload_id (or upload_ids) or records, and only one of them")
     count = len(spec.upload_ids) or 1
-    names = _table_names(ctx, spec, count)
+    names = _table_names(ctx, tenant, spec, count)
     read = {k: spec.options.get(k) for k in SOURCE_OPTIONS}
     request = ImportRequest(
         sources=(SourceSpec(path="", name=""),),

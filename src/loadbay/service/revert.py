@@ -39,7 +39,7 @@ def revert_import(
         with reading(conn).begin():
             found = imports_sql.get_import(conn, tenant, import_id)
         _check_state(found)
-        tables = ctx.catalog.dependency_order(found["tables"] or [])
+        tables = ctx.catalog_for(tenant).dependency_order(found["tables"] or [])
         with table_locks(conn, tenant, tables):
             record, before = _start_reverting(conn, tenant, import_id)
             try:
@@ -167,9 +167,10 @@ def _conflicts(
     stamp: object,
 ) -> list[RevertConflictRow]:
     found: list[RevertConflictRow] = []
+    catalog = ctx.catalog_for(tenant)
     for name in tables:
         found += find_conflicts(
-            conn, ctx.catalog, ctx.catalog.get(name), import_id, tenant, stamp, set(tables)
+            conn, catalog, catalog.get(name), import_id, tenant, stamp, set(tables)
         )
     return found
 
@@ -178,10 +179,11 @@ def _undo(
     ctx: Context, conn: Connection, tables: list[str], import_id: str, tenant: str, force: bool
 ) -> dict[str, int]:
     totals = {"deleted": 0, "restored": 0, "reinserted": 0}
+    catalog = ctx.catalog_for(tenant)
     for name in reversed(tables):
-        table = ctx.catalog.get(name)
+        table = catalog.get(name)
         if force:
-            null_references(conn, ctx.catalog, table, import_id, tenant)
+            null_references(conn, catalog, table, import_id, tenant)
             drop_conflicting(conn, table, import_id, tenant)
         for k, v in apply_revert(conn, table, import_id, tenant).items():
             totals[k] += v

@@ -57,10 +57,11 @@ def _name(value: Any) -> str:
     return name
 
 
-def _tables(ctx: Context, tables: Sequence[str]) -> list[str]:
+def _tables(ctx: Context, tenant: str, tables: Sequence[str]) -> list[str]:
+    catalog = ctx.catalog_for(tenant)
     for name in tables:
         try:
-            ctx.catalog.get(name)
+            catalog.get(name)
         except UnknownTable:
             raise InvalidOption(f"table {name!r} does not exist", field="tables") from None
     return list(tables)
@@ -92,7 +93,7 @@ def _no_nul(name: str, value: Any) -> None:
             _no_nul(name, item)
 
 
-def _checked(ctx: Context, fields: Mapping[str, Any]) -> dict[str, Any]:
+def _checked(ctx: Context, tenant: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     """The given fields of a template, checked and in their stored form."""
     values: dict[str, Any] = {}
     for name, value in fields.items():
@@ -102,7 +103,7 @@ def _checked(ctx: Context, fields: Mapping[str, Any]) -> dict[str, Any]:
         if name == "name":
             value = _name(value)
         elif name == "tables":
-            value = _tables(ctx, value or [])
+            value = _tables(ctx, tenant, value or [])
         elif name == "mode" and value is not None:
             value = parse_choice(Mode, value, "mode").value
         elif name == "error_handling" and value is not None:
@@ -119,7 +120,7 @@ def _checked(ctx: Context, fields: Mapping[str, Any]) -> dict[str, Any]:
 
 def create_template(ctx: Context, tenant: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Save a template (InvalidOption: a field not valid; Conflict: the name is taken)."""
-    values = _checked(ctx, {"name": fields.get("name"), **fields})
+    values = _checked(ctx, tenant, {"name": fields.get("name"), **fields})
     moment = now()
     record = {
         "tables": [],
@@ -179,7 +180,7 @@ def update_template(
     ctx: Context, tenant: str, ref: str, changes: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Change the given fields only (a field given as null clears it)."""
-    values = _checked(ctx, changes)
+    values = _checked(ctx, tenant, changes)
     with ctx.engine.begin() as conn:
         found = templates_sql.get_template(conn, tenant, ref)
         if values:

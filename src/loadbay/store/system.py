@@ -226,3 +226,15 @@ migrations = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("applied_at", sa.DateTime, nullable=False),
 )
+
+#: the tables tenants defined (``POST /v1/tables``, ``import --create``): the definition as
+#: a schema file writes it; the name is the data table's, so unique across tenants
+custom_tables = sa.Table(
+    "loadbay_custom_tables",
+    metadata,
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("tenant_id", sa.String(100), nullable=False, index=True),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)

@@ -1,4 +1,5 @@
-"""``/v1/tables``: the tables, their records (pages or whole files), and bulk records."""
+"""``/v1/tables``: the tables, their records (pages or whole files), and bulk records; a
+tenant's own tables: infer one from an upload, create one, add columns to it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,17 @@ from starlette.responses import FileResponse, JSONResponse
 from loadbay.api import forms
 from loadbay.api.deps import Reader, Svc, Writer
 from loadbay.api.openapi import errors
-from loadbay.api.schemas import BulkRequest, BulkResponse, RecordPage, TableInfo, TableList
+from loadbay.api.schemas import (
+    BulkRequest,
+    BulkResponse,
+    RecordPage,
+    TableAlter,
+    TableDefinition,
+    TableInferRequest,
+    TableInfo,
+    TableList,
+    TableSuggestion,
+)
 from loadbay.service import bulk, pages
 from loadbay.service import tables as table_service
 
@@ -36,14 +47,50 @@ _MEDIA = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
 
 @router.get("", response_model=TableList, responses=errors(401, 403, 429))
 def list_tables(principal: Reader, svc: Svc) -> dict[str, Any]:
-    """Every table with its columns, types, rules, key and references."""
-    return {"data": table_service.list_tables(svc.ctx)}
+    """Every table with its columns, types, rules, key and references: the built-in ones,
+    the schema file's and the tenant's own."""
+    return {"data": table_service.list_tables(svc.ctx, principal.tenant)}
+
+
+@router.post(
+    "", status_code=201, response_model=TableInfo, responses=errors(401, 403, 409, 422, 429)
+)
+def create_table(body: TableDefinition, principal: Writer, svc: Svc) -> dict[str, Any]:
+    """Define a table of the tenant (the model of a schema file's table) and create it:
+    every process sees it, imports go into it. 409 when the name is not available (built
+    in, the schema file's, or taken), 422 when the definition is not valid."""
+    definition = body.model_dump(mode="json", exclude_none=True)
+    return table_service.create_table(svc.ctx, principal.tenant, definition)
+
+
+@router.post(
+    "/infer", response_model=TableSuggestion, responses=errors(401, 403, 404, 422, 429)
+)
+def infer_table(body: TableInferRequest, principal: Writer, svc: Svc) -> dict[str, Any]:
+    """The table an upload would fill, inferred from all of its rows (types, date formats,
+    required columns, a key); nothing is created: POST the ``table`` to /v1/tables."""
+    read = body.options.model_dump(exclude_none=True) if body.options else {}
+    found = table_service.infer_table(
+        svc.ctx, principal.tenant, body.upload_id, body.table, body.key, read
+    )
+    return found.view()
 
 
 @router.get("/{table}", response_model=TableInfo, responses=errors(401, 403, 404, 429))
 def get_table(table: str, principal: Reader, svc: Svc) -> dict[str, Any]:
     """One table."""
-    return pages.table_info(svc.ctx, table)
+    return pages.table_info(svc.ctx, table, principal.tenant)
+
+
+@router.patch(
+    "/{table}", response_model=TableInfo, responses=errors(401, 403, 404, 409, 422, 429)
+)
+def alter_table(table: str, body: TableAlter, principal: Writer, svc: Svc) -> dict[str, Any]:
+    """Add columns to a table the tenant defined. A column it has, given the same, stays;
+    given otherwise (another type, say) is 409: nothing is dropped or retyped. 409 too
+    for a built-in table or the schema file's."""
+    columns = [c.model_dump(mode="json", exclude_none=True) for c in body.columns]
+    return table_service.alter_table(svc.ctx, principal.tenant, table, columns)
 
 
 @router.get(

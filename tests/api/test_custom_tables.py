@@ -1,0 +1,120 @@
+"""A tenant's own tables over the API: infer from an upload, create, import into it
+through the queue, add columns; names not available; changes refused as problems."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import httpx
+
+from tests.api.helpers import assert_problem, run
+from tests.api.server import Server
+
+ROWS = [
+    ["Member No", "Full Name", "E-Mail", "Joined", "Fee", "Paid"],
+    ["1", "Ann Lee", "ann@example.com", "05/01/2023", "12.50", "yes"],
+    ["2", "Bo Chan", "", "31/12/2022", "7", "no"],
+    ["3", "Cy Diaz", "cy@example.org", "1/2/2024", "0.125", "Yes"],
+]
+
+
+def _csv(rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def _upload(client: httpx.Client, content: bytes, name: str) -> str:
+    answer = client.post("/v1/uploads", params={"filename": name}, content=content)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+def _infer(client: httpx.Client, upload_id: str, **body: Any) -> dict[str, Any]:
+    answer = client.post("/v1/tables/infer", json={"upload_id": upload_id, **body})
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def test_infer_create_import_alter(server: Server) -> None:
+    with server.http("clubs", "write") as client:
+        upload_id = _upload(client, _csv(ROWS), "members.csv")
+        suggested = _infer(client, upload_id)
+        table = suggested["table"]
+        assert table["name"] == "members" and table["key"] == ["member_no"]
+        types = {c["name"]: (c["type"], c.get("format")) for c in table["columns"]}
+        assert types == {
+            "member_no": ("integer", None),
+            "full_name": ("text", None),
+            "e_mail": ("email", None),
+            "joined": ("date", "%d/%m/%Y"),
+            "fee": ("decimal", None),
+            "paid": ("boolean", None),
+        }
+        assert suggested["rows"] == 3 and suggested["mapping"]["E-Mail"] == "e_mail"
+        # nothing was created
+        assert "members" not in [t["name"] for t in client.get("/v1/tables").json()["data"]]
+
+        made = client.post("/v1/tables", json=table)
+        assert made.status_code == 201, made.text
+        assert made.json()["key"] == ["member_no"]
+        listed = [t["name"] for t in client.get("/v1/tables").json()["data"]]
+        assert "members" in listed and "projects" in listed
+        assert client.get("/v1/tables/members").json()["columns"][3]["format"] == "%d/%m/%Y"
+
+        done = run(server, client, upload_id=upload_id, table="members")  # a queued worker
+        assert done["state"] == "succeeded", done
+        assert done["counts"]["created"] == 3
+        rows = client.get("/v1/tables/members/records").json()["data"]
+        assert [r["joined"] for r in rows] == ["2023-01-05", "2022-12-31", "2024-02-01"]
+
+        patched = client.patch(
+            "/v1/tables/members", json={"columns": [{"name": "phone", "type": "text"}]}
+        )
+        assert patched.status_code == 200, patched.text
+        assert patched.json()["columns"][-1]["name"] == "phone"
+        later = _upload(client, _csv([["Member No", "phone"], ["2", "+44 20 1234"]]), "m.csv")
+        done = run(server, client, upload_id=later, table="members")
+        assert done["counts"]["updated"] == 1
+
+
+def test_changes_that_lose_or_retype_data_are_problems(server: Server) -> None:
+    with server.http("shops", "write") as client:
+        spec = {
+            "name": "shop_items",
+            "key": ["sku"],
+            "columns": [{"name": "sku", "required": True}],
+        }
+        assert client.post("/v1/tables", json=spec).status_code == 201
+        body = assert_problem(client.post("/v1/tables", json=spec), 409, "conflict")
+        assert "exists already" in body["detail"]
+        retype = {"columns": [{"name": "sku", "type": "integer", "required": True}]}
+        body = assert_problem(client.patch("/v1/tables/shop_items", json=retype), 409, "conflict")
+        assert "never retyped" in body["detail"]
+        body = assert_problem(
+            client.patch("/v1/tables/projects", json={"columns": [{"name": "x"}]}), 409
+        )
+        assert "not one you defined" in body["detail"]
+        assert_problem(client.patch("/v1/tables/nope", json={"columns": [{"name": "x"}]}), 404)
+        bad = {"name": "Bad Name", "columns": [{"name": "a"}]}
+        assert_problem(client.post("/v1/tables", json=bad), 422, "invalid_schema")
+        typed = {"name": "t_float", "columns": [{"name": "a", "type": "float"}]}
+        assert_problem(client.post("/v1/tables", json=typed), 422)
+        assert_problem(
+            client.post("/v1/tables/infer", json={"upload_id": "upl_0000000000000000"}), 404
+        )
+    with server.http("other-shops", "write") as other:
+        for name in ("shop_items", "companies"):
+            body = assert_problem(
+                other.post("/v1/tables", json={**spec, "name": name}), 409, "conflict"
+            )
+            assert body["detail"] == f"the name '{name}' is not available; choose another"
+        assert "shop_items" not in [t["name"] for t in other.get("/v1/tables").json()["data"]]
+        assert_problem(other.get("/v1/tables/shop_items"), 404)
+        assert_problem(other.get("/v1/tables/shop_items/records"), 404)
+        assert_problem(other.patch("/v1/tables/shop_items", json={"columns": [{"name": "x"}]}), 404)
+    with server.http("shops", "read") as reader:
+        assert_problem(reader.post("/v1/tables", json={**spec, "name": "r1"}), 403)
