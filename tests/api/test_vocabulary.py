@@ -3,11 +3,14 @@ code, message, value), record fields that are no column reported, all-or-nothing
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 
-from tests.api.helpers import assert_problem, records
+from loadbay.service.context import open_context
+from loadbay.store.locks import table_locks
+from tests.api.helpers import assert_problem, records, send_files
 from tests.api.server import Server
 
 ERROR_KEYS = {"row", "column", "code", "message", "value"}
@@ -74,3 +77,33 @@ def test_strict_bulk_is_all_or_nothing(server: Server) -> None:
 
         wrong = _bulk(client, {"error_handling": "sometimes", "records": [{"name": "X"}]})
         assert_problem(wrong, 422, "invalid_request")
+
+
+def test_a_write_waiting_past_its_lock_timeout_is_409_locked(server: Server) -> None:
+    """Import A (companies and people) holds companies while it waits for people, which
+    the test holds: a bulk into companies with a lock_timeout answers 409 naming A."""
+    ctx = open_context(server.settings)
+    try:
+        with (
+            ctx.engine.connect() as conn,
+            table_locks(conn, "vocab-locks", ["people"]),
+            server.http("vocab-locks", "write") as client,
+        ):
+            holder = send_files(client, "companies.csv", "people.csv")
+            with ctx.engine.connect() as probe:
+                while True:  # until A holds companies
+                    with table_locks(probe, "vocab-locks", ["companies"], wait=False) as free:
+                        if not free:
+                            break
+                    time.sleep(0.02)
+            refused = _bulk(client, {"lock_timeout": 0.2, "records": [{"name": "Acme"}]})
+            body = assert_problem(refused, 409, "locked")
+            assert f"import {holder['id']} (running)" in body["detail"]
+            bad = _bulk(client, {"lock_timeout": -1, "records": [{"name": "Acme"}]})
+            assert_problem(bad, 422, "invalid_request")
+        with server.http("vocab-locks", "write") as client:  # the lock is free again
+            assert server.wait(client, holder["id"])["state"] == "succeeded"
+            fine = _bulk(client, {"lock_timeout": 0, "records": [{"name": "Acme"}]})
+            assert fine.status_code == 200, fine.text
+    finally:
+        ctx.close()

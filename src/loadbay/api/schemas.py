@@ -71,6 +71,12 @@ class Upload(BaseModel):
 
 
 # ---- imports -------------------------------------------------------------------------
+_LOCK_TIMEOUT = (
+    "Seconds to wait for the tables while another import or revert writes them; then the "
+    "import fails 409 locked, naming that import. Default: wait."
+)
+
+
 class ImportOptions(_Closed):
     """Everything ``loadbay import`` takes besides mode, key, mapping and constants."""
 
@@ -86,6 +92,7 @@ class ImportOptions(_Closed):
     )
     decimal_comma: bool | None = Field(default=None, description="Read 1.234,56 as 1234.56.")
     max_errors: int | None = Field(default=None, ge=0, description="Abort when more rows fail.")
+    lock_timeout: float | None = Field(default=None, ge=0, le=86_400, description=_LOCK_TIMEOUT)
     format: Literal["csv", "tsv", "jsonl", "json", "xml", "xlsx"] | None = None
     delimiter: str | None = Field(default=None, min_length=1, max_length=1)
     encoding: str | None = Field(
@@ -419,6 +426,9 @@ class BulkRequest(_Closed):
         description="lenient: each record succeeds or fails alone (200, or 207 when some "
         "fail); strict: all or nothing (any failed record writes none: 422 row_errors "
         "with every error and result).",
+    )
+    lock_timeout: float | None = Field(
+        default=None, ge=0, le=86_400, description=_LOCK_TIMEOUT, examples=[5]
     )
     records: list[dict[str, Any]] | dict[str, dict[str, Any]] = Field(
         description="A list of records, or an object of records keyed by client references."

@@ -123,6 +123,13 @@ def import_(
     max_errors: Annotated[
         int | None, typer.Option(help="Abort before writing when more rows than this fail.")
     ] = None,
+    lock_timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds to wait while another import writes the tables, then fail "
+            "(locked). Default: wait."
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option(help="Validate and plan, write nothing; show what would change.")
     ] = False,
@@ -204,6 +211,7 @@ def import_(
         "date_formats": list(date_format),
         "decimal_comma": decimal_comma,
         "max_errors": max_errors,
+        "lock_timeout": lock_timeout,
     }
     fields: dict[str, Any] = {
         "tables": list(table),
@@ -253,6 +261,7 @@ _OPTION_PARAMS = {
             "empty",
             "decimal_comma",
             "max_errors",
+            "lock_timeout",
         )
     },
 }
@@ -300,6 +309,7 @@ def _request(
         date_formats=tuple(options.get("date_formats") or ()),
         decimal_comma=bool(options.get("decimal_comma")),
         max_errors=options.get("max_errors"),
+        lock_timeout=options.get("lock_timeout"),
         dry_run=dry_run,
         notes=notes,
         template_id=template_id,

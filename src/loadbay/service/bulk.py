@@ -63,6 +63,7 @@ def bulk_records(
     return_records: bool = False,
     fields: list[str] | None = None,
     error_handling: str = "lenient",
+    lock_timeout: float | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """(200 when every record succeeded else 207, ``{"import_id", "results": [...],
     "warnings": [...]}``). Strict (all or nothing): any failed record writes none, and
@@ -76,6 +77,7 @@ def bulk_records(
             sources=(source,),
             mode=write_mode,
             error_handling=handling,
+            lock_timeout=lock_timeout,
             notes="bulk records",
         )
         recorded = record_import(ctx, request, tenant, conn)

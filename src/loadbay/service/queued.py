@@ -49,6 +49,7 @@ IMPORT_OPTIONS = (
     "date_formats",
     "decimal_comma",
     "max_errors",
+    "lock_timeout",
 )
 
 

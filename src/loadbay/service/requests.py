@@ -89,6 +89,8 @@ class ImportRequest:
     date_formats: tuple[str, ...] = ()
     decimal_comma: bool = False
     max_errors: int | None = None
+    #: seconds to wait for the tables' locks before failing ``locked`` (None: wait)
+    lock_timeout: float | None = None
     dry_run: bool = False
     notes: str | None = None
     template_id: str | None = None  # the saved template (tpl_…) it was made from
@@ -98,6 +100,8 @@ class ImportRequest:
             raise InvalidOption("an import needs at least one file or batch of records")
         if self.max_errors is not None and self.max_errors < 0:
             raise InvalidOption(f"max_errors must be 0 or more, not {self.max_errors}")
+        if self.lock_timeout is not None and not 0 <= self.lock_timeout <= 86_400:
+            raise InvalidOption(f"lock_timeout must be 0 to 86400 seconds, not {self.lock_timeout}")
         for fmt in self.date_formats:
             problem = date_format_problem(fmt)
             if problem is not None:

@@ -33,6 +33,7 @@ from loadbay.errors import (
     InvalidInput,
     InvalidState,
     LoadbayError,
+    Locked,
     RowsFailed,
     StageLost,
     StoreError,
@@ -49,7 +50,7 @@ from loadbay.service.progress import Listener, Tracker
 from loadbay.service.requests import ImportRequest
 from loadbay.store import imports_sql, system
 from loadbay.store.dialect import dialect_of
-from loadbay.store.locks import table_locks
+from loadbay.store.locks import lock_holder, table_locks
 from loadbay.store.plan_sql import Plan, PlanSpec, build_plan
 from loadbay.store.scratch import Scratch, attach_scratch
 from loadbay.store.staging import is_reused, staged_rows
@@ -198,12 +199,25 @@ class ImportRunner:
             self._move(conn, states.RUNNING, checkpoint=checkpoint, **ingested)
         self.state.parts = parts
         self.state.failed = sum(p.failed for p in parts)
-        with table_locks(conn, self.tenant, [p.table.name for p in parts]):
+        tables = [p.table.name for p in parts]
+        with table_locks(conn, self.tenant, tables, timeout=request.lock_timeout) as held:
+            if not held:
+                raise self._locked(conn, tables, request.lock_timeout)
             if request.dry_run or request.error_handling is ErrorHandling.STRICT:
                 self._write_atomic(conn, request, stamp)
             else:
                 self._write_lenient(conn, request, stamp, checkpoint)
         self._finish(conn, request, stamp)
+
+    def _locked(self, conn: Connection, tables: list[str], waited: float | None) -> Locked:
+        """The error of an import that waited ``lock_timeout`` for its tables in vain."""
+        with conn.begin():
+            holder = lock_holder(conn, self.tenant, tables, besides=self.import_id)
+        names = ", ".join(sorted(set(tables)))
+        by = f"import {holder['id']} ({holder['state']})" if holder else "another import"
+        return Locked(
+            f"{names}: locked by {by}; waited {waited:g} s (lock_timeout): try again later"
+        )
 
     def _ingest(
         self, conn: Connection, request: ImportRequest

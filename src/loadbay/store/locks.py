@@ -12,13 +12,17 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+
+from loadbay.store import system
 
 
 def lock_key(namespace: str, tenant: str, table: str) -> int:
@@ -27,13 +31,39 @@ def lock_key(namespace: str, tenant: str, table: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+#: how often a wait bounded by a timeout tries the locks again (seconds)
+_POLL = 0.05
+
+
 @contextmanager
 def table_locks(
-    conn: Connection, tenant: str, tables: Sequence[str], wait: bool = True
+    conn: Connection,
+    tenant: str,
+    tables: Sequence[str],
+    wait: bool = True,
+    timeout: float | None = None,
 ) -> Iterator[bool]:
     """Hold the locks of ``tables`` (taken in sorted order, so no two imports deadlock).
     Yields whether they are held: always once taken, or, without ``wait``, False at once
-    (holding none) when another holds one of them."""
+    (holding none) when another holds one of them; with a ``timeout`` (seconds), False
+    once that long has passed without them all free at once (tried every ``_POLL``)."""
+    if timeout is None or not wait:
+        with _table_locks(conn, tenant, tables, wait) as held:
+            yield held
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        with _table_locks(conn, tenant, tables, wait=False) as held:
+            if held or time.monotonic() >= deadline:
+                yield held
+                return
+        time.sleep(min(_POLL, max(0.0, deadline - time.monotonic())))
+
+
+@contextmanager
+def _table_locks(
+    conn: Connection, tenant: str, tables: Sequence[str], wait: bool
+) -> Iterator[bool]:
     names = sorted(set(tables))
     if conn.dialect.name == "postgresql":
         schema = _schema(conn)
@@ -159,3 +189,27 @@ def _file_lock(path: Path, wait: bool) -> Iterator[bool]:
             yield True
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def lock_holder(
+    conn: Connection, tenant: str, tables: Sequence[str], besides: str
+) -> dict[str, Any] | None:
+    """The import (``id``, ``state``) that most likely holds a lock of ``tables``: the
+    first started of the tenant's other imports running or reverting into one of them
+    (locks do not say who holds them; imports waiting for them are running too, but
+    started later). None when there is none (a revert's lock being released, say)."""
+    i = system.imports
+    rows = conn.execute(
+        sa.select(i.c.id, i.c.state, i.c.tables)
+        .where(
+            i.c.tenant_id == tenant,
+            i.c.state.in_(["running", "reverting"]),
+            i.c.id != besides,
+        )
+        .order_by(i.c.started_at, i.c.id)
+    ).mappings()
+    wanted = set(tables)
+    for row in rows:
+        if wanted & set(row["tables"] or []):
+            return {"id": row["id"], "state": row["state"]}
+    return None

@@ -123,7 +123,7 @@ def list_records(
 @router.post(
     "/{table}/records/bulk",
     response_model=BulkResponse,
-    responses={**_MIXED, **errors(401, 403, 404, 413, 422, 429)},
+    responses={**_MIXED, **errors(401, 403, 404, 409, 413, 422, 429)},
 )
 def bulk_records(
     table: str,
@@ -147,5 +147,6 @@ def bulk_records(
         return_records=return_ == "records",
         fields=chosen,
         error_handling=body.error_handling,
+        lock_timeout=body.lock_timeout,
     )
     return JSONResponse(found, status_code=status)
