@@ -84,11 +84,13 @@ def _picked(frame: pl.DataFrame, want: pl.DataFrame) -> pl.DataFrame:
 
 
 def _picked_broken(errors: pl.DataFrame, want: pl.DataFrame, header: list[str]) -> pl.DataFrame:
-    """Rows the reader could not split into fields: empty cells, the raw text in the error."""
+    """Rows the reader could not split into fields: empty cells, the raw text in the error
+    (a row with several, such as a workbook row with two error cells, is one row)."""
     raw = errors.select(
         pl.col("row").cast(pl.Int64).alias(ROW),
         pl.coalesce(pl.concat_str("message", pl.lit(": "), "value"), "message").alias("raw"),
     )
+    raw = raw.group_by(ROW, maintain_order=True).agg(pl.col("raw").str.join("; "))
     joined = raw.join(want, on=ROW, how="inner", maintain_order="left_right")
     empty = [pl.lit(None, pl.String).alias(c) for c in header]
     return joined.select(ROW, _TABLE, *empty, pl.col("raw").alias(_ERROR))
