@@ -73,11 +73,13 @@ def read_head(stream: Readable, options: ReadOptions, fmt: str, source: str) -> 
     long_fields(limits.line_bytes)
     sample = body[: record_end(body[:SAMPLE])].decode("utf-8", errors="replace")
     terminator = b"\r\n" if head.endswith(b"\r\n") else b"\n"
-    plain = Layout([], fixed or sniff(text, sample), source, terminator, limits)
+    delimiter, records = sniff(text, sample) if fixed is None else (fixed, None)
+    plain = Layout([], delimiter, source, terminator, limits)
     layout = _dialect(text, sample, plain, options.escape)
     first: list[str] = next(layout.reader([text]), [])
     check_columns(len(first), limits, source)
-    records = list(layout.reader(io.StringIO(sample, newline="")))
+    if records is None or not layout.plain:  # else sniff read the sample as it is
+        records = list(layout.reader(io.StringIO(sample, newline="")))
     trailing = _trailing(first, records)
     fields = first[:-1] if trailing else first
     warnings: list[str] = []
@@ -90,27 +92,32 @@ def read_head(stream: Readable, options: ReadOptions, fmt: str, source: str) -> 
     return Head(replace(layout, names=names, trailing=trailing), body, stream, warnings)
 
 
-def sniff(header: str, sample: str) -> str:
+def sniff(header: str, sample: str) -> tuple[str, list[list[str]]]:
     """The candidate delimiter that splits the header and the sample most consistently
-    (the sample alone when none splits the header: a title above the table)."""
-    best, best_score = ",", (0.0, 1)
-    rows_of = {
-        d: [r for r in _plain_reader(io.StringIO(sample, newline=""), d) if r] for d in CANDIDATES
-    }
-    splits = any(len(next(_plain_reader([header], d), [])) > 1 for d in CANDIDATES)
+    (the sample alone when none splits the header: a title above the table), and the
+    sample's records read with it (blank ones as ``[]``)."""
+    widths = {d: len(next(_plain_reader([header], d), [])) for d in CANDIDATES}
+    splits = max(widths.values()) > 1
+    best, best_score, best_rows = ",", (0.0, 1), None
     for d in CANDIDATES:
-        rows = rows_of[d]
-        if splits:
-            width = len(next(_plain_reader([header], d), []))
-        else:  # the width most records have
-            width = Counter(map(len, rows)).most_common(1)[0][0] if rows else 1
+        if splits and widths[d] < 2:
+            continue  # (not parsed: the usual file has one delimiter that splits it)
+        rows = list(_plain_reader(io.StringIO(sample, newline=""), d))
+        filled = [r for r in rows if r]
+        width = widths[d] if splits else _most_common_width(filled)
         if width < 2:
             continue
-        fit = sum(len(r) == width for r in rows) / len(rows) if rows else 1.0
+        fit = sum(len(r) == width for r in filled) / len(filled) if filled else 1.0
         score = (fit, width)
         if score > best_score:
-            best, best_score = d, score
-    return best
+            best, best_score, best_rows = d, score, rows
+    if best_rows is None:
+        best_rows = list(_plain_reader(io.StringIO(sample, newline=""), best))
+    return best, best_rows
+
+
+def _most_common_width(rows: list[list[str]]) -> int:
+    return Counter(map(len, rows)).most_common(1)[0][0] if rows else 1
 
 
 def _plain_reader(lines: io.StringIO | list[str], delimiter: str) -> _reader:

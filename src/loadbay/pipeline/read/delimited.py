@@ -10,7 +10,8 @@ records whose every field is empty). A record shorter than the header is padded 
 empty fields (counted in one warning); one longer than the header is an error unless
 its extra fields are empty. A header without records gives one empty batch; an empty
 file is unreadable. The warnings of a file (names, a guessed encoding, NUL characters
-removed, padded records) come with its first and last batch.
+removed, padded records) come with its first batch, or after its last one (an empty
+batch that carries them).
 
 Polars reads the standard dialect (``csv_chunks``); escapes and spaces after
 delimiters are read by Python's csv module, record by record (``_python_pieces``).
@@ -83,28 +84,23 @@ def _with_warnings(
     last: Callable[[], list[str]],
     layout: Layout,
 ) -> Iterator[Batch]:
-    """The batches, the first with the header's warnings, the last with those known
-    at the end (the stream's, and the records padded); an empty batch carries them when
-    the last batch had gone before the end was known."""
+    """The batches, the first with the header's warnings; then, when the end of the file
+    brings warnings (the stream's, the records padded), an empty batch with them (no
+    batch is held back: memory stays at what the reader holds)."""
     padded = 0
     pending = list(first)
-    held: Batch | None = None
     for batch, short in batches:
         padded += short
-        if held is not None:
-            yield held
-        held = batch
-        held.warnings, pending = pending + held.warnings, []
-    end = last()
+        batch.warnings, pending = pending + batch.warnings, []
+        yield batch
+    end = pending + last()
     if padded:
         end.append(
             f"{layout.source}: {padded:,} record(s) shorter than the header padded with "
             "empty fields"
         )
-    if held is None:
-        held = Batch(empty_frame(layout.names))
-    held.warnings += pending + end
-    yield held
+    if end:
+        yield Batch(empty_frame(layout.names), warnings=end)
 
 
 def _python_pieces(
