@@ -335,3 +335,12 @@ def test_duplicate_headers_are_kept_apart(tmp_path: Path) -> None:
 def test_bad_layout_options(tmp_path: Path, options: dict[str, object]) -> None:
     with pytest.raises(InvalidOption):
         read(raw(tmp_path, "a\n1\n"), **options)
+
+
+def test_json_lines_say_their_guessed_encoding_and_nul_removed(tmp_path: Path) -> None:
+    content = '{"name": "Café"}\n{"name": "x\\u0000"}\n{"name": "Zoë\x00"}\n'
+    got = batches(raw(tmp_path, content.encode("cp1252"), "data.jsonl"))
+    frame = pl.concat([b.frame for b in got])
+    assert frame["name"].to_list() == ["Café", "x\x00", "Zoë"]  # (an escaped NUL is data)
+    said = [w for b in got for w in b.warnings]
+    assert len(said) == 2 and "cp1252" in said[0] and "1 NUL" in said[1]

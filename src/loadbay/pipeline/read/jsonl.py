@@ -18,7 +18,7 @@ from pathlib import Path
 from loadbay.pipeline.read.base import Batch, ReadOptions
 from loadbay.pipeline.read.limits import Limits, check_depth, over
 from loadbay.pipeline.read.records import RecordBatcher, invalid
-from loadbay.pipeline.read.source import open_utf8
+from loadbay.pipeline.read.source import open_utf8, stream_warnings
 
 
 def read_jsonl(path: Path, options: ReadOptions) -> Iterator[Batch]:
@@ -50,7 +50,8 @@ def read_jsonl(path: Path, options: ReadOptions) -> Iterator[Batch]:
                 batch = batcher.add(row, record, text)
             if batch is not None:
                 yield batch
-    yield from batcher.finish()
+        said = stream_warnings(stream)
+    yield from batcher.finish(said)
 
 
 def _check_strings(record: object, limits: Limits, source: str, line: int) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -152,10 +152,13 @@ class RecordBatcher:
         self._errors.append(error)
         return self._full()
 
-    def finish(self) -> Iterator[Batch]:
-        """The last batch: what is pending, or one empty batch when nothing was read."""
-        if self._rows or self._errors or not self._emitted:
-            yield self._batch()
+    def finish(self, warnings: Sequence[str] = ()) -> Iterator[Batch]:
+        """The last batch: what is pending, or one empty batch when nothing was read or
+        when there are ``warnings`` (known at the end of the file) to carry."""
+        if self._rows or self._errors or not self._emitted or warnings:
+            batch = self._batch()
+            batch.warnings += warnings
+            yield batch
 
     def _full(self) -> Batch | None:
         if len(self._rows) >= self.batch_size or len(self._errors) >= self.batch_size:

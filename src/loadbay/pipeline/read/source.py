@@ -446,6 +446,11 @@ def open_utf8(
     return io.BufferedReader(stream, buffer_size=_BLOCK)
 
 
+def stream_warnings(stream: io.BufferedReader) -> list[str]:
+    """The warnings of a stream of ``open_utf8`` (a guessed encoding, NUL removed)."""
+    return cast(Utf8Stream, stream.raw).warnings()
+
+
 def open_utf8_blocks(
     path: Path, encoding: str | None, expanded: int = EXPANDED, count: ByteCount | None = None
 ) -> Utf8Stream:
