@@ -308,9 +308,18 @@ def test_live_progress_is_pushed(browser: Any, kind: str, tmp_path: Path) -> Non
         page.goto(f"/imports/{dropped.json()['id']}")
         page.get_by_role("button", name="Cancel").click()
         walk.settled("cancelled")
+        # every text of the phase line, kept in the tab's sessionStorage across its reload
+        page.add_init_script(
+            "addEventListener('DOMContentLoaded', () => { const line ="
+            " document.getElementById('phase-line'); if (line) new MutationObserver(() =>"
+            " sessionStorage.setItem('seen', (sessionStorage.getItem('seen') || '') + '\\n'"
+            " + line.textContent)).observe(line, {childList: true, subtree: true,"
+            " characterData: true}); });"
+        )
         page.goto(f"/imports/{waiting.json()['id']}")
         assert page.locator("#state-line .state-queued").is_visible()
         assert page.locator("#bar").is_visible()
+        assert page.locator("#phase-line").inner_text() == "waiting for a worker"
         walk.shot("16-queued")
         worker = spawn(server.env, "worker", log=tmp_path / "worker.log")
         try:
@@ -318,5 +327,10 @@ def test_live_progress_is_pushed(browser: Any, kind: str, tmp_path: Path) -> Non
         finally:
             worker.stop()
         assert page.locator('[data-count="created"]').inner_text() == "300"
+        seen = str(page.evaluate("sessionStorage.getItem('seen')")).splitlines()
+        # the run's phase, pushed while it ran; then each phase's numbers once it settled
+        assert any(t.startswith("reading and validating · ") and "rows read" in t for t in seen)
+        phases = page.get_by_role("table", name="Phases of the run").inner_text()
+        assert "writing" in phases and "300" in phases
         walk.shot("17-done")
         walk.close()

@@ -1,11 +1,46 @@
-// Steps 6-7: the server pushes the import's progress (server-sent events); the page
-// shows it and reloads once the import settles.
+// Steps 6-7: the server pushes the import's progress (server-sent events): state, counts
+// and the run's progress object (phase, rows, percent, rate, ETA). The page shows them
+// and reloads once the import settles.
 const section = document.getElementById("progress");
 const line = document.getElementById("rows-line");
+const phase = document.getElementById("phase-line");
 const bar = document.getElementById("bar");
 const source = new EventSource(section.dataset.events);
 const icons = { validating: "⟳", running: "⟳", queued: "…", reverting: "↶" };
 const settled = new Set(["validated", "succeeded", "partially_succeeded", "failed", "cancelled", "reverted"]);
+const number = (n) => Math.round(n).toLocaleString("en");
+
+// the same words as the template's progress_line macro
+function describe(p) {
+  if (!p || !p.phase) return null;
+  const parts = [];
+  if (p.phase === "writing") {
+    parts.push(p.rows_to_write == null
+      ? `${number(p.rows_written)} rows written`
+      : `${number(p.rows_written)} of ${number(p.rows_to_write)} rows written`);
+  } else {
+    parts.push(`${number(p.rows_read)} rows read`);
+  }
+  if (p.percent != null) parts.push(`${Math.round(p.percent)}%`);
+  if (p.rows_per_second) parts.push(`${number(p.rows_per_second)} rows/s`);
+  if (p.eta_seconds != null) {
+    const eta = p.eta_seconds >= 90 ? `${Math.round(p.eta_seconds / 60)} min` : `${Math.round(p.eta_seconds)} s`;
+    parts.push(`about ${eta} left`);
+  }
+  return parts;
+}
+
+function showProgress(p) {
+  const parts = describe(p);
+  if (!parts) return;
+  const strong = document.createElement("strong");
+  strong.textContent = p.phase;
+  phase.replaceChildren(strong, ` · ${parts.join(" · ")}`);
+  if (bar) {
+    if (p.percent == null) bar.removeAttribute("value");  // a phase with no measure
+    else bar.value = p.percent;
+  }
+}
 
 source.addEventListener("progress", (event) => {
   const imp = JSON.parse(event.data);
@@ -16,10 +51,7 @@ source.addEventListener("progress", (event) => {
   line.textContent = imp.rows_total
     ? `${imp.rows_processed} of ${imp.rows_total} rows`
     : `${imp.rows_processed} rows so far`;
-  if (bar) {
-    bar.max = imp.rows_total || 1;
-    bar.value = imp.rows_processed;
-  }
+  showProgress(imp.progress);
   for (const [name, value] of Object.entries(imp.counts)) {
     const cell = section.querySelector(`[data-count="${name}"]`);
     if (cell) cell.textContent = value;
