@@ -336,3 +336,21 @@ def test_sheet_and_header_row_together(tmp_path: Path) -> None:
     book.save(tmp_path / "d.xlsx")
     frame, _, _ = read(tmp_path / "d.xlsx", sheet="Second", header_row=2)
     assert frame.rows() == [(1, "1", "a")]
+
+
+def test_error_cells_of_cells_without_a_reference(write: Callable[..., Path]) -> None:
+    """Cells without an ``r`` attribute (some writers leave it out) follow the one before:
+    error cells are still placed right (cell by cell)."""
+    rows: Rows = [[None, "name", "ratio"], [None, "a", ("=1/0", "#DIV/0!")], [None, "b", 2]]
+    path = write(rows)
+    out = path.with_name("loose.xlsx")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'(<c[^>]*?) r="[A-Z]+\d+"', rb"\1", data)
+                assert b'<c r="' not in data
+            dst.writestr(item, data)
+    frame, errors, _ = read(out)
+    assert frame.rows() == [(2, "b", "2")]
+    assert errors.select("row", "column", "value").rows() == [(1, "ratio", "#DIV/0!")]

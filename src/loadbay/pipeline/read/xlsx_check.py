@@ -45,12 +45,12 @@ _SPACE = rb"[ \t\r\n]"
 _NOT_R = rb"(?:[A-Za-qs-z_:][^ \t\r\n=>]*|r[^ \t\r\n=>]+)"  # an attribute name, not r
 _VALUE = rb"""(?:"[^"]*"|'[^']*')"""
 _ATTRIBUTES = rb"(?:%s+%s%s*=%s*%s)*%s*/?>" % (_SPACE, _NOT_R, _SPACE, _SPACE, _VALUE, _SPACE)
-_LOOSE = rb"<(?:[A-Za-z0-9_]+:)?(?:c|row)" + _ATTRIBUTES
+LOOSE = rb"<(?:[A-Za-z0-9_]+:)?(?:c|row)" + _ATTRIBUTES
 _LOOSE_ROWS = re.compile(rb"<(?:[A-Za-z0-9_]+:)?row" + _ATTRIBUTES)
 _ROW_SPLIT = re.compile(rb"<(?:[A-Za-z0-9_]+:)?row[ \t\r\n/>]")
 _CELL_TAGS = re.compile(rb"<(?:[A-Za-z0-9_]+:)?c[ \t\r\n/>]")
 #: the type attribute of an error cell
-_ERROR_TYPE = rb"""[ \t\r\n]t[ \t\r\n]*=[ \t\r\n]*["']e["']"""
+ERROR_TYPE = rb"""[ \t\r\n]t[ \t\r\n]*=[ \t\r\n]*["']e["']"""
 
 
 def check_workbook(file: IO[bytes], limits: Limits, source: str) -> set[str]:
@@ -114,14 +114,14 @@ class Grid:
         if ref is not None:
             rows = max(rows, int(ref[2]))
             columns = max(columns, column_number(ref[1]) if ref[1] else 0)
-        text = _text(block)
-        if not columns or _found(rb' r="(?i:' + letters_above(columns) + rb")[0-9]", block, text):
+        text = text_of(block)
+        if not columns or found_in(rb' r="(?i:' + letters_above(columns) + rb")[0-9]", block, text):
             columns = max([columns, *map(column_number, set(_COLUMNS.findall(block)))])
-        if _found(rb' r="[A-Za-z]*0*' + number_above(rows) + b'"', block, text):
+        if found_in(rb' r="[A-Za-z]*0*' + number_above(rows) + b'"', block, text):
             rows = max([rows, *map(int, set(_ROWS.findall(block)))])
         self.rows, self.columns = rows, columns
         self._unreferenced(block, text)
-        self.errors = self.errors or _found(_ERROR_TYPE, block, text)
+        self.errors = self.errors or found_in(ERROR_TYPE, block, text)
         rows, columns = rows + self.loose_rows, columns + self.loose_columns
         self._check(columns, rows, "has a cell at")
         if columns > self.limits.columns:
@@ -131,7 +131,7 @@ class Grid:
     def _unreferenced(self, block: bytes, text: pl.Series | None) -> None:
         """Cells and rows without a reference take the place after the one before: a
         row of them widens the grid by its length, each such row lengthens it by one."""
-        if not _found(_LOOSE, block, text):  # the common case: every one has its place
+        if not found_in(LOOSE, block, text):  # the common case: every one has its place
             self.open_row = 0
             return
         self.loose_rows += len(_LOOSE_ROWS.findall(block))
@@ -149,7 +149,7 @@ class Grid:
             raise over(self.source, said, "sheet_cells", self.limits.sheet_cells)
 
 
-def _text(block: bytes) -> pl.Series | None:
+def text_of(block: bytes) -> pl.Series | None:
     """The block as text for polars' regular expressions (many times faster than re's
     here), or None when it is not UTF-8."""
     try:
@@ -158,7 +158,7 @@ def _text(block: bytes) -> pl.Series | None:
         return None
 
 
-def _found(pattern: bytes, block: bytes, text: pl.Series | None) -> bool:
+def found_in(pattern: bytes, block: bytes, text: pl.Series | None) -> bool:
     if text is None:
         return re.search(pattern, block) is not None
     return bool(text.str.contains(pattern.decode()).item())
