@@ -102,11 +102,16 @@ class ImportOptions(_Closed):
         "is said in the import's warnings.",
         examples=["cp1252"],
     )
-    sheet: str | None = Field(default=None, max_length=200)
+    sheet: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The sheet of a workbook to read. Default: the first.",
+        examples=["Data"],
+    )
     header: bool | None = Field(
         default=None,
         description="false: the file has no header row; its columns are column_1, column_2… "
-        "(map them by these names). CSV/TSV.",
+        "(map them by these names). CSV/TSV and Excel.",
         examples=[False],
     )
     skip_lines: int | None = Field(
@@ -119,7 +124,8 @@ class ImportOptions(_Closed):
         default=None,
         ge=1,
         description="The line (sheet row) of the header, 1 = the first; the ones above are "
-        "skipped. Default: the first line that is not blank.",
+        "skipped. Default: the first line that is not blank; in a sheet, the first row about "
+        "as wide as the table (a warning names it).",
         examples=[3],
     )
     comment: str | None = Field(

@@ -175,7 +175,9 @@ def import_(
     header_row: Annotated[
         int | None,
         typer.Option(
-            min=1, help="The line of the header (1 = the first); lines above it are skipped."
+            min=1,
+            help="The line of the header (1 = the first); lines above it are skipped. A "
+            "sheet's row (default: the first row about as wide as the table, warned).",
         ),
     ] = None,
     comment: Annotated[
