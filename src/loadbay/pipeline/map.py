@@ -2,8 +2,8 @@
 
 Explicit mapping first, then exact names, then normalised names (``First Name`` =
 ``first_name``), then identifiers (``2024 Sales`` = ``c_2024_sales``, the name an inferred
-table gives it: ``read.headers.identifier``), then constants for columns with no file column. Never a silent guess:
-unknown file columns are reported (or refused), and a missing column's error suggests
+table gives it: ``read.headers.identifier``), then constants for columns with no file
+column. Never a silent guess: unknown file columns are reported (or refused), and a missing column's error suggests
 the closest file columns.
 
 The explicit mapping is ``file column → table column``; an empty target (``IGNORE``,
@@ -22,7 +22,8 @@ import polars as pl
 from loadbay.errors import InvalidOption, MissingColumn, UnknownColumn
 from loadbay.pipeline.formula import quoted_columns, restored
 from loadbay.pipeline.frames import REF, ROW, Mode
-from loadbay.pipeline.read.headers import identifier, normalise
+from loadbay.pipeline.read.headers import identifier
+from loadbay.pipeline.read.headers import normalise as normalise  # (re-exported)
 from loadbay.schema.model import Table
 
 #: the target of an explicit mapping that leaves its file column out
