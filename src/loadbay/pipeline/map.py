@@ -3,8 +3,8 @@
 Explicit mapping first, then exact names, then normalised names (``First Name`` =
 ``first_name``), then identifiers (``2024 Sales`` = ``c_2024_sales``, the name an inferred
 table gives it: ``read.headers.identifier``), then constants for columns with no file
-column. Never a silent guess: unknown file columns are reported (or refused), and a missing column's error suggests
-the closest file columns.
+column. Never a silent guess: unknown file columns are reported (or refused), and a
+missing column's error suggests the closest file columns.
 
 The explicit mapping is ``file column → table column``; an empty target (``IGNORE``,
 ``{"Company": ""}``, ``--map Company=``) leaves that file column out even when it has a
