@@ -354,3 +354,12 @@ def test_error_cells_of_cells_without_a_reference(write: Callable[..., Path]) ->
     frame, errors, _ = read(out)
     assert frame.rows() == [(2, "b", "2")]
     assert errors.select("row", "column", "value").rows() == [(1, "ratio", "#DIV/0!")]
+
+
+def test_an_error_cell_in_the_header_is_warned(write: Callable[..., Path]) -> None:
+    rows: Rows = [["id", ("=#REF!", "#REF!")], [1, "a"]]
+    frame, errors, warnings = read(write(rows))
+    assert frame.columns == [ROW, "id", "column_2"] and errors.height == 0
+    assert warnings == [
+        "d.xlsx: header cell B1 holds the Excel error #REF!; its column is named 'column_2'"
+    ]

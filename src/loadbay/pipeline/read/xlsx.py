@@ -100,12 +100,15 @@ def load_sheet(path: Path, options: ReadOptions) -> Sheet:
     index = _sheet_index(reader, options.sheet, source)
     title = str(reader.sheet_names[index])
     part = facts.sheets[index] if index < len(facts.sheets) else ""
+    cells = Cells()  # error cells: calamine gives them as empty ones
+    if archive is not None and part in marked:
+        cells = scan_cells(archive, part, set())
     try:
         grid = _load(reader, index, None, dtypes="string")
         if grid.height == 0:
             raise UnreadableFile(f"{source}: the sheet is empty", file=source)
         check_columns(grid.width, options.limits, source)
-        header = _header_row(grid, options, source, title) if options.header else None
+        header = _header_row(grid, options, cells, source, title) if options.header else None
         typed, mixed = _typed(reader, index, header, grid.width)
         loads = _mixed_loads(reader, index, header, mixed)
         if facts.date1904:
@@ -123,8 +126,7 @@ def load_sheet(path: Path, options: ReadOptions) -> Sheet:
     if text.height == 0:
         return Sheet(empty_frame(names), warnings=warnings)
     styles = elapsed_styles(archive) if archive is not None and loads is not None else set()
-    cells = Cells()
-    if archive is not None and part and (part in marked or styles):
+    if archive is not None and part and styles:  # the durations of mixed columns
         cells = scan_cells(archive, part, styles)
     epoch = Epoch.of(facts.date1904)
     columns = []
@@ -139,6 +141,7 @@ def load_sheet(path: Path, options: ReadOptions) -> Sheet:
     frame = pl.DataFrame(columns).with_row_index(ROW, offset=1)
     frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
     errors = layout.cell_errors(cells, names)
+    warnings += layout.header_errors
     if errors:
         frame = frame.filter(~pl.col(ROW).is_in([e.row for e in errors]))
     fields = pl.nth(range(1, len(names) + 1))  # by position: names may look like regexes
@@ -269,11 +272,14 @@ def _dated_1904(reader: Any, index: int, header: int | None, typed: pl.DataFrame
     return typed.with_columns(pl.Series(name, values) for name, values in dated.items())
 
 
-def _header_row(grid: pl.DataFrame, options: ReadOptions, source: str, title: str) -> int:
-    """The header's index in ``grid`` (the sheet's rows from row 1)."""
+def _header_row(
+    grid: pl.DataFrame, options: ReadOptions, cells: Cells, source: str, title: str
+) -> int:
+    """The header's index in ``grid`` (the sheet's rows from row 1); error cells count
+    as filled."""
     if options.header_row is not None:
         row = options.header_row
-        if row > grid.height or _filled(grid.slice(row - 1, 1))[0] == 0:
+        if row > grid.height or not _filled(grid.slice(row - 1, 1))[0] + cells.in_row(row):
             raise InvalidOption(
                 f"{source}: header_row {row}: row {row} of sheet {title!r} is empty",
                 option="header_row",
@@ -282,6 +288,7 @@ def _header_row(grid: pl.DataFrame, options: ReadOptions, source: str, title: st
     counts = _filled(grid.head(_HEADER_SCAN))
     if not any(counts):  # the table starts further down
         counts = _filled(grid)
+    counts = [c + cells.in_row(i) for i, c in enumerate(counts, start=1)]
     return _detect_header(counts)
 
 
@@ -312,6 +319,7 @@ class _Layout:
     source: str
     title: str
     chosen: bool  # the header row was given
+    header_errors: list[str] = field(default_factory=list)  # warnings, by cell_errors
 
     @property
     def first(self) -> int:
@@ -353,9 +361,14 @@ class _Layout:
         errors = []
         for (row, col), value in sorted(cells.errors.items()):
             record, index = self._record(row), col - cells.origin[1]
+            ref = f"{column_letters(col)}{row}"
+            if self.header is not None and row == self.header + 1 and 0 <= index < len(names):
+                self.header_errors.append(
+                    f"{self.source}: header cell {ref} holds the Excel error {value}; "
+                    f"its column is named {names[index]!r}"
+                )
             if record is None or not 0 <= index < len(names):
                 continue
-            ref = f"{column_letters(col)}{row}"
             errors.append(
                 RowError(
                     row=record,

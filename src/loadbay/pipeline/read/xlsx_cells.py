@@ -77,6 +77,10 @@ class Cells:
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # → "#DIV/0!"
     styled: set[tuple[int, int]] = field(default_factory=set)  # cells of the given styles
 
+    def in_row(self, row: int) -> int:
+        """The error cells of a row."""
+        return sum(1 for r, _ in self.errors if r == row) if self.errors else 0
+
 
 def _parse(data: bytes) -> etree._Element:
     parser = etree.XMLParser(
