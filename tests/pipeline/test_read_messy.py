@@ -12,6 +12,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from loadbay.errors import InvalidOption, UnreadableFile, UnsupportedFormat
 from loadbay.pipeline.frames import ROW
@@ -344,3 +346,29 @@ def test_json_lines_say_their_guessed_encoding_and_nul_removed(tmp_path: Path) -
     assert frame["name"].to_list() == ["Café", "x\x00", "Zoë"]  # (an escaped NUL is data)
     said = [w for b in got for w in b.warnings]
     assert len(said) == 2 and "cp1252" in said[0] and "1 NUL" in said[1]
+
+
+_cells = st.text(
+    st.one_of(st.sampled_from(list(',;"\\\n ')), st.characters(codec="utf-8")), max_size=10
+).map(lambda s: s.replace("\x00", "").replace("\ufeff", "").replace("\r", ""))
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(st.lists(_cells, min_size=3, max_size=3), min_size=1, max_size=15),
+    batch_size=st.integers(1, 5),
+)
+def test_property_backslash_escaped_tables_read_back_exactly(
+    tmp_path: Path, rows: list[list[str]], batch_size: int
+) -> None:
+    header = ["id", "text", "note"]
+    path = written(
+        tmp_path, [header, *rows], "esc.csv", escapechar="\\", doublequote=False,
+        lineterminator="\n",
+    )  # fmt: skip
+    frame, errors, _ = read(path, escape="\\", format="csv", delimiter=",", batch_size=batch_size)
+    expected = [(n, *[v or None for v in r]) for n, r in enumerate(rows, 1) if any(r)]
+    assert frame.rows() == expected
+    assert errors.height == 0
