@@ -363,3 +363,20 @@ def test_an_error_cell_in_the_header_is_warned(write: Callable[..., Path]) -> No
     assert warnings == [
         "d.xlsx: header cell B1 holds the Excel error #REF!; its column is named 'column_2'"
     ]
+
+
+def test_error_cells_of_the_sheet_read(tmp_path: Path) -> None:
+    book = xlsxwriter.Workbook(str(tmp_path / "d.xlsx"))
+    first = book.add_worksheet("First")
+    first.write_row(0, 0, ["a", "b"])
+    first.write_formula(1, 0, "=1/0", None, "#DIV/0!")
+    second = book.add_worksheet("Second")
+    second.write_row(0, 0, ["x", "y"])
+    second.write_row(1, 0, [1, 2])
+    second.write_formula(2, 1, "=NA()", None, "#N/A")
+    book.close()
+    frame, errors, _ = read(tmp_path / "d.xlsx", sheet="Second")
+    assert frame.rows() == [(1, "1", "2")]
+    assert errors.select("row", "column", "value").rows() == [(2, "y", "#N/A")]
+    frame, errors, _ = read(tmp_path / "d.xlsx")
+    assert frame.height == 0 and errors.select("row", "column").rows() == [(1, "a")]
