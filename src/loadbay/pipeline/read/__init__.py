@@ -11,11 +11,14 @@ EncodingError, InvalidOption (bad options raise when ``read_file`` is called).
 
 Decisions, format by format (details in each module):
 
-* CSV/TSV: the header is the first record; blank names become ``column_N``;
-  duplicated (or reserved) names make the file unreadable. ``ROW`` counts records
-  after the header, blank lines included; blank lines and records whose every field
-  is empty are skipped. A header without records yields one empty batch; an empty
-  file is unreadable.
+* CSV/TSV: the header is the first record (or the one ``header_row``/``skip_lines``
+  say; ``header=False``: none, the columns are ``column_N``); blank names become
+  ``column_N``, repeated names ``name_2`` (a warning), reserved names make the file
+  unreadable. ``ROW`` counts records after the header, blank lines included; blank
+  lines and records whose every field is empty are skipped; short records are padded.
+  A header without records yields one empty batch; an empty file is unreadable.
+* What a reader decided for the user (a guessed encoding, NUL characters removed,
+  renamed headers, padded records) is in ``Batch.warnings``, said once.
 * JSON, JSON Lines, XML, inline records: a record is explicit, so an empty one is
   kept. Batches carry every field seen so far in their file or table.
 * XML: fields are the record's attributes and child elements; on a name clash the
