@@ -157,6 +157,13 @@ def test_the_whole_walk(browser: Any, server: Server, tmp_path: Path) -> None:
     page.get_by_label("Column for Last Name").select_option("last_name")
     assert "last_name" not in page.locator("#required").inner_text()
     walk.shot("04-columns")
+    # the choices saved as a template, which the page then applies
+    page.get_by_label("Save these columns and options as a template").fill(f"walk {kind}")
+    page.get_by_role("button", name="Save as template").click()
+    page.get_by_text("saved, and applied below").wait_for()
+    assert page.get_by_label("Column for Shoe size").input_value() == "external_id"
+    assert page.get_by_label("Template", exact=True).input_value().startswith("tpl_")
+    walk.shot("04-template")
 
     # 3 Options, 4 Check
     page.get_by_role("button", name="Check: dry run of the whole file").click()

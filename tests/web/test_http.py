@@ -313,3 +313,50 @@ def test_sign_out_ends_the_session(server: Server) -> None:
     replay = web_client(server)
     replay.cookies.set("loadbay_session", before)
     assert replay.get("/").status_code == 200
+
+
+def test_columns_saved_as_a_template_then_applied(server: Server) -> None:
+    """Save as template (the form's mapping, ignores and options); the columns page then
+    starts from it, and the check records the template on its import."""
+    client, csrf = signed_in(server, server.token("default", "write"))
+    upload_id = _upload(client, csrf, BAD_PEOPLE.replace("acme.example", "tpl.example"))
+    empty = client.get(f"/new/columns?table=people&upload={upload_id}")
+    assert "none saved yet" in empty.text
+    form = {
+        "csrf": csrf,
+        "table": "people",
+        "upload": upload_id,
+        "columns": "4",
+        "col-0-name": "First Name",
+        "col-0-target": "first_name",
+        "col-1-name": "Last Name",
+        "col-1-target": "last_name",
+        "col-2-name": "E-mail adress",
+        "col-2-target": "email",
+        "col-3-name": "Company",
+        "col-3-target": "",
+        "mode": "upsert",
+        "error_handling": "lenient",
+        "empty": "clear",
+        "template_name": "web people",
+    }
+    nameless = client.post("/new/template", data={**form, "template_name": ""})
+    assert nameless.status_code == 422 and "needs a name" in nameless.text
+    saved = client.post("/new/template", data=form)
+    assert saved.status_code == 303, saved.text
+    page = client.get(saved.headers["location"])
+    assert "Template <strong>web people</strong> saved" in page.text
+    assert re.search(r"Company</th>.*?ignored, from the template", page.text, re.S)
+    assert re.search(r'value="lenient" checked', page.text)
+    assert re.search(r'value="clear" checked', page.text)
+    template_id = re.search(r'name="template_id" value="(tpl_[0-9a-f]+)"', page.text)
+    assert template_id
+    api = server.http("default", "read")
+    stored = api.get(f"/v1/templates/{template_id.group(1)}").json()
+    assert stored["mapping"]["Company"] == "" and stored["tables"] == ["people"]
+    again = client.post("/new/check", data={**form, "template_id": template_id.group(1)})
+    assert again.status_code == 303
+    import_id = again.headers["location"].rsplit("/", 1)[1]
+    assert api.get(f"/v1/imports/{import_id}").json()["template_id"] == template_id.group(1)
+    taken = client.post("/new/template", data=form)
+    assert taken.status_code == 409  # the name is taken

@@ -174,3 +174,40 @@ def test_fixes_that_do_not_fit_are_refused(ctx: Context, tmp_path: Path) -> None
         InvalidOption, match="12 rows: fixing cells in the page is for files of up to 10"
     ):
         anyio.run(web_support.fix_cells, ctx, ctx.tenant, big["id"], {(0, 1, "name"): "x"}, 10)
+
+
+def test_the_columns_choices_saved_as_a_template_and_applied(ctx: Context) -> None:
+    """The choices of the columns step (as the check would submit them) saved as a
+    template; a template read back as the choices the page starts from."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield PEOPLE.encode()
+
+    upload, _ = anyio.run(uploads.receive, ctx, ctx.tenant, "people.csv", chunks())
+    spec = queued.ImportSpec(
+        table="people",
+        upload_ids=(upload["id"],),
+        mode="create",
+        error_handling="lenient",
+        mapping={"E-mail adress": "email", "last_name": ""},
+        constants={"title": "Guest"},
+        options={"empty": "clear", "decimal_comma": True, "date_formats": ["%d/%m/%Y"]},
+        dry_run=True,
+    )
+    saved = web_support.save_template(ctx, ctx.tenant, spec, "  people, lenient ")
+    assert saved["name"] == "people, lenient" and saved["tables"] == ["people"]
+    assert saved["mapping"] == {"E-mail adress": "email", "last_name": ""}
+    assert saved["options"]["empty"] == "clear" and saved["options"]["decimal_comma"] is True
+    choices = web_support.choices_of_template(ctx, ctx.tenant, saved["id"])
+    assert choices["mode"] == "create" and choices["error_handling"] == "lenient"
+    assert choices["mapping"] == {"E-mail adress": "email", "last_name": ""}
+    assert choices["constants"] == {"title": "Guest"}
+    assert choices["empty"] == "clear" and choices["date_formats"] == ["%d/%m/%Y"]
+    assert [t["name"] for t in web_support.templates_for(ctx, ctx.tenant, "people")] == [
+        "people, lenient"
+    ]
+    assert web_support.templates_for(ctx, ctx.tenant, "companies") == []
+    with pytest.raises(InvalidOption, match="needs a name"):
+        web_support.save_template(ctx, ctx.tenant, spec, " ")
+    with pytest.raises(NotFound):
+        web_support.choices_of_template(ctx, "other", saved["id"])

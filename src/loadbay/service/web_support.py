@@ -1,6 +1,7 @@
 """Use cases the web importer needs besides the API's: the caller of a session (by token
 id), column suggestions with first values, errors grouped, failed rows with their cells,
-cells fixed in the page (a new upload, checked again).
+cells fixed in the page (a new upload, checked again), the columns step's choices saved
+as a template and a template's choices.
 
 Every function takes the caller's tenant and answers NotFound for another tenant's data,
 as the API's use cases do.
@@ -26,8 +27,14 @@ from loadbay.service.auth import Principal
 from loadbay.service.context import Context
 from loadbay.service.imports import get_import, iter_results
 from loadbay.service.pages import results_page
-from loadbay.service.queued import IMPORT_OPTIONS, ImportSpec
+from loadbay.service.queued import IMPORT_OPTIONS, ImportSpec, build_request
 from loadbay.service.requests import ImportRequest, SourceSpec
+from loadbay.service.templates import (
+    all_templates,
+    create_template,
+    fields_of_request,
+    get_template,
+)
 from loadbay.service.uploads import get_upload, receive
 from loadbay.store import auth_sql
 from loadbay.store.engine import reading, statements_alone
@@ -328,3 +335,27 @@ def _spec_again(stored: dict[str, Any], upload_ids: tuple[str, ...], note: str) 
         dry_run=True,
         notes=f"{request.notes} · {note}" if request.notes else note,
     )
+
+
+def save_template(ctx: Context, tenant: str, spec: ImportSpec, name: str) -> dict[str, Any]:
+    """The choices of an import not made yet (``spec``: as the columns step would submit
+    it) saved as a template ``name`` (the checks of an import's, then of a template's)."""
+    request = build_request(ctx, tenant, spec)
+    return create_template(ctx, tenant, {**fields_of_request(request), "name": name})
+
+
+def choices_of_template(ctx: Context, tenant: str, ref: str) -> dict[str, Any]:
+    """A template's choices named as an import's request (mode, key, mapping, constants,
+    and its options at the top: empty, date_formats…), for the columns step to start
+    from."""
+    found = get_template(ctx, tenant, ref)
+    return {
+        **found["options"],
+        **{k: found[k] for k in ("mode", "error_handling", "key", "mapping", "constants")},
+        "template_id": found["id"],
+    }
+
+
+def templates_for(ctx: Context, tenant: str, table: str) -> list[dict[str, Any]]:
+    """The tenant's templates that fit an import into ``table`` (or name no table)."""
+    return [t for t in all_templates(ctx, tenant) if not t["tables"] or t["tables"] == [table]]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -57,6 +59,8 @@ def columns_page(
     table: str,
     upload: Annotated[list[str] | None, Query()] = None,
     after: str | None = None,
+    template: str | None = None,
+    saved: str | None = None,
 ) -> Response:
     upload_ids = upload or []
     if not upload_ids:
@@ -65,11 +69,13 @@ def columns_page(
     files = [uploads.get_upload(ctx, user.tenant, u) for u in upload_ids]
     preview = web_support.column_preview(ctx, user.tenant, upload_ids, table)
     table_def = ctx.catalog.get(table)
-    previous = _previous(user, after)
+    previous, how = _previous(user, after), "earlier"
+    if template:  # a saved template's choices, applied
+        previous, how = web_support.choices_of_template(ctx, user.tenant, template), "template"
     mapping = previous.get("mapping") or {}
     for column in preview["columns"]:
-        if column["name"] in mapping:  # the earlier import's choice comes first
-            column["target"], column["how"] = mapping[column["name"]], "earlier"
+        if column["name"] in mapping:  # the earlier import's (template's) choice first
+            column["target"], column["how"] = mapping[column["name"]], how
     return render(
         request,
         "columns.html",
@@ -81,6 +87,8 @@ def columns_page(
         modes=MODES,
         previous=previous,
         after=after or "",
+        templates=web_support.templates_for(ctx, user.tenant, table),
+        saved=saved or "",
     )
 
 
@@ -114,6 +122,7 @@ def _spec(form: FormData, user: User) -> ImportSpec:
         options=options,
         dry_run=True,
         notes=str(form.get("notes") or "").strip() or None,
+        template_id=str(form.get("template_id") or "") or None,
     )
 
 
@@ -122,6 +131,23 @@ async def check(request: Request, user: Writer) -> Response:
     """Step 4: a dry run of the whole file, through the same use case as the API."""
     spec = _spec(await request.form(), user)
     found, _ = await run_in_threadpool(
-        queued.submit, user.svc.ctx, user.tenant, spec, user.svc.jobs
+        queued.submit, user.svc.ctx, user.tenant, spec, user.svc.jobs, actor=user.principal.actor
     )
     return see_other(f"/imports/{found['id']}")
+
+
+@router.post("/new/template")
+async def save_template(request: Request, user: Writer) -> Response:
+    """Step 2: the current mapping and options saved as a template, then applied."""
+    form = await request.form()
+    spec = dataclasses.replace(_spec(form, user), template_id=None)
+    saved = await run_in_threadpool(
+        web_support.save_template,
+        user.svc.ctx,
+        user.tenant,
+        spec,
+        str(form.get("template_name") or ""),
+    )
+    pairs = [("table", spec.table or ""), *(("upload", u) for u in spec.upload_ids)]
+    query = urlencode([*pairs, ("template", saved["id"]), ("saved", saved["name"])])
+    return see_other(f"/new/columns?{query}")
