@@ -108,3 +108,21 @@ def test_namespaced_xml_with_repeated_elements(env: dict[str, str], tmp_path: Pa
     exported = loadbay(env, "export", "companies")
     days = {r["name"]: r["due_days"] for r in csv.DictReader(io.StringIO(exported.stdout))}
     assert days == {"Acme": "30", "Globex": "14"}
+
+
+def test_a_table_inferred_from_a_messy_workbook_imports_it(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    rows = [row for row in WEATHER if ("=1/0", "#DIV/0!") not in row]  # no error cell
+    book = by_xlsxwriter(tmp_path / "weather.xlsx", rows, True)
+    inferred = loadbay(env, "tables", "infer", str(book), "--table", "weather")
+    assert inferred.returncode == 0, inferred.stdout + inferred.stderr
+    assert "{name: taken_at, type: datetime, required: true}" in inferred.stdout
+    result = loadbay(env, "import", str(book), "--table", "weather", "--create", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    body = as_json(result)
+    assert body["counts"]["created"] == 2 and body["errors"] == []
+    exported = loadbay(env, "export", "weather")
+    lines = exported.stdout.splitlines()
+    assert lines[0] == "station,taken_at,temperature,kind,lasted"
+    assert lines[1].startswith("north,2024-01-15T08:00:00.25") and lines[1].endswith(",27:00:00")
