@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
@@ -286,6 +286,26 @@ class Client:
 
     def table(self, name: str) -> TableInfo:
         return build(TableInfo, self._json("GET", f"/v1/tables/{name}"))
+
+    def create_table(self, definition: Mapping[str, Any]) -> TableInfo:
+        """Define a table of the tenant (name, key, columns: as a schema file's table)."""
+        return build(TableInfo, self._json("POST", "/v1/tables", json=dict(definition)))
+
+    def alter_table(self, name: str, columns: Sequence[Mapping[str, Any]]) -> TableInfo:
+        """Add ``columns`` to a table the tenant defined (none is dropped or retyped)."""
+        body = {"columns": [dict(c) for c in columns]}
+        return build(TableInfo, self._json("PATCH", f"/v1/tables/{name}", json=body))
+
+    def infer_table(
+        self, upload_id: str, table: str | None = None, key: str | None = None, **options: Any
+    ) -> dict[str, Any]:
+        """The table an upload would fill: ``{"table", "mapping", "rows", "notes"}``;
+        ``options``: format, delimiter, encoding, sheet. Nothing is created."""
+        body = _compact({"upload_id": upload_id, "table": table, "key": key})
+        if options:
+            body["options"] = options
+        found: dict[str, Any] = self._json("POST", "/v1/tables/infer", json=body)
+        return found
 
     def records(
         self, table: str, limit: int = 100, cursor: str | None = None, **filters: Any

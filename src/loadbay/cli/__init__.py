@@ -4,9 +4,9 @@ Exit codes: 0 every row applied (or a clean dry run), 3 finished with row errors
 1 fatal error (unreadable file, unknown table, bad option, conflict), 2 usage.
 
 ``app`` is made here; importing the command modules below registers their commands:
-``imports`` (import, imports, revert, tables, export), ``server`` (serve, worker,
-tokens) and ``templates``. ``backend`` picks the local service or a remote server,
-``render`` prints.
+``imports`` (import, imports, revert, export), ``tables`` (tables, tables infer),
+``server`` (serve, worker, tokens) and ``templates``. ``backend`` picks the local service
+or a remote server, ``render`` prints.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ def main() -> None:
             sys.exit(done.exit_code)
 
 
-from loadbay.cli import imports, server, templates  # noqa: E402  (registers the commands)
+from loadbay.cli import imports, server, tables, templates  # noqa: E402  (registers the commands)
 from loadbay.cli.common import passes, stopped  # noqa: E402
 from loadbay.config import debug_enabled  # noqa: E402
 
-__all__ = ["app", "imports", "main", "server", "templates"]
+__all__ = ["app", "imports", "main", "server", "tables", "templates"]

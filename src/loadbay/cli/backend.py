@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -52,6 +53,12 @@ class Backend(Protocol):
     def export(self, table: str, out: IO[str], fmt: str) -> int: ...
 
     def tables(self) -> list[dict[str, Any]]: ...
+
+    def create_table(self, definition: dict[str, Any]) -> dict[str, Any]:
+        """Define a table of one's own (as ``service.tables.create_table``)."""
+
+    def alter_table(self, name: str, columns: list[dict[str, Any]]) -> dict[str, Any]:
+        """Add columns to a table of one's own (as ``service.tables.alter_table``)."""
 
     def get_template(self, ref: str) -> dict[str, Any]:
         """A saved template by name or id (as ``service.templates.template_view``)."""
@@ -126,7 +133,13 @@ class LocalBackend:
         return table_service.export_table(self.ctx, table, out, fmt)
 
     def tables(self) -> list[dict[str, Any]]:
-        return table_service.list_tables(self.ctx)
+        return table_service.list_tables(self.ctx, self.ctx.tenant)
+
+    def create_table(self, definition: dict[str, Any]) -> dict[str, Any]:
+        return table_service.create_table(self.ctx, self.ctx.tenant, definition)
+
+    def alter_table(self, name: str, columns: list[dict[str, Any]]) -> dict[str, Any]:
+        return table_service.alter_table(self.ctx, self.ctx.tenant, name, columns)
 
     def get_template(self, ref: str) -> dict[str, Any]:
         return template_service.get_template(self.ctx, self.ctx.tenant, ref)
@@ -179,6 +192,12 @@ class RemoteBackend:
 
     def tables(self) -> list[dict[str, Any]]:
         return remote.tables(self.client)
+
+    def create_table(self, definition: dict[str, Any]) -> dict[str, Any]:
+        return asdict(self.client.create_table(definition))
+
+    def alter_table(self, name: str, columns: list[dict[str, Any]]) -> dict[str, Any]:
+        return asdict(self.client.alter_table(name, columns))
 
     def get_template(self, ref: str) -> dict[str, Any]:
         return remote.get_template(self.client, ref)

@@ -1,0 +1,127 @@
+"""``loadbay tables infer`` and ``import --create``/``--alter``: locally (both databases)
+and against a server."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import yaml
+
+from tests.cli.test_cli import as_json, loadbay
+
+ROWS = [
+    ["Order Ref", "Placed", "Total", "Gift", "Buyer e-mail", "Comment"],
+    ["R-1", "03/01/2024", "10.00", "yes", "a@example.com", ""],
+    ["R-2", "28/02/2024", "7.5", "no", "", "leave at door"],
+    ["R-3", "31/12/2023", "1200", "No", "c@example.org", ""],
+]
+
+
+def _csv(path: Path, rows: list[list[str]], delimiter: str = ";") -> str:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter=delimiter).writerows(rows)
+    return str(path)
+
+
+def test_infer_prints_a_schema_file_that_imports_the_file(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    orders = _csv(tmp_path / "orders.csv", ROWS)
+    done = loadbay(env, "tables", "infer", orders)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("# orders: 3 rows read")
+    doc = yaml.safe_load(done.stdout)
+    (table,) = doc["tables"]
+    assert table["key"] == ["order_ref"]
+    columns = {c["name"]: c for c in table["columns"]}
+    assert columns["placed"] == {
+        "name": "placed",
+        "type": "date",
+        "required": True,
+        "format": "%d/%m/%Y",
+    }
+    assert columns["total"]["type"] == "decimal" and columns["total"]["scale"] == 2
+    assert columns["gift"]["type"] == "boolean"
+    assert columns["buyer_e_mail"] == {"name": "buyer_e_mail", "type": "email"}
+    assert not (tmp_path / "data").exists()  # nothing opened, nothing created
+    schema = tmp_path / "orders.yaml"
+    schema.write_text(done.stdout, encoding="utf-8")
+    imported = loadbay(env, "import", orders, "--schema", str(schema), "--json")
+    body = as_json(imported)
+    assert imported.returncode == 0 and body["counts"]["created"] == 3, body
+    as_one = as_json(loadbay(env, "tables", "infer", orders, "--json", "--key", "Total"))
+    assert as_one["tables"][0]["table"]["key"] == ["total"]
+    assert as_one["tables"][0]["mapping"]["Order Ref"] == "order_ref"
+
+
+def test_infer_errors_are_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    missing = loadbay(env, "tables", "infer", str(tmp_path / "nope.csv"))
+    assert missing.returncode == 1 and "no such file" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    orders = _csv(tmp_path / "orders.csv", ROWS)
+    keyless = loadbay(env, "tables", "infer", orders, "--key", "Comment")
+    assert keyless.returncode == 1
+    assert "a key needs a value in every row" in keyless.stderr
+
+
+def test_import_create_then_alter(path_env: dict[str, str], tmp_path: Path) -> None:
+    orders = _csv(tmp_path / "orders.csv", ROWS)
+    made = loadbay(path_env, "import", orders, "--create", "--json")
+    body = as_json(made)
+    assert made.returncode == 0, made.stderr
+    assert body["counts"]["created"] == 3 and body["errors"] == []
+    assert "created table orders" in made.stderr
+    listed = as_json(loadbay(path_env, "tables", "--json"))
+    names = (
+        [t["name"] for t in listed["tables"]]
+        if isinstance(listed, dict)
+        else [t["name"] for t in listed]
+    )
+    assert "orders" in names and "companies" in names
+
+    again = loadbay(path_env, "import", orders, "--create", "--json")
+    assert again.returncode == 1 and "exists already" in again.stdout
+    later = _csv(
+        tmp_path / "orders-2.csv",
+        [
+            ["Order Ref", "Placed", "Total", "Gift", "Courier"],
+            ["R-2", "28/02/2024", "8.25", "no", "DHL"],
+            ["R-4", "1/3/2024", "3", "yes", "UPS"],
+        ],
+    )
+    ignored = as_json(loadbay(path_env, "import", later, "--table", "orders", "--json"))
+    assert ignored["counts"] == {**ignored["counts"], "created": 1, "updated": 1}
+    altered = loadbay(path_env, "import", later, "--table", "orders", "--alter", "--json")
+    body = as_json(altered)
+    assert altered.returncode == 0, altered.stderr
+    assert "added to table orders: courier" in altered.stderr
+    assert body["counts"]["updated"] == 2
+    exported = loadbay(path_env, "export", "orders", "--format", "jsonl")
+    rows = {r["order_ref"]: r for r in map(json.loads, exported.stdout.splitlines())}
+    assert rows["R-2"]["courier"] == "DHL" and rows["R-2"]["placed"] == "2024-02-28"
+    builtin = loadbay(path_env, "import", later, "--table", "companies", "--alter", "--json")
+    assert builtin.returncode == 1 and "not one you defined" in builtin.stdout
+
+
+def test_import_create_without_a_key_appends(env: dict[str, str], tmp_path: Path) -> None:
+    log = _csv(
+        tmp_path / "Access Log.csv", [["when", "what"], ["2024-01-01", "x"], ["2024-01-01", "x"]]
+    )
+    done = loadbay(env, "import", log, "--create", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert as_json(done)["counts"]["created"] == 2
+    shown = loadbay(env, "tables")
+    assert "access_log" in shown.stdout
+
+
+def test_create_against_a_server(remote_env: dict[str, str], tmp_path: Path) -> None:
+    orders = _csv(tmp_path / "remote_orders.csv", ROWS)
+    made = loadbay(remote_env, "import", orders, "--create", "--key", "Order Ref", "--json")
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert as_json(made)["counts"]["created"] == 3
+    later = _csv(tmp_path / "more.csv", [["Order Ref", "Courier"], ["R-1", "DHL"]])
+    altered = loadbay(remote_env, "import", later, "--table", "remote_orders", "--alter", "--json")
+    assert altered.returncode == 0, altered.stdout + altered.stderr
+    assert as_json(altered)["counts"]["updated"] == 1
