@@ -1,4 +1,4 @@
-"""The import commands: ``import``, ``imports`` (list, show, resume), ``revert``, ``tables``,
+"""The import commands: ``import``, ``imports`` (list, show, resume), ``revert``,
 ``export``; each against the local database or a remote server (``backend``)."""
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from loadbay.cli.render import (
     show_interrupted,
     show_record,
     show_revert,
-    show_tables,
 )
+from loadbay.cli.tables import define_tables
+from loadbay.config import Settings
 from loadbay.errors import (
     EXIT_INTERRUPTED,
     EXIT_ROW_ERRORS,
@@ -191,6 +192,22 @@ def import_(
             "(default: detected)."
         ),
     ] = None,
+    create: Annotated[
+        bool,
+        typer.Option(
+            "--create",
+            help="Define the table from the file(s) first (loadbay tables infer: types, "
+            "required columns, --key or a unique column as its key), then import.",
+        ),
+    ] = False,
+    alter: Annotated[
+        bool,
+        typer.Option(
+            "--alter",
+            help="Add the columns the file(s) bring to a table you defined (none is dropped "
+            "or retyped); with --create, the table is created if it does not exist.",
+        ),
+    ] = False,
     schema: SchemaOpt = None,
     as_json: JsonOpt = False,
     url: UrlOpt = None,
@@ -231,6 +248,8 @@ def import_(
             fields = merge_template(found, _given(typer_ctx, fields))
             template_id = str(found["id"])
         request = _request(files, fields, dry_run, notes, template_id)
+        if create or alter:
+            request = define_tables(backend, Settings.from_env(), request, create, alter)
         record = _running(backend, as_json, lambda progress: backend.run_import(request, progress))
         _conclude(backend, record, as_json, report)
 
@@ -408,19 +427,6 @@ def revert(
     with open_backend(schema, url, token, as_json) as backend:
         result = backend.revert(import_id, force)
     show_revert(import_id, result, as_json)
-
-
-@app.command()
-def tables(
-    schema: SchemaOpt = None,
-    as_json: JsonOpt = False,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-) -> None:
-    """List the tables with their columns, keys and references."""
-    with open_backend(schema, url, token, as_json) as backend:
-        found = backend.tables()
-    show_tables(found, as_json)
 
 
 @app.command()
