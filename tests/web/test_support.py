@@ -94,6 +94,9 @@ def test_errors_grouped_and_failed_rows_with_their_cells(ctx: Context, tmp_path:
         web_support.failed_rows(ctx, "other", done["id"])
     with pytest.raises(NotFound):
         web_support.error_groups(ctx, "other", done["id"])
+    path.unlink()  # grouped from the stored errors (SQL), not by reading the file again
+    assert web_support.error_groups(ctx, ctx.tenant, done["id"]) == groups
+    assert groups[0]["value"] == "grace(at)x.example" and groups[0]["table"] == "people"
 
 
 def test_a_session_token_stops_working_once_revoked(ctx: Context) -> None:

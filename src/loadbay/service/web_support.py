@@ -10,7 +10,6 @@ as the API's use cases do.
 from __future__ import annotations
 
 import difflib
-from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from loadbay.pipeline.read import ReadOptions, read_file
 from loadbay.schema.model import Table
 from loadbay.service.auth import Principal
 from loadbay.service.context import Context
-from loadbay.service.imports import get_import, iter_results
+from loadbay.service.imports import error_summary, get_import
 from loadbay.service.pages import results_page
 from loadbay.service.queued import IMPORT_OPTIONS, ImportSpec, build_request
 from loadbay.service.requests import ImportRequest, SourceSpec
@@ -45,6 +44,8 @@ FUZZY_CUTOFF = 0.6
 SAMPLE_ROWS = 3
 #: the largest import (rows) whose failed cells may be fixed in the page
 FIX_MAX_ROWS = 10_000
+#: the error groups a page shows at most
+GROUPS = 100
 #: (file position, row number, file column) → the cell's new text
 Edits = Mapping[tuple[int, int, str], str]
 
@@ -134,17 +135,18 @@ def unmapped_required(table: Table, suggestions: dict[str, tuple[str, str, float
 
 
 def error_groups(ctx: Context, tenant: str, import_id: str) -> list[dict[str, Any]]:
-    """The errors of the failed rows, grouped by column and code, most frequent first."""
-    counts: Counter[tuple[str, str]] = Counter()
-    example: dict[tuple[str, str], str] = {}
-    for result in iter_results(ctx, import_id, tenant, outcomes=["failed"]):
-        for error in result.get("errors") or []:
-            key = (error["column"] or "", error["code"])
-            counts[key] += 1
-            example.setdefault(key, error["message"])
+    """The errors grouped by table, column and code, most frequent first (one GROUP BY
+    over the import's errors, whatever its size): count, a message and a value."""
     return [
-        {"column": col, "code": code, "count": n, "example": example[(col, code)]}
-        for (col, code), n in counts.most_common()
+        {
+            "table": g["table_name"],
+            "column": g["column"],
+            "code": g["code"],
+            "count": int(g["count"]),
+            "example": g["message"],
+            "value": g["example"],
+        }
+        for g in error_summary(ctx, import_id, tenant, limit=GROUPS)
     ]
 
 
