@@ -243,8 +243,10 @@ class Client:
         )
         return answer.content
 
-    def start(self, import_id: str) -> Import:
-        return Import.of(self._json("POST", f"/v1/imports/{import_id}/start"))
+    def start(self, import_id: str, force: bool = False) -> Import:
+        """Run a dry run for real; ``force``: even one that ended validation_failed."""
+        body = {"force": True} if force else None
+        return Import.of(self._json("POST", f"/v1/imports/{import_id}/start", json=body))
 
     def cancel(self, import_id: str) -> Import:
         return Import.of(self._json("POST", f"/v1/imports/{import_id}/cancel"))

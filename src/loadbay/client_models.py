@@ -10,7 +10,15 @@ from typing import Any, Generic, TypeVar
 from loadbay.errors import LoadbayError
 
 T = TypeVar("T")
-FINISHED = ("validated", "succeeded", "partially_succeeded", "failed", "cancelled", "reverted")
+FINISHED = (
+    "validated",
+    "validation_failed",
+    "succeeded",
+    "partially_succeeded",
+    "failed",
+    "cancelled",
+    "reverted",
+)
 
 
 class ApiError(LoadbayError):

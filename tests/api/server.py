@@ -120,7 +120,14 @@ class Server:
 
     def wait(self, client: httpx.Client, import_id: str, until: tuple[str, ...] = ()) -> Any:
         """Poll an import until it settles (bounded: the test fails instead of hanging)."""
-        done = until or ("validated", "succeeded", "partially_succeeded", "failed", "cancelled")
+        done = until or (
+            "validated",
+            "validation_failed",
+            "succeeded",
+            "partially_succeeded",
+            "failed",
+            "cancelled",
+        )
         for _ in range(1200):
             body = client.get(f"/v1/imports/{import_id}").json()
             if body["state"] in done:

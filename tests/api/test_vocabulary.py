@@ -10,7 +10,7 @@ import httpx
 
 from loadbay.service.context import open_context
 from loadbay.store.locks import table_locks
-from tests.api.helpers import assert_problem, records, send_files
+from tests.api.helpers import assert_problem, records, run, send_files
 from tests.api.server import Server
 
 ERROR_KEYS = {"row", "column", "code", "message", "value"}
@@ -107,3 +107,30 @@ def test_a_write_waiting_past_its_lock_timeout_is_409_locked(server: Server) -> 
             assert fine.status_code == 200, fine.text
     finally:
         ctx.close()
+
+
+def test_a_strict_dry_run_with_failed_rows_says_so_and_starts_only_when_forced(
+    server: Server,
+) -> None:
+    with server.http("vocab-dry", "write") as client:
+        records_ = [{"name": "Acme"}, {"name": "Globex", "due_days": "soon"}]
+        dry = run(server, client, records=records_, table="companies", dry_run=True)
+        assert dry["state"] == "validation_failed", dry
+        assert dry["error"] == {
+            "code": "row_errors",
+            "message": "1 row failed; a real run would write nothing",
+        }
+        refused = client.post(f"/v1/imports/{dry['id']}/start")
+        body = assert_problem(refused, 409, "invalid_state")
+        assert "1 row failed its dry run" in body["detail"] and "force" in body["detail"]
+        forced = client.post(f"/v1/imports/{dry['id']}/start", json={"force": True})
+        assert forced.status_code == 202, forced.text
+        done = server.wait(client, dry["id"])
+        assert done["state"] == "failed" and done["error"]["code"] == "row_errors"
+        assert done["error"]["message"] == "1 row failed; nothing was written"
+
+        clean = run(server, client, records=[{"name": "Acme"}], table="companies", dry_run=True)
+        assert clean["state"] == "validated" and clean["error"] is None
+        started = client.post(f"/v1/imports/{clean['id']}/start")
+        assert started.status_code == 202, started.text
+        assert server.wait(client, clean["id"])["state"] == "succeeded"

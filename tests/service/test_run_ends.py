@@ -82,7 +82,7 @@ def test_a_big_strict_import_with_failed_rows_fails_with_a_code(
 
 def test_a_strict_dry_run_with_failed_rows_says_so(ctx: Context, tmp_path: Path) -> None:
     dry = run(ctx, big_csv(tmp_path, bad_rows=1), table="companies", dry_run=True)
-    assert dry["state"] == "validated", dry
+    assert dry["state"] == "validation_failed", dry
     assert dry["error_code"] == "row_errors"
     assert dry["error"] == "1 row failed; a real run would write nothing"
     assert dry["counts"]["failed"] == 1 and dry["counts"]["created"] == BIG - 1

@@ -47,7 +47,7 @@ def test_companies_and_people_with_blank_first_name(ctx: Context, tmp_path: Path
     }
     bad = write(tmp_path, "import.json", json.dumps(doc))
     checked = run(ctx, bad, dry_run=True)
-    assert checked["state"] == "validated"
+    assert checked["state"] == "validation_failed"
     assert errors(ctx, checked["id"]) == [
         (1, "first_name", "required"),
         (1, "last_name", "required"),

@@ -255,6 +255,7 @@ class Import(BaseModel):
         "validating",
         "running",
         "validated",
+        "validation_failed",
         "succeeded",
         "partially_succeeded",
         "failed",
@@ -310,6 +311,13 @@ class RowResult(BaseModel):
 class ResultPage(BaseModel):
     data: list[RowResult]
     next_cursor: str | None
+
+
+class StartRequest(_Closed):
+    force: bool = Field(
+        default=False,
+        description="Start a dry run that ended validation_failed (its rows failed) anyway.",
+    )
 
 
 class RevertRequest(_Closed):
@@ -659,6 +667,7 @@ class TokenList(BaseModel):
 # ---- webhooks ------------------------------------------------------------------------
 EventType = Literal[
     "import.validated",
+    "import.validation_failed",
     "import.succeeded",
     "import.partially_succeeded",
     "import.failed",

@@ -87,19 +87,29 @@ def run_import(
     return runner.run(record)
 
 
-def requeue_dry_run(ctx: Context, import_id: str, tenant: str | None = None) -> None:
+def requeue_dry_run(
+    ctx: Context, import_id: str, tenant: str | None = None, force: bool = False
+) -> None:
     """Queue a validated dry run to run for real, planned again against the data then;
-    its results and errors go."""
+    its results and errors go. One that ended ``validation_failed`` only with ``force``."""
     tenant = tenant or ctx.tenant
     record = get_import(ctx, import_id, tenant)
     states.check_move(import_id, record["state"], states.QUEUED)
+    if record["state"] == states.VALIDATION_FAILED and not force:
+        failed = int((record.get("counts") or {}).get("failed", 0))
+        raise InvalidState(
+            f"import {import_id} is 'validation_failed': {failed} row"
+            f"{'s' * (failed != 1)} failed its dry run, so a strict run would write "
+            "nothing; start it with force to run it anyway (against the data of then)",
+            state=record["state"],
+        )
     request = {**record["request"], "dry_run": False}
     with ctx.engine.begin() as conn:
         moved = imports_sql.set_state_if(
             conn,
             tenant,
             import_id,
-            [states.VALIDATED],
+            list(states.DRY_RUN_ENDS),
             states.QUEUED,
             dry_run=False,
             request=request,
@@ -116,10 +126,14 @@ def requeue_dry_run(ctx: Context, import_id: str, tenant: str | None = None) -> 
 
 
 def start_import(
-    ctx: Context, import_id: str, tenant: str | None = None, progress: Progress | None = None
+    ctx: Context,
+    import_id: str,
+    tenant: str | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Run a validated dry run for real, here and now."""
-    requeue_dry_run(ctx, import_id, tenant)
+    requeue_dry_run(ctx, import_id, tenant, force=force)
     return run_import(ctx, import_id, tenant, progress)
 
 

@@ -203,9 +203,12 @@ def show(ctx: Context, tenant: str, import_id: str) -> dict[str, Any]:
     return import_view(get_import(ctx, import_id, tenant))
 
 
-def start(ctx: Context, tenant: str, import_id: str, dispatcher: Dispatcher) -> dict[str, Any]:
-    """Run a validated dry run for real: planned again against the data of that moment."""
-    requeue_dry_run(ctx, import_id, tenant)
+def start(
+    ctx: Context, tenant: str, import_id: str, dispatcher: Dispatcher, force: bool = False
+) -> dict[str, Any]:
+    """Run a validated dry run for real: planned again against the data of that moment
+    (one that ended ``validation_failed`` only with ``force``)."""
+    requeue_dry_run(ctx, import_id, tenant, force=force)
     accepted = show(ctx, tenant, import_id)  # queued again, as submit answers
     dispatcher.enqueue_import(tenant, import_id)
     return accepted

@@ -467,7 +467,9 @@ class ImportRunner:
             counts = imports_sql.count_outcomes(conn, self.import_id)
             applied = sum(counts[o] for o in ("created", "updated", "unchanged", "deleted"))
             if request.dry_run:
-                state = states.VALIDATED
+                strict = request.error_handling is ErrorHandling.STRICT
+                failed = strict and counts["failed"] > 0  # a real run would write nothing
+                state = states.VALIDATION_FAILED if failed else states.VALIDATED
             elif counts["failed"] == 0:
                 state = states.SUCCEEDED
             elif request.error_handling is ErrorHandling.LENIENT and applied:
@@ -635,7 +637,7 @@ def _rows_failed(request: ImportRequest, state: str, failed: int) -> dict[str, s
     rows = f"{failed} row{'s' * (failed != 1)} failed"
     if state == states.FAILED:
         return {"error_code": RowsFailed.code, "error": f"{rows}; nothing was written"}
-    if state == states.VALIDATED:
+    if state == states.VALIDATION_FAILED:
         return {"error_code": RowsFailed.code, "error": f"{rows}; a real run would write nothing"}
     return {}
 

@@ -1,7 +1,9 @@
 """The states of an import and the moves between them, in one place.
 
 ``queued → validating → running → succeeded | partially_succeeded | failed | cancelled``;
-a dry run stops at ``validated`` and goes back to ``queued`` when started for real; a
+a dry run stops at ``validated`` and goes back to ``queued`` when started for real (a strict
+dry run with failed rows stops at ``validation_failed`` instead, which a real run would
+fail as a whole: it is started again only when the caller insists, ``force``); a
 finished import goes ``reverting → reverted`` (a failed or cancelled one too: what its
 committed chunks wrote stays, and a revert finds it by its write stamp). A state never
 moves backwards: every change of state is checked here, and written with a
@@ -16,6 +18,7 @@ QUEUED = "queued"
 VALIDATING = "validating"
 RUNNING = "running"
 VALIDATED = "validated"
+VALIDATION_FAILED = "validation_failed"
 SUCCEEDED = "succeeded"
 PARTIALLY_SUCCEEDED = "partially_succeeded"
 FAILED = "failed"
@@ -28,6 +31,7 @@ ALL = (
     VALIDATING,
     RUNNING,
     VALIDATED,
+    VALIDATION_FAILED,
     SUCCEEDED,
     PARTIALLY_SUCCEEDED,
     FAILED,
@@ -40,8 +44,11 @@ ALL = (
 TRANSITIONS: dict[str, frozenset[str]] = {
     QUEUED: frozenset({VALIDATING, CANCELLED, FAILED}),
     VALIDATING: frozenset({RUNNING, VALIDATED, FAILED, CANCELLED}),
-    RUNNING: frozenset({SUCCEEDED, PARTIALLY_SUCCEEDED, FAILED, CANCELLED, VALIDATED}),
+    RUNNING: frozenset(
+        {SUCCEEDED, PARTIALLY_SUCCEEDED, FAILED, CANCELLED, VALIDATED, VALIDATION_FAILED}
+    ),
     VALIDATED: frozenset({QUEUED, CANCELLED}),
+    VALIDATION_FAILED: frozenset({QUEUED, CANCELLED}),
     SUCCEEDED: frozenset({REVERTING, REVERTED}),
     PARTIALLY_SUCCEEDED: frozenset({REVERTING, REVERTED}),
     # a refused or failed revert goes back to the state it left
@@ -55,7 +62,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 #: a worker is (or was, if it died) working on it
 ACTIVE = frozenset({VALIDATING, RUNNING})
 #: nothing more happens to it by itself
-SETTLED = frozenset({VALIDATED, SUCCEEDED, PARTIALLY_SUCCEEDED, FAILED, CANCELLED, REVERTED})
+SETTLED = frozenset(
+    {VALIDATED, VALIDATION_FAILED, SUCCEEDED, PARTIALLY_SUCCEEDED, FAILED, CANCELLED, REVERTED}
+)
+#: a dry run that ended: it may be started for real (VALIDATION_FAILED only if forced)
+DRY_RUN_ENDS = (VALIDATED, VALIDATION_FAILED)
 #: the outcomes of a run; ``GET /v1/imports/{id}`` polling stops at these
 FINAL = SETTLED
 

@@ -22,6 +22,7 @@ from loadbay.store import system
 #: the event of each state an import may move to; other states have none
 EVENT_OF_STATE = {
     "validated": "import.validated",
+    "validation_failed": "import.validation_failed",
     "succeeded": "import.succeeded",
     "partially_succeeded": "import.partially_succeeded",
     "failed": "import.failed",

@@ -23,6 +23,7 @@ from loadbay.api.schemas import (
     RevertRequest,
     RevertResult,
     Scalar,
+    StartRequest,
     Template,
 )
 from loadbay.errors import InvalidOption
@@ -210,9 +211,13 @@ def import_results(
     response_model=Import,
     responses=errors(401, 403, 404, 409, 429),
 )
-def start_import(import_id: str, principal: Writer, svc: Svc) -> dict[str, Any]:
-    """Run a validated dry run for real (queued again)."""
-    return queued.start(svc.ctx, principal.tenant, import_id, svc.jobs)
+def start_import(
+    import_id: str, principal: Writer, svc: Svc, body: StartRequest | None = None
+) -> dict[str, Any]:
+    """Run a dry run for real (queued again). One that ended ``validation_failed`` (rows
+    failed a strict dry run) is 409 unless ``{"force": true}``."""
+    force = bool(body and body.force)
+    return queued.start(svc.ctx, principal.tenant, import_id, svc.jobs, force)
 
 
 @router.post(

@@ -7,7 +7,7 @@ const phase = document.getElementById("phase-line");
 const bar = document.getElementById("bar");
 const source = new EventSource(section.dataset.events);
 const icons = { validating: "⟳", running: "⟳", queued: "…", reverting: "↶" };
-const settled = new Set(["validated", "succeeded", "partially_succeeded", "failed", "cancelled", "reverted"]);
+const settled = new Set(["validated", "validation_failed", "succeeded", "partially_succeeded", "failed", "cancelled", "reverted"]);
 const number = (n) => Math.round(n).toLocaleString("en");
 
 // the same words as the template's progress_line macro
