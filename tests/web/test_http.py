@@ -99,8 +99,11 @@ def test_a_read_token_sees_but_changes_nothing(server: Server) -> None:
     home = client.get("/")
     assert created["id"] in home.text
     assert 'href="/new"' not in home.text
+    # who started it: the name of the writer's token ("test")
+    assert re.search(rf"{created['id']}</a>.*?<td class=\"who\">test</td>", home.text, re.S)
     page = client.get(f"/imports/{created['id']}")
     assert page.status_code == 200
+    assert " UTC by test</p>" in page.text
     assert "/start" not in page.text and "Cancel" not in page.text
     for path in (f"/imports/{created['id']}/start", f"/imports/{created['id']}/cancel"):
         refused = client.post(path, data={"csrf": csrf})
