@@ -50,11 +50,14 @@ _DATE1904 = re.compile(rb"""<""" + _P + rb"""workbookPr\s[^>]*?date1904\s*=\s*["
 #: with its reference, and an error cell
 _TP = r"(?:[A-Za-z0-9_.-]+:)?"
 _FILLED = (
-    rf"<{_TP}c[ \t\r\n][^>]*?r=[\"'][A-Za-z]+[0-9]+[\"'][^>]*>"
+    rf"<{_TP}c(?:[ \t\r\n][^>]*?)?[ \t\r\n]r=[\"'][A-Za-z]+[0-9]+[\"'][^>]*>"
     rf"(?:<{_TP}f[^>]*/>|<{_TP}f[^>]*>[^<]*</{_TP}f>)?<{_TP}(?:v>[^<]|is[ \t\r\n>])"
 )
-_FILLED_REF = r"r=[\"'](?<column>[A-Za-z]+)(?<row>[0-9]+)[\"']"
-_ERROR_CELL = rf"(?s)<{_TP}c[ \t\r\n][^>]*t[ \t\r\n]*=[ \t\r\n]*[\"']e[\"'][^>]*>.*?</{_TP}c>"
+_FILLED_REF = r"[ \t\r\n]r=[\"'](?<column>[A-Za-z]+)(?<row>[0-9]+)[\"']"
+_ERROR_CELL = (
+    rf"(?s)<{_TP}c(?:[ \t\r\n][^>]*)?[ \t\r\n]t[ \t\r\n]*=[ \t\r\n]*[\"']e[\"']"
+    rf"(?:[^>]*[^/>])?>.*?</{_TP}c>"
+)
 _WORKBOOK = "xl/workbook.xml"
 _OFFICE_DOCUMENT = "/officeDocument"
 #: built-in number formats of elapsed time ([h]:mm:ss, mm:ss.0 is a time of day)
