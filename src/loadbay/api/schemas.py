@@ -556,7 +556,7 @@ class CheckDefinition(_Closed):
     message: str | None = None
 
 
-_TABLE_EXAMPLE = {
+_TABLE_EXAMPLE: dict[str, Any] = {
     "name": "customers",
     "key": ["customer_id"],
     "columns": [

@@ -8,10 +8,9 @@ import dataclasses
 import json
 import textwrap
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import yaml
 
 from loadbay.cli import app
 from loadbay.cli.backend import Backend, open_backend
@@ -19,11 +18,10 @@ from loadbay.cli.common import JsonOpt, SchemaOpt, TokenOpt, UrlOpt, err, fatal_
 from loadbay.cli.render import show_tables
 from loadbay.config import Settings
 from loadbay.errors import Conflict, InvalidOption, UnknownTable
-from loadbay.pipeline.frames import Mode
-from loadbay.pipeline.infer import table_name_of
-from loadbay.schema.loader import table_spec
-from loadbay.service import tables as table_service
-from loadbay.service.requests import ImportRequest, SourceSpec
+
+if TYPE_CHECKING:  # (the service and the engine are imported when a command runs)
+    from loadbay.service.requests import ImportRequest
+    from loadbay.service.tables import Suggestion
 
 tables_app = typer.Typer(
     help="The tables: list them, or infer one from files.", invoke_without_command=True
@@ -70,10 +68,26 @@ def tables_infer(
     """Print the table definition the files call for, as a --schema file (YAML): each
     column's type (with a decimal's precision and scale, a date's format), required where
     no cell is empty, and a key. Reads every row once; creates nothing."""
-    read = {"format": format_, "delimiter": delimiter, "encoding": encoding, "sheet": sheet}
+    import yaml
+
+    from loadbay.schema.loader import table_spec
+    from loadbay.service.requests import SourceSpec
+    from loadbay.service.tables import infer_sources
+
     with fatal_errors(as_json):
-        sources = [_source(path, table, read) for path in files]
-        found = table_service.infer_sources(Settings.from_env(), sources, key)
+        sources = [
+            SourceSpec(
+                path=_checked(path),
+                name=path.name,
+                table=table,
+                format=format_,
+                delimiter=delimiter,
+                encoding=encoding,
+                sheet=sheet,
+            )
+            for path in files
+        ]
+        found = infer_sources(Settings.from_env(), sources, key)
     if as_json:
         print(json.dumps({"tables": [s.view() for s in found]}, ensure_ascii=False))
         return
@@ -88,7 +102,7 @@ def tables_infer(
     print(header + text, end="")
 
 
-def _comment(found: table_service.Suggestion) -> str:
+def _comment(found: Suggestion) -> str:
     """What the YAML cannot say: the rows read, and which header each column comes from."""
     text = f"{found.table.name}: {found.rows:,} rows read"
     if found.mapping:
@@ -98,12 +112,13 @@ def _comment(found: table_service.Suggestion) -> str:
     return "".join(f"# {line}\n" for line in textwrap.wrap(text, 98))
 
 
-def _source(path: Path, table: str | None, read: dict[str, str | None]) -> SourceSpec:
+def _checked(path: Path) -> str:
+    """The path of a file to read, resolved (InvalidOption: not a file)."""
     if path.is_dir():
         raise InvalidOption(f"{path} is a folder, not a file")
     if not path.is_file():
         raise InvalidOption(f"no such file: {path}")
-    return SourceSpec(path=str(path.resolve()), name=path.name, table=table, **read)
+    return str(path.resolve())
 
 
 def define_tables(
@@ -113,6 +128,11 @@ def define_tables(
     a new table, with ``--key`` as its key) or given the columns they bring (``--alter``:
     a table you defined), then the import of them into it, its headers mapped to the
     columns the definition named (``--map`` wins)."""
+    from loadbay.pipeline.frames import Mode
+    from loadbay.pipeline.infer import table_name_of
+    from loadbay.schema.loader import table_spec
+    from loadbay.service import tables as table_service
+
     names = {s.table or table_name_of(s.name) for s in request.sources}
     if len(names) != 1:
         raise InvalidOption(
