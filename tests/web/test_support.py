@@ -8,10 +8,11 @@ from pathlib import Path
 import anyio
 import pytest
 
-from loadbay.errors import InvalidOption, NotFound, Unauthorized
+from loadbay.errors import InvalidOption, NotFound, Unauthorized, UnknownTable
 from loadbay.pipeline.frames import ErrorHandling
 from loadbay.service import auth, queued, uploads, web_support
 from loadbay.service import imports as import_service
+from loadbay.service import tables as table_service
 from loadbay.service.context import Context
 from tests.service.helpers import run, write
 
@@ -214,3 +215,34 @@ def test_the_columns_choices_saved_as_a_template_and_applied(ctx: Context) -> No
         web_support.save_template(ctx, ctx.tenant, spec, " ")
     with pytest.raises(NotFound):
         web_support.choices_of_template(ctx, "other", saved["id"])
+
+
+def test_a_tenants_own_table_is_previewed_and_its_errors_placed(
+    ctx: Context, tmp_path: Path
+) -> None:
+    """The columns step and the failed rows see the tenant's own tables (and only its)."""
+    definition = {
+        "name": "gadgets_web",
+        "key": ["serial"],
+        "columns": [
+            {"name": "serial", "type": "text", "required": True},
+            {"name": "price", "type": "decimal"},
+        ],
+    }
+    table_service.create_table(ctx, ctx.tenant, definition)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"Serial,Price\nA1,3.5\nA2,lots\n"
+
+    upload, _ = anyio.run(uploads.receive, ctx, ctx.tenant, "gadgets.csv", chunks())
+    preview = web_support.column_preview(ctx, ctx.tenant, [upload["id"]], "gadgets_web")
+    assert [(c["name"], c["target"]) for c in preview["columns"]] == [
+        ("Serial", "serial"),
+        ("Price", "price"),
+    ]
+    with pytest.raises(UnknownTable):
+        web_support.column_preview(ctx, "other", [upload["id"]], "gadgets_web")
+    path = Path(uploads.get_upload(ctx, ctx.tenant, upload["id"])["path"])
+    done = run(ctx, path, table="gadgets_web", error_handling=ErrorHandling.LENIENT, dry_run=True)
+    (row,) = web_support.failed_rows(ctx, ctx.tenant, done["id"])["rows"]
+    assert list(row["by_header"]) == ["Price"]

@@ -100,7 +100,7 @@ def column_preview(
 ) -> dict[str, Any]:
     """The columns of the uploads (in file order, each once) with their first values and
     suggested targets; the table's required columns that nothing maps."""
-    table = ctx.catalog.get(table_name)
+    table = ctx.catalog_for(tenant).get(table_name)
     values: dict[str, list[str]] = {}
     for upload_id in upload_ids:
         frame = _first_rows(Path(get_upload(ctx, tenant, upload_id)["path"]), SAMPLE_ROWS)
@@ -195,13 +195,13 @@ def failed_rows(
         rows.append({**result, "cells": found})
     return {
         "headers": headers,
-        "rows": [_placed(ctx, request, row, list(row["cells"])) for row in rows],
+        "rows": [_placed(ctx, tenant, request, row, list(row["cells"])) for row in rows],
         "next_cursor": page["next_cursor"],
     }
 
 
 def _placed(
-    ctx: Context, request: ImportRequest, row: dict[str, Any], headers: list[str]
+    ctx: Context, tenant: str, request: ImportRequest, row: dict[str, Any], headers: list[str]
 ) -> dict[str, Any]:
     """A failed row with its errors placed on the file column they came from
     (``by_header``); errors of no file column (a constant, a missing column) in ``other``."""
@@ -209,7 +209,7 @@ def _placed(
     sources: dict[str, str] = {}
     if source is not None and source.table and headers:
         explicit = {k: v for k, v in request.mapping.items() if k in headers}
-        table = ctx.catalog.get(source.table)
+        table = ctx.catalog_for(tenant).get(source.table)
         sources = map_columns(headers, table, MappingOptions(explicit=explicit)).sources
     by_header: dict[str, list[str]] = {}
     other: list[str] = []

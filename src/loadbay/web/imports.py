@@ -40,7 +40,7 @@ def imports_page(
         state=state or "",
         table=table or "",
         states=states.ALL,
-        tables=[t.name for t in user.svc.ctx.catalog],
+        tables=[t.name for t in user.svc.ctx.catalog_for(user.tenant)],
         cursor=cursor,
         limit=limit,
     )
@@ -111,13 +111,13 @@ def import_errors(import_id: str, user: Reader) -> Response:
 
 @router.post("/imports/{import_id}/start")
 def import_start(import_id: str, user: Writer) -> Response:
-    queued.start(user.svc.ctx, user.tenant, import_id, user.svc.jobs)
+    queued.start(user.svc.ctx, user.tenant, import_id, user.svc.jobs, actor=user.principal.actor)
     return see_other(f"/imports/{import_id}")
 
 
 @router.post("/imports/{import_id}/cancel")
 def import_cancel(import_id: str, user: Writer) -> Response:
-    queued.cancel(user.svc.ctx, user.tenant, import_id, user.svc.leases)
+    queued.cancel(user.svc.ctx, user.tenant, import_id, user.svc.leases, actor=user.principal.actor)
     return see_other(f"/imports/{import_id}")
 
 
@@ -126,7 +126,9 @@ async def import_revert(request: Request, import_id: str, user: Writer) -> Respo
     force = (await request.form()).get("force") == "1"
     ctx = user.svc.ctx
     try:
-        done = await run_in_threadpool(queued.revert, ctx, user.tenant, import_id, force)
+        done = await run_in_threadpool(
+            queued.revert, ctx, user.tenant, import_id, force, actor=user.principal.actor
+        )
     except RevertConflict as exc:
         view = await run_in_threadpool(queued.show, ctx, user.tenant, import_id)
         return render(

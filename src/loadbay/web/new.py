@@ -38,7 +38,7 @@ def new_page(
     return render(
         request,
         "new.html",
-        tables=[t.name for t in user.svc.ctx.catalog],
+        tables=[t.name for t in user.svc.ctx.catalog_for(user.tenant)],
         table=table or sources[0].get("table") or "",
         after=after or "",
         max_bytes=user.svc.settings.max_upload_bytes,
@@ -68,7 +68,7 @@ def columns_page(
     ctx = user.svc.ctx
     files = [uploads.get_upload(ctx, user.tenant, u) for u in upload_ids]
     preview = web_support.column_preview(ctx, user.tenant, upload_ids, table)
-    table_def = ctx.catalog.get(table)
+    table_def = ctx.catalog_for(user.tenant).get(table)
     previous, how = _previous(user, after), "earlier"
     if template:  # a saved template's choices, applied
         previous, how = web_support.choices_of_template(ctx, user.tenant, template), "template"
@@ -117,7 +117,7 @@ def _spec(form: FormData, user: User) -> ImportSpec:
         mode=str(form.get("mode") or "upsert"),
         error_handling=str(form.get("error_handling") or "strict"),
         key=tuple(str(k) for k in form.getlist("key") if k),
-        mapping=web_support.mapping_of(pairs, user.svc.ctx.catalog.get(table)),
+        mapping=web_support.mapping_of(pairs, user.svc.ctx.catalog_for(user.tenant).get(table)),
         constants=constants,
         options=options,
         dry_run=True,
