@@ -363,3 +363,78 @@ def test_columns_saved_as_a_template_then_applied(server: Server) -> None:
     assert api.get(f"/v1/imports/{import_id}").json()["template_id"] == template_id.group(1)
     taken = client.post("/new/template", data=form)
     assert taken.status_code == 409  # the name is taken
+
+
+GADGETS = "Serial No,Name,Price (€),Bought\nA1,Widget,3.50,2024-01-02\nA2,Gizmo,4,2024-02-03\n"
+
+
+def test_a_table_made_from_the_file(server: Server) -> None:
+    """Step 1's other way: the inferred table, edited (a column renamed, a type changed),
+    created for the tenant; the columns step maps the file onto it and the check passes."""
+    client, csrf = signed_in(server, server.token("default", "write"))
+    upload_id = _upload(client, csrf, GADGETS, "gadgets.csv")
+    page = client.get(f"/new/table?upload={upload_id}")
+    assert page.status_code == 200, page.text
+    assert 'name="name" value="gadgets"' in page.text
+    assert re.search(r'Price \(€\).*?name="c-2-name" value="price"', page.text, re.S)
+    assert re.search(r'name="c-2-type".*?<option selected>decimal</option>', page.text, re.S)
+    form = {
+        "csrf": csrf,
+        "upload": upload_id,
+        "columns": "4",
+        "name": "gadgets_web",
+        "key": "0",
+        **{f"c-{i}-header": h for i, h in enumerate(["Serial No", "Name", "Price (€)", "Bought"])},
+        **{f"c-{i}-inferred": t for i, t in enumerate(["text", "text", "decimal", "date"])},
+        "c-0-name": "serial_no",
+        "c-0-type": "text",
+        "c-0-required": "1",
+        "c-1-name": "name",
+        "c-1-type": "text",
+        "c-2-name": "unit_price",  # renamed
+        "c-2-type": "decimal",
+        "c-2-extra": '{"precision": 18, "scale": 2}',
+        "c-3-name": "bought",
+        "c-3-type": "text",  # changed: its inferred extras do not apply
+        "c-3-extra": '{"format": "%Y-%m-%d"}',
+    }
+    bad = client.post("/new/table", data={**form, "c-1-name": "no spaces please"})
+    assert bad.status_code == 422
+    created = client.post("/new/table", data=form)
+    assert created.status_code == 303, created.text
+    assert created.headers["location"].startswith("/new/columns?table=gadgets_web&upload=")
+    columns = client.get(created.headers["location"])
+    assert re.search(
+        r'Price \(€\)</th>.*?made from it.*?value="unit_price" selected', columns.text, re.S
+    )
+    api = server.http("default", "read")
+    info = api.get("/v1/tables/gadgets_web").json()
+    assert info["key"] == ["serial_no"]
+    assert {c["name"]: c["type"] for c in info["columns"]}["bought"] == "text"
+    assert server.http("acme", "read").get("/v1/tables/gadgets_web").status_code == 404
+    check = client.post(
+        "/new/check",
+        data={
+            "csrf": csrf,
+            "table": "gadgets_web",
+            "upload": upload_id,
+            "columns": "4",
+            **{
+                f"col-{i}-name": h
+                for i, h in enumerate(["Serial No", "Name", "Price (€)", "Bought"])
+            },
+            **{
+                f"col-{i}-target": c
+                for i, c in enumerate(["serial_no", "name", "unit_price", "bought"])
+            },
+            "mode": "upsert",
+            "error_handling": "strict",
+            "empty": "keep",
+        },
+    )
+    assert check.status_code == 303, check.text
+    import_id = check.headers["location"].rsplit("/", 1)[1]
+    done = _events(client, f"/imports/{import_id}/events")[-1]
+    assert done["state"] == "validated" and done["counts"]["created"] == 2
+    taken = client.post("/new/table", data=form)
+    assert taken.status_code == 409

@@ -46,6 +46,8 @@ SAMPLE_ROWS = 3
 FIX_MAX_ROWS = 10_000
 #: the error groups a page shows at most
 GROUPS = 100
+#: rows a batch holds when the failed rows are looked up in a file (memory, not speed)
+SCAN_ROWS = 10_000
 #: (file position, row number, file column) → the cell's new text
 Edits = Mapping[tuple[int, int, str], str]
 
@@ -159,7 +161,7 @@ def _source_rows(
         rows = wanted.get(src)
         if not rows:
             continue
-        batches = read_file(Path(source.path), source.read_options())
+        batches = read_file(Path(source.path), source.read_options(batch_size=SCAN_ROWS))
         for batch in batches:
             picked = batch.frame.filter(pl.col(ROW).is_in(sorted(rows)))
             for record in picked.iter_rows(named=True):

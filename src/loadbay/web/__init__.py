@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from loadbay.config import Settings
-from loadbay.web import admin, docs, fix, imports, new, session
+from loadbay.web import admin, create, docs, fix, imports, new, session
 
 STATIC = Path(__file__).parent / "static"
 
@@ -24,5 +24,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.web_signer = session.Signer(session.secret(settings.data_dir))
     app.mount("/static", StaticFiles(directory=STATIC), name="web-static")
     docs.install(app)
-    for module in (admin, fix, imports, new):
+    for module in (admin, create, fix, imports, new):
         app.include_router(module.router)

@@ -61,6 +61,7 @@ def columns_page(
     after: str | None = None,
     template: str | None = None,
     saved: str | None = None,
+    pick: Annotated[list[str] | None, Query()] = None,
 ) -> Response:
     upload_ids = upload or []
     if not upload_ids:
@@ -73,6 +74,9 @@ def columns_page(
     if template:  # a saved template's choices, applied
         previous, how = web_support.choices_of_template(ctx, user.tenant, template), "template"
     mapping = previous.get("mapping") or {}
+    if pick:  # the file columns of a table made from the file, and the columns they made
+        mapping = {h: c for h, _, c in (p.rpartition("=") for p in pick)}
+        how = "inferred"
     for column in preview["columns"]:
         if column["name"] in mapping:  # the earlier import's (template's) choice first
             column["target"], column["how"] = mapping[column["name"]], how

@@ -5,7 +5,7 @@ const input = document.getElementById("files");
 const drop = document.getElementById("drop");
 const list = document.getElementById("upload-list");
 const failure = document.getElementById("upload-error");
-const next = document.getElementById("next");
+const nexts = form.querySelectorAll("button.after-upload");
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
 let pending = 0;
 
@@ -51,7 +51,7 @@ function upload(file) {
     }
   };
   pending += 1;
-  next.disabled = true;
+  for (const b of nexts) b.disabled = true;
   xhr.onloadend = () => {
     pending -= 1;
     let body = {};
@@ -68,7 +68,8 @@ function upload(file) {
       status.textContent = "✖ failed";
       showError(`${file.name}: ${body.detail || xhr.statusText || "the server did not answer"}`);
     }
-    next.disabled = pending > 0 || !form.querySelector('input[name="upload"]');
+    const none = pending > 0 || !form.querySelector('input[name="upload"]');
+    for (const b of nexts) b.disabled = none;
   };
   xhr.send(file);
 }
