@@ -125,3 +125,12 @@ def test_create_against_a_server(remote_env: dict[str, str], tmp_path: Path) -> 
     altered = loadbay(remote_env, "import", later, "--table", "remote_orders", "--alter", "--json")
     assert altered.returncode == 0, altered.stdout + altered.stderr
     assert as_json(altered)["counts"]["updated"] == 1
+
+
+def test_infer_reads_as_import_does(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("My export, 2024\n\nname;amount\nA;1.5\nB;2\n", encoding="utf-8")
+    done = loadbay(env, "tables", "infer", str(path), "--skip-lines", "2", "--json")
+    (found,) = as_json(done)["tables"]
+    assert [c["name"] for c in found["table"]["columns"]] == ["name", "amount"]
+    assert found["table"]["columns"][1]["type"] == "decimal"

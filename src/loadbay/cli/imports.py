@@ -13,6 +13,17 @@ import typer
 from loadbay.cli import app
 from loadbay.cli.backend import Backend, RunInterrupted, open_backend
 from loadbay.cli.common import JsonOpt, SchemaOpt, TokenOpt, UrlOpt, err, pairs, progress_bar
+from loadbay.cli.read_options import (
+    CommentOpt,
+    DelimiterOpt,
+    EncodingOpt,
+    EscapeOpt,
+    FormatOpt,
+    HeaderOpt,
+    HeaderRowOpt,
+    SheetOpt,
+    SkipLinesOpt,
+)
 from loadbay.cli.render import (
     show_import,
     show_imports,
@@ -148,50 +159,15 @@ def import_(
             help="Write the failed rows, as in the file plus an error column, to this CSV."
         ),
     ] = None,
-    format_: Annotated[
-        str | None,
-        typer.Option("--format", help="Force the file format: csv, tsv, jsonl, json, xml, xlsx."),
-    ] = None,
-    delimiter: Annotated[str | None, typer.Option(help="Force the CSV delimiter.")] = None,
-    encoding: Annotated[
-        str | None,
-        typer.Option(
-            help="The text encoding (e.g. cp1252, latin-1, cp1251). Default: detected; a "
-            "guess is said in a warning."
-        ),
-    ] = None,
-    sheet: Annotated[str | None, typer.Option(help="The .xlsx sheet (default: the first).")] = None,
-    header: Annotated[
-        bool,
-        typer.Option(
-            "--header/--no-header",
-            help="--no-header: the first line is a record; the columns are column_1, "
-            "column_2… (map them with --map column_1=name).",
-        ),
-    ] = True,
-    skip_lines: Annotated[
-        int | None,
-        typer.Option(min=0, help="Skip this many lines before the header (a title, notes)."),
-    ] = None,
-    header_row: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="The line of the header (1 = the first); lines above it are skipped. A "
-            "sheet's row (default: the first row about as wide as the table, warned).",
-        ),
-    ] = None,
-    comment: Annotated[
-        str | None,
-        typer.Option(help="Skip lines starting with this character, e.g. '#'."),
-    ] = None,
-    escape: Annotated[
-        str | None,
-        typer.Option(
-            help="The character that escapes a quote or delimiter inside a value, e.g. '\\' "
-            "(default: detected)."
-        ),
-    ] = None,
+    format_: FormatOpt = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    header: HeaderOpt = True,
+    skip_lines: SkipLinesOpt = None,
+    header_row: HeaderRowOpt = None,
+    comment: CommentOpt = None,
+    escape: EscapeOpt = None,
     create: Annotated[
         bool,
         typer.Option(

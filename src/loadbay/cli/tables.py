@@ -15,9 +15,20 @@ import typer
 from loadbay.cli import app
 from loadbay.cli.backend import Backend, open_backend
 from loadbay.cli.common import JsonOpt, SchemaOpt, TokenOpt, UrlOpt, err, fatal_errors
+from loadbay.cli.read_options import (
+    CommentOpt,
+    DelimiterOpt,
+    EncodingOpt,
+    EscapeOpt,
+    FormatOpt,
+    HeaderOpt,
+    HeaderRowOpt,
+    SheetOpt,
+    SkipLinesOpt,
+)
 from loadbay.cli.render import show_tables
 from loadbay.config import Settings
-from loadbay.errors import Conflict, InvalidOption, UnknownTable
+from loadbay.errors import Conflict, InvalidOption, UnknownTable, UnreadableFile
 
 if TYPE_CHECKING:  # (the service and the engine are imported when a command runs)
     from loadbay.service.requests import ImportRequest
@@ -56,13 +67,15 @@ def tables_infer(
         str | None,
         typer.Option(help="The key column (default: the first unique column with every value)."),
     ] = None,
-    format_: Annotated[
-        str | None,
-        typer.Option("--format", help="Force the file format: csv, tsv, jsonl, json, xml, xlsx."),
-    ] = None,
-    delimiter: Annotated[str | None, typer.Option(help="Force the CSV delimiter.")] = None,
-    encoding: Annotated[str | None, typer.Option(help="Force the text encoding.")] = None,
-    sheet: Annotated[str | None, typer.Option(help="The .xlsx sheet (default: the first).")] = None,
+    format_: FormatOpt = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    header: HeaderOpt = True,
+    skip_lines: SkipLinesOpt = None,
+    header_row: HeaderRowOpt = None,
+    comment: CommentOpt = None,
+    escape: EscapeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Print the table definition the files call for, as a --schema file (YAML): each
@@ -84,6 +97,11 @@ def tables_infer(
                 delimiter=delimiter,
                 encoding=encoding,
                 sheet=sheet,
+                header=header,
+                skip_lines=skip_lines,
+                header_row=header_row,
+                comment=comment,
+                escape=escape,
             )
             for path in files
         ]
@@ -113,11 +131,11 @@ def _comment(found: Suggestion) -> str:
 
 
 def _checked(path: Path) -> str:
-    """The path of a file to read, resolved (InvalidOption: not a file)."""
+    """The path of a file to read, resolved (UnreadableFile: not a file)."""
     if path.is_dir():
-        raise InvalidOption(f"{path} is a folder, not a file")
+        raise UnreadableFile(f"{path} is a folder, not a file")
     if not path.is_file():
-        raise InvalidOption(f"no such file: {path}")
+        raise UnreadableFile(f"no such file: {path}")
     return str(path.resolve())
 
 
