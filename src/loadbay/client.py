@@ -174,15 +174,20 @@ class Client:
         return Import.of(self._json("GET", f"/v1/imports/{import_id}"))
 
     def list_imports(
-        self, limit: int = 50, cursor: str | None = None, **filters: Any
+        self, limit: int = 50, cursor: str | None = None, count: bool = False, **filters: Any
     ) -> Page[Import]:
-        """A page of imports, newest first; filters: state, table, created_after/before."""
+        """A page of imports, newest first; filters: state, table, created_after/before,
+        template_id, kind (file or bulk), created_by (a token's id). ``count``: the page
+        tells the total (``Page.total_count``)."""
         params = _compact({**filters, "limit": limit, "cursor": cursor})
+        if count:
+            params["count"] = "true"
         for k in ("created_after", "created_before"):
             if k in params and not isinstance(params[k], str):
                 params[k] = params[k].isoformat()
         data = self._json("GET", "/v1/imports", params=params)
-        return Page([Import.of(d) for d in data["data"]], data["next_cursor"])
+        found = [Import.of(d) for d in data["data"]]
+        return Page(found, data["next_cursor"], data.get("total_count"))
 
     def iter_imports(self, **filters: Any) -> Iterator[Import]:
         cursor = None
@@ -243,6 +248,12 @@ class Client:
         )
         return answer.content
 
+    def update_import(self, import_id: str, **changes: Any) -> Import:
+        """Change a queued or validated import (``mapping``, ``options``, ``notes``): a
+        JSON merge patch, mapping and options key by key (None removes a key). A validated
+        dry run is checked again (queued)."""
+        return Import.of(self._json("PATCH", f"/v1/imports/{import_id}", json=changes))
+
     def start(self, import_id: str, force: bool = False) -> Import:
         """Run a dry run for real; ``force``: even one that ended validation_failed."""
         body = {"force": True} if force else None
@@ -263,14 +274,17 @@ class Client:
         mode: str = "upsert",
         return_records: bool = False,
         fields: list[str] | None = None,
+        expand: Sequence[str] | None = None,
         error_handling: str = "lenient",
     ) -> BulkResponse:
         """Write up to LOADBAY_BULK_MAX records now; one result per record, in order.
+        ``expand`` (with ``return_records``): reference columns given as their records.
         ``error_handling="strict"``: all or nothing (ApiError ``row_errors`` if any fails)."""
         params = _compact(
             {
                 "return": "records" if return_records else None,
                 "fields": ",".join(fields) if fields else None,
+                "expand": ",".join(expand) if expand else None,
             }
         )
         answer = self._send(
@@ -310,16 +324,30 @@ class Client:
         return found
 
     def records(
-        self, table: str, limit: int = 100, cursor: str | None = None, **filters: Any
+        self,
+        table: str,
+        limit: int = 100,
+        cursor: str | None = None,
+        expand: Sequence[str] | None = None,
+        count: bool = False,
+        **filters: Any,
     ) -> Page[dict[str, Any]]:
+        """A page of records; ``filters``: column=value; ``expand``: reference columns
+        given as the records they name; ``count``: the total (``Page.total_count``)."""
         params = _compact({**filters, "limit": limit, "cursor": cursor})
+        if expand:
+            params["expand"] = ",".join(expand)
+        if count:
+            params["count"] = "true"
         data = self._json("GET", f"/v1/tables/{table}/records", params=params)
-        return Page(list(data["data"]), data["next_cursor"])
+        return Page(list(data["data"]), data["next_cursor"], data.get("total_count"))
 
-    def iter_records(self, table: str, **filters: Any) -> Iterator[dict[str, Any]]:
+    def iter_records(
+        self, table: str, expand: Sequence[str] | None = None, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
         cursor = None
         while True:
-            page = self.records(table, limit=200, cursor=cursor, **filters)
+            page = self.records(table, limit=200, cursor=cursor, expand=expand, **filters)
             yield from page.data
             if not page.next_cursor:
                 return

@@ -90,6 +90,14 @@ class Import:
     error: dict[str, str] | None = None
     warnings: list[str] = field(default_factory=list)
     template_id: str | None = None  # the saved template it was made from
+    kind: str = "file"  # or "bulk": a synchronous bulk request
+    #: who did it: ``{"token_id", "name"}`` (a local command: no token, the name ``cli``)
+    created_by: dict[str, str | None] | None = None
+    started_by: dict[str, str | None] | None = None
+    cancelled_by: dict[str, str | None] | None = None
+    reverted_by: dict[str, str | None] | None = None
+    #: where its run is: phase, rows, bytes, percent, rows a second, ETA, errors so far
+    progress: dict[str, Any] | None = None
 
     @property
     def finished(self) -> bool:
@@ -113,6 +121,7 @@ class Import:
 class Page(Generic[T]):
     data: list[T]
     next_cursor: str | None
+    total_count: int | None = None  # asked with count=True: of every page together
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ ROUTES = {
     ("post", "/v1/imports"),
     ("get", "/v1/imports"),
     ("get", "/v1/imports/{import_id}"),
+    ("patch", "/v1/imports/{import_id}"),
     ("get", "/v1/imports/{import_id}/results"),
     ("get", "/v1/imports/{import_id}/events"),
     ("post", "/v1/imports/{import_id}/start"),

@@ -26,6 +26,7 @@ from loadbay.api.routes import (
 )
 from loadbay.config import Settings
 from loadbay.jobs import Jobs
+from loadbay.service.uploads import base64_length
 from loadbay.web import install as install_web
 
 #: room for multipart envelopes and form fields above the upload limit
@@ -70,7 +71,8 @@ def create_app(settings: Settings, jobs: Jobs | None = None) -> FastAPI:
     )
     problems.install(app)
     app.add_middleware(RefuseNul)  # inside BodyLimit: its early answer closes too
-    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + BODY_SLACK)
+    # a file may come as base64 in JSON (4/3 of its size): its upload limit is the decoded size's
+    app.add_middleware(BodyLimit, limit=base64_length(settings.max_upload_bytes) + BODY_SLACK)
     for module in (health, uploads, imports, events, tables, templates, tokens, webhooks):
         app.include_router(module.router)
     install_web(app, settings)

@@ -94,9 +94,10 @@ def is_multipart(request: Request) -> bool:
     return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
 
 
-def is_json(request: Request) -> bool:
+def is_json(request: Request, untyped: bool = True) -> bool:
+    """Whether the body is JSON by its Content-Type (``untyped``: also when none is given)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return kind in ("application/json", "") or kind.endswith("+json")
+    return kind == "application/json" or kind.endswith("+json") or (untyped and kind == "")
 
 
 async def read_form(request: Request) -> FormData:

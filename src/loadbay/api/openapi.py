@@ -9,7 +9,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 from loadbay.api import problems
-from loadbay.api.schemas import ImportCreate, Problem
+from loadbay.api.schemas import ImportCreate, Problem, UploadCreate
 
 _DESCRIPTIONS = {
     400: "The request is not valid (a NUL character, a body that is not JSON).",
@@ -53,7 +53,7 @@ def build(app: FastAPI) -> dict[str, Any]:
         routes=app.routes,
     )
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    _add_models(components, Problem, ImportCreate)
+    _add_models(components, Problem, ImportCreate, UploadCreate)
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             # every route: a URL with a NUL character (api/guards.py), a lost database

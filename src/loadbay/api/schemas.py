@@ -61,6 +61,30 @@ class Ready(BaseModel):
 
 
 # ---- uploads -------------------------------------------------------------------------
+_CSV_BASE64 = "RXh0ZXJuYWwgSUQsbmFtZQpQLTEwMCxIYXJkd2FyZSBkZXBsb3ltZW50Cg=="
+
+
+class UploadCreate(_Closed):
+    """A file in a JSON body: its bytes as base64 text."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"filename": "projects.csv", "content_base64": _CSV_BASE64}]
+        },
+    )
+    filename: str | None = Field(
+        default=None,
+        max_length=255,
+        description="The file's name (its suffix helps tell its format).",
+    )
+    content_base64: str = Field(
+        description="The file's bytes as base64 (standard alphabet; line breaks are ignored, "
+        "the padding may be left out). The size limit applies to the decoded bytes.",
+        examples=[_CSV_BASE64],
+    )
+
+
 class Upload(BaseModel):
     id: str
     filename: str
@@ -154,6 +178,18 @@ class ImportCreate(_Closed):
     )
     upload_id: str | None = None
     upload_ids: list[str] | None = Field(default=None, description="Several uploads in one import.")
+    content_base64: str | None = Field(
+        default=None,
+        description="The file itself, as base64 (instead of an upload): kept as an upload "
+        "first, under the same size limit (of the decoded bytes).",
+        examples=[_CSV_BASE64],
+    )
+    filename: str | None = Field(
+        default=None,
+        max_length=255,
+        description="The name of the file of content_base64.",
+        examples=["projects.csv"],
+    )
     records: list[dict[str, Any]] | dict[str, Any] | None = Field(
         default=None,
         description="Inline records: a list of objects, an object of objects keyed by "
@@ -189,6 +225,50 @@ class Counts(BaseModel):
 class ImportFailure(BaseModel):
     code: str
     message: str
+
+
+class Actor(BaseModel):
+    """Who did something to an import: an API token, or a local command (``cli``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"token_id": "tok_5d41402abc4b2a76", "name": "crm-sync"}]}
+    )
+    token_id: str | None = Field(description="The token's id; null for a local command.")
+    name: str | None = Field(description="The token's name then; ``cli`` for a local command.")
+
+
+_ACTOR = {"token_id": "tok_5d41402abc4b2a76", "name": "crm-sync"}
+_IMPORT_EXAMPLE: dict[str, Any] = {
+    "id": "imp_9f86d081884c7d65",
+    "state": "succeeded",
+    "kind": "file",
+    "tables": ["projects"],
+    "mode": "upsert",
+    "error_handling": "strict",
+    "dry_run": False,
+    "notes": "weekly sync",
+    "template_id": None,
+    "created_by": _ACTOR,
+    "started_by": _ACTOR,
+    "cancelled_by": None,
+    "reverted_by": None,
+    "counts": {
+        "created": 2,
+        "updated": 1,
+        "unchanged": 0,
+        "deleted": 0,
+        "failed": 0,
+        "skipped": 0,
+    },
+    "rows_total": 3,
+    "rows_processed": 3,
+    "warnings": [],
+    "created_at": "2026-12-06T09:30:00Z",
+    "started_at": "2026-12-06T09:30:01Z",
+    "finished_at": "2026-12-06T09:30:02Z",
+    "reverted_at": None,
+    "error": None,
+}
 
 
 _PHASE_EXAMPLE: dict[str, Any] = {
@@ -249,6 +329,7 @@ class ImportProgress(BaseModel):
 
 
 class Import(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_IMPORT_EXAMPLE]})
     id: str
     state: Literal[
         "queued",
@@ -281,11 +362,67 @@ class Import(BaseModel):
     reverted_at: datetime | None
     error: ImportFailure | None
     template_id: str | None = Field(default=None, description="The template it was made from.")
+    kind: Literal["file", "bulk"] = Field(
+        default="file",
+        description="file: an import of files or records (POST /v1/imports); bulk: a "
+        "synchronous bulk request (POST /v1/tables/{table}/records/bulk).",
+    )
+    created_by: Actor | None = Field(default=None, description="Who created it.")
+    started_by: Actor | None = Field(
+        default=None, description="Who started it: its creator, or who started a dry run."
+    )
+    cancelled_by: Actor | None = Field(default=None, description="Who cancelled it.")
+    reverted_by: Actor | None = Field(default=None, description="Who reverted it.")
+
+
+class ImportUpdate(_Closed):
+    """A JSON merge patch of a queued or validated import: mapping and options merge key
+    by key (null removes a key), notes is replaced."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "mapping": {"Project code": "external_id", "Old column": None},
+                    "options": {"delimiter": ";", "date_formats": ["%d/%m/%Y"]},
+                    "notes": "fixed the mapping",
+                }
+            ]
+        },
+    )
+    mapping: dict[str, str | None] | None = Field(
+        default=None, description="file column → column; null removes a file column's entry."
+    )
+    options: ImportOptions | None = Field(
+        default=None, description="The options to change; null sets one back to its default."
+    )
+    notes: str | None = Field(default=None, max_length=10_000)
+
+
+def _total_count() -> Any:
+    return Field(
+        default=None,
+        description="With ?count=true: how many the filters keep, on all pages together.",
+        examples=[137],
+    )
 
 
 class ImportPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "data": [_IMPORT_EXAMPLE],
+                    "next_cursor": "WyIyMDI2LTEyLTA2VDA5OjMwOjAwIl0",
+                    "total_count": 137,
+                }
+            ]
+        }
+    )
     data: list[Import]
     next_cursor: str | None
+    total_count: int | None = _total_count()
 
 
 CellError = ErrorObject
@@ -432,6 +569,23 @@ class ImportAsTemplate(_Closed):
     notes: str | None = Field(default=None, max_length=10_000)
 
 
+_PROJECT: dict[str, Any] = {
+    "loadbay_id": 1,
+    "external_id": "P-100",
+    "name": "Hardware deployment",
+    "customer": "Acme Corporation",
+    "contact": "ada@acme.example",
+    "status": "active",
+    "budget": "500000.00",
+}
+_COMPANY: dict[str, Any] = {
+    "loadbay_id": 1,
+    "name": "Acme Corporation",
+    "external_id": "C-001",
+    "due_days": 30,
+}
+
+
 # ---- bulk records --------------------------------------------------------------------
 class BulkRequest(_Closed):
     mode: Mode = "upsert"
@@ -455,7 +609,12 @@ class BulkResult(BaseModel):
     outcome: Outcome
     id: int | None
     errors: list[ErrorObject]
-    record: dict[str, Any] | None = Field(default=None, description="With ?return=records.")
+    record: dict[str, Any] | None = Field(
+        default=None,
+        description="With ?return=records: the record as stored (with &expand=column, the "
+        "referenced records inline).",
+        examples=[{**_PROJECT, "customer": _COMPANY}],
+    )
 
 
 _BULK_EXAMPLE: dict[str, Any] = {
@@ -637,8 +796,20 @@ class TableAlter(_Closed):
 
 
 class RecordPage(BaseModel):
-    data: list[dict[str, Any]]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"data": [_PROJECT], "next_cursor": "WzFd", "total_count": 3},
+                {"data": [{**_PROJECT, "customer": _COMPANY}], "next_cursor": None},
+            ]
+        }
+    )
+    data: list[dict[str, Any]] = Field(
+        description="Records: each column's value, a reference by its natural key, or with "
+        "?expand=column the referenced record itself."
+    )
     next_cursor: str | None
+    total_count: int | None = _total_count()
 
 
 # ---- tokens --------------------------------------------------------------------------

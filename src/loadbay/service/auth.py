@@ -27,15 +27,38 @@ ADMIN_TOKEN_FILE = "admin-token"
 
 
 @dataclass(frozen=True)
+class Actor:
+    """Who did something to an import, as its record keeps it: a token (its id and its
+    name then), or a local command (no token: ``CLI``)."""
+
+    token_id: str | None
+    name: str | None
+
+    def columns(self, act: str) -> dict[str, str | None]:
+        """The columns of an import that keep who did ``act`` (created, started,
+        cancelled, reverted: service/views.ACTS)."""
+        return {f"{act}_by": self.token_id, f"{act}_by_name": self.name}
+
+
+#: the actor of a command run on this machine with the database itself (no token)
+CLI = Actor(token_id=None, name="cli")
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who is calling: a tenant, with a token of some scope."""
 
     tenant: str
     scope: str
     token_id: str
+    token_name: str | None = None
 
     def allows(self, needed: str) -> bool:
         return _RANK[self.scope] >= _RANK[needed]
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.token_id, self.token_name)
 
 
 def hash_token(token: str) -> str:
@@ -109,7 +132,12 @@ def authenticate(ctx: Context, token: str | None) -> Principal:
         found = auth_sql.active_token_by_hash(conn, hash_token(token))
     if found is None:
         raise Unauthorized("the API token is not valid, or was revoked")
-    return Principal(tenant=found["tenant_id"], scope=found["scope"], token_id=found["id"])
+    return Principal(
+        tenant=found["tenant_id"],
+        scope=found["scope"],
+        token_id=found["id"],
+        token_name=found.get("name"),
+    )
 
 
 def require_scope(principal: Principal, needed: str) -> None:

@@ -7,6 +7,7 @@ its row results are the answer, in request order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from loadbay.errors import (
@@ -18,6 +19,8 @@ from loadbay.errors import (
     error_object,
 )
 from loadbay.pipeline.frames import ErrorHandling, Mode
+from loadbay.schema.model import Column
+from loadbay.service.auth import CLI, Actor
 from loadbay.service.context import Context
 from loadbay.service.imports import record_import
 from loadbay.service.leases import Leases, run_leased
@@ -25,7 +28,7 @@ from loadbay.service.requests import ImportRequest, SourceSpec, parse_choice
 from loadbay.service.uploads import saving_records
 from loadbay.store import imports_sql
 from loadbay.store.engine import reading, statements_alone
-from loadbay.store.records_sql import records_by_ids
+from loadbay.store.records_sql import expansions, records_by_ids
 
 APPLIED = ("created", "updated", "unchanged", "deleted")
 
@@ -64,6 +67,8 @@ def bulk_records(
     fields: list[str] | None = None,
     error_handling: str = "lenient",
     lock_timeout: float | None = None,
+    expand: Sequence[str] = (),
+    actor: Actor = CLI,
 ) -> tuple[int, dict[str, Any]]:
     """(200 when every record succeeded else 207, ``{"import_id", "results": [...],
     "warnings": [...]}``). Strict (all or nothing): any failed record writes none, and
@@ -71,6 +76,7 @@ def bulk_records(
     _check(ctx, tenant, table, records, fields)
     write_mode = parse_choice(Mode, mode, "mode")
     handling = parse_choice(ErrorHandling, error_handling, "error_handling")
+    expanded = expansions(ctx.catalog_for(tenant).get(table), expand)  # before any write
     with saving_records(ctx, tenant, records) as (conn, upload):  # one commit for both
         source = SourceSpec(path=upload["path"], name="records", table=table, format="json")
         request = ImportRequest(
@@ -80,7 +86,7 @@ def bulk_records(
             lock_timeout=lock_timeout,
             notes="bulk records",
         )
-        recorded = record_import(ctx, request, tenant, conn)
+        recorded = record_import(ctx, request, tenant, conn, actor=actor, kind="bulk")
     import_id = str(recorded["id"])
     record = run_leased(ctx, leases, tenant, import_id, recorded=recorded)
     if record is None:
@@ -100,7 +106,7 @@ def bulk_records(
             **answer,
         )
     if return_records:
-        _attach_records(ctx, tenant, table, results, fields)
+        _attach_records(ctx, tenant, table, results, fields, expanded)
     failed = any(r["outcome"] not in APPLIED for r in results)
     return (207 if failed else 200), answer
 
@@ -121,11 +127,12 @@ def _attach_records(
     table: str,
     results: list[dict[str, Any]],
     fields: list[str] | None,
+    expand: Sequence[Column] = (),
 ) -> None:
     ids = [r["id"] for r in results if r["id"] is not None and r["outcome"] != "deleted"]
     catalog = ctx.catalog_for(tenant)
     with ctx.engine.connect() as conn, reading(conn).begin():
-        found = records_by_ids(conn, catalog, catalog.get(table), tenant, ids)
+        found = records_by_ids(conn, catalog, catalog.get(table), tenant, ids, expand)
     for result in results:
         stored = found.get(result["id"]) if result["id"] is not None else None
         if stored is not None and fields:

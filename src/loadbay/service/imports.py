@@ -13,6 +13,7 @@ from loadbay.errors import InvalidState
 from loadbay.pipeline import report
 from loadbay.pipeline.read import limits_of
 from loadbay.service import states
+from loadbay.service.auth import CLI, Actor
 from loadbay.service.context import Context
 from loadbay.service.ingest import Progress
 from loadbay.service.progress import Listener
@@ -26,9 +27,11 @@ def new_import_id() -> str:
     return "imp_" + secrets.token_hex(8)
 
 
-def create_import(ctx: Context, request: ImportRequest, tenant: str | None = None) -> str:
+def create_import(
+    ctx: Context, request: ImportRequest, tenant: str | None = None, actor: Actor = CLI
+) -> str:
     """Record a queued import; nothing is read yet. Returns its id."""
-    return str(record_import(ctx, request, tenant)["id"])
+    return str(record_import(ctx, request, tenant, actor=actor)["id"])
 
 
 def record_import(
@@ -36,10 +39,18 @@ def record_import(
     request: ImportRequest,
     tenant: str | None = None,
     conn: Connection | None = None,
+    *,
+    actor: Actor = CLI,
+    kind: str = "file",
 ) -> dict[str, Any]:
     """Record a queued import; returns its row as recorded (for a caller that runs it at
-    once: no read back). ``conn``: in the caller's transaction, else in one of its own."""
+    once: no read back). ``conn``: in the caller's transaction, else in one of its own.
+    ``actor`` created it (and started it, unless it is a dry run); ``kind``: ``file`` or
+    ``bulk`` (a synchronous bulk request)."""
     record = {
+        "kind": kind,
+        **actor.columns("created"),
+        **({} if request.dry_run else actor.columns("started")),
         "id": new_import_id(),
         "tenant_id": tenant or ctx.tenant,
         "state": states.QUEUED,
@@ -88,10 +99,15 @@ def run_import(
 
 
 def requeue_dry_run(
-    ctx: Context, import_id: str, tenant: str | None = None, force: bool = False
+    ctx: Context,
+    import_id: str,
+    tenant: str | None = None,
+    force: bool = False,
+    actor: Actor = CLI,
 ) -> None:
-    """Queue a validated dry run to run for real, planned again against the data then;
-    its results and errors go. One that ended ``validation_failed`` only with ``force``."""
+    """Queue a validated dry run to run for real (started by ``actor``), planned again
+    against the data then; its results and errors go. One that ended
+    ``validation_failed`` only with ``force``."""
     tenant = tenant or ctx.tenant
     record = get_import(ctx, import_id, tenant)
     states.check_move(import_id, record["state"], states.QUEUED)
@@ -105,24 +121,34 @@ def requeue_dry_run(
         )
     request = {**record["request"], "dry_run": False}
     with ctx.engine.begin() as conn:
-        moved = imports_sql.set_state_if(
-            conn,
-            tenant,
-            import_id,
-            list(states.DRY_RUN_ENDS),
-            states.QUEUED,
-            dry_run=False,
-            request=request,
-            started_at=None,
-            finished_at=None,
-            error=None,
-            error_code=None,
-            checkpoint=None,
-        )
-        if moved:  # of a plan that is made again: a queued import has no results
-            imports_sql.clear_results(conn, import_id)
+        moved = requeue(conn, tenant, import_id, request, dry_run=False, **actor.columns("started"))
     if not moved:
         raise InvalidState(f"import {import_id} was started or cancelled meanwhile")
+
+
+def requeue(
+    conn: Connection, tenant: str, import_id: str, request: dict[str, Any], **values: Any
+) -> bool:
+    """Move an ended dry run (validated or validation_failed) back to queued with
+    ``request`` (and ``values``), if it is still one (compare-and-set): it is planned
+    again, its results and errors go."""
+    moved = imports_sql.set_state_if(
+        conn,
+        tenant,
+        import_id,
+        list(states.DRY_RUN_ENDS),
+        states.QUEUED,
+        request=request,
+        started_at=None,
+        finished_at=None,
+        error=None,
+        error_code=None,
+        checkpoint=None,
+        **values,
+    )
+    if moved:  # of a plan that is made again: a queued import has no results
+        imports_sql.clear_results(conn, import_id)
+    return moved
 
 
 def start_import(

@@ -11,7 +11,7 @@ import binascii
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,13 @@ from loadbay.service.imports import get_import, iter_results, write_error_report
 from loadbay.service.views import import_view, result_view
 from loadbay.store import imports_sql
 from loadbay.store.engine import reading
-from loadbay.store.records_sql import INT64_MAX, INT64_MIN, page_records
+from loadbay.store.records_sql import (
+    INT64_MAX,
+    INT64_MIN,
+    count_records,
+    expansions,
+    page_records,
+)
 
 MAX_LIMIT = 200
 OUTCOMES = imports_sql.OUTCOMES
@@ -82,13 +88,17 @@ def imports_page(
     limit: int = 50,
     cursor: str | None = None,
     filters: dict[str, Any] | None = None,
+    count: bool = False,
 ) -> dict[str, Any]:
-    """Imports newest first; filters: state, table, created_after, created_before."""
+    """Imports newest first; filters: state, table, created_after, created_before,
+    template_id, kind, created_by. ``count``: add ``total_count``, of every page."""
     check_limit(limit)
     after = decode_time_cursor(cursor)
     with ctx.engine.connect() as conn, reading(conn).begin():
         rows = imports_sql.page_imports(conn, tenant, limit, after, filters)
-    return _page(rows, limit, lambda r: [r["created_at"].isoformat(), r["id"]], import_view)
+        total = imports_sql.count_imports(conn, tenant, filters) if count else None
+    page = _page(rows, limit, lambda r: [r["created_at"].isoformat(), r["id"]], import_view)
+    return page if total is None else {**page, "total_count": total}
 
 
 def _outcomes(outcome: str | None) -> list[str] | None:
@@ -156,10 +166,15 @@ def records_page(
     limit: int = 100,
     cursor: str | None = None,
     filters: dict[str, str] | None = None,
+    expand: Sequence[str] = (),
+    count: bool = False,
 ) -> dict[str, Any]:
+    """Records in id order; ``expand``: reference columns shown as the records they
+    name; ``count``: add ``total_count``, of every page."""
     check_limit(limit)
     catalog = ctx.catalog_for(tenant)
     table = catalog.get(table_name)
+    expanded = expansions(table, expand)
     after = None
     if cursor:
         (last,) = decode_cursor(cursor, 1)
@@ -167,8 +182,10 @@ def records_page(
             raise InvalidOption(f"cursor {cursor!r} is not valid")
         after = last
     with ctx.engine.connect() as conn, reading(conn).begin():
-        rows = page_records(conn, catalog, table, tenant, limit, after, filters)
-    return _page(rows, limit, lambda r: [int(r["id"])], lambda r: r)
+        rows = page_records(conn, catalog, table, tenant, limit, after, filters, expanded)
+        total = count_records(conn, catalog, table, tenant, filters) if count else None
+    page = _page(rows, limit, lambda r: [int(r["id"])], lambda r: r)
+    return page if total is None else {**page, "total_count": total}
 
 
 def export_file(ctx: Context, tenant: str, table_name: str, fmt: str) -> Path:

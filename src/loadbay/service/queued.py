@@ -8,18 +8,20 @@ for its state: the queue only carries ids.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio.to_thread
 
-from loadbay.errors import InvalidOption
+from loadbay.errors import InvalidOption, InvalidState
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
 from loadbay.service import states
+from loadbay.service.auth import Actor
 from loadbay.service.context import Context
 from loadbay.service.idempotency import fingerprint, once
-from loadbay.service.imports import create_import, get_import, requeue_dry_run
+from loadbay.service.imports import create_import, get_import, requeue, requeue_dry_run
 from loadbay.service.leases import Leases
 from loadbay.service.requests import ImportRequest, SourceSpec, merge_template, parse_choice
 from loadbay.service.revert import revert_import
@@ -114,7 +116,9 @@ def build_request(ctx: Context, tenant: str, spec: ImportSpec) -> ImportRequest:
     if spec.template_id is not None:
         spec = with_template(ctx, tenant, spec)
     if bool(spec.upload_ids) == (spec.records is not None):
-        raise InvalidOption("give upload_id (or upload_ids) or records, and only one of them")
+        raise InvalidOption(
+            "give upload_id (or upload_ids), records or content_base64, and only one of them"
+        )
     count = len(spec.upload_ids) or 1
     names = _table_names(ctx, tenant, spec, count)
     read = {k: spec.options.get(k) for k in SOURCE_OPTIONS}
@@ -183,11 +187,14 @@ def submit(
     spec: ImportSpec,
     dispatcher: Dispatcher,
     idempotency: tuple[str | None, str] = (None, ""),
+    *,
+    actor: Actor,
 ) -> tuple[dict[str, Any], bool]:
-    """Record an import and queue it; (the import, replayed). ``idempotency``: (key, print)."""
+    """Record an import (created by ``actor``) and queue it; (the import, replayed).
+    ``idempotency``: (key, print)."""
 
     def action() -> tuple[int, dict[str, Any]]:
-        import_id = create_import(ctx, build_request(ctx, tenant, spec), tenant)
+        import_id = create_import(ctx, build_request(ctx, tenant, spec), tenant, actor)
         # the import as accepted (queued): read before a worker can move it on, so the
         # answer (and its idempotent replay) does not depend on how fast the worker is
         accepted = import_view(get_import(ctx, import_id, tenant))
@@ -204,17 +211,97 @@ def show(ctx: Context, tenant: str, import_id: str) -> dict[str, Any]:
 
 
 def start(
-    ctx: Context, tenant: str, import_id: str, dispatcher: Dispatcher, force: bool = False
+    ctx: Context,
+    tenant: str,
+    import_id: str,
+    dispatcher: Dispatcher,
+    force: bool = False,
+    *,
+    actor: Actor,
 ) -> dict[str, Any]:
     """Run a validated dry run for real: planned again against the data of that moment
     (one that ended ``validation_failed`` only with ``force``)."""
-    requeue_dry_run(ctx, import_id, tenant, force=force)
+    requeue_dry_run(ctx, import_id, tenant, force=force, actor=actor)
     accepted = show(ctx, tenant, import_id)  # queued again, as submit answers
     dispatcher.enqueue_import(tenant, import_id)
     return accepted
 
 
-def cancel(ctx: Context, tenant: str, import_id: str, leases: Leases) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ImportChanges:
+    """What ``PATCH /v1/imports/{id}`` changes, as a JSON merge patch (RFC 7396):
+    ``mapping`` and ``options`` merge key by key (a null removes a key: the option's
+    default again); ``notes`` is replaced (null clears it) when given."""
+
+    mapping: dict[str, str | None] | None = None
+    options: dict[str, Any] | None = None
+    notes: str | None = None
+    given: frozenset[str] = frozenset()  # the fields the client gave
+
+
+def _changed(request: ImportRequest, changes: ImportChanges) -> ImportRequest:
+    """``request`` with ``changes`` (each option checked as a new import's)."""
+    options = changes.options or {}
+    values = _options(ImportSpec(options=options))  # InvalidOption: unknown or bad
+    defaults = {f.name: f.default for f in dataclasses.fields(ImportRequest)}
+    values.update({k: defaults[k] for k in IMPORT_OPTIONS if k in options and options[k] is None})
+    read = {k: options[k] for k in SOURCE_OPTIONS if k in options}
+    mapping = {**request.mapping, **(changes.mapping or {})}
+    return dataclasses.replace(
+        request,
+        sources=tuple(dataclasses.replace(s, **read) for s in request.sources),
+        mapping={k: v for k, v in mapping.items() if v is not None},
+        notes=changes.notes if "notes" in changes.given else request.notes,
+        **values,
+    )
+
+
+def change(
+    ctx: Context,
+    tenant: str,
+    import_id: str,
+    changes: ImportChanges,
+    dispatcher: Dispatcher,
+) -> dict[str, Any]:
+    """Change the mapping, options or notes of an import that has not run: a queued one
+    runs with them; an ended dry run (validated or validation_failed) is queued to be
+    checked again with a new mapping or options (its notes alone change nothing to
+    check). InvalidState (409) for an import in any other state."""
+    if not changes.given & {"mapping", "options", "notes"}:
+        raise InvalidOption("give mapping, options or notes to change")
+    record = get_import(ctx, import_id, tenant)
+    state = record["state"]
+    if state not in states.CHANGEABLE:
+        raise InvalidState(
+            f"import {import_id} is {state}: only a queued import or an ended dry run "
+            "(validated, validation_failed) can be changed (a running one: cancel it; a "
+            "finished one: import again)",
+            state=state,
+        )
+    request = _changed(ImportRequest.from_json(record["request"]), changes)
+    values: dict[str, Any] = {"request": request.to_json(), "notes": request.notes}
+    recheck = state in states.DRY_RUN_ENDS and bool(changes.given & {"mapping", "options"})
+    with ctx.engine.begin() as conn:
+        if recheck:
+            moved = requeue(conn, tenant, import_id, **values)
+        else:
+            moved = imports_sql.set_state_if(conn, tenant, import_id, [state], state, **values)
+        current = state if moved else imports_sql.get_state(conn, tenant, import_id)
+    if not moved:
+        raise InvalidState(
+            f"import {import_id} became {current} meanwhile: only a queued import or an "
+            "ended dry run can be changed",
+            state=current,
+        )
+    accepted = show(ctx, tenant, import_id)
+    if recheck:
+        dispatcher.enqueue_import(tenant, import_id)
+    return accepted
+
+
+def cancel(
+    ctx: Context, tenant: str, import_id: str, leases: Leases, *, actor: Actor
+) -> dict[str, Any]:
     """Cancel an import that has not finished: its row says ``cancelled`` at once (a
     compare-and-set: a finished import is not cancelled, 409 with its state), and a worker
     running it stops at its next batch or chunk (within a second). What its committed
@@ -226,17 +313,29 @@ def cancel(ctx: Context, tenant: str, import_id: str, leases: Leases) -> dict[st
             leases.request_cancel(import_id)  # its worker's heartbeat reads it every second
         with ctx.engine.begin() as conn:
             moved = imports_sql.set_state_if(
-                conn, tenant, import_id, [state], states.CANCELLED, finished_at=now()
+                conn,
+                tenant,
+                import_id,
+                [state],
+                states.CANCELLED,
+                finished_at=now(),
+                **actor.columns("cancelled"),
             )
             current = state if moved else imports_sql.get_state(conn, tenant, import_id)
-        if moved or (current == states.CANCELLED and state in states.ACTIVE):
-            return show(ctx, tenant, import_id)  # (or its worker stopped at our request)
+        if not moved and current == states.CANCELLED and state in states.ACTIVE:
+            with ctx.engine.begin() as conn:  # its worker stopped at our request
+                imports_sql.update_import(conn, tenant, import_id, **actor.columns("cancelled"))
+            moved = True
+        if moved:
+            return show(ctx, tenant, import_id)
         state = current  # it moved on meanwhile: answer for where it is now
 
 
-def revert(ctx: Context, tenant: str, import_id: str, force: bool = False) -> dict[str, Any]:
+def revert(
+    ctx: Context, tenant: str, import_id: str, force: bool = False, *, actor: Actor
+) -> dict[str, Any]:
     """Undo a finished import; RevertConflict (409, with the conflicts) unless ``force``."""
-    done = revert_import(ctx, import_id, force=force, tenant=tenant)
+    done = revert_import(ctx, import_id, force=force, tenant=tenant, actor=actor)
     return {
         "import": import_view(done["import"]),
         "reverted": done["reverted"],
@@ -251,14 +350,19 @@ async def submit_files(
     files: Sequence[tuple[str | None, AsyncIterable[bytes]]],
     dispatcher: Dispatcher,
     idempotency: tuple[str | None, str] = (None, ""),
+    *,
+    actor: Actor,
 ) -> tuple[dict[str, Any], bool]:
     """An import and its files in one call: each file kept as an upload, then ``submit``."""
     if spec.upload_ids or spec.records is not None:
-        raise InvalidOption("send files, or upload_id / records, not both")
+        raise InvalidOption(
+            "give a file (a multipart part, or content_base64) or upload_id / records, not both"
+        )
     if not files:
         raise InvalidOption("a multipart import needs a file part")
     uploaded = [(await receive(ctx, tenant, name, chunks))[0] for name, chunks in files]
     spec = dataclasses.replace(spec, upload_ids=tuple(u["id"] for u in uploaded))
     key, fields_print = idempotency
     print_ = fingerprint(fields_print, *[f"{u['filename']}\0{u['sha256']}" for u in uploaded])
-    return await anyio.to_thread.run_sync(submit, ctx, tenant, spec, dispatcher, (key, print_))
+    run = functools.partial(submit, actor=actor)
+    return await anyio.to_thread.run_sync(run, ctx, tenant, spec, dispatcher, (key, print_))

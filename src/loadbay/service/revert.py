@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from loadbay.errors import Abandoned, InvalidState, RevertConflict
 from loadbay.service import states
+from loadbay.service.auth import CLI, Actor
 from loadbay.service.context import Context
 from loadbay.service.runner import stamp_value
 from loadbay.store import imports_sql, revert_sql
@@ -26,7 +27,11 @@ log = logging.getLogger("loadbay.revert")
 
 
 def revert_import(
-    ctx: Context, import_id: str, force: bool = False, tenant: str | None = None
+    ctx: Context,
+    import_id: str,
+    force: bool = False,
+    tenant: str | None = None,
+    actor: Actor = CLI,
 ) -> dict[str, Any]:
     """Undo an import. Conflicts refuse the revert (nothing changes) unless ``force``.
 
@@ -61,6 +66,7 @@ def revert_import(
                         states.REVERTED,
                         reverted_at=imports_sql.now(),
                         checkpoint=before["checkpoint"],
+                        **actor.columns("reverted"),
                     ):
                         raise InvalidState(f"import {import_id} changed state while reverting")
             except Abandoned:

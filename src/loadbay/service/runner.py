@@ -194,6 +194,7 @@ class ImportRunner:
                 self._stage_again(conn, request, parts)
         else:
             parts, ingested = self._ingest(conn, request)
+            request = self.request  # (as changed by a PATCH while it was queued)
             stamp = dialect_of(conn).stamp()
             checkpoint = {"parts": [p.to_json() for p in parts], "stamp": str(stamp), "done": []}
             self._move(conn, states.RUNNING, checkpoint=checkpoint, **ingested)
@@ -238,6 +239,10 @@ class ImportRunner:
                 if current == states.CANCELLED:  # before it started
                     raise Cancelled(f"import {self.import_id} was cancelled")
                 imports_sql.clear_results(conn, self.import_id)  # a resumed run's
+            else:  # what it asks now that no PATCH changes it (one may have, since read)
+                request = self.request = ImportRequest.from_json(
+                    imports_sql.get_request(conn, self.tenant, self.import_id)
+                )
         started = time.perf_counter()
         self.tracker.enter(phases.READING)
         parts = self._stage(conn, request)

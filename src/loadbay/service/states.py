@@ -59,6 +59,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     REVERTED: frozenset(),
 }
 
+#: its mapping, options and notes may still be changed (PATCH /v1/imports/{id})
+CHANGEABLE = frozenset({QUEUED, VALIDATED, VALIDATION_FAILED})
 #: a worker is (or was, if it died) working on it
 ACTIVE = frozenset({VALIDATING, RUNNING})
 #: nothing more happens to it by itself

@@ -6,17 +6,19 @@ An upload is immutable. Inline JSON records of an import are kept as an upload t
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import re
 import secrets
-from collections.abc import AsyncIterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 from sqlalchemy.engine import Connection
 
+from loadbay.errors import InvalidBase64, PayloadTooLarge
 from loadbay.pipeline.read import ReadOptions, detect_format
 from loadbay.pipeline.read.limits import limits_of
 from loadbay.service.context import Context
@@ -65,6 +67,52 @@ async def receive(
     return await anyio.to_thread.run_sync(
         _keep, ctx, tenant, clean_filename(filename), writer, idempotency_key
     )
+
+
+#: base64 text is decoded this many characters at a time (a multiple of 4)
+BASE64_BLOCK = 1 << 20
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=]")
+_SPACE = re.compile(r"\s")
+
+
+def base64_length(size: int) -> int:
+    """The length of ``size`` bytes as base64 text (padded)."""
+    return 4 * -(-size // 3)
+
+
+def checked_base64(text: str, limit: int, what: str = "content_base64") -> str:
+    """``text`` (standard base64; line breaks and other white space are ignored, the
+    padding may be left out) ready to decode: InvalidBase64 (400) naming the first wrong
+    character, or PayloadTooLarge (413) when it decodes to more than ``limit`` bytes
+    (known from its length alone: nothing is decoded)."""
+    if _SPACE.search(text):
+        text = _SPACE.sub("", text)
+    bad = _NOT_BASE64.search(text)
+    if bad is not None:
+        raise InvalidBase64(
+            f"{what} is not valid base64: {bad.group()!r} at position {bad.start()} is not "
+            "a base64 character (A-Z, a-z, 0-9, +, /, and = at the end)"
+        )
+    body = text.rstrip("=")
+    if "=" in body or len(text) - len(body) > 2:
+        raise InvalidBase64(f"{what} is not valid base64: '=' may only end it (at most two)")
+    if len(body) % 4 == 1:
+        raise InvalidBase64(
+            f"{what} is not valid base64: {len(body):,} characters (without '=') is no "
+            "length of base64 text, one is missing or extra"
+        )
+    size = len(body) * 3 // 4
+    if size > limit:
+        raise PayloadTooLarge(
+            f"{what} decodes to {size:,} bytes, more than the {limit:,} allowed", limit=limit
+        )
+    return body + "=" * (-len(body) % 4)
+
+
+async def base64_chunks(text: str) -> AsyncIterator[bytes]:
+    """The bytes of ``checked_base64`` text, a block at a time (as a file's chunks)."""
+    for start in range(0, len(text), BASE64_BLOCK):
+        yield base64.b64decode(text[start : start + BASE64_BLOCK], validate=True)
 
 
 def save_records(ctx: Context, tenant: str, records: object) -> dict[str, Any]:

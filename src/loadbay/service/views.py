@@ -48,6 +48,8 @@ def import_view(record: dict[str, Any]) -> dict[str, Any]:
         "dry_run": bool(record["dry_run"]),
         "notes": record.get("notes"),
         "template_id": record.get("template_id"),
+        "kind": record.get("kind") or "file",
+        **{f"{act}_by": actor_view(record, act) for act in ACTS},
         "counts": {k: int(counts.get(k, 0)) for k in OUTCOMES},
         "rows_total": int(record.get("rows_total") or 0),
         "rows_processed": int(record.get("rows_processed") or 0),
@@ -59,6 +61,19 @@ def import_view(record: dict[str, Any]) -> dict[str, Any]:
         "reverted_at": iso(record.get("reverted_at")),
         "error": error,
     }
+
+
+#: what is done to an import, and who did it kept (columns ``<act>_by``, ``<act>_by_name``)
+ACTS = ("created", "started", "cancelled", "reverted")
+
+
+def actor_view(record: dict[str, Any], act: str) -> dict[str, Any] | None:
+    """Who did ``act`` to an import (``{"token_id", "name"}``), or None: not done, or done
+    before loadbay kept it."""
+    token_id, name = record.get(f"{act}_by"), record.get(f"{act}_by_name")
+    if token_id is None and name is None:
+        return None
+    return {"token_id": token_id, "name": name}
 
 
 def result_view(row: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ _I = system.imports
 _THIS_IMPORT = (_I.c.id == sa.bindparam("w_id"), _I.c.tenant_id == sa.bindparam("w_tenant"))
 _GET_IMPORT = sa.select(_I).where(*_THIS_IMPORT)
 _GET_STATE = sa.select(_I.c.state).where(*_THIS_IMPORT)
+_GET_REQUEST = sa.select(_I.c.request).where(*_THIS_IMPORT)
 _UPDATE_IMPORT = sa.update(_I).where(*_THIS_IMPORT)
 _SET_STATE_IF = sa.update(_I).where(
     *_THIS_IMPORT, _I.c.state.in_(sa.bindparam("w_current", expanding=True))
@@ -72,6 +73,14 @@ def get_state(conn: Connection, tenant: str, import_id: str) -> str:
     if state is None:
         raise NotFound(f"no import {import_id!r}")
     return str(state)
+
+
+def get_request(conn: Connection, tenant: str, import_id: str) -> dict[str, Any]:
+    """Only what an import asks (its ``request``): a narrow read."""
+    found = conn.execute(_GET_REQUEST, _this(tenant, import_id)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"no import {import_id!r}")
+    return dict(found)
 
 
 def update_import(conn: Connection, tenant: str, import_id: str, **values: Any) -> None:
@@ -234,19 +243,7 @@ def page_imports(
 ) -> list[dict[str, Any]]:
     """Newest first, keyset-paginated on (created_at, id); ``limit`` + 1 rows tell more."""
     i = system.imports
-    filters = filters or {}
-    query = sa.select(i).where(i.c.tenant_id == tenant)
-    if filters.get("state"):
-        query = query.where(i.c.state == filters["state"])
-    if filters.get("table"):
-        pattern = '%"' + _like_escape(str(filters["table"])) + '"%'
-        query = query.where(sa.cast(i.c.tables, sa.Text).like(pattern, escape="\\"))
-    if filters.get("template_id"):
-        query = query.where(i.c.template_id == filters["template_id"])
-    if filters.get("created_after"):
-        query = query.where(i.c.created_at > filters["created_after"])
-    if filters.get("created_before"):
-        query = query.where(i.c.created_at < filters["created_before"])
+    query = sa.select(i).where(i.c.tenant_id == tenant, *_filtered(filters or {}))
     if after is not None:
         at, last_id = after
         query = query.where(
@@ -254,6 +251,31 @@ def page_imports(
         )
     query = query.order_by(i.c.created_at.desc(), i.c.id.desc()).limit(limit + 1)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def count_imports(conn: Connection, tenant: str, filters: dict[str, Any] | None = None) -> int:
+    """How many imports of ``tenant`` the filters of ``page_imports`` keep (every page)."""
+    i = system.imports
+    query = sa.select(sa.func.count()).select_from(i).where(i.c.tenant_id == tenant)
+    return int(conn.execute(query.where(*_filtered(filters or {}))).scalar_one())
+
+
+#: the filters of the imports list that are one column's equality
+_EQUAL = ("state", "template_id", "kind", "created_by")
+
+
+def _filtered(filters: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
+    """The conditions of the imports list's filters (besides the tenant)."""
+    i = system.imports
+    where = [i.c[name] == filters[name] for name in _EQUAL if filters.get(name)]
+    if filters.get("table"):
+        pattern = '%"' + _like_escape(str(filters["table"])) + '"%'
+        where.append(sa.cast(i.c.tables, sa.Text).like(pattern, escape="\\"))
+    if filters.get("created_after"):
+        where.append(i.c.created_at > filters["created_after"])
+    if filters.get("created_before"):
+        where.append(i.c.created_at < filters["created_before"])
+    return where
 
 
 def _like_escape(text_: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
-from loadbay.errors import InvalidOption
+from loadbay.errors import InvalidOption, UnknownExpand
 from loadbay.schema.model import Catalog, Column, ColumnType, Table
 from loadbay.store.dialect import q
 
@@ -27,8 +27,25 @@ def _value_column(catalog: Catalog, col: Column) -> Column:
     return catalog.get(col.references.table).column(col.references.column)
 
 
-def _select(catalog: Catalog, table: Table) -> tuple[str, dict[str, str]]:
-    """``SELECT … FROM … JOIN …`` and the expression that shows each column."""
+def expansions(table: Table, names: Sequence[str]) -> tuple[Column, ...]:
+    """The reference columns of ``table`` that ``names`` ask to expand (``?expand=``);
+    UnknownExpand (400) naming the ones it has, for any other name."""
+    allowed = [c.name for c in table.references]
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        has = ", ".join(allowed) if allowed else "none: it references no table"
+        raise UnknownExpand(
+            f"expand: {unknown[0]!r} is not a reference of {table.name} (it can expand: {has})",
+            allowed=allowed,
+        )
+    return tuple(table.column(n) for n in dict.fromkeys(names))
+
+
+def _select(
+    catalog: Catalog, table: Table, expand: Sequence[Column] = ()
+) -> tuple[str, dict[str, str]]:
+    """``SELECT … FROM … JOIN …`` and the expression that shows each column; after them,
+    the stored id of each reference column to ``expand``."""
     shown: dict[str, str] = {}
     joins = []
     for n, col in enumerate(table.columns):
@@ -38,21 +55,37 @@ def _select(catalog: Catalog, table: Table) -> tuple[str, dict[str, str]]:
         alias = f"r{n}"
         joins.append(f"LEFT JOIN {q(col.references.table)} {alias} ON {alias}.id = t.{q(col.name)}")
         shown[col.name] = f"{alias}.{q(col.references.column)}"
-    cols = ", ".join(["t.id", *shown.values()])
+    cols = ", ".join(["t.id", *shown.values(), *(f"t.{q(c.name)}" for c in expand)])
     return f"SELECT {cols} FROM {q(table.name)} t {' '.join(joins)}", shown
 
 
 def _record(catalog: Catalog, table: Table, row: Sequence[Any]) -> dict[str, Any]:
     record: dict[str, Any] = {"id": row[0]}
-    for col, value in zip(table.columns, row[1:], strict=True):
+    for col, value in zip(table.columns, row[1 : 1 + len(table.columns)], strict=True):
         record[col.name] = plain_value(_value_column(catalog, col), value)
     return record
 
 
 def _rows(
-    conn: Connection, catalog: Catalog, table: Table, sql: Any, params: dict[str, Any]
+    conn: Connection,
+    catalog: Catalog,
+    table: Table,
+    sql: Any,
+    params: dict[str, Any],
+    expand: Sequence[Column] = (),
 ) -> list[dict[str, Any]]:
-    return [_record(catalog, table, row) for row in conn.execute(sql, params)]
+    """The records of ``sql`` (a ``_select``), each reference to ``expand`` holding the
+    referenced record: one IN query per expanded column, for all the rows together."""
+    rows = conn.execute(sql, params).all()
+    records = [_record(catalog, table, row) for row in rows]
+    for n, col in enumerate(expand, start=1 + len(table.columns)):
+        assert col.references is not None
+        ids = sorted({int(row[n]) for row in rows if row[n] is not None})
+        target = catalog.get(col.references.table)
+        found = records_by_ids(conn, catalog, target, params["tenant"], ids)
+        for record, row in zip(records, rows, strict=True):
+            record[col.name] = None if row[n] is None else found.get(int(row[n]))
+    return records
 
 
 def _where(
@@ -99,28 +132,49 @@ def page_records(
     limit: int,
     after_id: int | None = None,
     filters: dict[str, str] | None = None,
+    expand: Sequence[Column] = (),
 ) -> list[dict[str, Any]]:
-    """Up to ``limit`` + 1 rows in id order after ``after_id`` (the extra one tells more)."""
-    select, shown = _select(catalog, table)
+    """Up to ``limit`` + 1 rows in id order after ``after_id`` (the extra one tells more);
+    the references to ``expand`` (``expansions``) as the records they name."""
+    select, shown = _select(catalog, table, expand)
     where, params = _where(conn, catalog, table, tenant, shown, filters)
     params["limit"] = limit + 1
     if after_id is not None:
         where.append("t.id > :after")
         params["after"] = after_id
     sql = f"{select} WHERE {' AND '.join(where)} ORDER BY t.id LIMIT :limit"
-    return _rows(conn, catalog, table, text(sql), params)
+    return _rows(conn, catalog, table, text(sql), params, expand)
+
+
+def count_records(
+    conn: Connection,
+    catalog: Catalog,
+    table: Table,
+    tenant: str,
+    filters: dict[str, str] | None = None,
+) -> int:
+    """How many rows of ``table`` for ``tenant`` the filters of ``page_records`` keep."""
+    select, shown = _select(catalog, table)
+    where, params = _where(conn, catalog, table, tenant, shown, filters)
+    sql = f"SELECT count(*) FROM ({select} WHERE {' AND '.join(where)}) counted"
+    return int(conn.execute(text(sql), params).scalar_one())
 
 
 def records_by_ids(
-    conn: Connection, catalog: Catalog, table: Table, tenant: str, ids: Sequence[int]
+    conn: Connection,
+    catalog: Catalog,
+    table: Table,
+    tenant: str,
+    ids: Sequence[int],
+    expand: Sequence[Column] = (),
 ) -> dict[int, dict[str, Any]]:
     if not ids:
         return {}
-    select, _ = _select(catalog, table)
+    select, _ = _select(catalog, table, expand)
     sql = text(f"{select} WHERE t.tenant_id = :tenant AND t.id IN :ids").bindparams(
         bindparam("ids", expanding=True)
     )
-    rows = _rows(conn, catalog, table, sql, {"tenant": tenant, "ids": list(ids)})
+    rows = _rows(conn, catalog, table, sql, {"tenant": tenant, "ids": list(ids)}, expand)
     return {int(r["id"]): r for r in rows}
 
 

@@ -47,7 +47,23 @@ imports = sa.Table(
     sa.Column("template_id", sa.String(40)),
     #: the progress of its run (service/progress.py): phase, rows, bytes, rate, ETA
     sa.Column("progress", sa.JSON),
+    #: ``file`` (an import of files or inline records) or ``bulk`` (a synchronous bulk
+    #: request of /v1/tables/{table}/records/bulk)
+    sa.Column("kind", sa.String(10), nullable=False, server_default="file"),
+    #: who created, started, cancelled and reverted it: the token's id and its name then
+    #: (a command-line import: no token, the name ``cli``)
+    sa.Column("created_by", sa.String(40)),
+    sa.Column("created_by_name", sa.String(200)),
+    sa.Column("started_by", sa.String(40)),
+    sa.Column("started_by_name", sa.String(200)),
+    sa.Column("cancelled_by", sa.String(40)),
+    sa.Column("cancelled_by_name", sa.String(200)),
+    sa.Column("reverted_by", sa.String(40)),
+    sa.Column("reverted_by_name", sa.String(200)),
     sa.Index("loadbay_imports_tenant_created", "tenant_id", "created_at"),
+    # the list's filters by kind and by creator, newest first
+    sa.Index("loadbay_imports_tenant_kind", "tenant_id", "kind", "created_at"),
+    sa.Index("loadbay_imports_tenant_creator", "tenant_id", "created_by", "created_at"),
 )
 
 results = sa.Table(

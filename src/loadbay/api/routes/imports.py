@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from starlette.background import BackgroundTask
@@ -19,6 +19,7 @@ from loadbay.api.schemas import (
     ImportAsTemplate,
     ImportCreate,
     ImportPage,
+    ImportUpdate,
     ResultPage,
     RevertRequest,
     RevertResult,
@@ -27,7 +28,7 @@ from loadbay.api.schemas import (
     Template,
 )
 from loadbay.errors import InvalidOption
-from loadbay.service import pages, queued, templates
+from loadbay.service import pages, queued, templates, uploads
 from loadbay.service.idempotency import fingerprint
 from loadbay.service.queued import ImportSpec
 
@@ -49,6 +50,13 @@ _FORM_FIELDS: dict[str, Any] = {
     "dry_run": {"type": "boolean"},
     "notes": {"type": "string"},
     "template_id": {"type": "string", "description": "A saved template: the defaults"},
+}
+#: a 202 answer's header: where to follow the import
+_LOCATION = {
+    "Location": {
+        "description": "The import: GET it to follow its state.",
+        "schema": {"type": "string", "example": "/v1/imports/imp_9f86d081884c7d65"},
+    }
 }
 _CREATE_BODY = {
     "requestBody": {
@@ -104,13 +112,18 @@ def _spec(body: ImportCreate) -> ImportSpec:
     "",
     status_code=202,
     response_model=Import,
-    responses=errors(401, 403, 404, 409, 413, 415, 422, 429),
+    responses={
+        202: {"description": "Accepted: queued.", "headers": _LOCATION},
+        **errors(400, 401, 403, 404, 409, 413, 415, 422, 429),
+    },
     openapi_extra=_CREATE_BODY,
 )
 async def create_import(
     request: Request, principal: Writer, svc: Svc, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
-    """Queue an import: JSON naming uploads or holding records, or multipart with files."""
+    """Queue an import: JSON naming uploads, holding records or a file as base64, or
+    multipart with files."""
+    actor = principal.actor
     if forms.is_multipart(request):
         form = await forms.read_form(request)
         try:
@@ -119,23 +132,51 @@ async def create_import(
             files = [(f.filename, forms.chunks(f)) for f in forms.files_of(form)]
             print_ = fingerprint(body.model_dump_json())
             found, replayed = await queued.submit_files(
-                svc.ctx, principal.tenant, _spec(body), files, svc.jobs, (idempotency_key, print_)
+                svc.ctx,
+                principal.tenant,
+                _spec(body),
+                files,
+                svc.jobs,
+                (idempotency_key, print_),
+                actor=actor,
             )
         finally:
             await form.close()
     elif forms.is_json(request):
         body, print_ = await forms.json_body(request, ImportCreate)
-        found, replayed = await run_in_threadpool(
-            queued.submit,
-            svc.ctx,
-            principal.tenant,
-            _spec(body),
-            svc.jobs,
-            (idempotency_key, print_),
-        )
+        if body.content_base64 is not None:  # a file, kept as an upload as multipart's are
+            text = uploads.checked_base64(body.content_base64, svc.settings.max_upload_bytes)
+            found, replayed = await queued.submit_files(
+                svc.ctx,
+                principal.tenant,
+                _spec(body),
+                [(body.filename, uploads.base64_chunks(text))],
+                svc.jobs,
+                (idempotency_key, print_),
+                actor=actor,
+            )
+        else:
+            if body.filename is not None:
+                raise InvalidOption("filename names the file of content_base64: give both")
+            found, replayed = await run_in_threadpool(
+                queued.submit,
+                svc.ctx,
+                principal.tenant,
+                _spec(body),
+                svc.jobs,
+                (idempotency_key, print_),
+                actor=actor,
+            )
     else:
         raise InvalidOption("send application/json or multipart/form-data")
-    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return _accepted(found, replayed)
+
+
+def _accepted(found: dict[str, Any], replayed: bool = False) -> JSONResponse:
+    """A 202 answer: the import, and where to follow it (Location)."""
+    headers = {"Location": f"/v1/imports/{found['id']}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
     return JSONResponse(found, status_code=202, headers=headers)
 
 
@@ -148,6 +189,17 @@ def list_imports(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     template_id: str | None = None,
+    kind: Annotated[
+        Literal["file", "bulk"] | None,
+        Query(description="file: imports of files or records; bulk: bulk requests."),
+    ] = None,
+    created_by: Annotated[
+        str | None,
+        Query(max_length=40, description="The id of the token that created them (tok_…)."),
+    ] = None,
+    count: Annotated[
+        bool, Query(description="Add total_count: how many the filters keep, all pages.")
+    ] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
@@ -158,8 +210,10 @@ def list_imports(
         "created_after": _naive(created_after),
         "created_before": _naive(created_before),
         "template_id": template_id,
+        "kind": kind,
+        "created_by": created_by,
     }
-    return pages.imports_page(svc.ctx, principal.tenant, limit, cursor, filters)
+    return pages.imports_page(svc.ctx, principal.tenant, limit, cursor, filters, count)
 
 
 def _naive(moment: datetime | None) -> datetime | None:
@@ -205,19 +259,44 @@ def import_results(
     return pages.results_page(svc.ctx, principal.tenant, import_id, limit, cursor, outcome)
 
 
+@router.patch(
+    "/{import_id}",
+    response_model=Import,
+    responses=errors(401, 403, 404, 409, 422, 429),
+)
+def change_import(
+    import_id: str, body: ImportUpdate, principal: Writer, svc: Svc
+) -> dict[str, Any]:
+    """Change the mapping, options or notes of a queued or validated import (a JSON
+    merge patch: mapping and options key by key, null removing one). A validated dry run
+    is queued to be checked again with them; any other state is 409."""
+    options = body.options
+    changes = queued.ImportChanges(
+        mapping=body.mapping,
+        options={k: getattr(options, k) for k in options.model_fields_set} if options else None,
+        notes=body.notes,
+        given=frozenset(body.model_fields_set),
+    )
+    return queued.change(svc.ctx, principal.tenant, import_id, changes, svc.jobs)
+
+
 @router.post(
     "/{import_id}/start",
     status_code=202,
     response_model=Import,
-    responses=errors(401, 403, 404, 409, 429),
+    responses={
+        202: {"description": "Accepted: queued to run.", "headers": _LOCATION},
+        **errors(401, 403, 404, 409, 429),
+    },
 )
 def start_import(
     import_id: str, principal: Writer, svc: Svc, body: StartRequest | None = None
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Run a dry run for real (queued again). One that ended ``validation_failed`` (rows
     failed a strict dry run) is 409 unless ``{"force": true}``."""
-    force = bool(body and body.force)
-    return queued.start(svc.ctx, principal.tenant, import_id, svc.jobs, force)
+    actor, force = principal.actor, bool(body and body.force)
+    started = queued.start(svc.ctx, principal.tenant, import_id, svc.jobs, force, actor=actor)
+    return _accepted(started)
 
 
 @router.post(
@@ -225,7 +304,8 @@ def start_import(
 )
 def cancel_import(import_id: str, principal: Writer, svc: Svc) -> dict[str, Any]:
     """Cancel a queued or validated import now; a running one stops at its next chunk."""
-    return queued.cancel(svc.ctx, principal.tenant, import_id, svc.leases)
+    actor = principal.actor
+    return queued.cancel(svc.ctx, principal.tenant, import_id, svc.leases, actor=actor)
 
 
 @router.post(
@@ -238,7 +318,7 @@ def revert_import(
 ) -> dict[str, Any]:
     """Undo a finished import; 409 listing the conflicts unless ``{"force": true}``."""
     force = bool(body and body.force)
-    return queued.revert(svc.ctx, principal.tenant, import_id, force)
+    return queued.revert(svc.ctx, principal.tenant, import_id, force, actor=principal.actor)
 
 
 @router.post(

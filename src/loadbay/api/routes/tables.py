@@ -29,7 +29,7 @@ from loadbay.service import tables as table_service
 router = APIRouter(prefix="/v1/tables", tags=["tables"])
 
 #: query parameters of the records route that are not column filters
-_RESERVED = {"limit", "cursor", "format"}
+_RESERVED = {"limit", "cursor", "format", "expand", "count"}
 _EXPORTS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A page of records; the whole table with ?format=csv or ?format=jsonl.",
@@ -43,6 +43,15 @@ _MIXED: dict[int | str, dict[str, Any]] = {
     207: {"model": BulkResponse, "description": "Some records failed: see each result."}
 }
 _MEDIA = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
+EXPAND = (
+    "Reference columns (comma-separated) to show as the records they name instead of "
+    "their natural keys; an unknown one is 400 unknown_expand, naming those there are."
+)
+
+
+def names_of(text: str | None) -> list[str]:
+    """``a, b,c`` as ``["a", "b", "c"]`` (a query parameter's list)."""
+    return [n.strip() for n in text.split(",") if n.strip()] if text else []
 
 
 @router.get("", response_model=TableList, responses=errors(401, 403, 429))
@@ -96,7 +105,7 @@ def alter_table(table: str, body: TableAlter, principal: Writer, svc: Svc) -> di
 @router.get(
     "/{table}/records",
     response_model=RecordPage,
-    responses={**_EXPORTS, **errors(401, 403, 404, 422, 429)},
+    responses={**_EXPORTS, **errors(400, 401, 403, 404, 422, 429)},
 )
 def list_records(
     table: str,
@@ -106,6 +115,10 @@ def list_records(
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
     cursor: str | None = None,
     format: Literal["csv", "jsonl"] | None = None,
+    expand: Annotated[str | None, Query(description=EXPAND, examples=["customer,contact"])] = None,
+    count: Annotated[
+        bool, Query(description="Add total_count: how many the filters keep, all pages.")
+    ] = False,
 ) -> Any:
     """Records in id order; any other query parameter filters a column (``?status=active``)."""
     filters = {k: v for k, v in request.query_params.items() if k not in _RESERVED}
@@ -117,13 +130,15 @@ def list_records(
             filename=f"{table}.{format}",
             background=BackgroundTask(path.unlink, missing_ok=True),
         )
-    return pages.records_page(svc.ctx, principal.tenant, table, limit, cursor, filters)
+    return pages.records_page(
+        svc.ctx, principal.tenant, table, limit, cursor, filters, names_of(expand), count
+    )
 
 
 @router.post(
     "/{table}/records/bulk",
     response_model=BulkResponse,
-    responses={**_MIXED, **errors(401, 403, 404, 409, 413, 422, 429)},
+    responses={**_MIXED, **errors(400, 401, 403, 404, 409, 413, 422, 429)},
 )
 def bulk_records(
     table: str,
@@ -132,11 +147,14 @@ def bulk_records(
     svc: Svc,
     return_: Annotated[Literal["ids", "records"], Query(alias="return")] = "ids",
     fields: Annotated[str | None, Query(description="With return=records: a,b,c")] = None,
+    expand: Annotated[
+        str | None, Query(description="With return=records: " + EXPAND, examples=["customer"])
+    ] = None,
 ) -> JSONResponse:
     """Write up to LOADBAY_BULK_MAX records now: 200 if all succeed, 207 if some fail;
     with ``error_handling: strict``, all or nothing (422 ``row_errors`` if any fails)."""
     forms.check_text(body.records, "records")
-    chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+    chosen = names_of(fields) or None
     status, found = bulk.bulk_records(
         svc.ctx,
         svc.leases,
@@ -148,5 +166,7 @@ def bulk_records(
         fields=chosen,
         error_handling=body.error_handling,
         lock_timeout=body.lock_timeout,
+        expand=names_of(expand),
+        actor=principal.actor,
     )
     return JSONResponse(found, status_code=status)

@@ -10,8 +10,8 @@ from starlette.responses import JSONResponse
 
 from loadbay.api import forms
 from loadbay.api.deps import Reader, Svc, Writer
-from loadbay.api.openapi import errors
-from loadbay.api.schemas import Upload
+from loadbay.api.openapi import errors, ref
+from loadbay.api.schemas import Upload, UploadCreate
 from loadbay.errors import InvalidOption, PayloadTooLarge
 from loadbay.service import uploads
 from loadbay.service.views import upload_view
@@ -21,10 +21,12 @@ router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 _BODY = {
     "requestBody": {
         "required": True,
-        "description": "The file: a raw body (name it with ?filename=), or a multipart "
-        "form with one file part.",
+        "description": "The file: a raw body (name it with ?filename=), a multipart "
+        "form with one file part, or JSON with its bytes as base64 (the size limit is "
+        "the decoded size's).",
         "content": {
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": ref(UploadCreate)},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
@@ -49,7 +51,7 @@ IdempotencyKey = Annotated[
     "",
     status_code=201,
     response_model=Upload,
-    responses=errors(401, 403, 409, 413, 422, 429),
+    responses=errors(400, 401, 403, 409, 413, 422, 429),
     openapi_extra=_BODY,
 )
 async def create_upload(
@@ -60,7 +62,18 @@ async def create_upload(
     filename: Annotated[str | None, Query(max_length=255)] = None,
 ) -> JSONResponse:
     """Stream a file to storage (sha256 and size limit on the way); detect its format."""
-    if forms.is_multipart(request):
+    if forms.is_json(request, untyped=False):
+        data = forms.load_json(await request.body(), "the body", svc.settings.max_json_depth)
+        body = forms.validate(UploadCreate, data)
+        text = uploads.checked_base64(body.content_base64, svc.settings.max_upload_bytes)
+        upload, replayed = await uploads.receive(
+            svc.ctx,
+            principal.tenant,
+            body.filename or filename,
+            uploads.base64_chunks(text),
+            idempotency_key,
+        )
+    elif forms.is_multipart(request):
         form = await forms.read_form(request)
         try:
             files = forms.files_of(form)
