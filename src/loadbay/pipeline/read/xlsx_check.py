@@ -121,7 +121,8 @@ class Grid:
             rows = max([rows, *map(int, set(_ROWS.findall(block)))])
         self.rows, self.columns = rows, columns
         self._unreferenced(block, text)
-        self.errors = self.errors or found_in(ERROR_TYPE, block, text)
+        if not self.errors and (b'"e"' in block or b"'e'" in block):  # bytes first: fast
+            self.errors = found_in(ERROR_TYPE, block, text)
         rows, columns = rows + self.loose_rows, columns + self.loose_columns
         self._check(columns, rows, "has a cell at")
         if columns > self.limits.columns:
