@@ -27,10 +27,10 @@ from loadbay.client_models import Import, RowResult, Template
 from loadbay.config import Settings
 from loadbay.errors import InvalidOption, LoadbayError, Unavailable
 from loadbay.service.ingest import Progress
+from loadbay.service.queued import SOURCE_OPTIONS
 from loadbay.service.requests import ImportRequest
 from loadbay.service.views import iso
 
-_READ = ("format", "delimiter", "encoding", "sheet")
 _TIMES = ("created_at", "started_at", "finished_at", "reverted_at")
 _PROBLEM = ("type", "status", "instance")
 
@@ -100,7 +100,7 @@ def run_import(
     tables = [s.table for s in request.sources]
     first = request.sources[0]
     options = {
-        **{k: getattr(first, k) for k in _READ},
+        **{k: getattr(first, k) for k in SOURCE_OPTIONS},
         "strict_columns": request.strict_columns,
         "require_all_columns": request.require_all_columns,
         "empty": request.empty.value,

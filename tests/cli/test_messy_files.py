@@ -84,3 +84,15 @@ def test_import_help_lists_the_read_options(env: dict[str, str]) -> None:
     result = loadbay(env, "import", "--help")
     for option in ("--no-header", "--skip-lines", "--header-row", "--comment", "--escape"):
         assert option in result.stdout
+
+
+def test_read_options_reach_a_remote_server(remote_env: dict[str, str], tmp_path: Path) -> None:
+    """Against a server, the read options go with the import (not only the local ones)."""
+    bare = tmp_path / "bare.csv"
+    bare.write_text("# exported\nAcme,30\nGlobex,14\n")
+    result = loadbay(
+        remote_env, "import", str(bare), "--table", "companies", "--no-header",
+        "--comment", "#", "--map", "column_1=name", "--map", "column_2=due_days", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert as_json(result)["counts"]["created"] == 2
