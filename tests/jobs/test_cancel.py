@@ -14,6 +14,7 @@ from loadbay.errors import Cancelled, InvalidState
 from loadbay.pipeline.frames import ErrorHandling
 from loadbay.service import imports as import_service
 from loadbay.service import queued
+from loadbay.service.auth import CLI
 from loadbay.service.context import Context
 from loadbay.service.leases import Heartbeat, Leases, open_leases, run_leased
 from loadbay.service.requests import ImportRequest, SourceSpec
@@ -50,7 +51,7 @@ def test_a_cancel_answered_after_the_last_chunk_committed_still_ends_cancelled(
         check(beat, phase, done, total)
         if phase == "write" and done == total and not answers:
             # the API answers a cancel between the last chunk's commit and the end
-            answers.append(queued.cancel(ctx, ctx.tenant, import_id, leases))
+            answers.append(queued.cancel(ctx, ctx.tenant, import_id, leases, actor=CLI))
 
     monkeypatch.setattr(Heartbeat, "check", cancel_after_last_chunk)
     record = run_leased(ctx, leases, ctx.tenant, import_id)
@@ -67,7 +68,7 @@ def test_a_finished_import_is_not_cancelled(ctx: Context, leases: Leases, tmp_pa
     import_id = lenient(ctx, tmp_path)
     assert run_leased(ctx, leases, ctx.tenant, import_id)["state"] == "succeeded"  # type: ignore[index]
     with pytest.raises(InvalidState) as refused:
-        queued.cancel(ctx, ctx.tenant, import_id, leases)
+        queued.cancel(ctx, ctx.tenant, import_id, leases, actor=CLI)
     assert refused.value.details == {"state": "succeeded"}
     assert import_service.get_import(ctx, import_id)["state"] == "succeeded"
 

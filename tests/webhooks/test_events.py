@@ -16,6 +16,7 @@ from loadbay.pipeline.frames import ErrorHandling
 from loadbay.service import delivery, queued
 from loadbay.service import imports as import_service
 from loadbay.service import webhooks as webhook_service
+from loadbay.service.auth import CLI
 from loadbay.service.context import Context
 from loadbay.service.leases import open_leases
 from loadbay.service.requests import ImportRequest, SourceSpec
@@ -50,7 +51,7 @@ def every_event(ctx: Context, tmp_path: Path) -> dict[str, str]:
     waiting = import_service.create_import(ctx, ImportRequest(sources=(source,)))
     leases = open_leases(ctx.settings)
     try:
-        queued.cancel(ctx, ctx.tenant, waiting, leases)
+        queued.cancel(ctx, ctx.tenant, waiting, leases, actor=CLI)
     finally:
         leases.close()
     revert_import(ctx, partial["id"])
@@ -129,7 +130,7 @@ def test_a_cancelled_import_is_one_event_though_the_runner_sees_it_again(
     seen = import_service.get_import(ctx, waiting)  # a worker has read it, queued
     leases = open_leases(ctx.settings)
     try:
-        queued.cancel(ctx, ctx.tenant, waiting, leases)
+        queued.cancel(ctx, ctx.tenant, waiting, leases, actor=CLI)
     finally:
         leases.close()
     # the worker runs it: it finds it cancelled, and records it so again (same state)
