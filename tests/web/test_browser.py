@@ -341,3 +341,31 @@ def test_live_progress_is_pushed(browser: Any, kind: str, tmp_path: Path) -> Non
         assert "writing" in phases and "300" in phases
         walk.shot("17-done")
         walk.close()
+
+
+def test_a_table_made_from_the_file(browser: Any, server: Server, tmp_path: Path) -> None:
+    """Step 1's other way: the table inferred from the file, edited, created; the file then
+    maps onto it and its check passes."""
+    kind = "pg" if "postgresql" in server.env["LOADBAY_DATABASE_URL"] else "sqlite"
+    walk = Walk(browser, server, kind, server.token("default", "write"))
+    page = walk.page
+    gadgets = tmp_path / "gadgets.csv"
+    gadgets.write_text("Serial No,Name,Price (€),Bought\nA1,Widget,3.50,2024-01-02\nA2,Gizmo,4,\n")
+    page.goto("/new")
+    page.locator("#files").set_input_files(str(gadgets))
+    page.get_by_text("✔ uploaded").wait_for()
+    page.get_by_role("button", name="Or create a new table from the file").click()
+    page.wait_for_url("**/new/table?**")
+    assert page.get_by_label("Type of Price (€)").input_value() == "decimal"
+    assert page.get_by_label("Bought is required").is_checked() is False  # one row has none
+    page.get_by_label("Table name").fill(f"gadgets_{kind}")
+    page.get_by_label("Column name for Price (€)").fill("unit_price")
+    walk.shot("03-new-table")
+    walk.shot("03-new-table-390", narrow=True)
+    page.get_by_role("button", name="Create the table, then map the columns").click()
+    page.wait_for_url("**/new/columns?**")
+    assert page.get_by_label("Column for Price (€)").input_value() == "unit_price"
+    page.get_by_role("button", name="Check: dry run of the whole file").click()
+    walk.settled("validated")
+    assert page.locator('[data-count="created"]').inner_text() == "2"
+    walk.close()
