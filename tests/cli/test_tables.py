@@ -20,6 +20,7 @@ ROWS = [
 
 
 def _csv(path: Path, rows: list[list[str]], delimiter: str = ";") -> str:
+    """``rows`` written by Python's csv module."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle, delimiter=delimiter).writerows(rows)
     return str(path)
@@ -134,3 +135,76 @@ def test_infer_reads_as_import_does(env: dict[str, str], tmp_path: Path) -> None
     (found,) = as_json(done)["tables"]
     assert [c["name"] for c in found["table"]["columns"]] == ["name", "amount"]
     assert found["table"]["columns"][1]["type"] == "decimal"
+
+
+def _messy_files(tmp: Path) -> list[tuple[Path, list[str]]]:
+    """Files of the issue's messy cases, written by real writers, each with the read
+    options its import needs."""
+    import openpyxl
+    import xlsxwriter
+    from lxml import etree
+
+    found: list[tuple[Path, list[str]]] = []
+    latin = tmp / "latin_shops.csv"
+    latin.write_bytes(
+        "name,since,fee\nCafé © Zoë,05/01/2020,1.5\nRené,31/12/2019,2\n".encode("latin-1")
+    )
+    found.append((latin, []))
+    euro = tmp / "euro_prices.csv"
+    euro.write_bytes("item;price;note\nTee;9.99;€ only\nMug;4.5;‘nice’\n".encode("cp1252"))
+    found.append((euro, []))
+    trailing = tmp / "trailing_rows.csv"
+    trailing.write_text("code,qty,ok,\nA,1,yes,\nB,2,no,\nC,,Y,\n", encoding="utf-8")
+    found.append((trailing, []))
+    short = tmp / "short_rows.csv"
+    short.write_text("code,email,day\nA,a@example.com,2024-01-02\nB\n", encoding="utf-8")
+    found.append((short, []))
+    quoted = tmp / "quoted_names.csv"
+    quoted.write_text('id, name, amount\n1, "Smith, J", 10.25\n2, "Doe, A", 3\n', encoding="utf-8")
+    found.append((quoted, []))
+    twice = _csv(tmp / "twice_amounts.csv", [["ref", "amount", "amount"], ["x", "5", "6"]], ",")
+    found.append((Path(twice), []))
+    nul = tmp / "nul_notes.csv"
+    nul.write_bytes(b"ref,note\nr1,hel\x00lo\nr2,ok\n")
+    found.append((nul, []))
+    commented = tmp / "commented.csv"
+    commented.write_text("# exported\nref,when\n# a note\nr1,2024-03-01 10:00\n", encoding="utf-8")
+    found.append((commented, ["--comment", "#"]))
+    bare = _csv(tmp / "bare_rows.csv", [["Initech", "45"], ["Umbrella", "7"]], ",")
+    found.append((Path(bare), ["--no-header"]))
+    book = tmp / "stock_book.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["SKU", "Price", "Counted"])
+    sheet.append(["X-1", 9.99, "01.02.2024"])
+    sheet.append(["X-2", 19.5, "15.02.2024"])
+    workbook.save(book)
+    found.append((book, []))
+    other = tmp / "other_book.xlsx"
+    with xlsxwriter.Workbook(str(other)) as written:
+        ws = written.add_worksheet()
+        for r, row in enumerate([["Name", "Joined", "Paid"], ["Ann", "2023-04-01", "TRUE"]]):
+            ws.write_row(r, 0, row)
+    found.append((other, []))
+    ns = "urn:example:members"
+    root = etree.Element(f"{{{ns}}}members", nsmap={"m": ns})
+    for name, mail in (("Ann", "ann@example.com"), ("Bo", "bo@example.org")):
+        member = etree.SubElement(root, f"{{{ns}}}member")
+        etree.SubElement(member, f"{{{ns}}}name").text = name
+        etree.SubElement(member, f"{{{ns}}}mail").text = mail
+    xml = tmp / "xml_members.xml"
+    xml.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    found.append((xml, []))
+    return found
+
+
+def test_each_messy_file_imports_into_its_inferred_table(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    for path, options in _messy_files(tmp_path):
+        done = loadbay(env, "import", str(path), "--create", *options, "--json")
+        assert done.returncode == 0, (path.name, done.stdout, done.stderr)
+        body = as_json(done)
+        assert body["errors"] == [] and body["counts"]["failed"] == 0, (path.name, body)
+        assert body["counts"]["created"] >= 1, (path.name, body)
