@@ -68,4 +68,5 @@ def create_indexes(*indexes: sa.Index) -> Callable[[Connection], None]:
 STEPS: tuple[Step, ...] = (
     Step(1, "baseline: the schema of the release before migrations", baseline.bring_to_baseline),
     Step(2, "imports.progress: the progress of a run", add_columns(system.imports, "progress")),
+    Step(3, "custom_tables: the tables tenants define", create_tables(system.custom_tables)),
 )
