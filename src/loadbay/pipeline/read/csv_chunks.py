@@ -12,9 +12,11 @@ Chunks are small, so that cutting, counting and marking them stays in the proces
 cache; polars parses a run of consecutive chunks at once (as the sources of one scan),
 and what follows applies to the run. A run where some record lacks its marker in
 place, or that polars rejects, is read again with Python's csv module, which gives the
-exact field count and raw text of every record: the irregular ones become
-``wrong_field_count`` errors, the others are kept. Markers that landed inside quoted
-values (line breaks in values) are removed.
+exact field count and raw text of every record. A short record (the marker in one of
+the columns) is padded with empty fields and counted; a long one is kept when its extra
+fields are empty, else it is a ``wrong_field_count`` error. With ``Layout.trailing`` (a
+delimiter at the end of every line) polars reads one column more, which must be empty.
+Markers that landed inside quoted values (line breaks in values) are removed.
 """
 
 from __future__ import annotations
@@ -262,7 +264,7 @@ def finish(prepared: Prepared, frame: pl.DataFrame | None, first_row: int, layou
 
     A record shorter than the header is padded with empty fields (the marker landed in
     one of the columns); one longer than the header is kept when its extra fields are
-    empty, else it is an error (``extra_fields``)."""
+    empty, else it is an error (``wrong_field_count``)."""
     blank_tail = prepared.blank_tail
     if not prepared.bodies:  # only blank lines
         return Piece(_frame_of([], layout), empty_errors(), blank_tail)
