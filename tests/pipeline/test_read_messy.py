@@ -372,3 +372,42 @@ def test_property_backslash_escaped_tables_read_back_exactly(
     expected = [(n, *[v or None for v in r]) for n, r in enumerate(rows, 1) if any(r)]
     assert frame.rows() == expected
     assert errors.height == 0
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(st.lists(_cells, min_size=1, max_size=3), min_size=1, max_size=25),
+    terminator=st.sampled_from(["\n", "\r\n"]),
+    block=st.integers(1, 64),
+)
+def test_property_trailing_delimiter_and_short_rows_in_tiny_chunks(
+    tmp_path: Path, rows: list[list[str]], terminator: str, block: int
+) -> None:
+    """Every line ends with a delimiter; records of 1 to 3 fields under a header of 3:
+    read in tiny chunks, the same as csv.reader's records, padded."""
+    from unittest import mock
+
+    rows = [[v.replace("\r", "") for v in r] for r in rows]
+    header = ["id", "text", "note"]
+    out = io.StringIO()
+    lines = [[*header, ""]] + [[*r, ""] for r in rows]
+    csv.writer(out, lineterminator=terminator).writerows(lines)
+    path = raw(tmp_path, out.getvalue(), "trail.csv")
+    sample = len("id,text,note,") + len(terminator) + 1  # the header and no more
+    with (
+        mock.patch("loadbay.pipeline.read.csv_head.SAMPLE", sample),
+        mock.patch("loadbay.pipeline.read.delimited._READ_BLOCK", block),
+        mock.patch("loadbay.pipeline.read.delimited._MIN_BLOCK", 256),
+    ):
+        frame, errors, _ = read(path, format="csv", delimiter=",", batch_size=4, header_row=1)
+    assert frame.columns == [ROW, *header]
+    records = list(csv.reader(io.StringIO(out.getvalue(), newline="")))[1:]
+    good = [
+        (n, *[v or None for v in (r + [""] * 3)[:3]])
+        for n, r in enumerate(records, 1)
+        if any(r) and not any(r[3:])
+    ]
+    assert frame.rows() == good
+    assert errors["row"].to_list() == [n for n, r in enumerate(records, 1) if any(r[3:])]
