@@ -411,3 +411,15 @@ def test_property_trailing_delimiter_and_short_rows_in_tiny_chunks(
     ]
     assert frame.rows() == good
     assert errors["row"].to_list() == [n for n, r in enumerate(records, 1) if any(r[3:])]
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['[{"name": "Café"}, {"name": "Zoë"}]', '{"a": {"name": "Café"}, "b": {"name": "Zoë"}}'],
+)
+def test_json_documents_say_their_guessed_encoding(tmp_path: Path, content: str) -> None:
+    got = batches(raw(tmp_path, content.encode("cp1252") + b"\x00", "data.json"))
+    frame = pl.concat([b.frame for b in got])
+    assert frame["name"].to_list() == ["Café", "Zoë"]
+    said = [w for b in got for w in b.warnings]
+    assert len(said) == 2 and "cp1252" in said[0] and "1 NUL" in said[1]

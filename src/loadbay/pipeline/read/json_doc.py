@@ -18,7 +18,8 @@ object gives one empty batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from loadbay.errors import InvalidInput, UnreadableFile
 from loadbay.pipeline.read.base import Batch, ReadOptions
 from loadbay.pipeline.read.limits import JsonGuard, Limits
 from loadbay.pipeline.read.records import RecordBatcher
-from loadbay.pipeline.read.source import open_utf8
+from loadbay.pipeline.read.source import open_utf8, stream_warnings
 
 _SHAPES = (
     "expected an array of records, an object of records keyed by reference, "
@@ -45,12 +46,13 @@ def read_json(path: Path, options: ReadOptions) -> Iterator[Batch]:
             shape = _shape(path.name, raw)
         with open_utf8(path, options.encoding, limits.expanded_bytes, options.count) as raw:
             stream = JsonGuard(raw, limits, source, record_depth=3 if shape == "tables" else 2)
+            said = partial(stream_warnings, raw)  # (a file of one table: its last batch)
             if shape == "array":
                 items = ijson.items(stream, "item", use_float=False)
-                yield from array_batches(items, size, limits=limits, source=source)
+                yield from array_batches(items, size, limits=limits, source=source, said=said)
             elif shape == "refs":
                 pairs = ijson.kvitems(stream, "", use_float=False)
-                yield from ref_batches(pairs, size, limits=limits, source=source)
+                yield from ref_batches(pairs, size, limits=limits, source=source, said=said)
             elif shape == "tables":
                 yield from table_batches(_tables(source, stream), size, limits, source)
             else:
@@ -84,13 +86,15 @@ def array_batches(
     table: str | None = None,
     limits: Limits = Limits(),
     source: str = "records",
+    said: Callable[[], list[str]] = list,
 ) -> Iterator[Batch]:
+    """``said``: the warnings known at the end (the stream's), for the last batch."""
     batcher = RecordBatcher(batch_size, table, limits=limits, source=source)
     for row, item in enumerate(items, start=1):
         batch = batcher.add(row, item)
         if batch is not None:
             yield batch
-    yield from batcher.finish()
+    yield from batcher.finish(said())
 
 
 def ref_batches(
@@ -99,13 +103,14 @@ def ref_batches(
     table: str | None = None,
     limits: Limits = Limits(),
     source: str = "records",
+    said: Callable[[], list[str]] = list,
 ) -> Iterator[Batch]:
     batcher = RecordBatcher(batch_size, table, refs=True, limits=limits, source=source)
     for row, (ref, item) in enumerate(pairs, start=1):
         batch = batcher.add(row, item, ref=ref)
         if batch is not None:
             yield batch
-    yield from batcher.finish()
+    yield from batcher.finish(said())
 
 
 def table_batches(
