@@ -118,3 +118,17 @@ def test_changes_that_lose_or_retype_data_are_problems(server: Server) -> None:
         assert_problem(other.patch("/v1/tables/shop_items", json={"columns": [{"name": "x"}]}), 404)
     with server.http("shops", "read") as reader:
         assert_problem(reader.post("/v1/tables", json={**spec, "name": "r1"}), 403)
+
+
+def test_text_no_database_keeps_is_refused_before_the_database(server: Server) -> None:
+    with server.http("odd-text", "write") as client:
+        lone = '{"name": "odd_t", "description": "\\ud800", "columns": [{"name": "a"}]}'
+        answer = client.post(
+            "/v1/tables", content=lone, headers={"Content-Type": "application/json"}
+        )
+        assert_problem(answer, 422, "invalid_request")  # not a 500 from the driver
+        patch = '{"columns": [{"name": "a", "description": "\\udc00"}]}'
+        answer = client.patch(
+            "/v1/tables/odd_t", content=patch, headers={"Content-Type": "application/json"}
+        )
+        assert_problem(answer, 422, "invalid_request")  # not a 500 from the driver

@@ -72,9 +72,7 @@ def create_table(body: TableDefinition, principal: Writer, svc: Svc) -> dict[str
     return table_service.create_table(svc.ctx, principal.tenant, definition)
 
 
-@router.post(
-    "/infer", response_model=TableSuggestion, responses=errors(401, 403, 404, 422, 429)
-)
+@router.post("/infer", response_model=TableSuggestion, responses=errors(401, 403, 404, 422, 429))
 def infer_table(body: TableInferRequest, principal: Writer, svc: Svc) -> dict[str, Any]:
     """The table an upload would fill, inferred from all of its rows (types, date formats,
     required columns, a key); nothing is created: POST the ``table`` to /v1/tables."""
@@ -91,9 +89,7 @@ def get_table(table: str, principal: Reader, svc: Svc) -> dict[str, Any]:
     return pages.table_info(svc.ctx, table, principal.tenant)
 
 
-@router.patch(
-    "/{table}", response_model=TableInfo, responses=errors(401, 403, 404, 409, 422, 429)
-)
+@router.patch("/{table}", response_model=TableInfo, responses=errors(401, 403, 404, 409, 422, 429))
 def alter_table(table: str, body: TableAlter, principal: Writer, svc: Svc) -> dict[str, Any]:
     """Add columns to a table the tenant defined. A column it has, given the same, stays;
     given otherwise (another type, say) is 409: nothing is dropped or retyped. 409 too
