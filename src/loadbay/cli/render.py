@@ -210,6 +210,8 @@ def _rules(column: dict[str, Any]) -> list[str]:
         rules.append(f"default {column['default']}")
     if column["min"] is not None:
         rules.append(f">= {column['min']}")
+    if column.get("format"):
+        rules.append(f"format {column['format']}")
     return rules
 
 
