@@ -380,3 +380,21 @@ def test_error_cells_of_the_sheet_read(tmp_path: Path) -> None:
     assert errors.select("row", "column", "value").rows() == [(2, "y", "#N/A")]
     frame, errors, _ = read(tmp_path / "d.xlsx")
     assert frame.height == 0 and errors.select("row", "column").rows() == [(1, "a")]
+
+
+def test_skip_lines_in_a_sheet(write: Callable[..., Path]) -> None:
+    rows: Rows = [["Report"], ["id", "name", "city"], [], ["a", "b"], [1, "x"]]
+    frame, _, warnings = read(write(rows), skip_lines=2)
+    assert frame.columns == [ROW, "a", "b"] and frame.rows() == [(1, "1", "x")]
+    assert warnings == []  # the user said where the table starts
+    frame, _, _ = read(write(rows), skip_lines=3, header=False)
+    assert frame.rows() == [(1, "a", "b"), (2, "1", "x")]
+    with pytest.raises(InvalidOption, match="skip_lines 5"):
+        read(write(rows), skip_lines=5)
+
+
+def test_columns_of_a_wider_title_are_no_columns(write: Callable[..., Path]) -> None:
+    rows: Rows = [["Made by", "the", "export", "tool", "v2"], ["a", "b", None], [1, None, 3]]
+    frame, _, _ = read(write(rows), header_row=2)
+    assert frame.columns == [ROW, "a", "b", "column_3"]  # a blank name over a value stays
+    assert frame.rows() == [(1, "1", None, "3")]

@@ -1,11 +1,12 @@
 """Excel workbooks (.xlsx; .xls and .ods work too), read with fastexcel (calamine).
 
 The first sheet, or ``options.sheet``. The header is the sheet row
-``options.header_row``, else it is found: the first row about as wide as the table
-(as many filled cells as the widest of the first rows, less one in five from three
-cells up), so a title, notes or blank rows above a table are skipped, with a warning
-naming the row taken. Without a header (``options.header`` False) every row is
-a record and the columns are ``column_1``…. Blank names become ``column_N``, repeated
+``options.header_row`` (or the first filled one below ``options.skip_lines``), else
+it is found: the first row about as wide as the table (as many filled cells as the
+widest of the first rows, less one in five from three cells up), so a title, notes or
+blank rows above a table are skipped, with a warning naming the row taken. Without a
+header (``options.header`` False) every row (below ``skip_lines``) is a record and the
+columns are ``column_1``…. Blank names become ``column_N``, repeated
 ones are kept apart (``base.named_header``). The grid starts at the first filled
 column, so an empty first column is no column. Values become text (``xlsx_text``),
 column by column where a column holds one type, cell by cell where it mixes dates,
@@ -109,14 +110,12 @@ def load_sheet(path: Path, options: ReadOptions) -> Sheet:
             raise UnreadableFile(f"{source}: the sheet is empty", file=source)
         check_columns(grid.width, options.limits, source)
         header = _header_row(grid, options, cells, source, title) if options.header else None
-        typed, mixed = _typed(reader, index, header, grid.width)
-        loads = _mixed_loads(reader, index, header, mixed)
-        if facts.date1904:
-            typed = _dated_1904(reader, index, header, typed)
+        chosen = options.header_row is not None or options.skip_lines > 0
+        layout = _Layout(grid, header, source, title, chosen, options.skip_lines)
+        typed = _typed_loads(reader, index, layout, facts.date1904)
     except fastexcel.FastExcelError as exc:
         what = f"{source}: cannot read the sheet: {exc}"
         raise UnreadableFile(what, file=source) from exc
-    layout = _Layout(grid, header, source, title, chosen=options.header_row is not None)
     if header is not None:
         names, warnings = named_header([v or "" for v in grid.row(header)], source)
     else:
@@ -125,28 +124,67 @@ def load_sheet(path: Path, options: ReadOptions) -> Sheet:
     text = grid.slice(layout.first)
     if text.height == 0:
         return Sheet(empty_frame(names), warnings=warnings)
-    styles = elapsed_styles(archive) if archive is not None and loads is not None else set()
-    if archive is not None and part and styles:  # the durations of mixed columns
-        cells = scan_cells(archive, part, styles)
-    epoch = Epoch.of(facts.date1904)
+    if archive is not None and part and typed.mixed:  # the durations of mixed columns
+        styles = elapsed_styles(archive)
+        cells = scan_cells(archive, part, styles) if styles else cells
+    columns = _columns(text, typed, names, cells, layout, Epoch.of(facts.date1904))
+    errors = layout.cell_errors(cells, names)
+    columns = layout.kept(columns, errors)
+    frame = pl.DataFrame(columns).with_row_index(ROW, offset=1)
+    frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
+    if errors:
+        frame = frame.filter(~pl.col(ROW).is_in([e.row for e in errors]))
+    fields = pl.nth(range(1, len(columns) + 1))  # by position: names may look like regexes
+    frame = frame.filter(pl.any_horizontal(fields.is_not_null()))
+    warnings += layout.header_errors
+    return Sheet(frame, errors_frame(errors) if errors else empty_errors(), warnings)
+
+
+@dataclass
+class _Typed:
+    """The records of a sheet with a type per column (``frame``), and for the columns
+    that mix types (``mixed``) their loads as numbers and as durations."""
+
+    frame: pl.DataFrame
+    mixed: set[int]
+    numbers: pl.DataFrame | None = None
+    spans: pl.DataFrame | None = None
+
+
+def _typed_loads(reader: Any, index: int, layout: _Layout, date1904: bool) -> _Typed:
+    header, width = layout.header, layout.grid.width
+    frame, mixed = _typed(reader, index, header, width)
+    loads = _mixed_loads(reader, index, header, mixed)
+    if date1904:
+        frame = _dated_1904(reader, index, header, frame)
+    if frame.width < width:  # calamine leaves out columns empty from the header on
+        frame = frame.with_columns(
+            pl.lit(None, pl.String).alias(f"__empty_{i}") for i in range(frame.width, width)
+        )
+    skip = layout.first if header is None else 0  # loads without a header: every row
+    numbers, spans = (loads[0].slice(skip), loads[1].slice(skip)) if loads else (None, None)
+    return _Typed(frame.slice(skip), mixed, numbers, spans)
+
+
+def _columns(
+    text: pl.DataFrame,
+    typed: _Typed,
+    names: list[str],
+    cells: Cells,
+    layout: _Layout,
+    epoch: Epoch,
+) -> list[pl.Series]:
+    """Every column of the records as text (``xlsx_text``)."""
     columns = []
     for i, name in enumerate(names):
-        if loads is not None and i in mixed:
-            numbers, spans = loads[0].get_column(str(i)), loads[1].get_column(str(i))
+        if typed.numbers is not None and typed.spans is not None and i in typed.mixed:
+            numbers, spans = typed.numbers.get_column(str(i)), typed.spans.get_column(str(i))
             durations = layout.data_rows(cells.styled, i, cells.origin)
             value = mixed_text(text.to_series(i), numbers, spans, durations, epoch)
         else:
-            value = column_text(typed.to_series(i), text.to_series(i), epoch)
+            value = column_text(typed.frame.to_series(i), text.to_series(i), epoch)
         columns.append(value.alias(name))
-    frame = pl.DataFrame(columns).with_row_index(ROW, offset=1)
-    frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
-    errors = layout.cell_errors(cells, names)
-    warnings += layout.header_errors
-    if errors:
-        frame = frame.filter(~pl.col(ROW).is_in([e.row for e in errors]))
-    fields = pl.nth(range(1, len(names) + 1))  # by position: names may look like regexes
-    frame = frame.filter(pl.any_horizontal(fields.is_not_null()))
-    return Sheet(frame, errors_frame(errors) if errors else empty_errors(), warnings)
+    return columns
 
 
 @contextmanager
@@ -285,6 +323,15 @@ def _header_row(
                 option="header_row",
             )
         return row - 1
+    if options.skip_lines:  # the first filled row below them, as in a CSV file
+        counts = _filled(grid.slice(options.skip_lines))
+        below = next((i for i, c in enumerate(counts) if c), None)
+        if below is None:
+            raise InvalidOption(
+                f"{source}: skip_lines {options.skip_lines}: sheet {title!r} has no row below",
+                option="skip_lines",
+            )
+        return options.skip_lines + below
     counts = _filled(grid.head(_HEADER_SCAN))
     if not any(counts):  # the table starts further down
         counts = _filled(grid)
@@ -318,12 +365,13 @@ class _Layout:
     header: int | None
     source: str
     title: str
-    chosen: bool  # the header row was given
+    chosen: bool  # the header row was given (or the rows above it)
+    skip: int = 0  # the rows above the first record of a sheet without a header
     header_errors: list[str] = field(default_factory=list)  # warnings, by cell_errors
 
     @property
     def first(self) -> int:
-        return 0 if self.header is None else self.header + 1
+        return self.skip if self.header is None else self.header + 1
 
     def warnings(self) -> list[str]:
         if self.header is None or self.chosen:
@@ -354,6 +402,21 @@ class _Layout:
             if record is not None and col - origin[1] == column:
                 found.add(record - 1)
         return found
+
+    def kept(self, columns: list[pl.Series], errors: list[RowError]) -> list[pl.Series]:
+        """The columns but those of a blank header over empty cells (a title wider than
+        the table makes them); without a header, but the empty ones after the last."""
+        if self.header is None:
+            while len(columns) > 1 and columns[-1].null_count() == columns[-1].len():
+                columns = columns[:-1]
+            return columns
+        erred = {e.column for e in errors}
+        blank = [not (v or "").strip() for v in self.grid.row(self.header)]
+        return [
+            c
+            for c, b in zip(columns, blank, strict=True)
+            if not b or c.null_count() < c.len() or c.name in erred
+        ]
 
     def cell_errors(self, cells: Cells, names: list[str]) -> list[RowError]:
         if cells.origin is None:
