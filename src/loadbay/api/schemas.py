@@ -141,7 +141,7 @@ class ImportOptions(_Closed):
     skip_lines: int | None = Field(
         default=None,
         ge=0,
-        description="Lines to skip before the header (a title, notes). CSV/TSV.",
+        description="Lines (sheet rows) to skip before the header (a title, notes).",
         examples=[2],
     )
     header_row: int | None = Field(
