@@ -398,3 +398,17 @@ def test_columns_of_a_wider_title_are_no_columns(write: Callable[..., Path]) -> 
     frame, _, _ = read(write(rows), header_row=2)
     assert frame.columns == [ROW, "a", "b", "column_3"]  # a blank name over a value stays
     assert frame.rows() == [(1, "1", None, "3")]
+
+
+def test_a_broken_style_sheet_is_no_crash(tmp_path: Path) -> None:
+    rows: Rows = [["v"], [timedelta(hours=1)], ["text"]]  # a mixed column: styles are read
+    path = by_xlsxwriter(tmp_path / "d.xlsx", rows)
+    out = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/styles.xml":
+                data = re.sub(rb'numFmtId="(\d+)"', rb'numFmtId="x\1"', data)
+            dst.writestr(item, data)
+    frame, _, _ = read(out)
+    assert frame["v"].to_list()[1] == "text"

@@ -158,13 +158,21 @@ def elapsed_styles(book: zipfile.ZipFile) -> set[int]:
         if _local(element.tag) == "numFmt":
             code = _QUOTED.sub("", str(element.get("formatCode", "")))
             if _ELAPSED.search(code):
-                elapsed.add(int(element.get("numFmtId", "-1")))
+                elapsed.add(_number(element.get("numFmtId")))
     found: set[int] = set()
     for element in root.iter():
         if _local(element.tag) == "cellXfs":
             xfs = [x for x in element if _local(x.tag) == "xf"]
-            found = {i for i, x in enumerate(xfs) if int(x.get("numFmtId", "0")) in elapsed}
+            found = {i for i, x in enumerate(xfs) if _number(x.get("numFmtId")) in elapsed}
     return found
+
+
+def _number(text: str | None) -> int:
+    """An attribute's whole number; -1 for anything else (a broken file is no crash)."""
+    try:
+        return int(text) if text is not None else -1
+    except ValueError:
+        return -1
 
 
 def scan_cells(book: zipfile.ZipFile, part: str, styles: set[int]) -> Cells:
