@@ -208,3 +208,19 @@ def test_each_messy_file_imports_into_its_inferred_table(
         body = as_json(done)
         assert body["errors"] == [] and body["counts"]["failed"] == 0, (path.name, body)
         assert body["counts"]["created"] >= 1, (path.name, body)
+
+
+def test_create_refuses_a_dry_run_and_a_file_of_several_tables(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    orders = _csv(tmp_path / "orders.csv", ROWS)
+    dry = loadbay(env, "import", orders, "--create", "--dry-run")
+    assert dry.returncode == 1 and "--dry-run writes nothing" in dry.stderr
+    several = tmp_path / "both.json"
+    several.write_text(
+        json.dumps({"shops": [{"name": "a"}], "staff": [{"email": "x@example.com"}]}),
+        encoding="utf-8",
+    )
+    refused = loadbay(env, "import", str(several), "--table", "mix", "--create")
+    assert refused.returncode == 1 and "the file holds several (shops, staff)" in refused.stderr
+    assert "orders" not in loadbay(env, "tables").stdout  # nothing was made

@@ -151,6 +151,11 @@ def define_tables(
     from loadbay.schema.loader import table_spec
     from loadbay.service import tables as table_service
 
+    if request.dry_run:
+        raise InvalidOption(
+            "--dry-run writes nothing, and --create or --alter would change a table: see the "
+            "table with 'loadbay tables infer', or import without --dry-run"
+        )
     names = {s.table or table_name_of(s.name) for s in request.sources}
     if len(names) != 1:
         raise InvalidOption(
@@ -160,7 +165,13 @@ def define_tables(
     (name,) = names
     sources = tuple(dataclasses.replace(s, table=name) for s in request.sources)
     key = request.key[0] if create and len(request.key) == 1 else None
-    (suggested,) = table_service.infer_sources(settings, sources, key)
+    found = table_service.infer_sources(settings, sources, key)
+    if len(found) != 1:  # a JSON file of several tables names its own
+        raise InvalidOption(
+            "--create and --alter define one table at a time, and the file holds several "
+            f"({', '.join(s.table.name for s in found)})"
+        )
+    (suggested,) = found
     existing = {t["name"]: t for t in backend.tables()}
     if name not in existing:
         if not create:
