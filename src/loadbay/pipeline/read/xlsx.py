@@ -174,7 +174,13 @@ def _columns(
     layout: _Layout,
     epoch: Epoch,
 ) -> list[pl.Series]:
-    """Every column of the records as text (``xlsx_text``)."""
+    """Every column of the records as text (``xlsx_text``); calamine's text alone if its
+    typed loads do not have the rows of its text (never seen: no crash if they do)."""
+    if typed.frame.height != text.height or any(
+        f is not None and f.height != text.height for f in (typed.numbers, typed.spans)
+    ):
+        empty = pl.DataFrame({str(i): [None] * text.height for i in range(text.width)})
+        typed = _Typed(empty.cast(pl.String), set())
     columns = []
     for i, name in enumerate(names):
         if typed.numbers is not None and typed.spans is not None and i in typed.mixed:

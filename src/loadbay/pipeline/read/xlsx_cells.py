@@ -179,6 +179,8 @@ def scan_cells(book: zipfile.ZipFile, part: str, styles: set[int]) -> Cells:
     """The origin of a sheet's grid, its error cells, and its cells of ``styles``: by
     polars' regular expressions when every cell has its reference and no style is
     asked for (many times faster), else cell by cell."""
+    if part not in book.namelist():
+        return Cells()
     if not styles:
         found = _scan_referenced(book, part)
         if found is not None:
