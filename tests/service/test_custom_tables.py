@@ -225,3 +225,36 @@ def test_tables_survive_a_new_context(ctx: Context) -> None:
         assert "widgets" in other.catalog_for(ctx.tenant)
     finally:
         other.close()
+
+
+def test_update_revert_export_and_bulk_on_a_custom_table(ctx: Context, tmp_path: Path) -> None:
+    import io
+
+    from loadbay.service import bulk
+    from loadbay.service.leases import open_leases
+    from loadbay.service.revert import revert_import
+
+    path = messy_csv(tmp_path)
+    (found,) = table_service.infer_sources(ctx.settings, [source(path)])
+    table_service.create_table(ctx, ctx.tenant, table_spec(found.table))
+    first = run(ctx, path, "customers", found.mapping)
+    changed = tmp_path / "changed.csv"
+    changed.write_text("Customer ID,Name\n1,Annie\n", encoding="utf-8")
+    second = run(ctx, changed, "customers", {"Customer ID": "customer_id"})
+    assert second["counts"]["updated"] == 1
+    revert_import(ctx, second["id"])
+    names = {r["customer_id"]: r["name"] for r in table_service.records(ctx, "customers")}
+    assert names[1] == "Anne"
+    out = io.StringIO()
+    assert table_service.export_table(ctx, "customers", out) == 4
+    assert out.getvalue().splitlines()[1].startswith("1,Anne,anne@example.com,1990-01-05")
+    leases = open_leases(ctx.settings)
+    record = {"customer_id": 9, "name": "Ed", "signed_up": "02/03/2001", "balance": "1"}
+    record |= {"active": "no", "currency": "EUR"}
+    try:
+        status, answer = bulk.bulk_records(ctx, leases, ctx.tenant, "customers", [record])
+    finally:
+        leases.close()
+    assert status == 200, answer
+    revert_import(ctx, first["id"], force=True)
+    assert [r["customer_id"] for r in table_service.records(ctx, "customers")] == [9]
