@@ -226,7 +226,7 @@ def test_integers_beyond_64_bits_are_4xx(server: Server) -> None:
     huge = 2**70
     with server.http() as admin:
         job = admin.post(
-            "/v1/imports", json={"table": "visits", "records": [{"station": "x"}]}
+            "/v1/imports", json={"table": "visits", "mode": "append", "records": [{"station": "x"}]}
         ).json()
         for path, params in (
             ("/v1/tables/companies/records", {"due_days": str(huge)}),

@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from loadbay import __version__
 from loadbay.api import openapi, problems
 from loadbay.api.bodylimit import BodyLimit
 from loadbay.api.deps import Services
 from loadbay.api.guards import RefuseNul
+from loadbay.api.query import known_query
 from loadbay.api.ratelimit import RateLimiter
 from loadbay.api.routes import (
     events,
@@ -74,7 +75,7 @@ def create_app(settings: Settings, jobs: Jobs | None = None) -> FastAPI:
     # a file may come as base64 in JSON (4/3 of its size): its upload limit is the decoded size's
     app.add_middleware(BodyLimit, limit=base64_length(settings.max_upload_bytes) + BODY_SLACK)
     for module in (health, uploads, imports, events, tables, templates, tokens, webhooks):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(known_query)])
     install_web(app, settings)
 
     def schema() -> dict[str, Any]:

@@ -20,6 +20,7 @@ from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
 from loadbay.service import states
 from loadbay.service.auth import Actor
 from loadbay.service.context import Context
+from loadbay.service.early import check_request
 from loadbay.service.idempotency import fingerprint, once
 from loadbay.service.imports import create_import, get_import, requeue, requeue_dry_run
 from loadbay.service.leases import Leases
@@ -123,7 +124,7 @@ def build_request(ctx: Context, tenant: str, spec: ImportSpec) -> ImportRequest:
     names = _table_names(ctx, tenant, spec, count)
     read = {k: spec.options.get(k) for k in SOURCE_OPTIONS}
     request = ImportRequest(
-        sources=(SourceSpec(path="", name=""),),
+        sources=(SourceSpec(path="", name="", **read),),  # the read options checked first
         mode=parse_choice(Mode, spec.mode, "mode"),
         error_handling=parse_choice(ErrorHandling, spec.error_handling, "error_handling"),
         key=tuple(spec.key),
@@ -134,6 +135,7 @@ def build_request(ctx: Context, tenant: str, spec: ImportSpec) -> ImportRequest:
         template_id=spec.template_id,
         **_options(spec),
     )
+    check_request(ctx.catalog_for(tenant), request, names, spec.records)  # before any write
     uploads = [get_upload(ctx, tenant, u) for u in spec.upload_ids]
     if spec.records is not None:
         uploads = [save_records(ctx, tenant, spec.records)]

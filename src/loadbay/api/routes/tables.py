@@ -12,6 +12,7 @@ from starlette.responses import FileResponse, JSONResponse
 from loadbay.api import forms
 from loadbay.api.deps import Reader, Svc, Writer
 from loadbay.api.openapi import errors
+from loadbay.api.query import any_query
 from loadbay.api.schemas import (
     BulkRequest,
     BulkResponse,
@@ -103,6 +104,7 @@ def alter_table(table: str, body: TableAlter, principal: Writer, svc: Svc) -> di
     response_model=RecordPage,
     responses={**_EXPORTS, **errors(400, 401, 403, 404, 422, 429)},
 )
+@any_query  # the other parameters filter columns (an unknown one: 422 from the service)
 def list_records(
     table: str,
     request: Request,
