@@ -15,6 +15,7 @@ from the exception class in one table each (``EXIT_CODES`` below).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -71,6 +72,34 @@ class RowError:
             "table": self.table,
             "file": self.source,
         }
+
+
+#: how a message names an option, in the words of each interface (command line, API):
+#: a message is written once with ``option(name)``, and shown by ``speak`` as its reader
+#: knows it (an import's error is stored so, and shown either way)
+OPTION_WORDS: dict[str, tuple[str, str]] = {
+    "map": ("--map 'File Column=column'", 'mapping ({"File Column": "column"})'),
+    "mapping": ("--map", "mapping"),
+    "table": ("--table", "table"),
+    "key": ("--key", "key"),
+    "max_errors": ("--max-errors", "options.max_errors"),
+    "lock_timeout": ("--lock-timeout", "lock_timeout"),
+    "strict_columns": ("--strict-columns", "options.strict_columns"),
+    "require_all_columns": ("--require-all-columns", "options.require_all_columns"),
+}
+_OPTION = re.compile(r"⟨(" + "|".join(OPTION_WORDS) + r")⟩")
+
+
+def option(name: str) -> str:
+    """An option as a message names it, whoever reads it (see ``speak``)."""
+    if name not in OPTION_WORDS:
+        raise ValueError(f"no words for option {name!r}")
+    return f"⟨{name}⟩"
+
+
+def speak(message: str, api: bool) -> str:
+    """``message`` with its options in the words of the API (``api``) or the command line."""
+    return _OPTION.sub(lambda m: OPTION_WORDS[m.group(1)][1 if api else 0], message)
 
 
 #: the fields of every error object of the API (a row's, a problem's, a bulk result's)

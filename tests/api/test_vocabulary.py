@@ -134,3 +134,32 @@ def test_a_strict_dry_run_with_failed_rows_says_so_and_starts_only_when_forced(
         started = client.post(f"/v1/imports/{clean['id']}/start")
         assert started.status_code == 202, started.text
         assert server.wait(client, clean["id"])["state"] == "succeeded"
+
+
+def test_messages_over_the_api_speak_the_api(server: Server) -> None:
+    """The same message the command line words with --map names ``mapping`` here, and no
+    internal file name (inline records are ``records``)."""
+    with server.http("vocab-words", "write") as client:
+        records_ = [{"nom": "Acme", "colour": "red"}]
+        done = run(server, client, records=records_, table="companies", mode="create")
+        message = done["error"]["message"]
+        assert done["error"]["code"] == "missing_column"
+        assert 'map one with mapping ({"File Column": "column"})' in message, message
+        assert "--" not in message and "records.json" not in message
+        assert all("records.json" not in w for w in done["warnings"])
+
+
+def test_datetimes_are_stored_in_utc_and_shown_with_z(server: Server) -> None:
+    with server.http("vocab-time", "write") as client:
+        given = [
+            {"station": "n", "taken_at": "2024-01-15T08:00:00+02:00"},
+            {"station": "s", "taken_at": "2024-01-15 08:00"},  # no zone: UTC
+        ]
+        answer = _bulk(client, {"records": given}, table="measurements")
+        assert answer.status_code == 200, answer.text
+        shown = {r["station"]: r["taken_at"] for r in records(client, "measurements")}
+        assert shown == {"n": "2024-01-15T06:00:00Z", "s": "2024-01-15T08:00:00Z"}
+        found = records(client, "measurements", taken_at="2024-01-15T08:00:00+02:00")
+        assert [r["station"] for r in found] == ["n"]
+        imp = client.get(f"/v1/imports/{answer.json()['import_id']}").json()
+        assert imp["created_at"].endswith("Z") and imp["finished_at"].endswith("Z")

@@ -84,7 +84,7 @@ def test_semicolon_csv_into_custom_tables_with_and_without_key(
         assert again["counts"]["unchanged"] == 3
         stored = by_key(ctx, "measurements", "temperature")
         assert set(stored) == {"-3.50", "-1.25", "4.00"}
-        assert stored["-1.25"]["taken_at"] == "2024-01-15T09:30:00.250000"
+        assert stored["-1.25"]["taken_at"] == "2024-01-15T09:30:00.250000Z"
         visits = {
             "mapping": {"Day": "visited_on"},
             "date_formats": ("%d/%m/%Y",),

@@ -25,6 +25,7 @@ from loadbay.errors import (
     RateLimited,
     Unauthorized,
     http_status_for,
+    speak,
 )
 
 MEDIA_TYPE = "application/problem+json"
@@ -79,7 +80,8 @@ def from_error(exc: LoadbayError, instance: str | None = None) -> JSONResponse:
     status = http_status_for(exc)
     details = json.loads(json.dumps(exc.details, default=str))
     errors = details.pop("errors", None)
-    body = problem(status, exc.code, title_of(type(exc)), exc.message, instance, errors, details)
+    detail = speak(exc.message, api=True)
+    body = problem(status, exc.code, title_of(type(exc)), detail, instance, errors, details)
     headers = {}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(max(1, math.ceil(float(details.get("retry_after", 1)))))

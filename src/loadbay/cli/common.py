@@ -34,6 +34,7 @@ from loadbay.errors import (
     StoreError,
     SystemFailure,
     exit_code_for,
+    speak,
 )
 from loadbay.service.ingest import Progress as ProgressFn
 
@@ -79,14 +80,14 @@ def one_line(text: str) -> str:
 
 def show_error(code: str, message: str) -> None:
     """``error (code): message`` on stderr, on one line however long."""
-    line = Text.assemble(("error", "bold red"), f" ({code}): {one_line(message)}")
+    line = Text.assemble(("error", "bold red"), f" ({code}): {one_line(speak(message, False))}")
     err.print(line, soft_wrap=True)
 
 
 def fatal(exc: LoadbayError, as_json: bool, exit_code: int | None = None) -> NoReturn:
     """Print the error (one JSON object with ``--json``) and exit with its code."""
     if as_json:
-        error = {"code": exc.code, "message": exc.message, **_jsonable(exc.details)}
+        error = {"code": exc.code, "message": speak(exc.message, False), **_jsonable(exc.details)}
         print(json.dumps({"error": error}))
     else:
         show_error(exc.code, exc.message)

@@ -9,7 +9,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from loadbay.cli.common import out, show_error
-from loadbay.errors import Interrupted
+from loadbay.errors import Interrupted, speak
 
 _BRIEF = (
     "id",
@@ -57,9 +57,9 @@ def import_payload(
         ],
     }
     if record.get("error"):
-        payload["error"] = {"code": record["error_code"], "message": record["error"]}
+        payload["error"] = {"code": record["error_code"], "message": speak(record["error"], False)}
     if record.get("warnings"):
-        payload["warnings"] = record["warnings"]
+        payload["warnings"] = [speak(w, False) for w in record["warnings"]]
     if record["dry_run"]:
         payload["changes"] = changes
     return payload
@@ -84,7 +84,7 @@ def show_import(
     if record.get("error"):
         show_error(record["error_code"], record["error"])
     for warning in record.get("warnings") or []:
-        out.print(Text.assemble(("warning", "yellow"), f": {warning}"))
+        out.print(Text.assemble(("warning", "yellow"), f": {speak(warning, False)}"))
     if errors:
         error_table(errors)
     if record["dry_run"]:
@@ -158,7 +158,7 @@ def show_imports(found: list[dict[str, Any]], as_json: bool) -> None:
 
 def show_record(record: dict[str, Any], errors: list[dict[str, Any]], as_json: bool) -> None:
     """One import's fields and its first errors (``imports show``)."""
-    warnings = list(record.get("warnings") or [])
+    warnings = [speak(w, False) for w in record.get("warnings") or []]
     if as_json:
         print(json.dumps({**brief(record), "warnings": warnings, "errors": errors}, default=str))
         return

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from loadbay.errors import InvalidOption, MissingColumn, UnknownColumn
+from loadbay.errors import InvalidOption, MissingColumn, UnknownColumn, option
 from loadbay.pipeline.formula import quoted_columns, restored
 from loadbay.pipeline.frames import REF, ROW, Mode
 from loadbay.pipeline.read.headers import identifier
@@ -158,7 +158,7 @@ def check_required(
     hint = f"; unmapped file columns: {', '.join(map(repr, spare))}" if spare else ""
     raise MissingColumn(
         f"table {table.name!r}: no file column maps to {', '.join(parts)} ({why}{hint}; "
-        "map one with --map 'File Column=column')",
+        f"map one with {option('map')})",
         columns=needed,
     )
 

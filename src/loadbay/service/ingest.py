@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy.engine import Connection
 
-from loadbay.errors import Code, InvalidOption
+from loadbay.errors import Code, InvalidOption, option
 from loadbay.pipeline.frames import REF, ROW, Mode, empty_errors
 from loadbay.pipeline.map import (
     ColumnMap,
@@ -143,7 +143,7 @@ def table_for(source: SourceSpec, batch: Batch, catalog: Catalog) -> Table:
             name = stem
     if name is None:
         raise InvalidOption(
-            f"which table should {source.name!r} go to? Give --table (tables: "
+            f"which table should {source.name!r} go to? Give {option('table')} (tables: "
             f"{', '.join(catalog.names())})"
         )
     return catalog.get(name)
@@ -299,7 +299,8 @@ class Ingest:
             raise InvalidOption(
                 f"{part.source}: field(s) {', '.join(map(repr, late))} first appear after "
                 f"row {part.rows} and would change which field fills column(s) "
-                f"{', '.join(map(repr, moved))}; give the mapping explicitly (--map)"
+                f"{', '.join(map(repr, moved))}; give the mapping explicitly "
+                f"({option('mapping')})"
             )
         added = [c for c in cmap.columns if c not in part.cmap.columns]
         self.stager.wait()  # the connection (and writer) is the stager's while it writes

@@ -38,6 +38,7 @@ from loadbay.errors import (
     StageLost,
     StoreError,
     TooManyErrors,
+    option,
 )
 from loadbay.pipeline.frames import ErrorHandling
 from loadbay.pipeline.map import read_only
@@ -658,7 +659,7 @@ def _too_many(request: ImportRequest, failed: int) -> TooManyErrors | None:
     if request.max_errors is not None and failed > request.max_errors:
         return TooManyErrors(
             f"{failed} rows failed, more than the {request.max_errors} allowed "
-            "(--max-errors): nothing was written"
+            f"({option('max_errors')}): nothing was written"
         )
     return None
 

@@ -139,7 +139,7 @@ def saving_records(
     upload_id, stored = _stored(writer, "records.json")
     try:
         with ctx.engine.begin() as conn:
-            record = _upload_record(tenant, upload_id, "records.json", stored, "json")
+            record = _upload_record(tenant, upload_id, "records", stored, "json")
             uploads_sql.insert_upload(conn, record)
             yield conn, record
     except BaseException:

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from loadbay.errors import error_object
+from loadbay.errors import error_object, speak
 from loadbay.store.imports_sql import OUTCOMES
 
 
@@ -38,7 +38,8 @@ def import_view(record: dict[str, Any]) -> dict[str, Any]:
     counts = _json(record.get("counts")) or {}
     error = None
     if record.get("error") or record.get("error_code"):
-        error = {"code": record.get("error_code") or "error", "message": record.get("error") or ""}
+        message = speak(record.get("error") or "", api=True)
+        error = {"code": record.get("error_code") or "error", "message": message}
     return {
         "id": record["id"],
         "state": record["state"],
@@ -54,7 +55,7 @@ def import_view(record: dict[str, Any]) -> dict[str, Any]:
         "rows_total": int(record.get("rows_total") or 0),
         "rows_processed": int(record.get("rows_processed") or 0),
         "progress": _json(record.get("progress")),
-        "warnings": list(_json(record.get("warnings")) or []),
+        "warnings": [speak(w, api=True) for w in _json(record.get("warnings")) or []],
         "created_at": iso(record["created_at"]),
         "started_at": iso(record.get("started_at")),
         "finished_at": iso(record.get("finished_at")),

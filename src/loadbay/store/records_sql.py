@@ -5,7 +5,7 @@ is the company's name), and every value as the same plain value on both database
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -193,7 +193,7 @@ def filter_value(conn: Connection, col: Column, raw: str) -> object:
             day = date.fromisoformat(raw)
             return day if postgres else day.isoformat()
         if col.type is ColumnType.DATETIME:
-            moment = datetime.fromisoformat(raw)
+            moment = utc_naive(datetime.fromisoformat(raw))  # stored as UTC, without a zone
             return moment if postgres else moment.isoformat(sep=" ", timespec="microseconds")
     except (ValueError, InvalidOperation):
         raise InvalidOption(f"filter {col.name}={raw!r}: not a valid {col.type.value}") from None
@@ -231,5 +231,13 @@ def plain_value(col: Column, value: Any) -> Any:
         return value.isoformat() if isinstance(value, date) else str(value)[:10]
     if kind is ColumnType.DATETIME:
         moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-        return moment.isoformat(sep="T", timespec="auto")
+        return utc_naive(moment).isoformat(sep="T", timespec="auto") + "Z"
     return value
+
+
+def utc_naive(moment: datetime) -> datetime:
+    """``moment`` in UTC without its zone, as datetimes are stored (one without a zone is
+    taken as UTC already)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
