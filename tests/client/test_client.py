@@ -51,7 +51,7 @@ def test_bulk_tables_records_export(server: Server) -> None:
             lb.bulk("companies", [{"name": "C"}, {"due_days": "x"}], error_handling="strict")
         assert refused.value.code == "row_errors"
         ok = lb.bulk("companies", [{"name": "B"}], return_records=True, fields=["name"])
-        assert ok.ok and ok.results[0].record == {"id": ok.results[0].id, "name": "B"}
+        assert ok.ok and ok.results[0].record == {"loadbay_id": ok.results[0].id, "name": "B"}
         assert "people" in [t.name for t in lb.tables()]
         assert lb.table("companies").key == ["name"]
         assert [r["name"] for r in lb.iter_records("companies")] == ["A", "B"]

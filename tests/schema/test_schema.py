@@ -53,7 +53,10 @@ tables:
     ("doc", "message"),
     [
         ({"tables": [{"name": "Bad-Name", "columns": [{"name": "a"}]}]}, "not valid"),
-        ({"tables": [{"name": "t", "columns": [{"name": "id"}]}]}, "reserved"),
+        (
+            {"tables": [{"name": "t", "columns": [{"name": "loadbay_id"}]}]},
+            "'loadbay_id'.*reserved",
+        ),
         ({"tables": [{"name": "loadbay_x", "columns": [{"name": "a"}]}]}, "reserved"),
         ({"tables": [{"name": "t", "columns": [{"name": "a", "type": "money"}]}]}, "unknown type"),
         ({"tables": [{"name": "t", "key": ["b"], "columns": [{"name": "a"}]}]}, "key column"),

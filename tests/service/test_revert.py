@@ -126,7 +126,7 @@ def test_revert_restores_every_stored_value_of_updated_and_deleted_rows(
 
     def stored() -> list[tuple[object, ...]]:
         with ctx.engine.connect() as conn:
-            return [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM projects ORDER BY id")]
+            return [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM projects ORDER BY loadbay_id")]
 
     before = stored()
     change = run(

@@ -93,7 +93,7 @@ def test_semicolon_csv_into_custom_tables_with_and_without_key(
         run(ctx, EXAMPLES / "visits.csv", table="visits", **visits)
         twice = run(ctx, EXAMPLES / "visits.csv", table="visits", **visits)
         assert twice["counts"]["created"] == 3
-        assert len(list(by_key(ctx, "visits", "id"))) == 6
+        assert len(list(by_key(ctx, "visits", "loadbay_id"))) == 6
     finally:
         ctx.close()
 

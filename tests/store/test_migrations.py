@@ -145,7 +145,7 @@ def test_a_baseline_database_keeps_its_rows_and_works(settings: Settings, tmp_pa
         )
         assert change["counts"]["updated"] == 1 and change["counts"]["created"] == 1
         created = by_key(ctx, "companies", "name")["Initech"]
-        assert created["id"] > 2  # the ids go on after the old rows
+        assert created["loadbay_id"] > 2  # the ids go on after the old rows
         revert_import(ctx, change["id"])
         after = by_key(ctx, "companies", "name")
         assert {n: r["due_days"] for n, r in after.items()} == {"Acme": 30, "Globex": 14}
@@ -246,8 +246,8 @@ def test_a_column_made_unique_over_duplicates_is_refused(engine: Engine) -> None
         for code in ("a", "b"):
             conn.execute(
                 sa.text(
-                    "INSERT INTO items (tenant_id, created_at, "
-                    "updated_at, code, sku) VALUES ('t', :s, :s, :c, 'same')"
+                    "INSERT INTO items (loadbay_tenant_id, loadbay_created_at, "
+                    "loadbay_updated_at, code, sku) VALUES ('t', :s, :s, :c, 'same')"
                 ),
                 {"s": "2026-12-01 10:00:00", "c": code},
             )

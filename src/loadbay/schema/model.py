@@ -11,8 +11,12 @@ from enum import StrEnum
 from loadbay.errors import InvalidOption, InvalidSchema, UnknownTable
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-#: column names the data tables use for themselves
-RESERVED = frozenset({"id", "tenant_id", "created_at", "updated_at"})
+#: the prefix of loadbay's own names (its tables, and its columns in the data tables:
+#: store/columns.py); every other valid identifier is the user's
+RESERVED_PREFIX = "loadbay_"
+#: column names a table may not use beyond the prefix: none since loadbay's columns took
+#: it (``id``, ``created_at``… are the user's); kept for the table inference's naming
+RESERVED: frozenset[str] = frozenset()
 
 
 def check_identifier(name: str, what: str = "name") -> str:
@@ -22,8 +26,10 @@ def check_identifier(name: str, what: str = "name") -> str:
             f"{what} {name!r} is not valid: use lowercase letters, digits and _, "
             "starting with a letter, at most 63 characters"
         )
-    if name.startswith("loadbay_"):
-        raise InvalidSchema(f"{what} {name!r} is not valid: the prefix loadbay_ is reserved")
+    if name.startswith(RESERVED_PREFIX):
+        raise InvalidSchema(
+            f"{what} {name!r} is not valid: the prefix {RESERVED_PREFIX} is reserved"
+        )
     return name
 
 
@@ -70,8 +76,6 @@ class Column:
         check_identifier(self.name, "column name")
         if self.format is not None and self.type not in (ColumnType.DATE, ColumnType.DATETIME):
             raise InvalidSchema(f"column {self.name!r}: only a date or datetime has a format")
-        if self.name in RESERVED:
-            raise InvalidSchema(f"column name {self.name!r} is reserved")
         if self.type is ColumnType.ENUM and not self.enum:
             raise InvalidSchema(f"column {self.name!r}: an enum needs its values")
         if self.type is ColumnType.DECIMAL and not (0 <= self.scale <= self.precision <= 38):

@@ -27,6 +27,7 @@ from loadbay.service.leases import Leases, run_leased
 from loadbay.service.requests import ImportRequest, SourceSpec, parse_choice
 from loadbay.service.uploads import saving_records
 from loadbay.store import imports_sql
+from loadbay.store.columns import ID as RECORD_ID
 from loadbay.store.engine import reading, statements_alone
 from loadbay.store.records_sql import expansions, records_by_ids
 
@@ -51,7 +52,7 @@ def _check(
         raise InvalidOption("every record must be an object")
     described = ctx.catalog_for(tenant).get(table)
     for name in fields or []:
-        if name != "id" and not described.has_column(name):
+        if name != RECORD_ID and not described.has_column(name):
             raise InvalidOption(f"fields: {table} has no column {name!r}")
     return count
 
@@ -136,5 +137,5 @@ def _attach_records(
     for result in results:
         stored = found.get(result["id"]) if result["id"] is not None else None
         if stored is not None and fields:
-            stored = {k: stored[k] for k in ["id", *fields] if k in stored}
+            stored = {k: stored[k] for k in [RECORD_ID, *fields] if k in stored}
         result["record"] = stored

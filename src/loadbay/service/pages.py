@@ -21,7 +21,7 @@ from loadbay.service import tables as table_service
 from loadbay.service.context import Context
 from loadbay.service.imports import get_import, iter_results, write_error_report
 from loadbay.service.views import import_view, result_view
-from loadbay.store import imports_sql
+from loadbay.store import columns, imports_sql
 from loadbay.store.engine import reading
 from loadbay.store.records_sql import (
     INT64_MAX,
@@ -33,6 +33,8 @@ from loadbay.store.records_sql import (
 
 MAX_LIMIT = 200
 OUTCOMES = imports_sql.OUTCOMES
+#: the key of loadbay's id in every record shown (a user's column may be named ``id``)
+RECORD_ID = columns.ID
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -184,7 +186,7 @@ def records_page(
     with ctx.engine.connect() as conn, reading(conn).begin():
         rows = page_records(conn, catalog, table, tenant, limit, after, filters, expanded)
         total = count_records(conn, catalog, table, tenant, filters) if count else None
-    page = _page(rows, limit, lambda r: [int(r["id"])], lambda r: r)
+    page = _page(rows, limit, lambda r: [int(r[RECORD_ID])], lambda r: r)
     return page if total is None else {**page, "total_count": total}
 
 

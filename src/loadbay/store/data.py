@@ -8,9 +8,8 @@ from sqlalchemy.engine import Connection
 
 from loadbay.errors import InvalidSchema
 from loadbay.schema.model import Catalog, Column, Table
+from loadbay.store.columns import ACTION, CREATED, ID, IMPORT, TENANT, UPDATED
 from loadbay.store.dialect import Dialect, dialect_of, q
-
-SYSTEM_COLUMNS = ("id", "tenant_id", "created_at", "updated_at")
 
 
 def changes_table(table: str) -> str:
@@ -40,7 +39,7 @@ def stored_name(conn: Connection, name: str) -> str:
 
 
 def data_indexes(table: Table) -> list[tuple[str, tuple[str, ...], bool]]:
-    """The indexes of a data table beside its id: (label, columns after ``tenant_id``,
+    """The indexes of a data table beside its id: (label, columns after its tenant,
     unique). The key and unique columns are unique; references are indexed (revert and
     deletes look rows up by them); a keyless table is indexed by tenant."""
     found: list[tuple[str, tuple[str, ...], bool]] = []
@@ -57,7 +56,7 @@ def wanted_indexes(table: Table) -> dict[str, IndexShape]:
     """The indexes the catalog wants on ``table``, by name, with their columns."""
     wanted: dict[str, IndexShape] = {}
     for label, index_cols, unique in data_indexes(table):
-        names = ("tenant_id", *index_cols)
+        names = (TENANT, *index_cols)
         if not unique and index_cols:  # a reference: its index leaves the tenant out
             names = index_cols
         wanted[f"{table.name}__{label}"] = (names, unique)
@@ -108,8 +107,8 @@ def ensure_tables(conn: Connection, catalog: Catalog) -> list[str]:
 def _create_data_table(conn: Connection, dialect: Dialect, table: Table) -> None:
     cols = ",\n  ".join(column_ddl(dialect, c) for c in table.columns)
     conn.exec_driver_sql(
-        f"CREATE TABLE {q(table.name)} (\n  {dialect.id_column},\n  tenant_id TEXT NOT NULL,\n"
-        f"  created_at {dialect.stamp_type} NOT NULL,\n  updated_at {dialect.stamp_type} NOT NULL,"
+        f"CREATE TABLE {q(table.name)} (\n  {dialect.id_column},\n  {TENANT} TEXT NOT NULL,\n"
+        f"  {CREATED} {dialect.stamp_type} NOT NULL,\n  {UPDATED} {dialect.stamp_type} NOT NULL,"
         f"\n  {cols}\n)"
     )
     for name, shape in wanted_indexes(table).items():
@@ -124,7 +123,7 @@ def _create_index(conn: Connection, table: Table, name: str, shape: IndexShape) 
             f"ON {q(table.name)} ({', '.join(q(c) for c in columns)})"
         )
     except exc.IntegrityError as error:
-        shown = ", ".join(c for c in columns if c != "tenant_id")
+        shown = ", ".join(c for c in columns if c != TENANT)
         raise InvalidSchema(
             f"table {table.name!r}: {shown} cannot be made unique, stored rows share a "
             "value: remove the duplicates first, or leave the column not unique"
@@ -169,11 +168,11 @@ def _create_changes_table(conn: Connection, dialect: Dialect, table: Table) -> N
     cols = ",\n  ".join(column_ddl(dialect, c) for c in table.columns)
     name = changes_table(table.name)
     conn.exec_driver_sql(
-        f"CREATE TABLE {q(name)} (\n  import_id TEXT NOT NULL,\n  action TEXT NOT NULL,\n"
-        f"  id BIGINT NOT NULL,\n  tenant_id TEXT NOT NULL,\n"
-        f"  created_at {dialect.stamp_type},\n  updated_at {dialect.stamp_type},\n  {cols}\n)"
+        f"CREATE TABLE {q(name)} (\n  {IMPORT} TEXT NOT NULL,\n  {ACTION} TEXT NOT NULL,\n"
+        f"  {ID} BIGINT NOT NULL,\n  {TENANT} TEXT NOT NULL,\n"
+        f"  {CREATED} {dialect.stamp_type},\n  {UPDATED} {dialect.stamp_type},\n  {cols}\n)"
     )
-    conn.exec_driver_sql(f"CREATE INDEX {q(name + '__import')} ON {q(name)} (import_id)")
+    conn.exec_driver_sql(f"CREATE INDEX {q(name + '__import')} ON {q(name)} ({IMPORT})")
 
 
 def _add_missing_columns(conn: Connection, dialect: Dialect, table: Table, name: str) -> list[str]:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from loadbay.errors import Code
 from loadbay.pipeline.frames import EmptyPolicy, Mode
 from loadbay.schema.model import Catalog, Column, Table
+from loadbay.store.columns import CREATED, ID, TENANT, UPDATED
 from loadbay.store.dialect import Dialect, q
 from loadbay.store.references import reference_words
 from loadbay.store.staging import is_reused, reused_plan_name
@@ -170,7 +171,7 @@ class PlanBuilder:
     # ---- the inner query: joins ------------------------------------------------------
     def join(self, table: str, alias: str, on: str) -> str:
         """``LEFT JOIN table alias ON on``, where ``on`` always holds the table's
-        ``tenant_id`` and the leading columns of a unique index on it.
+        tenant column and the leading columns of a unique index on it.
 
         For a plan of few rows (``Dialect.lookup_rows``), each matched row is looked up by
         that index: a lateral subquery behind a fence (``OFFSET 0``, so it is not pulled
@@ -197,8 +198,8 @@ class PlanBuilder:
         joins: list[str] = []
         if self.spec.match:
             on = " AND ".join(f"t.{q(c)} = s.{q(c)}" for c in self.spec.match)
-            joins.append(self.join(t, "t", f"t.tenant_id = :tenant AND {on}"))
-            cols.append("t.id AS _target")
+            joins.append(self.join(t, "t", f"t.{TENANT} = :tenant AND {on}"))
+            cols.append(f"t.{ID} AS _target")
         else:
             cols.append("CAST(NULL AS BIGINT) AS _target")
         if self.spec.match and self.spec.duplicates:
@@ -218,20 +219,20 @@ class PlanBuilder:
             ref = self.table.column(name).references
             assert ref is not None
             alias = f"r{n}"
-            on = f"{alias}.tenant_id = :tenant AND {alias}.{q(ref.column)} = s.{q(name)}"
+            on = f"{alias}.{TENANT} = :tenant AND {alias}.{q(ref.column)} = s.{q(name)}"
             joins.append(self.join(q(ref.table), alias, on))
-            cols.append(f'{alias}.id AS "r_{name}"')
+            cols.append(f'{alias}.{ID} AS "r_{name}"')
         for n, name in enumerate(self.uniques):
             alias = f"u{n}"
-            on = f"{alias}.tenant_id = :tenant AND {alias}.{q(name)} = s.{q(name)}"
+            on = f"{alias}.{TENANT} = :tenant AND {alias}.{q(name)} = s.{q(name)}"
             joins.append(self.join(t, alias, on))
-            cols.append(f'{alias}.id AS "u_{name}"')
+            cols.append(f'{alias}.{ID} AS "u_{name}"')
         if self.spec.match:
             cols += [f't.{q(c.name)} AS "o_{c.name}"' for c in self.table.columns]
         else:
             cols += [f'{self.d.null_of(c)} AS "o_{c.name}"' for c in self.table.columns]
         if self.logs_changes:
-            cols += ["t.created_at AS _o_created_at", "t.updated_at AS _o_updated_at"]
+            cols += [f"t.{CREATED} AS _o_created_at", f"t.{UPDATED} AS _o_updated_at"]
         return (
             f"SELECT {', '.join(cols)}\nFROM {stage} s\n"
             + "\n".join(joins)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from loadbay.errors import InvalidOption, UnknownExpand
 from loadbay.schema.model import Catalog, Column, ColumnType, Table
+from loadbay.store.columns import ID, TENANT
 from loadbay.store.dialect import q
 
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -53,14 +54,15 @@ def _select(
             shown[col.name] = f"t.{q(col.name)}"
             continue
         alias = f"r{n}"
-        joins.append(f"LEFT JOIN {q(col.references.table)} {alias} ON {alias}.id = t.{q(col.name)}")
+        on = f"{alias}.{ID} = t.{q(col.name)}"
+        joins.append(f"LEFT JOIN {q(col.references.table)} {alias} ON {on}")
         shown[col.name] = f"{alias}.{q(col.references.column)}"
-    cols = ", ".join(["t.id", *shown.values(), *(f"t.{q(c.name)}" for c in expand)])
+    cols = ", ".join([f"t.{ID}", *shown.values(), *(f"t.{q(c.name)}" for c in expand)])
     return f"SELECT {cols} FROM {q(table.name)} t {' '.join(joins)}", shown
 
 
 def _record(catalog: Catalog, table: Table, row: Sequence[Any]) -> dict[str, Any]:
-    record: dict[str, Any] = {"id": row[0]}
+    record: dict[str, Any] = {ID: row[0]}
     for col, value in zip(table.columns, row[1 : 1 + len(table.columns)], strict=True):
         record[col.name] = plain_value(_value_column(catalog, col), value)
     return record
@@ -97,7 +99,7 @@ def _where(
     filters: dict[str, str] | None,
 ) -> tuple[list[str], dict[str, Any]]:
     """The tenant and column-equality conditions (references by natural key)."""
-    where = ["t.tenant_id = :tenant"]
+    where = [f"t.{TENANT} = :tenant"]
     params: dict[str, Any] = {"tenant": tenant}
     for n, (name, raw) in enumerate((filters or {}).items()):
         if not table.has_column(name):
@@ -119,7 +121,7 @@ def iter_records(
     """Every row of ``table`` for ``tenant`` in id order, values as plain JSON-able values."""
     select, shown = _select(catalog, table)
     where, params = _where(conn, catalog, table, tenant, shown, filters)
-    sql = text(f"{select} WHERE {' AND '.join(where)} ORDER BY t.id")
+    sql = text(f"{select} WHERE {' AND '.join(where)} ORDER BY t.{ID}")
     for row in conn.execute(sql, params, execution_options={"yield_per": batch}):
         yield _record(catalog, table, row)
 
@@ -140,9 +142,9 @@ def page_records(
     where, params = _where(conn, catalog, table, tenant, shown, filters)
     params["limit"] = limit + 1
     if after_id is not None:
-        where.append("t.id > :after")
+        where.append(f"t.{ID} > :after")
         params["after"] = after_id
-    sql = f"{select} WHERE {' AND '.join(where)} ORDER BY t.id LIMIT :limit"
+    sql = f"{select} WHERE {' AND '.join(where)} ORDER BY t.{ID} LIMIT :limit"
     return _rows(conn, catalog, table, text(sql), params, expand)
 
 
@@ -171,11 +173,11 @@ def records_by_ids(
     if not ids:
         return {}
     select, _ = _select(catalog, table, expand)
-    sql = text(f"{select} WHERE t.tenant_id = :tenant AND t.id IN :ids").bindparams(
+    sql = text(f"{select} WHERE t.{TENANT} = :tenant AND t.{ID} IN :ids").bindparams(
         bindparam("ids", expanding=True)
     )
     rows = _rows(conn, catalog, table, sql, {"tenant": tenant, "ids": list(ids)}, expand)
-    return {int(r["id"]): r for r in rows}
+    return {int(r[ID]): r for r in rows}
 
 
 def filter_value(conn: Connection, col: Column, raw: str) -> object:

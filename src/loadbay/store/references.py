@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from loadbay.schema.model import Reference
+from loadbay.store.columns import TENANT
 from loadbay.store.dialect import q
 
 #: values per ``IN`` list (SQLite allows 32,766 parameters)
@@ -38,7 +39,7 @@ def missing_values(
     wanted = list(dict.fromkeys(v for v in values if v is not None))
     missing: set[object] = set()
     column = q(ref.column)
-    sources = [f"SELECT {column} FROM {q(ref.table)} WHERE tenant_id = :tenant AND {column} IN :v"]
+    sources = [f"SELECT {column} FROM {q(ref.table)} WHERE {TENANT} = :tenant AND {column} IN :v"]
     sources += [f"SELECT {column} FROM {q(s)} WHERE {column} IN :v" for s in stages]
     query = sa.text(" UNION ".join(sources)).bindparams(sa.bindparam("v", expanding=True))
     for start in range(0, len(wanted), _CHUNK):

@@ -2,7 +2,7 @@
 
 Rows the import created are deleted; rows it updated get their before-image back; rows
 it deleted are inserted again with their old id. A row written since by anything else
-(its ``updated_at`` is no longer the import's write stamp, it is gone, or its key is
+(its ``loadbay_updated_at`` is no longer the import's write stamp, it is gone, or its key is
 taken again) is a conflict.
 """
 
@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from loadbay.schema.model import Catalog, Table
 from loadbay.store import system
+from loadbay.store.columns import ACTION, CREATED, DATA_COLUMNS, ID, IMPORT, TENANT, UPDATED
 from loadbay.store.data import changes_table
 from loadbay.store.dialect import q
 
@@ -52,13 +53,13 @@ def find_conflicts(
     found: list[RevertConflictRow] = []
     queries = [
         (
-            f"SELECT t.id FROM {t} t WHERE t.tenant_id = :tenant AND t.id IN ({_created()}) "
-            "AND t.updated_at <> :stamp",
+            f"SELECT t.{ID} FROM {t} t WHERE t.{TENANT} = :tenant AND t.{ID} IN ({_created()}) "
+            f"AND t.{UPDATED} <> :stamp",
             "created by the import, changed since",
         ),
         (
-            f"SELECT c.id FROM {c} c LEFT JOIN {t} t ON t.id = c.id WHERE c.import_id = :imp "
-            "AND c.action = 'update' AND (t.id IS NULL OR t.updated_at <> :stamp)",
+            f"SELECT c.{ID} FROM {c} c LEFT JOIN {t} t ON t.{ID} = c.{ID} WHERE c.{IMPORT} = :imp "
+            f"AND c.{ACTION} = 'update' AND (t.{ID} IS NULL OR t.{UPDATED} <> :stamp)",
             "updated by the import, changed or deleted since",
         ),
     ]
@@ -66,8 +67,8 @@ def find_conflicts(
         on = " AND ".join(f"t.{q(k)} = c.{q(k)}" for k in table.key)
         queries.append(
             (
-                f"SELECT c.id FROM {c} c JOIN {t} t ON t.tenant_id = c.tenant_id AND ({on} "
-                "OR t.id = c.id) WHERE c.import_id = :imp AND c.action = 'delete'",
+                f"SELECT c.{ID} FROM {c} c JOIN {t} t ON t.{TENANT} = c.{TENANT} AND ({on} "
+                f"OR t.{ID} = c.{ID}) WHERE c.{IMPORT} = :imp AND c.{ACTION} = 'delete'",
                 "deleted by the import, its key is used again since",
             )
         )
@@ -97,12 +98,12 @@ def _referenced(
             spared = ""
             if other.name in reverted_tables:
                 spared = (
-                    f" AND o.id NOT IN (SELECT r2.record_id FROM loadbay_results r2 WHERE "
+                    f" AND o.{ID} NOT IN (SELECT r2.record_id FROM loadbay_results r2 WHERE "
                     f"r2.import_id = :imp AND r2.table_name = {_lit(other.name)} "
                     "AND r2.outcome = 'created')"
                 )
             sql = (
-                f"SELECT DISTINCT o.{q(col.name)} FROM {q(other.name)} o WHERE o.tenant_id = "
+                f"SELECT DISTINCT o.{q(col.name)} FROM {q(other.name)} o WHERE o.{TENANT} = "
                 f":tenant AND o.{q(col.name)} IN ({_created()}){spared}"
             )
             found += [
@@ -126,22 +127,22 @@ def apply_revert(conn: Connection, table: Table, import_id: str, tenant: str) ->
     params = {"imp": import_id, "tname": table.name, "tenant": tenant}
     cols = [col.name for col in table.columns]
     names = ", ".join(q(n) for n in cols)
+    bookkeeping = ", ".join(DATA_COLUMNS)
     deleted = conn.execute(
-        text(f"DELETE FROM {t} WHERE tenant_id = :tenant AND id IN ({_created()})"), params
+        text(f"DELETE FROM {t} WHERE {TENANT} = :tenant AND {ID} IN ({_created()})"), params
     ).rowcount
-    sets = ", ".join(f"{q(n)} = c.{q(n)}" for n in [*cols, "created_at", "updated_at"])
+    sets = ", ".join(f"{q(n)} = c.{q(n)}" for n in [*cols, CREATED, UPDATED])
     restored = conn.execute(
         text(
-            f"UPDATE {t} AS t SET {sets} FROM {c} c WHERE c.import_id = :imp AND "
-            "c.action = 'update' AND t.id = c.id AND t.tenant_id = :tenant"
+            f"UPDATE {t} AS t SET {sets} FROM {c} c WHERE c.{IMPORT} = :imp AND "
+            f"c.{ACTION} = 'update' AND t.{ID} = c.{ID} AND t.{TENANT} = :tenant"
         ),
         params,
     ).rowcount
     reinserted = conn.execute(
         text(
-            f"INSERT INTO {t} (id, tenant_id, created_at, updated_at, {names}) "
-            f"SELECT id, tenant_id, created_at, updated_at, {names} FROM {c} "
-            "WHERE import_id = :imp AND action = 'delete'"
+            f"INSERT INTO {t} ({bookkeeping}, {names}) SELECT {bookkeeping}, {names} FROM {c} "
+            f"WHERE {IMPORT} = :imp AND {ACTION} = 'delete'"
         ),
         params,
     ).rowcount
@@ -156,9 +157,9 @@ def drop_conflicting(conn: Connection, table: Table, import_id: str, tenant: str
     on = " AND ".join(f"t.{q(k)} = c.{q(k)}" for k in table.key)
     conn.execute(
         text(
-            f"DELETE FROM {t} WHERE id IN (SELECT t.id FROM {t} t JOIN {c} c ON "
-            f"t.tenant_id = c.tenant_id AND ({on} OR t.id = c.id) "
-            "WHERE c.import_id = :imp AND c.action = 'delete') AND tenant_id = :tenant"
+            f"DELETE FROM {t} WHERE {ID} IN (SELECT t.{ID} FROM {t} t JOIN {c} c ON "
+            f"t.{TENANT} = c.{TENANT} AND ({on} OR t.{ID} = c.{ID}) "
+            f"WHERE c.{IMPORT} = :imp AND c.{ACTION} = 'delete') AND {TENANT} = :tenant"
         ),
         {"imp": import_id, "tenant": tenant},
     )
@@ -175,7 +176,7 @@ def null_references(
                 conn.execute(
                     text(
                         f"UPDATE {q(other.name)} SET {q(col.name)} = NULL "
-                        f"WHERE tenant_id = :tenant AND {q(col.name)} IN ({_created()})"
+                        f"WHERE {TENANT} = :tenant AND {q(col.name)} IN ({_created()})"
                     ),
                     {"imp": import_id, "tname": table.name, "tenant": tenant},
                 )

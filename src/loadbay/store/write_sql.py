@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from loadbay.pipeline.frames import Mode
+from loadbay.store.columns import ACTION, CREATED, ID, IMPORT, TENANT, UPDATED
 from loadbay.store.data import changes_table, indexed_columns
 from loadbay.store.dialect import dialect_of, q
 from loadbay.store.plan_sql import Plan
@@ -119,7 +120,7 @@ def write_chunk(
     if summary.has("deleted"):
         _run(
             conn,
-            f"DELETE FROM {target} WHERE tenant_id = :tenant AND id IN "
+            f"DELETE FROM {target} WHERE {TENANT} = :tenant AND {ID} IN "
             f"(SELECT p._target FROM {p} p WHERE p._outcome = 'deleted' AND {RANGE})",
             params,
         )
@@ -140,11 +141,11 @@ def _update_changed(conn: Connection, plan: Plan, params: dict[str, Any]) -> Non
         differs = " OR ".join(f'p."n_{c}" IS NOT t.{q(c)}' for c in keyed)
         passes = [(plain, "")] + ([(keyed, f" AND ({differs})")] if keyed else [])
     for n, (columns, only) in enumerate(passes):
-        sets = [f'{q(c)} = p."n_{c}"' for c in columns] + ["updated_at = :stamp"] * (n == 0)
+        sets = [f'{q(c)} = p."n_{c}"' for c in columns] + [f"{UPDATED} = :stamp"] * (n == 0)
         _run(
             conn,
             f"UPDATE {q(spec.table.name)} AS t SET {', '.join(sets)} FROM {q(spec.plan)} p "
-            f"WHERE t.id = p._target AND t.tenant_id = :tenant AND p._outcome = 'updated' "
+            f"WHERE t.{ID} = p._target AND t.{TENANT} = :tenant AND p._outcome = 'updated' "
             f"AND {RANGE}{only}",
             params,
         )
@@ -160,9 +161,9 @@ def _log_changes(conn: Connection, plan: Plan, params: dict[str, Any], names: st
     _run(
         conn,
         f"INSERT INTO {q(changes_table(spec.table.name))} "
-        f"(import_id, action, id, tenant_id, created_at, updated_at, {names}) "
+        f"({IMPORT}, {ACTION}, {ID}, {TENANT}, {CREATED}, {UPDATED}, {names}) "
         f"SELECT :imp, CASE p._outcome WHEN 'updated' THEN 'update' ELSE 'delete' END, "
-        f"p._target, :tenant, {old('created_at')}, {old('updated_at')}, {olds} FROM {source} "
+        f"p._target, :tenant, {old(CREATED)}, {old(UPDATED)}, {olds} FROM {source} "
         f"WHERE p._outcome IN ('updated', 'deleted') AND {RANGE}",
         params,
     )
@@ -174,9 +175,9 @@ def _old_values(plan: Plan) -> tuple[Callable[[str], str], str]:
     columns, or the target row ``t`` joined by id (``Dialect.plan_keeps_old``)."""
     p = q(plan.spec.plan)
     if plan.keeps_old:
-        stamps = {"created_at": "p._o_created_at", "updated_at": "p._o_updated_at"}
+        stamps = {CREATED: "p._o_created_at", UPDATED: "p._o_updated_at"}
         return (lambda c: stamps.get(c, f'p."o_{c}"')), f"{p} p"
-    return (lambda c: f"t.{q(c)}"), f"{p} p JOIN {q(plan.spec.table.name)} t ON t.id = p._target"
+    return (lambda c: f"t.{q(c)}"), f"{p} p JOIN {q(plan.spec.table.name)} t ON t.{ID} = p._target"
 
 
 def created_id(base: int | None) -> str:
@@ -192,7 +193,7 @@ def _insert_created(conn: Connection, plan: Plan, params: dict[str, Any], names:
     values = ", ".join(f'p."n_{c.name}"' for c in spec.table.columns)
     _run(
         conn,
-        f"INSERT INTO {q(spec.table.name)} (id, tenant_id, created_at, updated_at, {names}) "
+        f"INSERT INTO {q(spec.table.name)} ({ID}, {TENANT}, {CREATED}, {UPDATED}, {names}) "
         f"SELECT {created_id(base)}, :tenant, :stamp, :stamp, {values} FROM {q(spec.plan)} p "
         f"WHERE p._outcome = 'created' AND {RANGE}",
         params,
@@ -205,7 +206,7 @@ def _sqlite_id_base(conn: Connection, name: str) -> int:
     base = _run(
         conn,
         "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = :t), 0), "
-        f"COALESCE((SELECT MAX(id) FROM {q(name)}), 0))",
+        f"COALESCE((SELECT MAX({ID}) FROM {q(name)}), 0))",
         {"t": name},
     ).scalar_one()
     return int(base)
@@ -333,8 +334,8 @@ def collect_diffs(conn: Connection, plan: Plan) -> pl.DataFrame:
             exprs += [old_of(name), f'p."n_{name}"']
         else:
             joins.append(
-                f"LEFT JOIN {q(ref.table)} a{n} ON a{n}.id = {old_of(name)} "
-                f'LEFT JOIN {q(ref.table)} b{n} ON b{n}.id = p."n_{name}"'
+                f"LEFT JOIN {q(ref.table)} a{n} ON a{n}.{ID} = {old_of(name)} "
+                f'LEFT JOIN {q(ref.table)} b{n} ON b{n}.{ID} = p."n_{name}"'
             )
             exprs += [f"a{n}.{q(ref.column)}", f"b{n}.{q(ref.column)}"]
     sql = (

@@ -9,6 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from loadbay.store import system
+from loadbay.store.columns import CHANGE_COLUMNS, DATA_COLUMNS, UNPREFIXED
+from loadbay.store.data import changes_table, data_table_names
+from loadbay.store.dialect import q
 from loadbay.store.migrations import baseline
 
 
@@ -65,8 +68,45 @@ def create_indexes(*indexes: sa.Index) -> Callable[[Connection], None]:
     return apply
 
 
+def prefix_bookkeeping_columns(conn: Connection) -> None:
+    """Step 4: loadbay's columns of every data table and change log move under the
+    reserved prefix (``id`` → ``loadbay_id``, ``action`` → ``loadbay_action``…; see
+    ``store/columns.py``), leaving their names to the users' columns. The indexes follow
+    the columns (both databases rename them in place); PostgreSQL's identity keeps its
+    sequence. The tables are found by their change logs, whatever the catalog says."""
+    for table in data_table_names(conn):
+        for name, wanted in ((table, DATA_COLUMNS), (changes_table(table), CHANGE_COLUMNS)):
+            have = {c["name"] for c in sa.inspect(conn).get_columns(name)}
+            for new in wanted:
+                old = UNPREFIXED[new]
+                if old in have and new not in have:
+                    conn.exec_driver_sql(f"ALTER TABLE {q(name)} RENAME COLUMN {old} TO {new}")
+
+
+#: who did what to an import (service/views.ACTS): a token's id and its name then
+ACTOR_COLUMNS = tuple(
+    f"{act}_by{part}"
+    for act in ("created", "started", "cancelled", "reverted")
+    for part in ("", "_name")
+)
+
+
+def imports_kind_and_actors(conn: Connection) -> None:
+    """Step 5: ``imports.kind`` (``bulk`` for a bulk request, known before by the notes the
+    bulk route gave them; else ``file``), who created, started, cancelled and reverted each
+    import (nobody known for those before), and the indexes of the imports list's filters
+    by kind and by creator."""
+    add_columns(system.imports, "kind", *ACTOR_COLUMNS)(conn)
+    imports = system.imports
+    conn.execute(sa.update(imports).where(imports.c.notes == "bulk records").values(kind="bulk"))
+    wanted = ("loadbay_imports_tenant_kind", "loadbay_imports_tenant_creator")
+    create_indexes(*(i for i in imports.indexes if i.name in wanted))(conn)
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "baseline: the schema of the release before migrations", baseline.bring_to_baseline),
     Step(2, "imports.progress: the progress of a run", add_columns(system.imports, "progress")),
     Step(3, "custom_tables: the tables tenants define", create_tables(system.custom_tables)),
+    Step(4, "data tables: loadbay's columns named loadbay_*", prefix_bookkeeping_columns),
+    Step(5, "imports.kind and who created, started, cancelled, reverted", imports_kind_and_actors),
 )
