@@ -132,3 +132,17 @@ def test_text_no_database_keeps_is_refused_before_the_database(server: Server) -
             "/v1/tables/odd_t", content=patch, headers={"Content-Type": "application/json"}
         )
         assert_problem(answer, 422, "invalid_request")  # not a 500 from the driver
+
+
+def test_infer_takes_the_read_options_only(server: Server) -> None:
+    with server.http("readers", "write") as client:
+        upload_id = _upload(client, b"My export\nref|qty\na|1\nb|2\n", "piped.txt")
+        found = _infer(
+            client, upload_id, table="piped", options={"delimiter": "|", "skip_lines": 1}
+        )
+        assert [c["name"] for c in found["table"]["columns"]] == ["ref", "qty"]
+        answer = client.post(
+            "/v1/tables/infer", json={"upload_id": upload_id, "options": {"decimal_comma": True}}
+        )
+        body = assert_problem(answer, 422, "invalid_option")
+        assert "do not change how a file is read" in body["detail"]
