@@ -112,12 +112,12 @@ def tables_infer(
     for suggestion in found:
         for note in suggestion.notes:
             err.print(f"note: {note}", soft_wrap=True)
-    header = "".join(_comment(s) for s in found)
+    comments = "".join(_comment(s) for s in found)
     body = {"tables": [table_spec(s.table) for s in found]}
     text = yaml.safe_dump(
         body, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
     )
-    print(header + text, end="")
+    print(comments + text, end="")
 
 
 def _comment(found: Suggestion) -> str:
