@@ -72,13 +72,16 @@ def test_jsonl_upload_then_partial_and_full_update_strict_and_lenient(server: Se
 BAD_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <projects>
   <project external_id="X-1"><name>Good one</name><customer>Globex</customer></project>
-  <project external_id="X-2"><name>Bad budget</name><budget>lots</budget></project>
+  <project external_id="X-2"><name>Two problems</name><customer>Nobody Ltd</customer>
+    <budget>lots</budget></project>
 </projects>
 """
 
 
 def test_xml_projects_multipart_with_a_note_and_row_results(server: Server, tmp_path: Path) -> None:
-    """001: an XML file of several projects, multipart with notes; per-row outcomes."""
+    """001: an XML file of several projects, multipart with notes; 207-like per-row
+    successes and errors (a failed row has all its errors, each naming row, column, code,
+    message and value)."""
     with server.http("seed1", "write") as client:
         load_examples(server, client)
         job = send_files(client, "projects.xml", table="projects", notes="Import on 2023-01-01")
@@ -97,8 +100,11 @@ def test_xml_projects_multipart_with_a_note_and_row_results(server: Server, tmp_
         assert done["state"] == "partially_succeeded"
         rows = results(client, done["id"])
         assert [r["outcome"] for r in rows] == ["created", "failed"]
-        assert rows[1]["errors"][0]["column"] == "budget"
-        assert rows[1]["errors"][0]["code"] == "invalid_decimal"
+        assert [(e["row"], e["column"], e["code"], e["value"]) for e in rows[1]["errors"]] == [
+            (2, "budget", "invalid_decimal", "lots"),
+            (2, "customer", "reference_not_found", "Nobody Ltd"),
+        ]
+        assert all(e["message"] for e in rows[1]["errors"])
 
 
 def test_keyed_bulk_with_a_missing_required_field_is_207(server: Server) -> None:
