@@ -191,11 +191,18 @@ def list_imports(
     template_id: str | None = None,
     kind: Annotated[
         Literal["file", "bulk"] | None,
-        Query(description="file: imports of files or records; bulk: bulk requests."),
+        Query(
+            description="file: imports of files or records; bulk: bulk requests.",
+            examples=["bulk"],
+        ),
     ] = None,
     created_by: Annotated[
         str | None,
-        Query(max_length=40, description="The id of the token that created them (tok_…)."),
+        Query(
+            max_length=40,
+            description="The id of the token that created them (tok_…).",
+            examples=["tok_5d41402abc4b2a76"],
+        ),
     ] = None,
     count: Annotated[
         bool, Query(description="Add total_count: how many the filters keep, all pages.")
