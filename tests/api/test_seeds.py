@@ -123,7 +123,7 @@ def test_keyed_bulk_with_a_missing_required_field_is_207(server: Server) -> None
         assert (first["ref"], first["outcome"], first["errors"]) == ("1", "created", [])
         assert isinstance(first["id"], int)
         assert first["record"] == {
-            "id": first["id"],
+            "loadbay_id": first["id"],
             "name": "Hardware deployment",
             "budget": "500000.00",
         }

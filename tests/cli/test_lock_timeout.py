@@ -3,14 +3,12 @@ table fails ``locked`` (exit 1) instead of waiting on."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from loadbay.config import Settings
 from loadbay.service.context import open_context
 from loadbay.store.locks import table_locks
-from tests.cli.test_cli import ROOT
+from tests.cli.test_cli import loadbay
 
 
 def test_a_local_import_past_its_lock_timeout_fails_locked(
@@ -21,13 +19,7 @@ def test_a_local_import_past_its_lock_timeout_fails_locked(
     ctx = open_context(Settings.from_env(env))
     try:
         with ctx.engine.connect() as conn, table_locks(conn, ctx.tenant, ["companies"]):
-            done = subprocess.run(
-                [sys.executable, "-m", "loadbay", "import", str(data), "--lock-timeout", "0.1"],
-                env=env,
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-            )
+            done = loadbay(env, "import", str(data), "--lock-timeout", "0.1")
     finally:
         ctx.close()
     assert done.returncode == 1, done.stdout + done.stderr

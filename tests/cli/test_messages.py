@@ -3,11 +3,9 @@ message, worded by who shows it)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.cli.test_cli import ROOT
+from tests.cli.test_cli import loadbay
 
 
 def test_a_missing_column_is_mapped_with_map_on_the_command_line(
@@ -15,13 +13,7 @@ def test_a_missing_column_is_mapped_with_map_on_the_command_line(
 ) -> None:
     data = tmp_path / "companies.csv"
     data.write_text("nom\nAcme\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "loadbay", "import", str(data), "--mode", "create"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    done = loadbay(env, "import", str(data), "--mode", "create")
     assert done.returncode == 1, done.stdout + done.stderr
     said = " ".join((done.stdout + done.stderr).split())
     assert "(missing_column)" in said
