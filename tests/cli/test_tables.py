@@ -75,11 +75,7 @@ def test_import_create_then_alter(path_env: dict[str, str], tmp_path: Path) -> N
     assert body["counts"]["created"] == 3 and body["errors"] == []
     assert "created table orders" in made.stderr
     listed = as_json(loadbay(path_env, "tables", "--json"))
-    names = (
-        [t["name"] for t in listed["tables"]]
-        if isinstance(listed, dict)
-        else [t["name"] for t in listed]
-    )
+    names = [t["name"] for t in listed]
     assert "orders" in names and "companies" in names
 
     again = loadbay(path_env, "import", orders, "--create", "--json")
