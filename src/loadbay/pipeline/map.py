@@ -24,7 +24,7 @@ from loadbay.pipeline.formula import quoted_columns, restored
 from loadbay.pipeline.frames import REF, ROW, Mode
 from loadbay.pipeline.read.headers import identifier
 from loadbay.pipeline.read.headers import normalise as normalise  # (re-exported)
-from loadbay.schema.model import Table
+from loadbay.schema.model import RESERVED_PREFIX, Table
 
 #: the target of an explicit mapping that leaves its file column out
 IGNORE = ""
@@ -55,16 +55,14 @@ class ColumnMap:
         return [*self.sources, *(c for c in self.constants if c not in self.sources)]
 
 
-#: the start of the names of loadbay's own fields of a record (its id, its times)
-OWN_PREFIX = "loadbay_"
-#: the names those fields had before the prefix
+#: the names loadbay's own fields of a record (``loadbay_id``…) had before their prefix
 _OWN_BEFORE = frozenset({"id", "created_at", "updated_at"})
 
 
 def read_only(header: str, table: Table) -> bool:
     """Is ``header`` a field loadbay sets (``loadbay_id``…), which a record may not? So
     are ``id``, ``created_at`` and ``updated_at``, unless ``table`` has such a column."""
-    if header.startswith(OWN_PREFIX):
+    if header.startswith(RESERVED_PREFIX):
         return True
     return header in _OWN_BEFORE and not table.has_column(header)
 
