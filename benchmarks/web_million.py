@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -32,35 +31,40 @@ from pathlib import Path
 from typing import Any
 
 from tests.api.server import Server, base_env, database, start_server
+from tests.web.test_browser import ARGS, CHROMIUM
 
 from benchmarks.soak import rss_kib, write_companies
 
-CHROMIUM = Path(os.environ.get("LOADBAY_TEST_CHROMIUM", "/usr/bin/chromium"))
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--js-flags=--expose-gc",
-]
 #: the settings the test harness tunes, back to loadbay's defaults
 DEFAULTS = ("LOADBAY_SCHEMA", "LOADBAY_CHUNK_SIZE", "LOADBAY_LEASE_SECONDS", "LOADBAY_WORKERS")
 WAIT_MS = 3_600_000
 
 
+def own_rss_kib(pid: int) -> int:
+    """Resident memory of one process (not its children), KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
 class Sampler:
-    """The resident memory of a process tree every ``every`` seconds, by step."""
+    """The resident memory of a process tree (and of its first process alone: the HTTP
+    server, without its workers) every ``every`` seconds, by step."""
 
     def __init__(self, pid: int, every: float = 0.25) -> None:
         self.pid, self.every = pid, every
         self.step = "start"
         self.peaks: dict[str, int] = {}
+        self.server_peaks: dict[str, int] = {}
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self.stop.is_set():
-            kib = rss_kib(self.pid)
+            kib, own = rss_kib(self.pid), own_rss_kib(self.pid)
             self.peaks[self.step] = max(self.peaks.get(self.step, 0), kib)
+            self.server_peaks[self.step] = max(self.server_peaks.get(self.step, 0), own)
             self.stop.wait(self.every)
 
     def __enter__(self) -> Sampler:
@@ -114,7 +118,9 @@ def walk(server: Server, csv_path: Path, sampler: Sampler) -> Flow:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as play:
-        browser = play.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = play.chromium.launch(
+            executable_path=str(CHROMIUM), args=[*ARGS, "--js-flags=--expose-gc"]
+        )
         page = browser.new_page(base_url=server.url, viewport={"width": 1280, "height": 900})
         page.set_default_timeout(WAIT_MS)
         flow = Flow(page, sampler)
@@ -174,16 +180,21 @@ def run(kind: str, rows: int, bad: int, folder: Path) -> dict[str, Any]:
         with Sampler(server.process.proc.pid) as sampler:
             flow = walk(server, csv_path, sampler)
     peaks = {k: round(v / 1024) for k, v in sampler.peaks.items()}
+    alone = {k: round(v / 1024) for k, v in sampler.server_peaks.items()}
     return {
         "db": kind,
         "rows": rows,
         "file_mib": round(csv_path.stat().st_size / 2**20),
         "seconds": flow.seconds,
         "counts": getattr(flow, "counts", {}),
-        "server_rss_mib": {
+        "server_rss_mib": {  # loadbay serve and its worker processes
             "baseline": round(baseline / 1024),
             "peak": max(peaks.values(), default=0),
             "peak_by_step": peaks,
+        },
+        "http_process_rss_mib": {  # the process that serves the pages, without workers
+            "peak": max(alone.values(), default=0),
+            "peak_by_step": alone,
         },
         "page_js_heap_mib": flow.heap_mib,
     }

@@ -103,6 +103,8 @@ class Walk:
         assert not bad, f"{name}: accessibility violations:\n" + "\n".join(bad)
         if narrow:
             self.page.set_viewport_size(NARROW)
+            wide = self.page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= NARROW["width"], f"{name}: the page is {wide} px wide at 390 px"
         self.page.screenshot(path=str(SHOTS / f"{self.kind}-{name}.png"), full_page=True)
         if narrow:
             self.page.set_viewport_size(WIDE)
@@ -157,6 +159,7 @@ def test_the_whole_walk(browser: Any, server: Server, tmp_path: Path) -> None:
     page.get_by_label("Column for Last Name").select_option("last_name")
     assert "last_name" not in page.locator("#required").inner_text()
     walk.shot("04-columns")
+    walk.shot("04-columns-390", narrow=True)
     # the choices saved as a template, which the page then applies
     page.get_by_label("Save these columns and options as a template").fill(f"walk {kind}")
     page.get_by_role("button", name="Save as template").click()
@@ -167,7 +170,7 @@ def test_the_whole_walk(browser: Any, server: Server, tmp_path: Path) -> None:
 
     # 3 Options, 4 Check
     page.get_by_role("button", name="Check: dry run of the whole file").click()
-    first = walk.settled("validated", "failed")
+    first = walk.settled("validation_failed")  # strict, rows failing
     assert page.get_by_role("button", name="Start the import").count() == 0  # strict, failing
     assert "errors by column" in page.content()
     groups = page.locator("table", has_text="For example").inner_text()
@@ -208,6 +211,7 @@ def test_the_whole_walk(browser: Any, server: Server, tmp_path: Path) -> None:
     walk.settled("succeeded")
     assert page.locator('[data-count="created"]').inner_text() == "4"
     walk.shot("06-result")
+    walk.shot("06-result-390", narrow=True)
     api = server.http("default", "read")
     emails = {r["email"] for r in api.get("/v1/tables/people/records").json()["data"]}
     assert {"ada@web.example", "grace@web.example", "alan@web.example"} <= emails

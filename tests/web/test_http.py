@@ -20,6 +20,33 @@ BAD_PEOPLE = (
 )
 
 
+#: the people file's columns and where the tests send them (Company: ignored)
+PEOPLE_COLUMNS = [
+    ("First Name", "first_name"),
+    ("Last Name", "last_name"),
+    ("E-mail adress", "email"),
+    ("Company", ""),
+]
+
+
+def columns_form(
+    csrf: str, table: str, upload_id: str, pairs: list[tuple[str, str]], **fields: str
+) -> dict[str, str]:
+    """The columns step's form: (file column, target) pairs; upsert, strict, keep."""
+    form = {
+        "csrf": csrf,
+        "table": table,
+        "upload": upload_id,
+        "columns": str(len(pairs)),
+        "mode": "upsert",
+        "error_handling": "strict",
+        "empty": "keep",
+    }
+    for i, (name, target) in enumerate(pairs):
+        form[f"col-{i}-name"], form[f"col-{i}-target"] = name, target
+    return {**form, **fields}
+
+
 def _upload(client: httpx.Client, csrf: str, body: str, name: str = "people.csv") -> str:
     answer = client.post(
         f"/upload?filename={name}",
@@ -100,7 +127,7 @@ def test_a_read_token_sees_but_changes_nothing(server: Server) -> None:
     assert created["id"] in home.text
     assert 'href="/new"' not in home.text
     # who started it: the name of the writer's token ("test")
-    assert re.search(rf"{created['id']}</a>.*?<td class=\"who\">test</td>", home.text, re.S)
+    assert re.search(rf"{created['id']}</a>.*?<td class=\"by\">test</td>", home.text, re.S)
     page = client.get(f"/imports/{created['id']}")
     assert page.status_code == 200
     assert " UTC by test</p>" in page.text
@@ -148,23 +175,8 @@ def test_check_run_and_events(server: Server) -> None:
         r"E-mail adress</th>.*?fuzzy 62%.*?value=\"email\" selected", columns.text, re.S
     )
     assert re.search(r"First Name</th>.*?normalised 95%", columns.text, re.S)
-    form = {
-        "csrf": csrf,
-        "table": "people",
-        "upload": upload_id,
-        "columns": "4",
-        "col-0-name": "First Name",
-        "col-0-target": "first_name",
-        "col-1-name": "Last Name",
-        "col-1-target": "last_name",
-        "col-2-name": "E-mail adress",
-        "col-2-target": "email",
-        "col-3-name": "Company",
-        "col-3-target": "company",
-        "mode": "upsert",
-        "error_handling": "lenient",
-        "empty": "keep",
-    }
+    pairs = [*PEOPLE_COLUMNS[:3], ("Company", "company")]
+    form = columns_form(csrf, "people", upload_id, pairs, error_handling="lenient")
     twice = client.post("/new/check", data={**form, "col-0-target": "email"})
     assert twice.status_code == 422 and "both mapped to &#39;email&#39;" in twice.text
     check = client.post("/new/check", data=form)
@@ -198,24 +210,7 @@ def test_check_run_and_events(server: Server) -> None:
 def _checked(client: httpx.Client, csrf: str, body: str, **fields: str) -> str:
     """A dry run of ``body`` into people (columns as suggested), settled: its id."""
     upload_id = _upload(client, csrf, body)
-    form = {
-        "csrf": csrf,
-        "table": "people",
-        "upload": upload_id,
-        "columns": "4",
-        "col-0-name": "First Name",
-        "col-0-target": "first_name",
-        "col-1-name": "Last Name",
-        "col-1-target": "last_name",
-        "col-2-name": "E-mail adress",
-        "col-2-target": "email",
-        "col-3-name": "Company",
-        "col-3-target": "",
-        "mode": "upsert",
-        "error_handling": "strict",
-        "empty": "keep",
-        **fields,
-    }
+    form = columns_form(csrf, "people", upload_id, PEOPLE_COLUMNS, **fields)
     check = client.post("/new/check", data=form)
     assert check.status_code == 303, check.text
     import_id = check.headers["location"].rsplit("/", 1)[1]
@@ -325,24 +320,15 @@ def test_columns_saved_as_a_template_then_applied(server: Server) -> None:
     upload_id = _upload(client, csrf, BAD_PEOPLE.replace("acme.example", "tpl.example"))
     empty = client.get(f"/new/columns?table=people&upload={upload_id}")
     assert "none saved yet" in empty.text
-    form = {
-        "csrf": csrf,
-        "table": "people",
-        "upload": upload_id,
-        "columns": "4",
-        "col-0-name": "First Name",
-        "col-0-target": "first_name",
-        "col-1-name": "Last Name",
-        "col-1-target": "last_name",
-        "col-2-name": "E-mail adress",
-        "col-2-target": "email",
-        "col-3-name": "Company",
-        "col-3-target": "",
-        "mode": "upsert",
-        "error_handling": "lenient",
-        "empty": "clear",
-        "template_name": "web people",
-    }
+    form = columns_form(
+        csrf,
+        "people",
+        upload_id,
+        PEOPLE_COLUMNS,
+        error_handling="lenient",
+        empty="clear",
+        template_name="web people",
+    )
     nameless = client.post("/new/template", data={**form, "template_name": ""})
     assert nameless.status_code == 422 and "needs a name" in nameless.text
     saved = client.post("/new/template", data=form)
@@ -412,29 +398,20 @@ def test_a_table_made_from_the_file(server: Server) -> None:
     assert info["key"] == ["serial_no"]
     assert {c["name"]: c["type"] for c in info["columns"]}["bought"] == "text"
     assert server.http("acme", "read").get("/v1/tables/gadgets_web").status_code == 404
-    check = client.post(
-        "/new/check",
-        data={
-            "csrf": csrf,
-            "table": "gadgets_web",
-            "upload": upload_id,
-            "columns": "4",
-            **{
-                f"col-{i}-name": h
-                for i, h in enumerate(["Serial No", "Name", "Price (€)", "Bought"])
-            },
-            **{
-                f"col-{i}-target": c
-                for i, c in enumerate(["serial_no", "name", "unit_price", "bought"])
-            },
-            "mode": "upsert",
-            "error_handling": "strict",
-            "empty": "keep",
-        },
-    )
+    headers = ["Serial No", "Name", "Price (€)", "Bought"]
+    targets = ["serial_no", "name", "unit_price", "bought"]
+    pairs = list(zip(headers, targets, strict=True))
+    check = client.post("/new/check", data=columns_form(csrf, "gadgets_web", upload_id, pairs))
     assert check.status_code == 303, check.text
     import_id = check.headers["location"].rsplit("/", 1)[1]
     done = _events(client, f"/imports/{import_id}/events")[-1]
     assert done["state"] == "validated" and done["counts"]["created"] == 2
     taken = client.post("/new/table", data=form)
     assert taken.status_code == 409
+    # the tables pages show it to its tenant only
+    assert 'href="/tables/gadgets_web"' in client.get("/tables").text
+    described = client.get("/tables/gadgets_web")
+    assert described.status_code == 200 and "Records of <code>gadgets_web</code>" in described.text
+    other, _ = signed_in(server, server.token("acme", "read"))
+    assert "gadgets_web" not in other.get("/tables").text
+    assert other.get("/tables/gadgets_web").status_code == 404

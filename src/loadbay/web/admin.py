@@ -63,7 +63,7 @@ async def signout(request: Request) -> Response:
 
 @router.get("/tables")
 def tables_page(request: Request, user: Reader) -> Response:
-    found = table_service.list_tables(user.svc.ctx)
+    found = table_service.list_tables(user.svc.ctx, user.tenant)
     return render(request, "tables.html", tables=found)
 
 
@@ -75,7 +75,7 @@ def table_page(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
-    info = pages.table_info(user.svc.ctx, table)
+    info = pages.table_info(user.svc.ctx, table, user.tenant)
     page = pages.records_page(user.svc.ctx, user.tenant, table, limit, cursor)
     columns = [pages.RECORD_ID, *(c["name"] for c in info["columns"])]
     return render(
