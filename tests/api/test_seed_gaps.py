@@ -149,6 +149,12 @@ def test_upload_and_import_base64_content(server: Server) -> None:
             json={"table": "companies", "upload_id": up["id"], "content_base64": b64(COMPANIES)},
         )
         assert "not both" in assert_problem(both, 422, "invalid_option")["detail"]
+        form = client.post(
+            "/v1/imports",
+            data={"table": "companies", "content_base64": b64(COMPANIES)},
+            files=[("file", ("c.csv", COMPANIES))],
+        )
+        assert "file part" in assert_problem(form, 422, "invalid_option")["detail"]
         alone = client.post("/v1/imports", json={"table": "companies", "filename": "c.csv"})
         assert "content_base64" in assert_problem(alone, 422, "invalid_option")["detail"]
 

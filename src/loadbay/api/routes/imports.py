@@ -129,6 +129,11 @@ async def create_import(
         try:
             fields = forms.fields_of(form, svc.settings.max_json_depth)
             body = forms.validate(ImportCreate, fields)
+            if body.content_base64 is not None or body.filename is not None:
+                raise InvalidOption(
+                    "content_base64 and filename belong to a JSON body: in a multipart "
+                    "form, send the file as a file part"
+                )
             files = [(f.filename, forms.chunks(f)) for f in forms.files_of(form)]
             print_ = fingerprint(body.model_dump_json())
             found, replayed = await queued.submit_files(
