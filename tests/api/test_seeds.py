@@ -5,6 +5,7 @@ Each test works in a tenant of its own, so that they share one server per module
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 from tests.api.helpers import (
@@ -140,6 +141,13 @@ def test_keyed_bulk_with_a_missing_required_field_is_207(server: Server) -> None
         assert again.json()["results"] == [
             {"ref": None, "row": 1, "outcome": "updated", "id": first["id"], "errors": []}
         ]
+        # the referenced rows inline, as expand=customer,contact does
+        expanded = client.get(
+            "/v1/tables/projects/records",
+            params={"expand": "customer,contact", "external_id": "P-400"},
+        ).json()["data"][0]
+        assert expanded["customer"]["name"] == "Acme Corporation"
+        assert expanded["contact"]["email"] == "ada@acme.example"
         too_many = [{"external_id": f"Q-{i}", "name": "n"} for i in range(101)]
         refused = client.post("/v1/tables/projects/records/bulk", json={"records": too_many})
         body = assert_problem(refused, 413, "payload_too_large")
@@ -161,7 +169,10 @@ def test_semicolon_csv_with_constants_into_custom_tables(server: Server, tmp_pat
             "constants": {"kind": "manual"},
             "options": {"decimal_comma": True},
         }
-        first = run(server, client, **body)
+        # the complete file as base64 in the JSON body, as the seed sends it
+        content = base64.b64encode((EXAMPLES / "measurements.csv").read_bytes()).decode()
+        inline = {k: v for k, v in body.items() if k != "upload_id"}
+        first = run(server, client, **inline, filename="m.csv", content_base64=content)
         assert first["state"] == "succeeded" and first["counts"]["created"] == 3, first
         stored = records(client, "measurements", station="north")
         assert sorted(r["temperature"] for r in stored) == ["-1.25", "-3.50"]
@@ -216,6 +227,10 @@ def test_companies_and_people_validated_started_listed_reverted(server: Server) 
     with server.http("seed4", "write") as client:
         dry = run(server, client, records=data, dry_run=True, error_handling="lenient")
         assert dry["state"] == "validated" and dry["dry_run"] is True
+        assert dry["created_by"]["name"] == "test" and dry["started_by"] is None  # its creator
+        # changed before it runs (PATCH): a validated one is checked again
+        patched = client.patch(f"/v1/imports/{dry['id']}", json={"notes": "Import data"})
+        assert patched.status_code == 200 and patched.json()["notes"] == "Import data"
         # the runner names the tables just after the state is final (see test_engine_gaps)
         dry = server.wait_for(client, dry["id"], lambda i: bool(i["tables"]))
         assert sorted(dry["tables"]) == ["companies", "people"]
@@ -249,10 +264,13 @@ def test_companies_and_people_validated_started_listed_reverted(server: Server) 
             if not cursor:
                 break
         assert seen == [*reversed(others), dry["id"]]  # newest first, each once
+        counted = client.get("/v1/imports", params={"count": "true", "limit": 1}).json()
+        assert counted["total_count"] == 4 and counted["data"][0]["created_by"]["name"] == "test"
 
         reverted = client.post(f"/v1/imports/{dry['id']}/revert", json={})
         assert reverted.status_code == 200, reverted.text
         assert reverted.json()["import"]["state"] == "reverted"
+        assert reverted.json()["import"]["reverted_by"]["name"] == "test"
         assert reverted.json()["reverted"]["deleted"] == 2
         assert records(client, "people") == [] and records(client, "companies") == []
         assert_problem(client.post(f"/v1/imports/{dry['id']}/revert"), 409, "invalid_state")
