@@ -155,7 +155,7 @@ def send(client: httpx.Client, payload: bytes) -> tuple[float, Counter[str]]:
     seconds = time.perf_counter() - started
     if answer.status_code != 200:
         raise RuntimeError(f"bulk request answered {answer.status_code}: {answer.text[:2000]}")
-    return seconds, Counter(r["status"] for r in answer.json()["results"])
+    return seconds, Counter(r["outcome"] for r in answer.json()["results"])
 
 
 def percentile(values: list[float], pct: int) -> float:

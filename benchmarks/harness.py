@@ -38,6 +38,7 @@ from loadbay.schema.model import Catalog, Table
 from loadbay.service.context import Context, open_context
 from loadbay.service.imports import create_import, run_import
 from loadbay.service.requests import ImportRequest, SourceSpec
+from loadbay.store import columns as lb
 from loadbay.store.dialect import Postgres, Sqlite, q
 
 TABLE = "projects"
@@ -214,7 +215,9 @@ def resolve(
             assert ref is not None
             pairs = conn.execute(
                 # identifiers from the schema, quoted by q()
-                sa.text(f"SELECT {q(ref.column)}, id FROM {q(ref.table)} WHERE tenant_id = :t"),  # noqa: S608
+                sa.text(
+                    f"SELECT {q(ref.column)}, {lb.ID} FROM {q(ref.table)} WHERE {lb.TENANT} = :t"  # noqa: S608
+                ),
                 {"t": tenant},
             ).all()
             keys = pl.Series([k for k, _ in pairs], dtype=pl.String)
@@ -230,14 +233,14 @@ def upsert_sql(table: Table, dialect: str, source: str) -> str:
     cols = table.column_names
     sets = [c for c in cols if c not in table.key]
     names = ", ".join(q(c) for c in cols)
-    key = ", ".join(["tenant_id", *(q(c) for c in table.key)])
+    key = ", ".join([lb.TENANT, *(q(c) for c in table.key)])
     assign = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in sets)
     old = ", ".join(f"{q(table.name)}.{q(c)}" for c in sets)
     new = ", ".join(f"excluded.{q(c)}" for c in sets)
     differs = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
     return (
-        f"INSERT INTO {q(table.name)} (tenant_id, created_at, updated_at, {names}) {source} "
-        f"ON CONFLICT ({key}) DO UPDATE SET {assign}, updated_at = excluded.updated_at "
+        f"INSERT INTO {q(table.name)} ({lb.TENANT}, {lb.CREATED}, {lb.UPDATED}, {names}) {source} "
+        f"ON CONFLICT ({key}) DO UPDATE SET {assign}, {lb.UPDATED} = excluded.{lb.UPDATED} "
         f"WHERE ({old}) {differs} ({new})"
     )
 
@@ -293,9 +296,9 @@ def _postgres_load(engine: Engine, table: Table, tenant: str, data: bytes) -> tu
 def _sqlite_prepare(frame: pl.DataFrame, tenant: str) -> pl.DataFrame:
     stamp = Sqlite().stamp()
     return frame.select(
-        pl.lit(tenant).alias("tenant_id"),
-        pl.lit(stamp).alias("created_at"),
-        pl.lit(stamp).alias("updated_at"),
+        pl.lit(tenant).alias(lb.TENANT),
+        pl.lit(stamp).alias(lb.CREATED),
+        pl.lit(stamp).alias(lb.UPDATED),
         pl.all(),
     )
 

@@ -16,6 +16,14 @@ MEMORY_TARGET_MIB = 1024.0  # peak RSS of a loadbay run (1 GiB)
 FLAT_TARGET = 1.25  # peak RSS at the larger size within this many times the smaller
 BULK_TARGET_MS = 50.0  # (f) median answer to a synchronous bulk request of 100 records
 DB_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+#: the targets of issue #20 on PostgreSQL: loadbay rows/s over the peer's (g) and the raw
+#: path's (d), fresh (b) and upsert (c): (ratio key, label, goal)
+PEER_TARGETS = (
+    ("ratio_b_g", "(b)/(g) fresh vs dlt", 0.7),
+    ("ratio_c_g", "(c)/(g) upsert vs dlt merge", 1.0),
+    ("ratio_b_d", "(b)/(d) fresh vs raw (#20)", 0.8),
+    ("ratio_c_d", "(c)/(d) upsert vs raw (#20)", 0.8),
+)
 
 
 @dataclass(frozen=True)
@@ -64,9 +72,13 @@ def drift(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def summarise_database(measured: dict[str, Any]) -> dict[str, Any]:
     """Medians of (b), (c), (d) and the ratios, for one database."""
     out: dict[str, Any] = {"version": measured.get("version")}
-    for name in ("b", "c", "d_fresh", "d_update"):
+    for name in ("b", "c", "d_fresh", "d_update", "g_fresh", "g_update"):
         if measured.get(name):
             out[name] = median_figure(measured[name])
+    if "b" in out and "g_fresh" in out:
+        out["ratio_b_g"] = out["b"]["rows_per_s"] / out["g_fresh"]["rows_per_s"]
+    if "c" in out and "g_update" in out:
+        out["ratio_c_g"] = out["c"]["rows_per_s"] / out["g_update"]["rows_per_s"]
     if "b" in out and "d_fresh" in out:
         out["ratio_b_d"] = out["b"]["rows_per_s"] / out["d_fresh"]["rows_per_s"]
     if "c" in out and "d_update" in out:
@@ -113,6 +125,10 @@ def _database_targets(kind: str, db: dict[str, Any]) -> list[Target]:
             found.append(
                 Target(label, kind, db[name], f">= {RATIO_TARGET}", db[name] >= RATIO_TARGET)
             )
+    if kind == "postgres" and ("ratio_b_g" in db or "ratio_c_g" in db):
+        for name, label, goal in PEER_TARGETS:
+            if name in db:
+                found.append(Target(label, kind, db[name], f">= {goal}", db[name] >= goal))
     if "e" in db:
         value = db["e"]["slowest_over_first"]
         found.append(
@@ -232,6 +248,8 @@ def _database_rows(name: str, db: dict[str, Any]) -> list[list[str]]:
         ("c", "(c) loadbay upsert, update file", True),
         ("d_fresh", "(d) raw bulk path, fresh", False),
         ("d_update", "(d) raw bulk path, update file", False),
+        ("g_fresh", "(g) dlt, fresh, unique key", False),
+        ("g_update", "(g) dlt merge, update file", False),
     )
     for key, label, loadbay in labels:
         if key in db:
@@ -243,6 +261,12 @@ def _database_rows(name: str, db: dict[str, Any]) -> list[list[str]]:
             value = db[key]
             ok = _met(value >= RATIO_TARGET)
             rows.append([f"{name}: {label}", "", "", f"{value:.2f}", "", f">= {RATIO_TARGET}", ok])
+    if "ratio_b_g" in db or "ratio_c_g" in db:
+        for key, label, goal in PEER_TARGETS:
+            if key in db:
+                value = db[key]
+                ok = _met(value >= goal)
+                rows.append([f"{name}: {label}", "", "", f"{value:.2f}", "", f">= {goal}", ok])
     if "e" in db:
         e = db["e"]
         ok = e["slowest_over_first"] <= DRIFT_TARGET and e["peak_rss_mib"] < MEMORY_TARGET_MIB
@@ -285,6 +309,14 @@ def _details(name: str, db: dict[str, Any]) -> list[str]:
             fig = db[key]
             affected = f"rows affected {fig['affected']:,}"
             lines.append(f"  ({key}) {affected}; runs {fig['all_seconds']} s")
+    for key in ("g_fresh", "g_update"):
+        if key in db:
+            fig = db[key]
+            lines.append(
+                f"  ({key}) dlt {fig['disposition']}: read {fig['read_seconds']:.1f}s of "
+                f"{fig['seconds']:.1f}s; stored {fig['stored']:,} rows, {fig['checked']} "
+                f"sampled rows equal the file's; runs {fig['all_seconds']} s"
+            )
     if "e" in db:
         runs = ", ".join(
             f"{r['seconds']:.1f}s ({r['rows_per_s']:,.0f}/s, {_counts(r['counts'])})"

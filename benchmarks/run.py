@@ -9,7 +9,9 @@ For each database, and ``--repeat`` times (the median is reported):
     timed), then a loadbay import of ``projects-N.csv`` (strict, upsert) in a new process;
 (c) a loadbay upsert of the update file over (b), in another new process;
 (d) another fresh database, the same references, and the raw bulk path on the fresh file,
-    then on the update file (each in a new process; only the load is timed).
+    then on the update file (each in a new process; only the load is timed);
+(g) PostgreSQL only, with the ``bench`` extra installed: dlt, the peer, on the same files
+    (fresh with a unique key, then a merge of the update file; ``benchmarks.peers``).
 
 Before every timed step the database settles (PostgreSQL: ``VACUUM ANALYZE`` of the data
 tables, of the system catalogs too when the server runs without autovacuum, and a
@@ -50,7 +52,7 @@ import polars as pl
 import sqlalchemy as sa
 
 import loadbay
-from benchmarks import bulk_latency, report
+from benchmarks import bulk_latency, peers, report
 from benchmarks.databases import (
     DEFAULT_PG_URL,
     WORK_DIR,
@@ -84,7 +86,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=1_000_000, help="projects in the fresh file")
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--repeat", type=int, default=1, help="runs of (a)-(d); the median counts")
-    parser.add_argument("--parts", default="abcdef", help="which of a b c d e f to measure")
+    parser.add_argument(
+        "--parts", default="abcdefg", help="which of a b c d e f g to measure (g: dlt, PostgreSQL)"
+    )
     parser.add_argument(
         "--bulk-requests", type=int, default=bulk_latency.REQUESTS, help="(f) timed requests"
     )
@@ -261,6 +265,42 @@ def measure_raw(
     return db
 
 
+def measure_peer(
+    files: DataFiles, args: argparse.Namespace, r: int, measured: dict[str, Any]
+) -> None:
+    """(g) dlt on the same files (``benchmarks.peers``), a dataset of its own: the fresh file
+    (append, unique key), then the update file (merge), each in a new process."""
+    dataset = peers.new_dataset()
+    work = args.work_dir / dataset
+    try:
+        for key, path, fresh in (("g_fresh", files.fresh, True), ("g_update", files.update, False)):
+            log(f"postgres (g) dlt {'fresh' if fresh else 'merge'}, run {r + 1}/{args.repeat}")
+            task = {
+                "task": "dlt",
+                "url": args.pg_url,
+                "dataset": dataset,
+                "work_dir": str(work),
+                "paths": [str(path)],
+                "fresh": [fresh],
+            }
+            measured[key].append(one_run(run_task(task)))
+            settle_peer(args.pg_url, dataset)
+    finally:
+        if not args.keep:
+            peers.drop_dataset(args.pg_url, dataset, work)
+
+
+def settle_peer(pg_url: str, dataset: str) -> None:
+    """``settle`` for dlt's table: statistics fresh, dirty pages written."""
+    engine = sa.create_engine(normalise_url(pg_url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'VACUUM ANALYZE "{dataset}"."{peers.TABLE}"')
+            conn.exec_driver_sql("CHECKPOINT")
+    finally:
+        engine.dispose()
+
+
 def measure_bulk(
     kind: str, files: DataFiles, args: argparse.Namespace, r: int, measured: dict[str, Any]
 ) -> None:
@@ -283,8 +323,27 @@ def measure_bulk(
             drop_database(db)
 
 
+def measures_peer(kind: str, args: argparse.Namespace) -> bool:
+    """Whether (g) runs here: PostgreSQL, asked for, and dlt installed (else it says so)."""
+    if "g" not in args.parts or kind != "postgres":
+        return False
+    if missing := peers.available():
+        log(f"(g) skipped: {missing}")
+        return False
+    return True
+
+
 def measure_database(kind: str, files: DataFiles, args: argparse.Namespace) -> dict[str, Any]:
-    measured: dict[str, Any] = {"b": [], "c": [], "d_fresh": [], "d_update": [], "f": []}
+    measured: dict[str, Any] = {
+        "b": [],
+        "c": [],
+        "d_fresh": [],
+        "d_update": [],
+        "f": [],
+        "g_fresh": [],
+        "g_update": [],
+    }
+    peer = measures_peer(kind, args)
     ours: Database | None = None
     raw: Database | None = None
     for r in range(args.repeat):  # loadbay and raw in turn, so drift hits both alike
@@ -296,6 +355,8 @@ def measure_database(kind: str, files: DataFiles, args: argparse.Namespace) -> d
             if raw is not None and not args.keep:
                 drop_database(raw)
             raw = measure_raw(kind, files, args, r, measured)
+        if peer:
+            measure_peer(files, args, r, measured)
         if "f" in args.parts:
             measure_bulk(kind, files, args, r, measured)
     sequence = [files.variant, files.update, files.variant, files.update, files.variant]

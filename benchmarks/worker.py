@@ -3,7 +3,8 @@
 ``python -m benchmarks.worker '<task as JSON>'`` prints the result as one JSON line (the
 last line of stdout). ``run_task`` starts it (optionally under py-spy) and parses it.
 Tasks: ``pipeline`` (a), ``loadbay`` (b, c, e: the files imported one after the other in
-this one process), ``raw`` (d, and the raw control of e: the same, the raw way).
+this one process), ``raw`` (d, and the raw control of e: the same, the raw way), ``dlt``
+(g: the peer, ``benchmarks.peers``).
 """
 
 from __future__ import annotations
@@ -58,6 +59,16 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
             {**asdict(r), "rows_per_s": r.rows_per_s, "peak_rss_mib": rss}
             for r, rss in zip(runs, rss_after, strict=True)
         ]
+    elif kind == "dlt":
+        from benchmarks import peers  # the bench extra: only this task needs it
+
+        work = Path(task["work_dir"])
+        result["runs"] = []
+        for path, fresh in zip(task["paths"], task["fresh"], strict=True):
+            peer = peers.dlt_load(task["url"], task["dataset"], work, Path(path), fresh)
+            if peer.stored != peer.rows:  # every key of these files once, and no other
+                raise RuntimeError(f"dlt stored {peer.stored:,} rows of {peer.rows:,}: {peer}")
+            result["runs"].append({**asdict(peer), "rows_per_s": peer.rows_per_s})
     elif kind == "raw":
         result["runs"] = []
         for path in task["paths"]:

@@ -32,10 +32,10 @@ SELECT p.external_id, p.name, c.name AS customer, ct.email AS contact, o.email A
        CAST(p.start_date AS TEXT) AS start_date, CAST(p.end_date AS TEXT) AS end_date,
        p.description, p.notes
 FROM projects p
-LEFT JOIN companies c ON c.id = p.customer
-LEFT JOIN people ct ON ct.id = p.contact
-LEFT JOIN people o ON o.id = p.owner
-WHERE p.tenant_id = :tenant
+LEFT JOIN companies c ON c.loadbay_id = p.customer
+LEFT JOIN people ct ON ct.loadbay_id = p.contact
+LEFT JOIN people o ON o.loadbay_id = p.owner
+WHERE p.loadbay_tenant_id = :tenant
 ORDER BY p.external_id
 """
 

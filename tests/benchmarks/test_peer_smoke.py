@@ -1,0 +1,117 @@
+"""The peer of the benchmark, (g) dlt on PostgreSQL (``benchmarks/peers.py``), at a tiny
+size: it stores the files' rows, its check catches a row stored wrong, and the command
+measures it beside loadbay and the raw path. Needs the ``bench`` extra
+(``pip install -e '.[dev,bench]'``); skipped without it. Never a time.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+from benchmarks import generate as gen
+from benchmarks import peers
+from benchmarks import run as bench_run
+from loadbay.store.engine import normalise_url
+
+pytestmark = pytest.mark.skipif(
+    peers.available() is not None, reason=str(peers.available()) + " (the bench extra)"
+)
+
+ROWS = 2_000
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> gen.DataFiles:
+    return gen.generate(ROWS, tmp_path_factory.mktemp("peer-data"))
+
+
+def budget_of(pg_url: str, dataset: str, key: str) -> Decimal:
+    engine = sa.create_engine(normalise_url(pg_url))
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.text(f'SELECT budget FROM "{dataset}".projects WHERE external_id = :k'),
+                {"k": key},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return Decimal(found)
+
+
+def test_dlt_loads_and_merges_the_files_and_its_check_catches_a_wrong_row(
+    pg_url: str, tmp_path: Path, files: gen.DataFiles
+) -> None:
+    dataset = peers.new_dataset()
+    work = tmp_path / "dlt"
+    m = files.manifest
+    fresh = pl.read_csv(files.fresh, infer_schema=False)
+    update = pl.read_csv(files.update, infer_schema=False)
+    changed = update.join(fresh, on="external_id", suffix="_old").filter(
+        pl.col("budget") != pl.col("budget_old")
+    )
+    assert changed.height == m.changed
+    key, new_budget = changed.row(0, named=True)["external_id"], changed["budget"][0]
+    try:
+        first = peers.dlt_load(pg_url, dataset, work, files.fresh, fresh=True)
+        assert (first.rows, first.stored, first.checked) == (ROWS, ROWS, peers.SAMPLE)
+        assert first.disposition == "append"
+        assert budget_of(pg_url, dataset, key) == Decimal(changed["budget_old"][0])
+
+        second = peers.dlt_load(pg_url, dataset, work, files.update, fresh=False)
+        assert (second.rows, second.stored) == (m.update_rows, m.update_rows)
+        assert second.disposition == "merge"
+        assert budget_of(pg_url, dataset, key) == Decimal(new_budget)
+
+        # the check compares stored values with the file's: a row stored wrong fails it
+        table = peers.read_arrow(files.update)
+        sampled = table.column("external_id")[0].as_py()
+        engine = sa.create_engine(normalise_url(pg_url))
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(f'UPDATE "{dataset}".projects SET name = :n WHERE external_id = :k'),
+                {"n": "not the file's", "k": sampled},
+            )
+        engine.dispose()
+        with pytest.raises(RuntimeError, match="dlt stored"):
+            peers.check(pg_url, dataset, table)
+    finally:
+        peers.drop_dataset(pg_url, dataset, work)
+    assert not work.exists()
+
+
+def test_the_command_measures_dlt_beside_loadbay_and_the_raw_path(
+    pg_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "latest.json"
+    server = sa.engine.make_url(pg_url).set(query={}).render_as_string(hide_password=False)
+    code = bench_run.main(
+        [
+            "--rows",
+            "1000",
+            "--db",
+            "postgres",
+            "--parts",
+            "bcdg",
+            "--pg-url",
+            server,
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--work-dir",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    pg = json.loads(out.read_text())["databases"]["postgres"]
+    assert (pg["g_fresh"]["stored"], pg["g_update"]["stored"]) == (1_000, 1_100)
+    assert (pg["g_fresh"]["disposition"], pg["g_update"]["disposition"]) == ("append", "merge")
+    assert pg["ratio_b_g"] > 0 and pg["ratio_c_g"] > 0
+    figures = {t["figure"] for t in json.loads(out.read_text())["targets"]}
+    assert {"(b)/(g) fresh vs dlt", "(c)/(g) upsert vs dlt merge"} <= figures
