@@ -23,7 +23,7 @@ def assert_problem(answer: httpx.Response, status: int, code: str | None = None)
     assert isinstance(body["title"], str) and body["title"]
     assert isinstance(body["detail"], str) and body["detail"]
     for error in body["errors"]:
-        assert {"row", "column", "code", "message"} <= set(error), error
+        assert set(error) == {"row", "column", "code", "message", "value"}, error
     if code is not None:
         assert body["code"] == code, body
     return body

@@ -1,8 +1,9 @@
 """Every error as an RFC 9457 problem document (``application/problem+json``).
 
 ``{"type", "title", "status", "detail", "code", "instance", "errors": [{"row", "column",
-"code", "message"}]}`` plus the error's own details (``conflicts`` of a revert, ``limit``
-of a size). The status comes from ``errors.HTTP_STATUS``, the title from the class.
+"code", "message", "value"}]}`` (every error in the one shape: errors.error_object) plus
+the error's own details (``conflicts`` of a revert, ``limit`` of a size). The status
+comes from ``errors.HTTP_STATUS``, the title from the class.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from loadbay.errors import (
     LoadbayError,
     RateLimited,
     Unauthorized,
+    error_object,
     http_status_for,
     speak,
 )
@@ -65,7 +67,7 @@ def problem(
         "detail": detail,
         "code": code,
         "instance": instance,
-        "errors": errors or [],
+        "errors": [error_object(e) for e in errors or []],
     }
     for key, value in (extra or {}).items():
         body.setdefault(key, value)
