@@ -17,6 +17,12 @@ RESERVED_PREFIX = "loadbay_"
 #: column names a table may not use beyond the prefix: none since loadbay's columns took
 #: it (``id``, ``created_at``… are the user's); kept for the table inference's naming
 RESERVED: frozenset[str] = frozenset()
+#: table-name prefixes the databases keep for their own catalogs (sqlite_master, pg_class…):
+#: refused on both, so that a table never names (or is hidden by) one of theirs
+DATABASE_PREFIXES = ("sqlite_", "pg_")
+#: the most columns of a table: PostgreSQL holds 1,600 in a table (SQLite 2,000), and the
+#: data and staging tables add loadbay's own
+MAX_TABLE_COLUMNS = 1500
 
 
 def check_identifier(name: str, what: str = "name") -> str:
@@ -105,6 +111,16 @@ class Table:
 
     def __post_init__(self) -> None:
         check_identifier(self.name, "table name")
+        if self.name.startswith(DATABASE_PREFIXES):
+            raise InvalidSchema(
+                f"table name {self.name!r} is not valid: the prefixes "
+                f"{' and '.join(DATABASE_PREFIXES)} are reserved by the databases"
+            )
+        if len(self.columns) > MAX_TABLE_COLUMNS:
+            raise InvalidSchema(
+                f"table {self.name!r} has {len(self.columns)} columns: a table has at most "
+                f"{MAX_TABLE_COLUMNS:,}"
+            )
         by_name: dict[str, Column] = {}
         for col in self.columns:
             if col.name in by_name:

@@ -1,0 +1,46 @@
+"""Fresh-eyes QA of the session's new routes, through a real server on SQLite and
+PostgreSQL: hostile definitions and requests get a clear 4xx problem, never a database
+failure (503) or a 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.helpers import assert_problem
+from tests.api.server import Server
+
+
+@pytest.mark.parametrize(
+    "name", ["sqlite_master", "sqlite_sequence", "sqlite_stats", "pg_class", "pg_tables"]
+)
+def test_a_table_named_as_a_database_s_own_is_refused(server: Server, name: str) -> None:
+    """The names SQLite and PostgreSQL keep for their catalogs (sqlite_*, pg_*) are refused
+    on both databases alike, before the database (it answered 503 database_error)."""
+    columns = [{"name": "id", "type": "integer"}]
+    with server.http("qa") as client:
+        body = assert_problem(
+            client.post("/v1/tables", json={"name": name, "columns": columns}),
+            422,
+            "invalid_schema",
+        )
+        assert name in body["detail"] and "reserved" in body["detail"]
+        assert name not in [t["name"] for t in client.get("/v1/tables").json()["data"]]
+
+
+def test_a_table_wider_than_the_databases_take_is_refused(server: Server) -> None:
+    """A definition (or a PATCH) with more columns than a data table can hold is 422 naming
+    the limit (it was 503: PostgreSQL stops at 1,600 columns, SQLite at 2,000)."""
+    many = [{"name": f"c{i}", "type": "text"} for i in range(2001)]
+    with server.http("qa") as client:
+        body = assert_problem(
+            client.post("/v1/tables", json={"name": "wide", "columns": many}),
+            422,
+            "invalid_schema",
+        )
+        assert "2001 columns" in body["detail"] and "at most" in body["detail"]
+        made = client.post("/v1/tables", json={"name": "narrow", "columns": many[:1]})
+        assert made.status_code == 201, made.text
+        body = assert_problem(
+            client.patch("/v1/tables/narrow", json={"columns": many}), 422, "invalid_schema"
+        )
+        assert "at most" in body["detail"]
