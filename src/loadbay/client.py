@@ -47,6 +47,28 @@ def _chunks(handle: IO[bytes]) -> Iterator[bytes]:
         yield data
 
 
+def server_events(lines: Iterator[str]) -> Iterator[tuple[str | None, dict[str, Any]]]:
+    """(id, data) of each ``progress`` event of a server-sent event stream."""
+    number: str | None = None
+    event, data = "message", list[str]()
+    for line in lines:
+        if not line:  # the end of an event
+            if data and event == "progress":
+                yield number, json.loads("\n".join(data))
+            event, data = "message", []
+        elif line.startswith(":"):
+            continue
+        else:
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if name == "id":
+                number = value
+            elif name == "event":
+                event = value
+            elif name == "data":
+                data.append(value)
+
+
 def _compact(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
@@ -204,9 +226,17 @@ class Client:
         progress: Callable[[Import], None] | None = None,
         poll: float = 0.5,
         timeout: float | None = None,
+        stream: bool = True,
     ) -> Import:
-        """Poll until the import is finished (or validated); call ``progress`` each time."""
+        """Until the import is finished (or validated): follow its server-sent events
+        (``/events``, resumed with ``Last-Event-ID`` when the connection drops), or poll
+        every ``poll`` seconds when they cannot be had; call ``progress`` with the import
+        at each change (``Import.progress``: phase, percent, rows, ETA…)."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        if stream:
+            found = self._follow(import_id, progress, deadline)
+            if found is not None:
+                return found
         while True:
             found = self.get_import(import_id)
             if progress is not None:
@@ -216,6 +246,51 @@ class Client:
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"import {import_id} is still {found.state}")
             time.sleep(poll)
+
+    def _follow(
+        self,
+        import_id: str,
+        progress: Callable[[Import], None] | None,
+        deadline: float | None,
+        reconnects: int = 5,
+    ) -> Import | None:
+        """``wait`` over the event stream: the finished import, or None when the stream
+        cannot be had (a network failure, a server without it): the caller polls."""
+        base = self.get_import(import_id)  # every field; the events change the live ones
+        last: str | None = None
+        for _ in range(reconnects + 1):
+            headers = {"Accept": "text/event-stream"}
+            if last is not None:
+                headers["Last-Event-ID"] = last
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.1)
+            try:
+                with self._http.stream(
+                    "GET",
+                    f"/v1/imports/{import_id}/events",
+                    headers=headers,
+                    timeout=httpx.Timeout(self._http.timeout.connect, read=left),
+                ) as answer:
+                    if answer.status_code in (401, 403, 404):
+                        answer.read()
+                        raise self._error(answer)
+                    kind = answer.headers.get("content-type", "")
+                    if answer.status_code != 200 or not kind.startswith("text/event-stream"):
+                        return None
+                    for number, data in server_events(answer.iter_lines()):
+                        last = number if number is not None else last
+                        base = base.with_live(data)
+                        if progress is not None:
+                            progress(base)
+                        if base.finished:
+                            return self.get_import(import_id)
+                        if deadline is not None and time.monotonic() > deadline:
+                            raise TimeoutError(f"import {import_id} is still {base.state}")
+            except httpx.ReadTimeout:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError(f"import {import_id} is still {base.state}") from None
+            except httpx.TransportError:
+                return None
+        return None
 
     def results(
         self,
@@ -240,6 +315,12 @@ class Client:
             for line in answer.iter_lines():
                 if line.strip():
                     yield RowResult.of(json.loads(line))
+
+    def error_summary(self, import_id: str) -> list[dict[str, Any]]:
+        """The import's errors grouped by table, column and code, most frequent first:
+        ``table``, ``column``, ``code``, ``count``, ``example`` (a value), ``message``."""
+        data = self._json("GET", f"/v1/imports/{import_id}/errors/summary")
+        return list(data["data"])
 
     def error_report(self, import_id: str) -> bytes:
         """The failed rows as in the file, plus an error column (CSV), to fix and send again."""

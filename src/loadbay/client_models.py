@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from loadbay.errors import LoadbayError
 
 T = TypeVar("T")
+#: the fields of an import that its event stream carries
+_LIVE = ("state", "counts", "rows_total", "rows_processed", "error", "progress")
 FINISHED = (
     "validated",
     "validation_failed",
@@ -102,6 +104,13 @@ class Import:
     @property
     def finished(self) -> bool:
         return self.state in FINISHED
+
+    def with_live(self, event: Mapping[str, Any]) -> Import:
+        """This import with what an event of its stream says (state, counts, progress…)."""
+        live = {k: event[k] for k in _LIVE if k in event}
+        if "counts" in live:
+            live["counts"] = build(Counts, live["counts"] or {})
+        return replace(self, **live)
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> Import:

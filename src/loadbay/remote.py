@@ -13,7 +13,7 @@ code, message and own details, such as a revert's ``conflicts``).
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -26,7 +26,6 @@ from loadbay.client import ApiError, Client
 from loadbay.client_models import Import, RowResult, Template
 from loadbay.config import Settings
 from loadbay.errors import InvalidOption, LoadbayError, Unavailable
-from loadbay.service.ingest import Progress
 from loadbay.service.queued import SOURCE_OPTIONS
 from loadbay.service.requests import ImportRequest
 from loadbay.service.views import iso
@@ -93,9 +92,14 @@ def _errors(rows: list[RowResult], limit: int) -> list[dict[str, Any]]:
 
 
 def run_import(
-    client: Client, request: ImportRequest, progress: Progress | None = None
+    client: Client,
+    request: ImportRequest,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    created: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Upload the request's files, import them remotely, wait; the finished import."""
+    """Upload the request's files, import them remotely, wait (following its events);
+    the finished import. ``progress`` gets each progress object (with the import's
+    ``state``), ``created`` the import's id once the server has it."""
     uploads = [client.upload(Path(s.path), s.name).id for s in request.sources]
     tables = [s.table for s in request.sources]
     first = request.sources[0]
@@ -122,11 +126,32 @@ def run_import(
         template_id=request.template_id,
     )
 
+    if created is not None:
+        created(job.id)
+
     def report(found: Import) -> None:
         if progress is not None:
-            progress("read", found.rows_processed, found.rows_total or None)
+            progress({**(found.progress or {}), "state": found.state})
 
     return record_of(client.wait(job.id, progress=report))
+
+
+def cancel(client: Client, import_id: str) -> dict[str, Any]:
+    """Cancel an import on the server (one that finished meanwhile stays as it is)."""
+    try:
+        return record_of(client.cancel(import_id))
+    except ApiError as exc:
+        if exc.status != 409:
+            raise
+        return get_import(client, import_id)
+
+
+def error_summary(client: Client, import_id: str) -> list[dict[str, Any]]:
+    """The errors grouped by table, column and code (``service.imports.error_summary``)."""
+    return [
+        {"table_name": g["table"], **{k: v for k, v in g.items() if k != "table"}}
+        for g in client.error_summary(import_id)
+    ]
 
 
 def first_errors(client: Client, import_id: str, limit: int = 100) -> list[dict[str, Any]]:

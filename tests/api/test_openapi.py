@@ -35,6 +35,7 @@ ROUTES = {
     ("patch", "/v1/imports/{import_id}"),
     ("get", "/v1/imports/{import_id}/results"),
     ("get", "/v1/imports/{import_id}/events"),
+    ("get", "/v1/imports/{import_id}/errors/summary"),
     ("post", "/v1/imports/{import_id}/start"),
     ("post", "/v1/imports/{import_id}/cancel"),
     ("post", "/v1/imports/{import_id}/revert"),

@@ -1,5 +1,5 @@
-"""Ctrl-C during ``loadbay import``: the import ends (failed or cancelled, final), the
-command says so and what to do next, exits 130, and shows no traceback."""
+"""Ctrl-C during ``loadbay import``: the import ends cancelled, the command says so and
+what to do next, exits 130, and shows no traceback."""
 
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
 from loadbay.store.engine import make_engine, reading
+from tests.api.server import Server
 from tests.cli.test_cli import ROOT, as_json, loadbay
 
 ROWS = 300_000
-FINAL = {"failed", "cancelled"}
+FINAL = {"cancelled"}
 
 
 def _big(tmp_path: Path) -> Path:
@@ -121,3 +123,34 @@ def test_ctrl_c_after_committed_chunks_says_how_to_revert(
     reverted = loadbay(env, "revert", import_id, "--json")  # as the message says
     assert reverted.returncode == 0, reverted.stdout + reverted.stderr
     assert loadbay(env, "export", "companies").stdout.count("\n") == 1
+
+
+def test_ctrl_c_cancels_a_remote_import_on_the_server(
+    remote_env: dict[str, str], server: Server, tmp_path: Path
+) -> None:
+    command = [sys.executable, "-m", "loadbay", "import", str(_big(tmp_path))]
+    proc = subprocess.Popen(
+        command, env=remote_env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    token = remote_env["LOADBAY_TOKEN"]
+    api = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        running = None
+        while proc.poll() is None and running is None:
+            found = api.get("/v1/imports").json()["data"]
+            running = next((i for i in found if i["state"] in ("validating", "running")), None)
+            time.sleep(0.02)
+        if running is None:
+            out, err = proc.communicate()
+            pytest.fail(f"it ended before it could be stopped: {proc.returncode} {out} {err}")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err, err
+    assert f"import {running['id']} was interrupted (Ctrl-C) and is cancelled" in err
+    assert api.get(f"/v1/imports/{running['id']}").json()["state"] == "cancelled"
+    done = server.wait(api, running["id"])  # its worker stops: nothing written
+    assert done["state"] == "cancelled" and done["counts"]["created"] == 0

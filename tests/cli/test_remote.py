@@ -12,6 +12,7 @@ from tests.cli.test_cli import EXAMPLES, as_json, loadbay
 
 SCHEMA = str(EXAMPLES / "measurements.yaml")  # the server's LOADBAY_SCHEMA
 TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$")
+DURATION = re.compile(r"done in [\d,.]+ s: ([\d,]+) rows(, [\d,]+ rows/s)?")
 
 
 class Session:
@@ -44,6 +45,7 @@ class Session:
         if isinstance(value, str):
             for found in re.findall(r"imp_[0-9a-f]{16}", value):
                 value = value.replace(found, self.ids.setdefault(found, f"imp#{len(self.ids)}"))
+            value = DURATION.sub(r"done in <seconds>: \1 rows<rate>", value)  # (a clock's)
             return "<time>" if TIME.match(value) else value
         return value
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,14 +47,12 @@ def test_import_show_list_revert_export_remotely(server: Server, tmp_path: Path)
     client = connect(settings)
     assert client is not None
     with client:
-        seen: list[int] = []
-        record = run_import(
-            client,
-            _request("companies.csv", "people.csv"),
-            progress=lambda phase, done, total: seen.append(done),
-        )
+        seen: list[dict[str, Any]] = []
+        record = run_import(client, _request("companies.csv", "people.csv"), progress=seen.append)
         assert record["state"] == "succeeded" and record["counts"]["created"] == 6
-        assert record["error_code"] is None and seen
+        assert record["error_code"] is None
+        assert seen[-1]["state"] == "succeeded" and seen[-1]["phase"] == "reporting"
+        assert seen[-1]["rows_read"] == 6 and record["progress"]["rows_written"] == 6
         bad = tmp_path / "people.csv"
         bad.write_text("First Name,Last Name,Email\nA,B,not-an-email\n")
         failed = run_import(

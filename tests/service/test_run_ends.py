@@ -132,12 +132,13 @@ def test_an_internal_error_ends_the_import_failed(ctx: Context, tmp_path: Path, 
     serves_the_next_import(ctx, tmp_path)
 
 
-def test_an_interrupted_strict_import_ends_failed(ctx: Context, tmp_path: Path) -> None:
+def test_ctrl_c_ends_a_strict_import_cancelled(ctx: Context, tmp_path: Path) -> None:
     import_id = queued(ctx, write(tmp_path, "c.csv", "name\nA\nB\n"))
     with pytest.raises(KeyboardInterrupt):
         runner(ctx, import_id, raising(KeyboardInterrupt())).run()
     record = import_service.get_import(ctx, import_id)
-    assert (record["state"], record["error_code"]) == ("failed", "interrupted")
+    assert (record["state"], record["error_code"]) == ("cancelled", None)
+    assert record["progress"]["phase"] == "writing"  # where it stopped
     assert rows(ctx, "companies") == []
     assert leftovers(ctx) == []
     serves_the_next_import(ctx, tmp_path)

@@ -18,6 +18,7 @@ from loadbay.api.ratelimit import RateLimiter
 from loadbay.api.routes import (
     events,
     health,
+    import_errors,
     imports,
     tables,
     templates,
@@ -74,7 +75,17 @@ def create_app(settings: Settings, jobs: Jobs | None = None) -> FastAPI:
     app.add_middleware(RefuseNul)  # inside BodyLimit: its early answer closes too
     # a file may come as base64 in JSON (4/3 of its size): its upload limit is the decoded size's
     app.add_middleware(BodyLimit, limit=base64_length(settings.max_upload_bytes) + BODY_SLACK)
-    for module in (health, uploads, imports, events, tables, templates, tokens, webhooks):
+    for module in (
+        health,
+        uploads,
+        imports,
+        events,
+        import_errors,
+        tables,
+        templates,
+        tokens,
+        webhooks,
+    ):
         app.include_router(module.router, dependencies=[Depends(known_query)])
     install_web(app, settings)
 

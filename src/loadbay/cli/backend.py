@@ -12,32 +12,47 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from loadbay import remote
 from loadbay.cli.common import err, fatal_errors
-from loadbay.client import Client
+from loadbay.cli.lazy import lazy
+from loadbay.cli.progress import Show
 from loadbay.config import Settings
 from loadbay.errors import InvalidOption
-from loadbay.service import imports as import_service
-from loadbay.service import tables as table_service
-from loadbay.service import templates as template_service
-from loadbay.service.context import Context, open_context
-from loadbay.service.ingest import Progress
-from loadbay.service.requests import ImportRequest
-from loadbay.service.revert import revert_import
+
+if TYPE_CHECKING:
+    from loadbay import remote
+    from loadbay.client import Client
+    from loadbay.service import context as context_service
+    from loadbay.service import imports as import_service
+    from loadbay.service import revert as revert_service
+    from loadbay.service import tables as table_service
+    from loadbay.service import templates as template_service
+    from loadbay.service.context import Context
+    from loadbay.service.requests import ImportRequest
+else:  # loaded by the first command that uses them: the local service, or the client
+    remote = lazy("loadbay.remote")
+    context_service = lazy("loadbay.service.context")
+    import_service = lazy("loadbay.service.imports")
+    revert_service = lazy("loadbay.service.revert")
+    table_service = lazy("loadbay.service.tables")
+    template_service = lazy("loadbay.service.templates")
 
 
 class Backend(Protocol):
     """The operations of the import commands; every record is a dict as the service's."""
 
-    def run_import(self, request: ImportRequest, progress: Progress | None) -> dict[str, Any]:
-        """Create the import, run it to its end (or its dry-run plan), return it."""
+    def run_import(self, request: ImportRequest, progress: Show | None) -> dict[str, Any]:
+        """Create the import, run it to its end (or its dry-run plan), return it; show
+        its progress objects as they come. Ctrl-C: ``RunInterrupted``."""
 
-    def resume(self, import_id: str, progress: Progress | None) -> dict[str, Any]:
+    def resume(self, import_id: str, progress: Show | None) -> dict[str, Any]:
         """Go on with an interrupted import from its last committed chunk."""
 
-    def first_errors(self, import_id: str) -> list[dict[str, Any]]: ...
+    def first_errors(self, import_id: str, limit: int = 100) -> list[dict[str, Any]]: ...
+
+    def error_summary(self, import_id: str) -> list[dict[str, Any]]:
+        """The errors grouped by table, column and code: count and an example value."""
 
     def changes(self, import_id: str, limit: int) -> list[dict[str, Any]]:
         """A dry run's updated rows with their field-level diff."""
@@ -86,18 +101,21 @@ class LocalBackend:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def run_import(self, request: ImportRequest, progress: Progress | None) -> dict[str, Any]:
+    def run_import(self, request: ImportRequest, progress: Show | None) -> dict[str, Any]:
         import_id = import_service.create_import(self.ctx, request)
         return self.resume(import_id, progress)
 
-    def resume(self, import_id: str, progress: Progress | None) -> dict[str, Any]:
+    def resume(self, import_id: str, progress: Show | None) -> dict[str, Any]:
         try:
-            return import_service.run_import(self.ctx, import_id, progress=progress)
+            return import_service.run_import(self.ctx, import_id, listener=progress)
         except KeyboardInterrupt as exc:
             raise RunInterrupted(import_id) from exc
 
-    def first_errors(self, import_id: str) -> list[dict[str, Any]]:
-        return import_service.first_errors(self.ctx, import_id)
+    def first_errors(self, import_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        return import_service.first_errors(self.ctx, import_id, limit=limit)
+
+    def error_summary(self, import_id: str) -> list[dict[str, Any]]:
+        return import_service.error_summary(self.ctx, import_id)
 
     def changes(self, import_id: str, limit: int) -> list[dict[str, Any]]:
         found = []
@@ -124,7 +142,7 @@ class LocalBackend:
         return import_service.get_import(self.ctx, import_id)
 
     def revert(self, import_id: str, force: bool) -> dict[str, Any]:
-        return revert_import(self.ctx, import_id, force=force)
+        return revert_service.revert_import(self.ctx, import_id, force=force)
 
     def write_error_report(self, import_id: str, out: Path) -> int:
         return import_service.write_error_report(self.ctx, import_id, out)
@@ -160,17 +178,28 @@ class RemoteBackend:
     def __init__(self, client: Client) -> None:
         self.client = client
 
-    def run_import(self, request: ImportRequest, progress: Progress | None) -> dict[str, Any]:
-        return remote.run_import(self.client, request, progress)
+    def run_import(self, request: ImportRequest, progress: Show | None) -> dict[str, Any]:
+        """Ctrl-C while the server runs it cancels it there (and says so)."""
+        created: list[str] = []
+        try:
+            return remote.run_import(self.client, request, progress, created.append)
+        except KeyboardInterrupt as exc:
+            if not created:
+                raise
+            remote.cancel(self.client, created[0])
+            raise RunInterrupted(created[0]) from exc
 
-    def resume(self, import_id: str, progress: Progress | None) -> dict[str, Any]:
+    def resume(self, import_id: str, progress: Show | None) -> dict[str, Any]:
         raise InvalidOption(
             "imports resume works on this machine's database only: a server's workers take "
             "up its interrupted imports themselves (unset LOADBAY_URL to resume a local one)"
         )
 
-    def first_errors(self, import_id: str) -> list[dict[str, Any]]:
-        return remote.first_errors(self.client, import_id)
+    def first_errors(self, import_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        return remote.first_errors(self.client, import_id, limit)
+
+    def error_summary(self, import_id: str) -> list[dict[str, Any]]:
+        return remote.error_summary(self.client, import_id)
 
     def changes(self, import_id: str, limit: int) -> list[dict[str, Any]]:
         return remote.changes(self.client, import_id, limit)
@@ -223,9 +252,9 @@ def open_backend(
     database; a loadbay error inside becomes its message and exit code."""
     with fatal_errors(as_json):
         settings = Settings.from_env()
-        client = remote.connect(settings, url, token)
+        client = remote.connect(settings, url, token) if url or settings.url else None
         if client is None:
-            with closing(open_context(settings, schema)) as ctx:
+            with closing(context_service.open_context(settings, schema)) as ctx:
                 announce(ctx)
                 yield LocalBackend(ctx)
             return
@@ -240,7 +269,7 @@ def open_backend(
 @contextmanager
 def local_context(as_json: bool = False) -> Iterator[Context]:
     """The local service only (server administration: tokens)."""
-    with fatal_errors(as_json), closing(open_context(Settings.from_env())) as ctx:
+    with fatal_errors(as_json), closing(context_service.open_context(Settings.from_env())) as ctx:
         announce(ctx)
         yield ctx
 

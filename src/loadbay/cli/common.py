@@ -1,4 +1,4 @@
-"""What every command shares: the consoles, option types, errors as exit codes, progress.
+"""What every command shares: the consoles, option types, errors as exit codes.
 
 Whatever stops a command is one line on stderr (``--json``: one JSON object on stdout)
 and an exit code, never a traceback (``LOADBAY_DEBUG=1`` shows it): a loadbay error as
@@ -13,12 +13,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
-import sqlalchemy as sa
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 from typer.exceptions import TyperException
 
@@ -36,7 +34,6 @@ from loadbay.errors import (
     exit_code_for,
     speak,
 )
-from loadbay.service.ingest import Progress as ProgressFn
 
 # no markup: file names, cells and messages are shown as they are ("[/x].csv")
 out = Console(markup=False, highlight=False)
@@ -103,9 +100,11 @@ def unexpected(exc: BaseException) -> LoadbayError:
         return exc
     if isinstance(exc, MemoryError):
         return OutOfMemory("loadbay ran out of memory (a file too big for this machine?)")
-    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
+    # a command that never loaded sqlalchemy (start-up is lazy) raised none of its errors
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is not None and isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None:
         return StoreError(f"the database failed: {type(exc.orig).__name__}: {exc.orig}")
-    if isinstance(exc, sa.exc.SQLAlchemyError):
+    if sa_exc is not None and isinstance(exc, sa_exc.SQLAlchemyError):
         return StoreError(f"the database failed: {type(exc).__name__}: {exc}")
     if isinstance(exc, UnicodeError):
         return EncodingError(f"text not in the expected encoding: {exc}")
@@ -164,28 +163,3 @@ def pairs(values: list[str], what: str) -> dict[str, str]:
         found[left.strip()] = right.strip() if what == "--map" else right
     return found
 
-
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[ProgressFn | None]:
-    """A progress callback drawing on stderr, or None when not shown."""
-    if not enabled:
-        yield None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,} rows"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def report(phase: str, done: int, total: int | None) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(
-                    "reading and validating" if phase == "read" else "writing", total=total
-                )
-            bar.update(tasks[phase], completed=done, total=total)
-
-        yield report

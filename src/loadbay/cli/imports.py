@@ -6,13 +6,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from loadbay.cli import app
 from loadbay.cli.backend import Backend, RunInterrupted, open_backend
-from loadbay.cli.common import JsonOpt, SchemaOpt, TokenOpt, UrlOpt, err, pairs, progress_bar
+from loadbay.cli.common import JsonOpt, SchemaOpt, TokenOpt, UrlOpt, err, pairs
+from loadbay.cli.progress import Show, live_progress
 from loadbay.cli.read_options import (
     CommentOpt,
     DelimiterOpt,
@@ -40,10 +41,23 @@ from loadbay.errors import (
     UnreadableFile,
     exit_code_for,
 )
-from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
-from loadbay.service.ingest import Progress
-from loadbay.service.queued import SOURCE_OPTIONS
-from loadbay.service.requests import ImportRequest, SourceSpec, merge_template, parse_choice
+from loadbay.pipeline.choices import EmptyPolicy, ErrorHandling, Mode
+
+if TYPE_CHECKING:  # (the service is imported by the commands that use it, when they run)
+    from loadbay.service.requests import ImportRequest, SourceSpec
+
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress display (the summary still shows).")
+]
+ErrorsOpt = Annotated[
+    int,
+    typer.Option(
+        "--errors",
+        min=0,
+        help="How many failed rows to list one by one, after the errors grouped by table, "
+        "column and code (0: none).",
+    ),
+]
 
 imports_app = typer.Typer(help="List imports, or show one.", invoke_without_command=True)
 app.add_typer(imports_app, name="imports")
@@ -51,6 +65,8 @@ app.add_typer(imports_app, name="imports")
 
 def _sources(files: list[Path], tables: list[str], read: dict[str, Any]) -> tuple[SourceSpec, ...]:
     """One source per file; ``read``: its read options (SOURCE_OPTIONS)."""
+    from loadbay.service.requests import SourceSpec
+
     if tables and len(tables) not in (1, len(files)):
         raise typer.BadParameter(
             f"give --table once (for every file) or once per file ({len(files)}), "
@@ -186,6 +202,8 @@ def import_(
     ] = False,
     schema: SchemaOpt = None,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    errors: ErrorsOpt = 20,
     url: UrlOpt = None,
     token: TokenOpt = None,
 ) -> None:
@@ -220,14 +238,18 @@ def import_(
     with open_backend(schema, url, token, as_json) as backend:
         template_id = None
         if template is not None:
+            from loadbay.service.requests import merge_template
+
             found = backend.get_template(template)
             fields = merge_template(found, _given(typer_ctx, fields))
             template_id = str(found["id"])
         request = _request(files, fields, dry_run, notes, template_id)
         if create or alter:
             request = define_tables(backend, Settings.from_env(), request, create, alter)
-        record = _running(backend, as_json, lambda progress: backend.run_import(request, progress))
-        _conclude(backend, record, as_json, report)
+        record = _running(
+            backend, as_json or quiet, lambda show: backend.run_import(request, show), as_json
+        )
+        _conclude(backend, record, as_json, report, errors)
 
 
 #: the option of ``import`` behind each field of a template, and behind each of its options
@@ -286,6 +308,9 @@ def _request(
     template_id: str | None,
 ) -> ImportRequest:
     """The import of ``files`` with ``fields`` (named as a template's: TEMPLATE_FIELDS)."""
+    from loadbay.service.queued import SOURCE_OPTIONS
+    from loadbay.service.requests import ImportRequest, parse_choice
+
     options = {k: v for k, v in (fields["options"] or {}).items() if v is not None}
     return ImportRequest(
         sources=_sources(
@@ -314,26 +339,34 @@ def _request(
 
 
 def _running(
-    backend: Backend, as_json: bool, run: Callable[[Progress | None], dict[str, Any]]
+    backend: Backend, quiet: bool, run: Callable[[Show | None], dict[str, Any]], as_json: bool
 ) -> dict[str, Any]:
-    """``run`` with a progress bar; on Ctrl-C, say what became of the import (exit 130)."""
+    """``run`` with its live progress on stderr (a terminal's, unless ``quiet``); on
+    Ctrl-C, say what became of the import (exit 130)."""
     try:
-        with progress_bar(enabled=not as_json and err.is_terminal) as progress:
-            return run(progress)
+        with live_progress(not quiet and err.is_terminal, err) as show:
+            return run(show)
     except RunInterrupted as stop:
         show_interrupted(backend.get_import(stop.import_id), as_json)
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def _conclude(
-    backend: Backend, record: dict[str, Any], as_json: bool, report: Path | None = None
+    backend: Backend,
+    record: dict[str, Any],
+    as_json: bool,
+    report: Path | None = None,
+    first: int = 20,
 ) -> None:
-    """Show a finished import (writing its error report first) and exit with its code."""
-    errors = backend.first_errors(record["id"])
+    """Show a finished import (writing its error report first) and exit with its code:
+    its errors grouped (when rows failed), then the ``first`` ones one by one."""
+    failed = bool((record.get("counts") or {}).get("failed"))
+    errors = backend.first_errors(record["id"], first) if first > 0 else []
+    groups = backend.error_summary(record["id"]) if failed else []
     if report is not None:
         backend.write_error_report(record["id"], report)
     changes = backend.changes(record["id"], limit=100) if record["dry_run"] else []
-    show_import(record, errors, changes, as_json)
+    show_import(record, errors, changes, as_json, groups)
     if record["state"] == "failed" and record.get("error_code"):
         exc = LoadbayError(record["error"])
         exc.code = record["error_code"]
@@ -380,14 +413,18 @@ def imports_resume(
     import_id: Annotated[str, typer.Argument(help="The interrupted import's id.")],
     schema: SchemaOpt = None,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    errors: ErrorsOpt = 20,
 ) -> None:
     """Go on with an import whose process died: from its last committed chunk.
 
     Local only: with LOADBAY_URL set it refuses (a server's workers resume its imports).
     """
     with open_backend(schema, as_json=as_json) as backend:
-        record = _running(backend, as_json, lambda progress: backend.resume(import_id, progress))
-        _conclude(backend, record, as_json)
+        record = _running(
+            backend, as_json or quiet, lambda show: backend.resume(import_id, show), as_json
+        )
+        _conclude(backend, record, as_json, first=errors)
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from rich.table import Table as RichTable
@@ -36,7 +37,10 @@ def brief(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def import_payload(
-    record: dict[str, Any], errors: list[dict[str, Any]], changes: list[dict[str, Any]]
+    record: dict[str, Any],
+    errors: list[dict[str, Any]],
+    changes: list[dict[str, Any]],
+    groups: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The one object ``import --json`` prints."""
     payload: dict[str, Any] = {
@@ -58,6 +62,8 @@ def import_payload(
     }
     if record.get("error"):
         payload["error"] = {"code": record["error_code"], "message": speak(record["error"], False)}
+    if groups:
+        payload["error_groups"] = [_group(g) for g in groups]
     if record.get("warnings"):
         payload["warnings"] = [speak(w, False) for w in record["warnings"]]
     if record["dry_run"]:
@@ -65,15 +71,27 @@ def import_payload(
     return payload
 
 
+def _group(group: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "table": group["table_name"],
+        "column": group["column"],
+        "code": group["code"],
+        "count": int(group["count"]),
+        "example": group["example"],
+    }
+
+
 def show_import(
     record: dict[str, Any],
     errors: list[dict[str, Any]],
     changes: list[dict[str, Any]],
     as_json: bool,
+    groups: list[dict[str, Any]] | None = None,
 ) -> None:
-    """A finished import: counts, error, warnings, first errors, a dry run's first changes."""
+    """A finished import: counts, error, warnings, its errors grouped then the first ones,
+    a dry run's first changes, and how long it took."""
     if as_json:
-        print(json.dumps(import_payload(record, errors, changes), default=str))
+        print(json.dumps(import_payload(record, errors, changes, groups), default=str))
         return
     counts = record.get("counts") or {}
     summary = RichTable(title=f"import {record['id']}: {record['state']}", show_header=True)
@@ -81,10 +99,15 @@ def show_import(
         summary.add_column(name, justify="right")
     summary.add_row(*(f"{counts[n]:,}" for n in counts))
     out.print(summary)
+    took = duration_line(record)
+    if took:
+        out.print(took)
     if record.get("error"):
         show_error(record["error_code"], record["error"])
     for warning in record.get("warnings") or []:
         out.print(Text.assemble(("warning", "yellow"), f": {speak(warning, False)}"))
+    if groups:
+        group_table(groups)
     if errors:
         error_table(errors)
     if record["dry_run"]:
@@ -93,6 +116,36 @@ def show_import(
                 f"{k}: {v['old']!r} → {v['new']!r}" for k, v in change["changes"].items()
             )
             out.print(f"row {change['row']} ({change['key']}): {fields}")
+
+
+def duration_line(record: dict[str, Any]) -> str | None:
+    """``done in 4.2 s: 1,000,000 rows, 238,095 rows/s`` (None before it ran)."""
+    started, finished = record.get("started_at"), record.get("finished_at")
+    if not started or not finished:
+        return None
+    seconds = max((_time(finished) - _time(started)).total_seconds(), 0.0)
+    progress = record.get("progress") or {}
+    rows = int(progress.get("rows_read") or record.get("rows_processed") or 0)
+    rate = f", {rows / seconds:,.0f} rows/s" if seconds > 0 and rows else ""
+    return f"done in {seconds:,.1f} s: {rows:,} rows{rate}"
+
+
+def _time(value: datetime | str) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    return datetime.fromisoformat(str(value).replace("Z", "")).replace(tzinfo=None)
+
+
+def group_table(groups: list[dict[str, Any]]) -> None:
+    """The errors grouped by table, column and code: how many, and an example value."""
+    total = sum(int(g["count"]) for g in groups)
+    grid = RichTable(title=f"{total:,} errors by table, column and code")
+    for name in ("table", "column", "code", "count", "example"):
+        grid.add_column(name, justify="right" if name == "count" else "left")
+    for g in groups:
+        example = "" if g["example"] is None else repr(g["example"])
+        grid.add_row(g["table_name"], g["column"] or "", g["code"], f"{g['count']:,}", example)
+    out.print(grid)
 
 
 def interrupted_message(record: dict[str, Any]) -> str:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
 
 import polars as pl
 
 from loadbay.errors import RowError
+
+# the choices live apart (no polars there: the command line's options are made of them)
+from loadbay.pipeline.choices import EmptyPolicy as EmptyPolicy
+from loadbay.pipeline.choices import ErrorHandling as ErrorHandling
+from loadbay.pipeline.choices import Mode as Mode
 
 #: 1-based number of the data record in its file (or in its table's section of a file)
 ROW = "__row__"
@@ -21,27 +25,6 @@ ERROR_SCHEMA: dict[str, pl.DataType] = {
     "message": pl.String(),
     "value": pl.String(),
 }
-
-
-class Mode(StrEnum):
-    CREATE = "create"
-    UPDATE = "update"
-    UPSERT = "upsert"
-    REPLACE = "replace"
-    APPEND = "append"
-    DELETE = "delete"
-
-
-class EmptyPolicy(StrEnum):
-    """What an empty cell means when a row updates a stored one."""
-
-    KEEP = "keep"  # leave the stored value alone
-    CLEAR = "clear"  # set it to null
-
-
-class ErrorHandling(StrEnum):
-    STRICT = "strict"
-    LENIENT = "lenient"
 
 
 def empty_errors() -> pl.DataFrame:

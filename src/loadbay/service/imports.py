@@ -5,22 +5,21 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
 from loadbay.errors import InvalidState
-from loadbay.pipeline import report
-from loadbay.pipeline.read import limits_of
 from loadbay.service import states
 from loadbay.service.auth import CLI, Actor
 from loadbay.service.context import Context
-from loadbay.service.ingest import Progress
-from loadbay.service.progress import Listener
-from loadbay.service.requests import ImportRequest
-from loadbay.service.runner import ImportRunner
 from loadbay.store import imports_sql
 from loadbay.store.engine import reading
+
+if TYPE_CHECKING:  # the engine (polars) is imported by what runs an import, when it does
+    from loadbay.service.ingest import Progress
+    from loadbay.service.progress import Listener
+    from loadbay.service.requests import ImportRequest
 
 
 def new_import_id() -> str:
@@ -82,6 +81,9 @@ def run_import(
 ) -> dict[str, Any]:
     """Run a queued (or interrupted) import to its end; return it. ``record``: the import
     as the caller has just read it; ``listener``: gets each snapshot of its progress."""
+    from loadbay.pipeline.read import limits_of
+    from loadbay.service.runner import ImportRunner
+
     tenant = tenant or ctx.tenant
     runner = ImportRunner(
         ctx.engine,
@@ -212,6 +214,9 @@ def iter_results(
 
 def write_error_report(ctx: Context, import_id: str, out: Path, tenant: str | None = None) -> int:
     """The failed rows as they were in the file, plus an ``error`` column; returns the count."""
+    from loadbay.pipeline import report
+    from loadbay.service.requests import ImportRequest
+
     record = get_import(ctx, import_id, tenant)
     request = ImportRequest.from_json(record["request"])
     failed = iter_results(ctx, import_id, tenant, outcomes=["failed"])

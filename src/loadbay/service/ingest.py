@@ -350,6 +350,8 @@ class Ingest:
                 append_frame(self.target, part.stage, staged)
                 if self.record_failures:
                     self._record_failures(part, mapped, errors)
+            if self.tracker is not None:  # now, when this connection holds no lock (SQLite)
+                self.tracker.publish()
 
         self.stager.submit(stage)
         if part.repeats is not None:
@@ -360,9 +362,9 @@ class Ingest:
         part.rows += batch.frame.height + _distinct_rows(batch.errors)
         part.failed += _distinct_rows(errors)
         self.rows_read += batch.frame.height + _distinct_rows(batch.errors)
-        if self.tracker is not None:
+        if self.tracker is not None:  # published by the batch's staging, once committed
             count = self.tracker.count
-            self.tracker.update(
+            self.tracker.set(
                 rows_read=self.rows_read,
                 rows_validated=count.rows_validated + staged.height,
                 errors=count.errors + _distinct_rows(errors),

@@ -21,6 +21,7 @@ resumes): the server-sent events of ``GET /v1/imports/{id}/events`` take their i
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,6 +88,7 @@ class Tracker:
         self.started = self.phase_started = clock()
         self.last_write = float("-inf")
         self.closed = False
+        self.lock = threading.RLock()
 
     # ---- what the runner says --------------------------------------------------------
     def go_on_from(self, stored: dict[str, Any] | None) -> None:
@@ -96,20 +98,25 @@ class Tracker:
     def enter(self, phase: str) -> None:
         """The run is at ``phase``; phases only go forward (a later table's planning,
         once writing started, is part of writing). The phase before ends (written)."""
-        if self.phase is not None and PHASES.index(phase) <= PHASES.index(self.phase):
-            return
-        if self.phase is not None:
-            self._end_phase()
-        self.phase, self.phase_started = phase, self.clock()
-        self.publish(force=True)
+        with self.lock:
+            if self.phase is not None and PHASES.index(phase) <= PHASES.index(self.phase):
+                return
+            if self.phase is not None:
+                self._end_phase()
+            self.phase, self.phase_started = phase, self.clock()
+            self.publish(force=True)
 
     def update(self, **values: int | None) -> None:
         """Set counters (``rows_read=…``, ``bytes_read=…``) and publish when due."""
+        self.set(**values)
+        self.publish()
+
+    def set(self, **values: int | None) -> None:
+        """Set counters, publishing nothing (the caller publishes when it suits)."""
         for name, value in values.items():
             if not hasattr(self.count, name):
                 raise AttributeError(f"no progress counter {name!r}")
             setattr(self.count, name, value)
-        self.publish()
 
     def add(self, **values: int) -> None:
         """Add to counters (``rows_written=n``) and publish when due."""
@@ -120,11 +127,12 @@ class Tracker:
     def final(self) -> Snapshot:
         """The last object of the run (its phase ended), for the runner to store with the
         import's final state in its own transaction; nothing is written after it."""
-        if self.phase is not None and not self.closed:
-            self._end_phase(write=False)
-        self.closed = True
-        self.seq += 1
-        return self.snapshot()
+        with self.lock:
+            if self.phase is not None and not self.closed:
+                self._end_phase(write=False)
+            self.closed = True
+            self.seq += 1
+            return self.snapshot()
 
     # ---- the object ------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -135,7 +143,8 @@ class Tracker:
         eta = None
         if total is not None and rate > 0 and self.phase in (READING, WRITING):
             eta = round(max(total - done, 0) / rate, 1)
-        rows_done = c.rows_written if self.phase in (WRITING, REPORTING) else c.rows_read
+        rows_done = c.rows_written if self.phase == WRITING else c.rows_read
+        measured = self.phase in (READING, WRITING)  # the others move no rows
         return {
             "seq": self.seq,
             "phase": self.phase,
@@ -147,7 +156,7 @@ class Tracker:
             "bytes_total": c.bytes_total,
             "errors": c.errors,
             "percent": None if percent is None else round(percent, 1),
-            "rows_per_second": round(rows_done / elapsed, 1) if self.phase else 0.0,
+            "rows_per_second": round(rows_done / elapsed, 1) if measured else 0.0,
             "eta_seconds": eta,
             "elapsed_seconds": round(now - self.started, 3),
             "phases": [dict(p) for p in c.phases],
@@ -168,7 +177,12 @@ class Tracker:
 
     # ---- storing it ------------------------------------------------------------------
     def publish(self, force: bool = False) -> None:
-        """Tell the listener; store the object when ``force`` or ``interval`` has passed."""
+        """Tell the listener; store the object when ``force`` or ``interval`` has passed.
+        (The ingest publishes from its staging thread, the runner from its own.)"""
+        with self.lock:
+            self._publish(force)
+
+    def _publish(self, force: bool) -> None:
         if self.closed:
             return
         if self.listener is not None:

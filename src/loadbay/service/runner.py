@@ -153,12 +153,13 @@ class ImportRunner:
         return self.final or self._load(self.conn)
 
     def _stopped(self, exc: BaseException) -> None:
-        """End a run that raised ``exc``: cancelled, or failed with a code. Unless that
-        was a cancel or bad input, the run's connection is discarded (it may be broken, or
-        left in a state nobody should inherit) and the import ended on a fresh one."""
+        """End a run that raised ``exc``: cancelled (a cancel, or Ctrl-C: the user stopped
+        it), or failed with a code. Unless that was a cancel or bad input, the run's
+        connection is discarded (it may be broken, or left in a state nobody should
+        inherit) and the import ended on a fresh one."""
         if not isinstance(exc, (Cancelled, InvalidInput)):
             self._discard()
-        if isinstance(exc, Cancelled):
+        if isinstance(exc, (Cancelled, KeyboardInterrupt)):
             end = self._stop_cancelled
         else:
             code, message = _failure(exc)

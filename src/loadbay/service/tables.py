@@ -16,24 +16,22 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from loadbay.config import Settings
 from loadbay.errors import Conflict, InvalidOption, InvalidSchema
-from loadbay.pipeline.infer import FileToInfer, Inferred, infer_tables
-from loadbay.pipeline.read import limits_of
-from loadbay.pipeline.validate.temporal import date_format_problem
 from loadbay.schema.loader import column_spec, parse_table, table_spec
 from loadbay.schema.model import Catalog, Column, Table
 from loadbay.service.context import Context
-from loadbay.service.queued import SOURCE_OPTIONS
-from loadbay.service.requests import SourceSpec
-from loadbay.service.uploads import get_upload
 from loadbay.store import tables_sql
 from loadbay.store.engine import reading
 from loadbay.store.imports_sql import now
 from loadbay.store.migrations import ensure_data_tables
 from loadbay.store.records_sql import iter_records
+
+if TYPE_CHECKING:  # the engine (polars) only for what infers or checks (the list is light)
+    from loadbay.pipeline.infer import Inferred
+    from loadbay.service.requests import SourceSpec
 
 #: the longest name of a table a tenant defines: its change log and that log's index
 #: (``loadbay_changes__<name>__import``) must stay within PostgreSQL's 63 characters
@@ -147,6 +145,9 @@ def infer_sources(
     """The tables ``sources`` would fill, inferred in one pass over each file (nothing is
     created, no database needed): one per table (``SourceSpec.table``, else the file's
     name, as ``pipeline.infer.table_name_of``)."""
+    from loadbay.pipeline.infer import FileToInfer, infer_tables
+    from loadbay.pipeline.read import limits_of
+
     limits = limits_of(settings)
     files = [
         FileToInfer(Path(s.path), s.name, s.read_options(settings.batch_size, limits), s.table)
@@ -166,6 +167,10 @@ def infer_table(
     """The table an upload of ``tenant`` would fill (``POST /v1/tables/infer``; the web
     importer's "create a table from the file"); ``read``: the source options (format,
     delimiter, encoding, sheet). Nothing is created."""
+    from loadbay.service.queued import SOURCE_OPTIONS
+    from loadbay.service.requests import SourceSpec
+    from loadbay.service.uploads import get_upload
+
     read = {k: v for k, v in (read or {}).items() if v is not None}
     unknown = sorted(set(read) - set(SOURCE_OPTIONS))
     if unknown:
@@ -200,6 +205,8 @@ def _parsed(definition: Mapping[str, Any]) -> Table:
 
 
 def _check_formats(columns: Sequence[Column]) -> None:
+    from loadbay.pipeline.validate.temporal import date_format_problem
+
     for col in columns:
         problem = None if col.format is None else date_format_problem(col.format)
         if problem:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from loadbay.errors import NotFound
 from loadbay.store import system, webhooks_sql
-from loadbay.store.staging import append_frame
+
+if TYPE_CHECKING:
+    import polars as pl
 
 _log = logging.getLogger("loadbay.store")
 
@@ -178,6 +179,8 @@ def clear_results(conn: Connection, import_id: str) -> None:
 
 def insert_frame(conn: Connection, table: sa.Table, frame: pl.DataFrame) -> None:
     """Bulk-insert a frame whose columns are columns of a loadbay system table."""
+    from loadbay.store.staging import append_frame  # (polars: not for reading imports)
+
     if frame.height == 0:
         return
     append_frame(conn, table.name, frame)

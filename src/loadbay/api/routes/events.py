@@ -8,10 +8,11 @@ phase); the stream ends after the event of a settled state (``validated``,
 
 Event ids only grow, so ``Last-Event-ID`` resumes: a client that reconnects gets what it
 has not seen. A late client first gets the end of each phase it missed (the last numbers
-of that phase, kept in ``progress.phases``: no phase is skipped, however short), then the
-import as it is now. An id is ``10 * seq + k``: ``seq`` numbers the progress writes; ``k``
-is 0 for the end of a phase, else 1 + the rank of the state (queued, validating, running,
-settled), so a state change without a progress write (a cancel) still gets a new id.
+of that phase, kept in ``progress.phases``: no phase is skipped, however short, each with
+the state of the import during it), then the import as it is now. An id is
+``10 * seq + k``: ``seq`` numbers the progress writes; ``k`` is 0 for the end of a phase,
+else 1 + the rank of the state (queued, validating, running, settled), so a state change
+without a progress write (a cancel) still gets a new id.
 """
 
 from __future__ import annotations
@@ -44,6 +45,15 @@ _FIELDS = (
     "progress",
 )
 _RANK = {states.QUEUED: 0, states.VALIDATING: 1, states.RUNNING: 2}
+#: the state of an import while its run is in a phase (the runner moves it to running
+#: once its files are staged)
+_STATE_OF = {
+    "reading and validating": states.VALIDATING,
+    "staging": states.VALIDATING,
+    "planning": states.RUNNING,
+    "writing": states.RUNNING,
+    "reporting": states.RUNNING,
+}
 _EXAMPLE = (
     "id: 52\nevent: progress\ndata: "
     '{"id": "imp_9f86d081884c7d65", "state": "running", "dry_run": false, "counts": {…}, '
@@ -76,8 +86,9 @@ def frames(view: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
     progress = now["progress"] or {}
     seq = int(progress.get("seq") or 0)
     for phase in progress.get("phases") or []:
-        if int(phase["seq"]) < seq:
-            yield 10 * int(phase["seq"]), {**now, "progress": {**phase, "phases": []}}
+        if int(phase["seq"]) < seq:  # as it was then: its state, no error yet
+            then = {"state": _STATE_OF.get(phase["phase"], now["state"]), "error": None}
+            yield 10 * int(phase["seq"]), {**now, **then, "progress": {**phase, "phases": []}}
     yield 10 * seq + 1 + _rank(now["state"]), now
 
 
