@@ -47,6 +47,7 @@ def every_event(ctx: Context, tmp_path: Path) -> dict[str, str]:
         ctx, write(tmp_path, "c.csv", BAD), table="companies", error_handling=ErrorHandling.LENIENT
     )
     dry = run(ctx, write(tmp_path, "d.csv", GOOD), table="companies", dry_run=True)
+    dry_failed = run(ctx, write(tmp_path, "f.csv", BAD), table="companies", dry_run=True)
     source = SourceSpec(path=str(write(tmp_path, "e.csv", GOOD)), name="e.csv", table="companies")
     waiting = import_service.create_import(ctx, ImportRequest(sources=(source,)))
     leases = open_leases(ctx.settings)
@@ -55,16 +56,18 @@ def every_event(ctx: Context, tmp_path: Path) -> dict[str, str]:
     finally:
         leases.close()
     revert_import(ctx, partial["id"])
-    assert [failed["state"], partial["state"], dry["state"]] == [
+    assert [failed["state"], partial["state"], dry["state"], dry_failed["state"]] == [
         "failed",
         "partially_succeeded",
         "validated",
+        "validation_failed",
     ]
     return {
         "import.succeeded": ok["id"],
         "import.failed": failed["id"],
         "import.partially_succeeded": partial["id"],
         "import.validated": dry["id"],
+        "import.validation_failed": dry_failed["id"],
         "import.cancelled": waiting,
         "import.reverted": partial["id"],
     }
