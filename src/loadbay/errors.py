@@ -365,6 +365,30 @@ class DatabaseUnavailable(Unavailable):
     code = "database_unavailable"
 
 
+class DatabaseBusy(Unavailable):
+    """The database is busy (a lock held too long, a deadlock): retry shortly."""
+
+    code = "database_busy"
+
+
+class DatabaseFull(StoreError):
+    """The database has no room left (its disk is full)."""
+
+    code = "database_full"
+
+
+class DatabaseCorrupt(StoreError):
+    """The database is damaged (its file is not a database, or a page is corrupt)."""
+
+    code = "database_corrupt"
+
+
+class ConstraintViolated(Conflict):
+    """The database refused a change that breaks one of its constraints."""
+
+    code = "constraint_violated"
+
+
 #: exit code of the command line for each exception class (most specific first)
 EXIT_CODES: tuple[tuple[type[LoadbayError], int], ...] = (
     (RowsFailed, 3),  # EXIT_ROW_ERRORS

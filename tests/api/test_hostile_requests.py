@@ -20,11 +20,11 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from loadbay.api.app import create_app
-from loadbay.api.problems import database_error
 from loadbay.config import Settings
 from loadbay.errors import DatabaseUnavailable, InvalidData
 from loadbay.service import auth
 from loadbay.service.context import open_context
+from loadbay.service.failures import database_error
 from loadbay.store import engine as engine_module
 from tests.api.helpers import assert_problem, run
 from tests.api.server import Server, running_server

@@ -15,20 +15,20 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
 from loadbay.errors import (
-    DatabaseUnavailable,
-    InvalidData,
     LoadbayError,
     RateLimited,
+    StoreError,
     Unauthorized,
     error_object,
     http_status_for,
     speak,
 )
+from loadbay.service.failures import database_error
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("loadbay.api")
@@ -149,23 +149,19 @@ async def _internal(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def database_error(exc: DBAPIError) -> LoadbayError | None:
-    """A driver error that reached the API, as the error a client can act on: a lost
-    connection (503, retry), a value the database refused (422); None for the others."""
-    if isinstance(exc, OperationalError) or exc.connection_invalidated:
-        return DatabaseUnavailable("the database does not answer (its connection was lost)")
-    if isinstance(exc, DataError):
-        why = str(exc.orig).strip().splitlines()[0] if exc.orig else "a value is not valid"
-        return InvalidData(f"the database refused a value of the request: {why}")
-    return None
-
-
 async def _database(request: Request, exc: Exception) -> JSONResponse:
+    """A driver error, as the store translates it (``store.driver``): a problem document
+    with its code, never a bare 500; one of no known kind is logged with its traceback."""
     assert isinstance(exc, DBAPIError)
     found = database_error(exc)
-    if found is None:
-        return await _internal(request, exc)
-    log.warning("database error on %s %s: %s", request.method, request.url.path, exc.orig)
+    known = type(found) is not StoreError
+    log.warning(
+        "database error on %s %s: %s",
+        request.method,
+        request.url.path,
+        exc.orig,
+        exc_info=None if known else exc,
+    )
     return from_error(found, request.url.path)
 
 

@@ -102,8 +102,10 @@ def unexpected(exc: BaseException) -> LoadbayError:
         return OutOfMemory("loadbay ran out of memory (a file too big for this machine?)")
     # a command that never loaded sqlalchemy (start-up is lazy) raised none of its errors
     sa_exc = sys.modules.get("sqlalchemy.exc")
-    if sa_exc is not None and isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None:
-        return StoreError(f"the database failed: {type(exc.orig).__name__}: {exc.orig}")
+    if sa_exc is not None and isinstance(exc, sa_exc.DBAPIError):
+        from loadbay.service.failures import database_error  # translated in store/driver
+
+        return database_error(exc)
     if sa_exc is not None and isinstance(exc, sa_exc.SQLAlchemyError):
         return StoreError(f"the database failed: {type(exc).__name__}: {exc}")
     if isinstance(exc, UnicodeError):
