@@ -31,7 +31,7 @@ Adding a step (read this before changing a table)
 - A column of one of loadbay's tables: add the ``sa.Column`` to the ``sa.Table`` in
   ``store/system.py`` AND append a step to ``STEPS`` in ``store/migrations/steps.py``::
 
-      Step(3, "imports.source: where an import came from",
+      Step(6, "imports.source: where an import came from",
            add_columns(system.imports, "source")),
 
   ``add_columns`` issues ``ALTER TABLE … ADD COLUMN`` with the column's type as declared
@@ -46,8 +46,8 @@ Adding a step (read this before changing a table)
   new database: a column added to ``system.py`` without its step fails it.
 - The data tables need no step for what the catalog says (their columns and indexes
   follow the schema at each start); a change of loadbay's own columns in every data
-  table (as step 2's rename) is a step that finds them by their change logs
-  (``data.data_table_names``).
+  table (as step 4, ``prefix_bookkeeping_columns``) is a step that finds the tables by
+  their change logs (``data.data_table_names``).
 
 Why not Alembic
 ---------------
@@ -56,7 +56,7 @@ directory to ship inside the package, and revision ids chained by hand, for what
 a list of functions over a connection. Its autogenerate does not know the data tables
 (they are made from the catalog, not from ``MetaData``), its batch mode for SQLite's
 ``ALTER`` limits is not needed (SQLite ≥ 3.25 renames and adds columns itself), and its
-lock for concurrent upgrades is left to the caller anyway. The runner below is ~150
+lock for concurrent upgrades is left to the caller anyway. The runner below is ~100
 lines, has no configuration, and is run in-process by ``serve`` and ``worker``.
 """
 
