@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from loadbay.errors import speak
 from loadbay.service.context import Context, open_context
 from tests.service.helpers import by_key, run
 
@@ -53,4 +54,5 @@ def test_a_late_field_that_would_remap_an_earlier_one_is_refused(
     with imported(ctx, tmp_path, lines, batch_size=2) as (_, result):
         assert result["state"] == "failed"
         assert "'name' first appear after row 2" in result["error"], result["error"]
-        assert "--map" in result["error"]
+        assert "(--map)" in speak(result["error"], api=False)  # the command line's words
+        assert "(mapping)" in speak(result["error"], api=True)  # the API's
