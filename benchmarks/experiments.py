@@ -14,6 +14,10 @@ then carry the experiment's name in ``meta.experiments``. Not for normal runs.
 - ``mallopt``: glibc keeps freed memory (no heap trimming, no mmap for large blocks),
   the allocator settings performance.md found to avoid the SQLite slowdown.
 - ``sqlite_temp_store=memory|file`` (SQLite): where sorts and temporary b-trees go.
+- ``results_unindexed`` (PostgreSQL, issue #20): the row results table without its
+  primary key (dropped on the benchmark's own database when the import starts), to
+  measure what its wide key costs the results' insert: an upper bound of what a narrower
+  key, or results kept with the plan, would save. Never for a real database.
 
 (``sqlite_scratch``, staging and plan tables in an attached scratch file, was measured
 here first; the engine does it itself since commit 2621836, so the switch is gone.)
@@ -75,6 +79,21 @@ def _temp_store(value: str) -> Any:
     return on_checkout
 
 
+_DONE: list[bool] = []
+
+
+def _results_unindexed(conn: Any, _branch: Any = None) -> None:
+    """Once per process, on the first connection (before the import's first statement)."""
+    if _DONE:
+        return
+    _DONE.append(True)
+    if conn.dialect.name == "postgresql":
+        with conn.begin():
+            conn.exec_driver_sql(
+                "ALTER TABLE loadbay_results DROP CONSTRAINT IF EXISTS loadbay_results_pk"
+            )
+
+
 def apply(experiments: list[str]) -> None:
     """Switch the experiments on for every engine made from now on, in this process."""
     for name in experiments:
@@ -94,5 +113,7 @@ def apply(experiments: list[str]) -> None:
             if value.lower() not in ("file", "memory", "default"):
                 raise ValueError(f"sqlite_temp_store is file, memory or default, not {value!r}")
             event.listen(Pool, "checkout", _temp_store(value.upper()))
+        elif key == "results_unindexed":
+            event.listen(Engine, "engine_connect", _results_unindexed)
         else:
             raise ValueError(f"unknown experiment {name!r}")
