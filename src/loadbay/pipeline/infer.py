@@ -37,8 +37,6 @@ from loadbay.pipeline.validate.scalar import (
     EMAIL_LOCAL_MAX,
     EMAIL_MAX,
     EMAIL_PATTERN,
-    FALSE_WORDS,
-    TRUE_WORDS,
 )
 from loadbay.pipeline.validate.temporal import (
     builtin_date_of,
@@ -46,7 +44,7 @@ from loadbay.pipeline.validate.temporal import (
     format_reads,
 )
 from loadbay.schema.currencies import CURRENCY_CODES
-from loadbay.schema.model import RESERVED, Column, ColumnType, Table
+from loadbay.schema.model import FALSE_WORDS, RESERVED, TRUE_WORDS, Column, ColumnType, Table
 
 #: day-first before month-first: when both read every cell, the first is kept (and the
 #: column's description says the other would read it too)

@@ -39,6 +39,13 @@ def check_identifier(name: str, what: str = "name") -> str:
     return name
 
 
+#: the words of a boolean cell (in any case), in pairs: true/false, yes/no, 1/0, y/n, t/f;
+#: validation, the records filters and the SQLite literals all read these
+TRUE_WORDS = ("true", "yes", "1", "y", "t")
+FALSE_WORDS = ("false", "no", "0", "n", "f")
+BOOLEAN_WORDS = {word: True for word in TRUE_WORDS} | {word: False for word in FALSE_WORDS}
+
+
 class ColumnType(StrEnum):
     TEXT = "text"
     INTEGER = "integer"

@@ -6,8 +6,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Connection
 
-from loadbay.schema.model import Column, ColumnType
+from loadbay.schema.model import BOOLEAN_WORDS, Column, ColumnType
 from loadbay.store.columns import ID
+
+
+def text_literal(value: str) -> str:
+    """A SQL string literal of ``value`` (its quotes doubled), for the few statements that
+    cannot take a parameter (DDL defaults, ATTACH, constants of a generated query)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def q(name: str) -> str:
@@ -59,8 +65,7 @@ class Dialect:
         raise NotImplementedError
 
     def literal(self, column: Column, value: str) -> str:
-        text = "'" + value.replace("'", "''") + "'"
-        return f"CAST({text} AS {self.value_type(column)})"
+        return f"CAST({text_literal(value)} AS {self.value_type(column)})"
 
     def null_of(self, column: Column) -> str:
         return f"CAST(NULL AS {self.value_type(column)})"
@@ -122,10 +127,10 @@ class Sqlite(Dialect):
 
     def literal(self, column: Column, value: str) -> str:
         if column.type is ColumnType.BOOLEAN:
-            return "1" if value.strip().lower() in {"true", "1", "yes", "y", "t"} else "0"
+            return "1" if BOOLEAN_WORDS.get(value.strip().lower()) else "0"
         if column.type is ColumnType.INTEGER:
             return str(int(value))
-        return "'" + value.replace("'", "''") + "'"
+        return text_literal(value)
 
     def null_of(self, column: Column) -> str:
         return "NULL"

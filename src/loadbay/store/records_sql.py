@@ -13,12 +13,10 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
 from loadbay.errors import InvalidOption, UnknownExpand
-from loadbay.schema.model import Catalog, Column, ColumnType, Table
+from loadbay.schema.model import BOOLEAN_WORDS, Catalog, Column, ColumnType, Table
 from loadbay.store.columns import ID, TENANT
 from loadbay.store.dialect import q
 
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f"}
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -210,12 +208,10 @@ def int64(value: int) -> int:
 
 
 def _boolean(raw: str) -> bool:
-    low = raw.strip().lower()
-    if low in _TRUE:
-        return True
-    if low in _FALSE:
-        return False
-    raise ValueError(raw)
+    found = BOOLEAN_WORDS.get(raw.strip().lower())
+    if found is None:
+        raise ValueError(raw)
+    return found
 
 
 def plain_value(col: Column, value: Any) -> Any:

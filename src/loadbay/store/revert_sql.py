@@ -19,7 +19,7 @@ from loadbay.schema.model import Catalog, Table
 from loadbay.store import system
 from loadbay.store.columns import ACTION, CREATED, DATA_COLUMNS, ID, IMPORT, TENANT, UPDATED
 from loadbay.store.data import changes_table
-from loadbay.store.dialect import q
+from loadbay.store.dialect import q, text_literal
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def _referenced(
             if other.name in reverted_tables:
                 spared = (
                     f" AND o.{ID} NOT IN (SELECT r2.record_id FROM loadbay_results r2 WHERE "
-                    f"r2.import_id = :imp AND r2.table_name = {_lit(other.name)} "
+                    f"r2.import_id = :imp AND r2.table_name = {text_literal(other.name)} "
                     "AND r2.outcome = 'created')"
                 )
             sql = (
@@ -115,10 +115,6 @@ def _referenced(
                 for row in conn.execute(text(sql), params)
             ]
     return found
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def apply_revert(conn: Connection, table: Table, import_id: str, tenant: str) -> dict[str, int]:

@@ -22,6 +22,7 @@ from adbc_driver_manager import AdbcConnection, AdbcStatement
 from adbc_driver_manager import Error as AdbcError
 
 from loadbay.errors import StoreError
+from loadbay.store.dialect import text_literal
 
 #: the schema the stage file is attached as, on the writer and later on the import's
 #: connection: a stage table's name is the same for both (``stage.loadbay_stage_…``)
@@ -46,7 +47,7 @@ class StageWriter:
         self._conn: AdbcConnection | None = None
         try:
             self._conn = AdbcConnection(self._db)
-            self.execute(f"ATTACH DATABASE {_text(str(path))} AS {SCHEMA}")
+            self.execute(f"ATTACH DATABASE {text_literal(str(path))} AS {SCHEMA}")
             self.execute(f"PRAGMA {SCHEMA}.journal_mode=OFF")
             self.execute(f"PRAGMA {SCHEMA}.synchronous=OFF")
         except AdbcError as exc:
@@ -117,7 +118,3 @@ class StageWriter:
                 self._conn.close()
         finally:
             self._db.close()
-
-
-def _text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

@@ -17,10 +17,7 @@ from loadbay.pipeline.validate.base import (
     matches,
 )
 from loadbay.schema.currencies import CURRENCY_CODES
-
-TRUE_WORDS = ("true", "yes", "1", "y", "t")
-FALSE_WORDS = ("false", "no", "0", "n", "f")
-_BOOLEANS = {word: True for word in TRUE_WORDS} | {word: False for word in FALSE_WORDS}
+from loadbay.schema.model import BOOLEAN_WORDS, FALSE_WORDS, TRUE_WORDS
 
 _LABEL = r"[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?"
 _ATOM = r"[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+"
@@ -55,7 +52,7 @@ def nul_rule(cell: Cell) -> Rule:
 
 def plan_boolean(cell: Cell) -> Plan:
     value = cell.text.str.to_lowercase().replace_strict(
-        _BOOLEANS, default=None, return_dtype=pl.Boolean
+        BOOLEAN_WORDS, default=None, return_dtype=pl.Boolean
     )
     accepted = ", ".join(f"{t}/{f}" for t, f in zip(TRUE_WORDS, FALSE_WORDS, strict=True))
     why = f"is not a yes/no value (accepted, in any case: {accepted})"
