@@ -44,3 +44,31 @@ def test_a_table_wider_than_the_databases_take_is_refused(server: Server) -> Non
             client.patch("/v1/tables/narrow", json={"columns": many}), 422, "invalid_schema"
         )
         assert "at most" in body["detail"]
+
+
+def _settled_import(server: Server, tenant: str) -> str:
+    with server.http(tenant) as client:
+        answer = client.post(
+            "/v1/imports",
+            files={"file": ("visits.csv", b"station,note\ns1,hi\n", "text/csv")},
+            data={"table": "visits", "mode": "append"},
+        )
+        assert answer.status_code == 202, answer.text
+        import_id = str(answer.json()["id"])
+        server.wait(client, import_id)
+    return import_id
+
+
+@pytest.mark.parametrize("header", ["99999999999999999999999", "1_000", "+5", "5 0"])
+def test_a_last_event_id_never_sent_is_no_resume(server: Server, header: str) -> None:
+    """A Last-Event-ID the server never sent (above its newest, or not a plain number) is
+    read as none: the client gets the import's events up to its final state, instead of an
+    empty stream that never says how the import ended."""
+    import_id = _settled_import(server, "qa")
+    with server.http("qa") as client:
+        answer = client.get(f"/v1/imports/{import_id}/events", headers={"Last-Event-ID": header})
+        assert answer.status_code == 200, answer.text
+        events = [line for line in answer.text.splitlines() if line.startswith("data: ")]
+        assert events, answer.text
+        final = client.get(f"/v1/imports/{import_id}").json()["state"]
+        assert f'"state": "{final}"' in events[-1]

@@ -92,12 +92,14 @@ def frames(view: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
     yield 10 * seq + 1 + _rank(now["state"]), now
 
 
-def resume_after(header: str | None) -> int:
-    """The id a client saw last (``Last-Event-ID``); -1 for none or one not ours."""
-    try:
-        return int(header) if header is not None else -1
-    except ValueError:
+def resume_after(header: str | None, first: dict[str, Any]) -> int:
+    """The id a client saw last (``Last-Event-ID``); -1 for none or one not ours: not a
+    plain number, or above the newest id of the import as it is now (``first``), as no
+    such event was sent (else the stream would end without its final state)."""
+    if header is None or not (header.isascii() and header.isdigit()):
         return -1
+    seen = int(header)
+    return seen if seen <= max(number for number, _ in frames(first)) else -1
 
 
 async def progress_events(
@@ -124,7 +126,7 @@ async def progress_events(
 def event_stream(
     ctx: Context, tenant: str, first: dict[str, Any], request: Request
 ) -> StreamingResponse:
-    after = resume_after(request.headers.get("last-event-id"))
+    after = resume_after(request.headers.get("last-event-id"), first)
     return StreamingResponse(
         progress_events(ctx, tenant, first, request.is_disconnected, after),
         media_type="text/event-stream",
