@@ -126,7 +126,8 @@ def test_revert_restores_every_stored_value_of_updated_and_deleted_rows(
 
     def stored() -> list[tuple[object, ...]]:
         with ctx.engine.connect() as conn:
-            return [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM projects ORDER BY loadbay_id")]
+            rows = conn.exec_driver_sql("SELECT * FROM projects ORDER BY loadbay_id")
+            return [tuple(r) for r in rows]
 
     before = stored()
     change = run(
