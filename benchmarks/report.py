@@ -308,6 +308,8 @@ def _details(name: str, db: dict[str, Any]) -> list[str]:
         if key in db:
             fig = db[key]
             affected = f"rows affected {fig['affected']:,}"
+            if fig.get("copy_seconds"):
+                affected += f"; COPY {fig['copy_seconds']:.1f}s, upsert + commit the rest"
             lines.append(f"  ({key}) {affected}; runs {fig['all_seconds']} s")
     for key in ("g_fresh", "g_update"):
         if key in db:
