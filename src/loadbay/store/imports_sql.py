@@ -207,7 +207,7 @@ def iter_results(
     """Every row outcome of an import in file order, each with its errors. ``stream``:
     read ``batch`` rows at a time (PostgreSQL: a server-side cursor, four round trips more
     than reading the few rows of a small import at once)."""
-    r, e = system.results, system.errors
+    r = system.results
     query = sa.select(r).where(r.c.import_id == import_id)
     if outcomes:
         query = query.where(r.c.outcome.in_(list(outcomes)))
@@ -215,25 +215,35 @@ def iter_results(
     options = {"yield_per": batch} if stream else {}
     result = conn.execute(query, execution_options=options).mappings()
     for part in result.partitions(batch):
-        rows = [dict(x) for x in part]
-        failed = [x["row"] for x in rows if x["outcome"] == "failed"]
-        errors: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
-        if failed:
-            lo, hi = min(failed), max(failed)
-            for err in conn.execute(
-                sa.select(e).where(e.c.import_id == import_id, e.c.row >= lo, e.c.row <= hi)
-            ).mappings():
-                errors.setdefault((err["table_name"], err["src"], err["row"]), []).append(
-                    {
-                        "column": err["column"],
-                        "code": err["code"],
-                        "message": err["message"],
-                        "value": err["value"],
-                    }
-                )
-        for x in rows:
-            x["errors"] = errors.get((x["table_name"], x["src"], x["row"]), [])
-            yield x
+        yield from _with_errors(conn, import_id, [dict(x) for x in part])
+
+
+#: the fields of a row's error as results give them
+_ERROR_FIELDS = ("column", "code", "message", "value")
+
+
+def _with_errors(
+    conn: Connection, import_id: str, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``rows`` (results of one import), each with its ``errors`` in one order, the same
+    for the page and the stream on both databases: the errors of the whole row (no column)
+    first, then by column, code and message."""
+    e = system.errors
+    failed = [x["row"] for x in rows if x["outcome"] == "failed"]
+    found: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
+    if failed:
+        query = (
+            sa.select(e)
+            .where(e.c.import_id == import_id, e.c.row >= min(failed), e.c.row <= max(failed))
+            .order_by(e.c.table_name, e.c.src, e.c.row, e.c.column.asc().nulls_first())
+            .order_by(e.c.code, e.c.message)
+        )
+        for err in conn.execute(query).mappings():
+            key = (err["table_name"], err["src"], err["row"])
+            found.setdefault(key, []).append({k: err[k] for k in _ERROR_FIELDS})
+    for x in rows:
+        x["errors"] = found.get((x["table_name"], x["src"], x["row"]), [])
+    return rows
 
 
 # ---- pages and guarded state changes (the API) ---------------------------------------
@@ -320,26 +330,11 @@ def page_results(
     outcomes: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Row outcomes in file order, keyset-paginated on (table, src, row), with their errors."""
-    r, e = system.results, system.errors
+    r = system.results
     query = sa.select(r).where(r.c.import_id == import_id)
     if outcomes:
         query = query.where(r.c.outcome.in_(list(outcomes)))
     if after is not None:
         query = query.where(sa.tuple_(r.c.table_name, r.c.src, r.c.row) > sa.tuple_(*after))
     query = query.order_by(r.c.table_name, r.c.src, r.c.row).limit(limit + 1)
-    rows = [dict(x) for x in conn.execute(query).mappings()]
-    failed = [x for x in rows if x["outcome"] == "failed"]
-    found: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
-    if failed:
-        lo, hi = min(x["row"] for x in failed), max(x["row"] for x in failed)
-        for err in conn.execute(
-            sa.select(e)
-            .where(e.c.import_id == import_id, e.c.row >= lo, e.c.row <= hi)
-            .order_by(e.c.table_name, e.c.src, e.c.row, e.c.column)
-        ).mappings():
-            found.setdefault((err["table_name"], err["src"], err["row"]), []).append(
-                {k: err[k] for k in ("column", "code", "message", "value")}
-            )
-    for x in rows:
-        x["errors"] = found.get((x["table_name"], x["src"], x["row"]), [])
-    return rows
+    return _with_errors(conn, import_id, [dict(x) for x in conn.execute(query).mappings()])
