@@ -16,7 +16,7 @@ import codecs
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,6 +29,7 @@ from loadbay.errors import InvalidOption, LoadbayError, Unavailable
 from loadbay.service.queued import SOURCE_OPTIONS
 from loadbay.service.requests import ImportRequest
 from loadbay.service.views import iso
+from loadbay.times import utc_naive
 
 _TIMES = ("created_at", "started_at", "finished_at", "reverted_at")
 _PROBLEM = ("type", "status", "instance")
@@ -69,7 +70,7 @@ def _where(exc: httpx.TransportError) -> str:
 
 def _naive(value: datetime | None) -> datetime | None:
     """A time as the database keeps it: UTC without a zone."""
-    return value.astimezone(UTC).replace(tzinfo=None) if value and value.tzinfo else value
+    return utc_naive(value) if value else value
 
 
 def record_of(found: Import) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from loadbay.cli.common import out, show_error
 from loadbay.errors import Interrupted, speak
+from loadbay.times import utc_naive
 
 _BRIEF = (
     "id",
@@ -131,9 +132,7 @@ def duration_line(record: dict[str, Any]) -> str | None:
 
 
 def _time(value: datetime | str) -> datetime:
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    return datetime.fromisoformat(str(value).replace("Z", "")).replace(tzinfo=None)
+    return utc_naive(value if isinstance(value, datetime) else datetime.fromisoformat(value))
 
 
 def group_table(groups: list[dict[str, Any]]) -> None:

@@ -8,15 +8,14 @@ from typing import Any
 
 from loadbay.errors import error_object, speak
 from loadbay.store.imports_sql import OUTCOMES
+from loadbay.times import iso_z
 
 
 def iso(value: datetime | str | None) -> str | None:
     """A stored (naive UTC) time as ``2024-01-15T09:30:00.123456Z``."""
     if value is None:
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=None).isoformat() + "Z"
+    return iso_z(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def _json(value: Any) -> Any:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
 from loadbay.schema.model import BOOLEAN_WORDS, Column, ColumnType
 from loadbay.store.columns import ID
+from loadbay.times import utc_naive, utc_now
 
 
 def text_literal(value: str) -> str:
@@ -79,8 +80,7 @@ class Dialect:
 
     def stamp(self, moment: datetime | None = None) -> object:
         """A timestamp parameter for a record's created and updated stamps (naive UTC)."""
-        moment = moment or datetime.now(UTC)
-        return moment.astimezone(UTC).replace(tzinfo=None)
+        return utc_naive(moment) if moment else utc_now()
 
 
 class Postgres(Dialect):

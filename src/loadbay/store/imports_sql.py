@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from loadbay.errors import NotFound
 from loadbay.store import system, webhooks_sql
+from loadbay.times import utc_now
 
 if TYPE_CHECKING:
     import polars as pl
@@ -54,7 +55,7 @@ def _set(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return utc_now()
 
 
 def insert_import(conn: Connection, values: dict[str, Any]) -> None:

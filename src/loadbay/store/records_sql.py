@@ -5,7 +5,7 @@ is the company's name), and every value as the same plain value on both database
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -16,6 +16,7 @@ from loadbay.errors import InvalidOption, UnknownExpand
 from loadbay.schema.model import BOOLEAN_WORDS, Catalog, Column, ColumnType, Table
 from loadbay.store.columns import ID, TENANT
 from loadbay.store.dialect import q
+from loadbay.times import iso_z, utc_naive
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -229,13 +230,5 @@ def plain_value(col: Column, value: Any) -> Any:
         return value.isoformat() if isinstance(value, date) else str(value)[:10]
     if kind is ColumnType.DATETIME:
         moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-        return utc_naive(moment).isoformat(sep="T", timespec="auto") + "Z"
+        return iso_z(moment)
     return value
-
-
-def utc_naive(moment: datetime) -> datetime:
-    """``moment`` in UTC without its zone, as datetimes are stored (one without a zone is
-    taken as UTC already)."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
