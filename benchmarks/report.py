@@ -256,17 +256,17 @@ def _database_rows(name: str, db: dict[str, Any]) -> list[list[str]]:
             fig = db[key]
             status = _met(fig["peak_rss_mib"] < MEMORY_TARGET_MIB) if loadbay else ""
             rows.append(_figure_row(f"{name}: {label}", fig, mem if loadbay else "", status))
-    for key, label in (("ratio_b_d", "(b)/(d) fresh"), ("ratio_c_d", "(c)/(d) update")):
+    ratios = [
+        ("ratio_b_d", "(b)/(d) fresh", RATIO_TARGET),
+        ("ratio_c_d", "(c)/(d) update", RATIO_TARGET),
+    ]
+    if "ratio_b_g" in db or "ratio_c_g" in db:
+        ratios += PEER_TARGETS
+    for key, label, goal in ratios:
         if key in db:
             value = db[key]
-            ok = _met(value >= RATIO_TARGET)
-            rows.append([f"{name}: {label}", "", "", f"{value:.2f}", "", f">= {RATIO_TARGET}", ok])
-    if "ratio_b_g" in db or "ratio_c_g" in db:
-        for key, label, goal in PEER_TARGETS:
-            if key in db:
-                value = db[key]
-                ok = _met(value >= goal)
-                rows.append([f"{name}: {label}", "", "", f"{value:.2f}", "", f">= {goal}", ok])
+            ok = _met(value >= goal)
+            rows.append([f"{name}: {label}", "", "", f"{value:.2f}", "", f">= {goal}", ok])
     if "e" in db:
         e = db["e"]
         ok = e["slowest_over_first"] <= DRIFT_TARGET and e["peak_rss_mib"] < MEMORY_TARGET_MIB
