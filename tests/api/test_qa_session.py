@@ -4,8 +4,14 @@ failure (503) or a 500."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from loadbay.config import Settings
+from loadbay.schema.model import MAX_TABLE_COLUMNS
+from loadbay.service.requests import SourceSpec
+from loadbay.service.tables import infer_sources
 from tests.api.helpers import assert_problem
 from tests.api.server import Server
 
@@ -72,3 +78,31 @@ def test_a_last_event_id_never_sent_is_no_resume(server: Server, header: str) ->
         assert events, answer.text
         final = client.get(f"/v1/imports/{import_id}").json()["state"]
         assert f'"state": "{final}"' in events[-1]
+
+
+def test_a_file_wider_than_a_table_is_refused_by_infer(server: Server) -> None:
+    """Inferring a table from a file of more columns than a table may have is 422 naming
+    the limit, before the summary query (3,000 columns took minutes of the server's CPU
+    and the client timed out)."""
+    width = MAX_TABLE_COLUMNS + 1
+    content = ",".join(f"c{i}" for i in range(width)) + "\n" + ",".join(["1"] * width) + "\n"
+    with server.http("qa") as client:
+        made = client.post("/v1/uploads", params={"filename": "wide.csv"}, content=content)
+        assert made.status_code == 201, made.text
+        answer = client.post("/v1/tables/infer", json={"upload_id": made.json()["id"]})
+        body = assert_problem(answer, 422, "invalid_schema")
+        assert f"{width:,} columns" in body["detail"], body
+
+
+def test_a_wide_file_is_inferred_column_by_column(tmp_path: Path) -> None:
+    """A file wider than one summary query (its columns are summarised in parts) gets
+    each column's own type, on either side of every part's edge."""
+    kinds = [("integer", "7"), ("decimal", "1.25"), ("date", "2024-01-31"), ("text", "abc")]
+    width = 3 * 64 + 5
+    header = [f"c{i}" for i in range(width)]
+    cells = [kinds[i % len(kinds)][1] for i in range(width)]
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(header) + "\n" + ",".join(cells) + "\n")
+    found = infer_sources(Settings(data_dir=tmp_path), [SourceSpec(path=str(path), name="w.csv")])
+    types = [c.type.value for c in found[0].table.columns]
+    assert types == [kinds[i % len(kinds)][0] for i in range(width)]

@@ -28,7 +28,7 @@ from typing import Any
 
 import polars as pl
 
-from loadbay.errors import InvalidOption
+from loadbay.errors import InvalidOption, InvalidSchema
 from loadbay.pipeline.frames import REF, ROW
 from loadbay.pipeline.read import ReadOptions, read_file
 from loadbay.pipeline.read.headers import dedupe, identifier
@@ -44,7 +44,15 @@ from loadbay.pipeline.validate.temporal import (
     format_reads,
 )
 from loadbay.schema.currencies import CURRENCY_CODES
-from loadbay.schema.model import FALSE_WORDS, RESERVED, TRUE_WORDS, Column, ColumnType, Table
+from loadbay.schema.model import (
+    FALSE_WORDS,
+    MAX_TABLE_COLUMNS,
+    RESERVED,
+    TRUE_WORDS,
+    Column,
+    ColumnType,
+    Table,
+)
 
 #: day-first before month-first: when both read every cell, the first is kept (and the
 #: column's description says the other would read it too)
@@ -75,6 +83,9 @@ KEY_CANDIDATES = 3
 MIN_PRECISION = 18
 _MAX_PRECISION = 38
 _AS_WRITTEN = pl.QueryOptFlags.none()
+#: columns summarised by one query: polars plans a query of thousands of expressions in
+#: far more time than it takes to run it in parts
+_COLUMNS_PER_QUERY = 64
 _LEADING_ZERO = r"^[+-]?0[0-9]"
 _BOOLEAN_WORDS = [*TRUE_WORDS, *FALSE_WORDS]
 _CURRENCIES = sorted(CURRENCY_CODES)
@@ -258,6 +269,11 @@ class _TableGuess:
         new = [h for h in headers if h not in self.columns]
         if not new:
             return
+        if len(self.columns) + len(new) > MAX_TABLE_COLUMNS:
+            raise InvalidSchema(
+                f"the file has {len(self.columns) + len(new):,} columns: a table has at most "
+                f"{MAX_TABLE_COLUMNS:,}"
+            )
         reserved = sorted(RESERVED)
         names = [c.name for c in self.columns.values()]
         made, _ = dedupe([*reserved, *names, *(identifier(h) for h in new)])
@@ -270,10 +286,13 @@ class _TableGuess:
         if frame.height == 0:
             return
         present = [self.columns[h] for h in headers]
-        prepared = [e for i, col in enumerate(present) for e in col.prepare(i)]
-        checks = [e for i, col in enumerate(present) for e in col.checks(i)]
-        query = frame.lazy().select(prepared).select(checks)
-        row = query.collect(optimizations=_AS_WRITTEN).row(0, named=True)
+        row: dict[str, Any] = {}
+        for start in range(0, len(present), _COLUMNS_PER_QUERY):
+            part = range(start, min(start + _COLUMNS_PER_QUERY, len(present)))
+            prepared = [e for i in part for e in present[i].prepare(i)]
+            checks = [e for i in part for e in present[i].checks(i)]
+            query = frame.lazy().select(prepared).select(checks)
+            row.update(query.collect(optimizations=_AS_WRITTEN).row(0, named=True))
         for i, col in enumerate(present):
             col.update(i, row, frame.height)
         for col in self.columns.values():
