@@ -91,7 +91,7 @@ def test_results_tell_the_file_of_each_row(server: Server) -> None:
     with server.http("files", "write") as client:
         ids = [
             client.post("/v1/uploads", params={"filename": n}, content=text).json()["id"]
-            for n, text in (("a.csv", "name\nOne\nTwo\n"), ("b.csv", "name\nThree\n,\n"))
+            for n, text in (("a.csv", "name\nOne\nTwo\n"), ("b.csv", "name\nThree\n,x\n"))
         ]
         done = run(server, client, upload_ids=ids, table="companies", error_handling="lenient")
         found = [(r["file"], r["row"], r["outcome"]) for r in results(client, done["id"])]
