@@ -106,3 +106,25 @@ def test_a_wide_file_is_inferred_column_by_column(tmp_path: Path) -> None:
     found = infer_sources(Settings(data_dir=tmp_path), [SourceSpec(path=str(path), name="w.csv")])
     types = [c.type.value for c in found[0].table.columns]
     assert types == [kinds[i % len(kinds)][0] for i in range(width)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "default"),
+    [("integer", "abc"), ("integer", "1" + "0" * 30), ("date", "notadate"), ("boolean", "maybe")],
+)
+def test_a_default_not_of_its_column_s_type_is_refused(
+    server: Server, kind: str, default: str
+) -> None:
+    """A default the column's type cannot hold is 422 when the table is defined (it was
+    taken, then every write of a row without that column failed: 500 on SQLite, 503 on
+    PostgreSQL; or, for a boolean on SQLite, stored silently as false)."""
+    columns = [{"name": "k", "type": "text"}, {"name": "x", "type": kind, "default": default}]
+    with server.http("qa") as client:
+        answer = client.post("/v1/tables", json={"name": "defaults", "columns": columns})
+        body = assert_problem(answer, 422, "invalid_schema")
+        assert "'x'" in body["detail"] and default in body["detail"], body
+        good = [{"name": "k", "type": "text"}, {"name": "x", "type": kind}]
+        made = client.post(
+            "/v1/tables", json={"name": f"fine_{kind}_{len(default)}", "columns": good}
+        )
+        assert made.status_code == 201, made.text

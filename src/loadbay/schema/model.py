@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -95,6 +96,33 @@ class Column:
             raise InvalidSchema(
                 f"column {self.name!r}: decimal needs 0 <= scale <= precision <= 38"
             )
+        if self.default is not None and not _holds(self, self.default):
+            raise InvalidSchema(
+                f"column {self.name!r}: default {self.default!r} is not a {self.type.value}"
+                f"{'' if self.type is ColumnType.ENUM else ' value'} (written as the database "
+                "takes it: 42, 12.50, true, 2024-01-31, 2024-01-31T09:30:00)"
+            )
+
+
+def _holds(column: Column, value: str) -> bool:
+    """Whether the database takes ``value`` as a literal of ``column``'s type (a default
+    is written into the SQL as it is, not read as a file's cell)."""
+    try:
+        if column.type is ColumnType.INTEGER:
+            return -(2**63) <= int(value) < 2**63
+        if column.type is ColumnType.DECIMAL:
+            return Decimal(value).is_finite()
+        if column.type is ColumnType.BOOLEAN:
+            return value.strip().lower() in BOOLEAN_WORDS
+        if column.type is ColumnType.DATE:
+            date.fromisoformat(value)
+        if column.type is ColumnType.DATETIME:
+            datetime.fromisoformat(value)
+        if column.type is ColumnType.ENUM:
+            return value in column.enum
+    except (ValueError, ArithmeticError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)
