@@ -9,7 +9,8 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,15 @@ ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN = PG_URL.replace("postgresql://", "postgresql+psycopg://")
 
 
+@contextmanager
+def _engine(url: str) -> Iterator[sa.Engine]:
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def _raised(work: Callable[[], object]) -> sa.exc.DBAPIError:
     with pytest.raises(sa.exc.DBAPIError) as failed:
         work()
@@ -50,28 +60,22 @@ def _lost(url: str, tmp_path: Path) -> sa.exc.DBAPIError:
     if url.startswith("sqlite"):
         pytest.skip("a SQLite connection is a file: it cannot be lost")
     name = "lb_" + uuid.uuid4().hex[:12]
-    engine = make_engine(f"{url}&application_name={name}")
-    admin = sa.create_engine(PG_ADMIN)
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-            with admin.begin() as other:
-                other.execute(
-                    sa.text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE application_name = :name"
-                    ),
-                    {"name": name},
-                )
-            return _raised(lambda: conn.exec_driver_sql("SELECT 1"))
-    finally:
-        engine.dispose()
-        admin.dispose()
+    lost = _engine(f"{url}&application_name={name}")
+    with lost as engine, _engine(PG_ADMIN) as admin, engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+        with admin.begin() as other:
+            other.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = :name"
+                ),
+                {"name": name},
+            )
+        return _raised(lambda: conn.exec_driver_sql("SELECT 1"))
 
 
 def _lock_timeout(url: str, tmp_path: Path) -> sa.exc.DBAPIError:
-    engine = make_engine(url)
-    try:
+    with _engine(url) as engine:
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE held (x integer)")
         with engine.connect() as holder, engine.connect() as waiter, holder.begin():
@@ -91,13 +95,10 @@ def _lock_timeout(url: str, tmp_path: Path) -> sa.exc.DBAPIError:
                     waiter.exec_driver_sql("SELECT * FROM held")
 
             return _raised(wait)
-    finally:
-        engine.dispose()
 
 
 def _constraint(url: str, tmp_path: Path) -> sa.exc.DBAPIError:
-    engine = make_engine(url)
-    try:
+    with _engine(url) as engine:
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE once (x integer UNIQUE)")
             conn.exec_driver_sql("INSERT INTO once VALUES (1)")
@@ -107,15 +108,11 @@ def _constraint(url: str, tmp_path: Path) -> sa.exc.DBAPIError:
                 conn.exec_driver_sql("INSERT INTO once VALUES (1)")
 
         return _raised(again)
-    finally:
-        engine.dispose()
 
 
 def _full(url: str, tmp_path: Path) -> sa.exc.DBAPIError:
-    engine = make_engine(url)
-
     def fill() -> None:
-        with engine.begin() as conn:
+        with _engine(url) as engine, engine.begin() as conn:
             if url.startswith("sqlite"):  # a disk of 20 pages
                 conn.exec_driver_sql("CREATE TABLE big (x text)")
                 conn.exec_driver_sql("PRAGMA max_page_count = 20")
@@ -127,10 +124,7 @@ def _full(url: str, tmp_path: Path) -> sa.exc.DBAPIError:
                     "SELECT g FROM generate_series(1, 1000000) AS g ORDER BY g DESC"
                 ).all()
 
-    try:
-        return _raised(fill)
-    finally:
-        engine.dispose()
+    return _raised(fill)
 
 
 def _corrupt(url: str, tmp_path: Path) -> sa.exc.DBAPIError:
@@ -138,11 +132,8 @@ def _corrupt(url: str, tmp_path: Path) -> sa.exc.DBAPIError:
         pytest.skip("a PostgreSQL database is no file the test can damage")
     path = tmp_path / "corrupt.db"
     path.write_bytes(b"this is no database\n" * 500)
-    engine = make_engine(f"sqlite:///{path}")
-    try:
+    with _engine(f"sqlite:///{path}") as engine:
         return _raised(lambda: engine.connect().close())
-    finally:
-        engine.dispose()
 
 
 KINDS: dict[str, tuple[Callable[[str, Path], sa.exc.DBAPIError], type[LoadbayError], int]] = {

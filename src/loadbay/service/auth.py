@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,11 +133,16 @@ def authenticate(ctx: Context, token: str | None) -> Principal:
         found = auth_sql.active_token_by_hash(conn, hash_token(token))
     if found is None:
         raise Unauthorized("the API token is not valid, or was revoked")
+    return principal_of(found)
+
+
+def principal_of(token: Mapping[str, Any]) -> Principal:
+    """The caller a token's row (``auth_sql``) stands for."""
     return Principal(
-        tenant=found["tenant_id"],
-        scope=found["scope"],
-        token_id=found["id"],
-        token_name=found.get("name"),
+        tenant=token["tenant_id"],
+        scope=token["scope"],
+        token_id=token["id"],
+        token_name=token.get("name"),
     )
 
 

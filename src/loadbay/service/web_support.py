@@ -22,7 +22,7 @@ from loadbay.pipeline.frames import REF, ROW
 from loadbay.pipeline.map import IGNORE, MappingOptions, map_columns, normalise
 from loadbay.pipeline.read import ReadOptions, read_file
 from loadbay.schema.model import Table
-from loadbay.service.auth import Principal
+from loadbay.service.auth import Principal, principal_of
 from loadbay.service.context import Context
 from loadbay.service.imports import error_summary, get_import
 from loadbay.service.pages import results_page
@@ -58,12 +58,7 @@ def principal_of_token_id(ctx: Context, token_id: str) -> Principal:
         found = auth_sql.get_token(conn, token_id)
     if found is None or found["revoked_at"] is not None:
         raise Unauthorized("the session's token was revoked: sign in again")
-    return Principal(
-        tenant=found["tenant_id"],
-        scope=found["scope"],
-        token_id=found["id"],
-        token_name=found.get("name"),
-    )
+    return principal_of(found)
 
 
 def suggest(headers: Sequence[str], table: Table) -> dict[str, tuple[str, str, float]]:

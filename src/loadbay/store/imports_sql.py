@@ -258,12 +258,7 @@ def page_imports(
     """Newest first, keyset-paginated on (created_at, id); ``limit`` + 1 rows tell more."""
     i = system.imports
     query = sa.select(i).where(i.c.tenant_id == tenant, *_filtered(filters or {}))
-    if after is not None:
-        at, last_id = after
-        query = query.where(
-            sa.or_(i.c.created_at < at, sa.and_(i.c.created_at == at, i.c.id < last_id))
-        )
-    query = query.order_by(i.c.created_at.desc(), i.c.id.desc()).limit(limit + 1)
+    query = system.newest_first(query, i.c.created_at, i.c.id, after, limit)
     return [dict(r) for r in conn.execute(query).mappings()]
 
 

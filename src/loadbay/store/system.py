@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from loadbay.errors import NotFound
 
 metadata = sa.MetaData()
 
@@ -16,6 +19,33 @@ def known_values(table: sa.Table, values: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"{table.name} has no column(s) {', '.join(sorted(unknown))}")
     return values
+
+
+def tenant_row(
+    conn: Connection, table: sa.Table, tenant: str, row_id: str, what: str
+) -> dict[str, Any]:
+    """The row ``row_id`` of ``table`` if it is ``tenant``'s; NotFound (``no what 'id'``)
+    otherwise: another tenant's row is as unknown as a missing one."""
+    query = sa.select(table).where(table.c.id == row_id, table.c.tenant_id == tenant)
+    row = conn.execute(query).mappings().one_or_none()
+    if row is None:
+        raise NotFound(f"no {what} {row_id!r}")
+    return dict(row)
+
+
+def newest_first(
+    query: sa.Select[Any],
+    moment: sa.ColumnElement[Any],
+    ident: sa.ColumnElement[Any],
+    after: tuple[Any, str] | None,
+    limit: int,
+) -> sa.Select[Any]:
+    """``query`` newest first, keyset-paginated on (``moment``, ``ident``) after the last
+    row of the previous page; ``limit`` + 1 rows tell whether there are more."""
+    if after is not None:
+        at, last = after
+        query = query.where(sa.or_(moment < at, sa.and_(moment == at, ident < last)))
+    return query.order_by(moment.desc(), ident.desc()).limit(limit + 1)
 
 
 imports = sa.Table(

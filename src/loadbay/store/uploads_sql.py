@@ -7,7 +7,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from loadbay.errors import NotFound
 from loadbay.store import system
 
 #: built once: the values are the parameters
@@ -19,12 +18,4 @@ def insert_upload(conn: Connection, values: dict[str, Any]) -> None:
 
 
 def get_upload(conn: Connection, tenant: str, upload_id: str) -> dict[str, Any]:
-    u = system.uploads
-    row = (
-        conn.execute(sa.select(u).where(u.c.id == upload_id, u.c.tenant_id == tenant))
-        .mappings()
-        .one_or_none()
-    )
-    if row is None:
-        raise NotFound(f"no upload {upload_id!r}")
-    return dict(row)
+    return system.tenant_row(conn, system.uploads, tenant, upload_id, "upload")

@@ -120,14 +120,7 @@ def list_webhooks(conn: Connection, tenant: str) -> list[dict[str, Any]]:
 
 
 def get_webhook(conn: Connection, tenant: str, webhook_id: str) -> dict[str, Any]:
-    row = (
-        conn.execute(sa.select(_W).where(_W.c.id == webhook_id, _W.c.tenant_id == tenant))
-        .mappings()
-        .one_or_none()
-    )
-    if row is None:
-        raise NotFound(f"no webhook {webhook_id!r}")
-    return dict(row)
+    return system.tenant_row(conn, _W, tenant, webhook_id, "webhook")
 
 
 def delete_webhook(conn: Connection, tenant: str, webhook_id: str) -> None:
@@ -228,12 +221,7 @@ def page_deliveries(
         .join(_E, _E.c.id == _D.c.event_id)
         .where(_D.c.webhook_id == webhook_id, _D.c.tenant_id == tenant)
     )
-    if after is not None:
-        at, last = after
-        query = query.where(
-            sa.or_(_D.c.scheduled_at < at, sa.and_(_D.c.scheduled_at == at, _D.c.id < last))
-        )
-    query = query.order_by(_D.c.scheduled_at.desc(), _D.c.id.desc()).limit(limit + 1)
+    query = system.newest_first(query, _D.c.scheduled_at, _D.c.id, after, limit)
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
