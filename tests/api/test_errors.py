@@ -41,12 +41,23 @@ def test_every_v1_route_refuses_without_a_token_or_scope(server: Server) -> None
                 assert_problem(reader.request(method, url, json={}), 403, "forbidden")
 
 
+def _valid_body(method: str, path: str) -> dict[str, object]:
+    """A body the route would take, so that the answer is about the unknown id."""
+    if path.endswith("/bulk"):
+        return {"records": [{"name": "x"}]}
+    if method.upper() == "PATCH" and "{table}" in path:
+        return {"columns": [{"name": "x", "type": "text"}]}
+    if method.upper() == "PATCH":
+        return {"notes": "x"}
+    return {}
+
+
 def test_every_route_with_an_id_answers_404_for_unknown_ids(server: Server) -> None:
     with server.http() as admin:
         for method, path in _operations(server):
             if "{" not in path:
                 continue
-            body = {"records": [{"name": "x"}]} if path.endswith("/bulk") else {}
+            body = _valid_body(method, path)
             answer = admin.request(method, _concrete(path), json=body)
             expected = "unknown_table" if "{table}" in path else "not_found"
             assert_problem(answer, 404, expected)
