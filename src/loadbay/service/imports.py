@@ -104,8 +104,8 @@ def requeue_dry_run(
     ctx: Context,
     import_id: str,
     tenant: str | None = None,
-    force: bool = False,
     actor: Actor = CLI,
+    force: bool = False,
 ) -> None:
     """Queue a validated dry run to run for real (started by ``actor``), planned again
     against the data then; its results and errors go. One that ended

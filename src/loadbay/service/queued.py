@@ -217,13 +217,13 @@ def start(
     tenant: str,
     import_id: str,
     dispatcher: Dispatcher,
-    force: bool = False,
     *,
     actor: Actor,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Run a validated dry run for real: planned again against the data of that moment
     (one that ended ``validation_failed`` only with ``force``)."""
-    requeue_dry_run(ctx, import_id, tenant, force=force, actor=actor)
+    requeue_dry_run(ctx, import_id, tenant, actor, force=force)
     accepted = show(ctx, tenant, import_id)  # queued again, as submit answers
     dispatcher.enqueue_import(tenant, import_id)
     return accepted

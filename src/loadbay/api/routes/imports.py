@@ -307,7 +307,7 @@ def start_import(
     """Run a dry run for real (queued again). One that ended ``validation_failed`` (rows
     failed a strict dry run) is 409 unless ``{"force": true}``."""
     actor, force = principal.actor, bool(body and body.force)
-    started = queued.start(svc.ctx, principal.tenant, import_id, svc.jobs, force, actor=actor)
+    started = queued.start(svc.ctx, principal.tenant, import_id, svc.jobs, actor=actor, force=force)
     return _accepted(started)
 
 
