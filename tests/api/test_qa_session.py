@@ -128,3 +128,12 @@ def test_a_default_not_of_its_column_s_type_is_refused(
             "/v1/tables", json={"name": f"fine_{kind}_{len(default)}", "columns": good}
         )
         assert made.status_code == 201, made.text
+
+
+@pytest.mark.parametrize("param", ["state", "kind"])
+def test_an_unknown_filter_value_of_the_imports_list_is_refused(server: Server, param: str) -> None:
+    """``state=bogus`` listed nothing with 200, as if no import were in that state."""
+    with server.http("filters", "read") as client:
+        body = assert_problem(client.get("/v1/imports", params={param: "bogus"}), 422)
+        assert "bogus" in body["detail"] or body["errors"]
+        assert client.get("/v1/imports", params={"state": "succeeded"}).status_code == 200

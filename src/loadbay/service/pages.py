@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from loadbay.errors import InvalidOption
+from loadbay.service import states
 from loadbay.service import tables as table_service
 from loadbay.service.context import Context
 from loadbay.service.imports import get_import, iter_results, write_error_report
@@ -95,6 +96,9 @@ def imports_page(
     """Imports newest first; filters: state, table, created_after, created_before,
     template_id, kind, created_by. ``count``: add ``total_count``, of every page."""
     check_limit(limit)
+    state = (filters or {}).get("state")
+    if state and state not in states.ALL:
+        raise InvalidOption(f"state {state!r} is not one of {', '.join(states.ALL)}")
     after = decode_time_cursor(cursor)
     with ctx.engine.connect() as conn, reading(conn).begin():
         rows = imports_sql.page_imports(conn, tenant, limit, after, filters)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -31,6 +31,7 @@ from loadbay.errors import InvalidOption
 from loadbay.service import pages, queued, templates, uploads
 from loadbay.service.idempotency import fingerprint
 from loadbay.service.queued import ImportSpec
+from loadbay.times import utc_naive
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 
@@ -230,9 +231,7 @@ def list_imports(
 
 def _naive(moment: datetime | None) -> datetime | None:
     """A client's time as the naive UTC time the database keeps."""
-    if moment is None or moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    return None if moment is None else utc_naive(moment)
 
 
 @router.get("/{import_id}", response_model=Import, responses=errors(401, 403, 404, 429))
