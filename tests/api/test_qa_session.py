@@ -137,3 +137,17 @@ def test_an_unknown_filter_value_of_the_imports_list_is_refused(server: Server, 
         body = assert_problem(client.get("/v1/imports", params={param: "bogus"}), 422)
         assert "bogus" in body["detail"] or body["errors"]
         assert client.get("/v1/imports", params={"state": "succeeded"}).status_code == 200
+
+
+def test_a_lenient_bulk_whose_every_record_failed_answers_each(server: Server) -> None:
+    """207 with each record's errors, while its import says why it wrote nothing."""
+    with server.http("allfail", "write") as client:
+        bad = [{"name": "A", "due_days": "soon"}, {"name": "B", "due_days": "later"}]
+        answer = client.post("/v1/tables/companies/records/bulk", json={"records": bad})
+        assert answer.status_code == 207, answer.text
+        body = answer.json()
+        assert [r["outcome"] for r in body["results"]] == ["failed", "failed"]
+        done = client.get(f"/v1/imports/{body['import_id']}").json()
+        assert done["state"] == "failed"
+        assert done["error"]["code"] == "row_errors"
+        assert done["error"]["message"] == "2 rows failed; nothing was written"

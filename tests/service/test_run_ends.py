@@ -203,13 +203,11 @@ def test_scratch_goes_with_a_cancelled_import(ctx: Context, tmp_path: Path) -> N
     serves_the_next_import(ctx, tmp_path)
 
 
-def test_a_lenient_import_whose_rows_all_failed_has_no_error(ctx: Context, tmp_path: Path) -> None:
-    """Its failed rows are its outcome (a bulk request answers each one: 207, not 422)."""
-    done = run(
-        ctx,
-        write(tmp_path, "c.csv", "name,due_days\nA,x\nB,y\n"),
-        table="companies",
-        error_handling=ErrorHandling.LENIENT,
-    )
-    assert (done["state"], done["counts"]["failed"]) == ("failed", 2)
-    assert (done["error"], done["error_code"]) == (None, None)
+def test_a_lenient_import_whose_every_row_failed_says_why(ctx: Context, tmp_path: Path) -> None:
+    """It ends failed: its error must not be empty (issue 17), as a strict one's is not."""
+    data = write(tmp_path, "c.csv", "name,due_days\nA,soon\nB,later\n")
+    done = run(ctx, data, table="companies", error_handling=ErrorHandling.LENIENT)
+    assert done["state"] == "failed", done
+    assert done["error_code"] == "row_errors"
+    assert done["error"] == "2 rows failed; nothing was written"
+    assert rows(ctx, "companies") == []

@@ -164,7 +164,7 @@ class ImportOptions(_Closed):
         min_length=1,
         max_length=1,
         description="The character that escapes a quote or the delimiter in a value "
-        "(\\\" or \\,). Default: detected. CSV/TSV.",
+        '(\\" or \\,). Default: detected. CSV/TSV.',
         examples=["\\"],
     )
 

@@ -164,4 +164,3 @@ def pairs(values: list[str], what: str) -> dict[str, str]:
             raise typer.BadParameter(f"{what} {item!r} is not NAME=VALUE")
         found[left.strip()] = right.strip() if what == "--map" else right
     return found
-

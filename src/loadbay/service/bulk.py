@@ -34,9 +34,7 @@ from loadbay.store.records_sql import expansions, records_by_ids
 APPLIED = ("created", "updated", "unchanged", "deleted")
 
 
-def _check(
-    ctx: Context, tenant: str, table: str, records: object, fields: list[str] | None
-) -> int:
+def _check(ctx: Context, tenant: str, table: str, records: object, fields: list[str] | None) -> int:
     if not isinstance(records, list | dict):
         raise InvalidOption("records must be a list of objects or an object keyed by reference")
     count = len(records)
@@ -100,7 +98,7 @@ def bulk_records(
         rows = list(imports_sql.iter_results(conn, import_id, stream=False))  # bulk_max at most
     results = [_result(r) for r in sorted(rows, key=lambda r: int(r["row"]))]
     answer = {"import_id": import_id, "results": results, "warnings": record["warnings"]}
-    if code == RowsFailed.code:  # strict: nothing was written
+    if code == RowsFailed.code and handling is ErrorHandling.STRICT:  # nothing was written
         raise RowsFailed(
             str(record["error"]),
             errors=[e for r in results for e in r["errors"]],

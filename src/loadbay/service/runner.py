@@ -636,10 +636,10 @@ def _failure(exc: BaseException) -> tuple[str, str]:
 
 
 def _rows_failed(request: ImportRequest, state: str, failed: int) -> dict[str, str]:
-    """The error of a strict import that wrote nothing because rows failed (a strict dry
-    run: would write nothing). None for a lenient one, whose failed rows are its outcome
-    (a bulk request answers them one by one, even when every one failed)."""
-    if request.error_handling is not ErrorHandling.STRICT or not failed:
+    """The error of an import that wrote nothing because rows failed: a strict one with
+    any failed row, a lenient one whose every row failed (a strict dry run: would write
+    nothing). None for a lenient one that wrote rows: its failed rows are its outcome."""
+    if not failed:
         return {}
     rows = f"{failed} row{'s' * (failed != 1)} failed"
     if state == states.FAILED:

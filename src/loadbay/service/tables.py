@@ -330,9 +330,7 @@ def new_columns(have: Iterable[str], suggested: Table) -> list[dict[str, Any]]:
     """``import --alter``: the columns of ``suggested`` (inferred from a file) that a table
     with the columns ``have`` lacks, as a definition's columns, none required."""
     known = set(have)
-    return [
-        {**column_spec(c), "required": False} for c in suggested.columns if c.name not in known
-    ]
+    return [{**column_spec(c), "required": False} for c in suggested.columns if c.name not in known]
 
 
 def add_file_columns(ctx: Context, tenant: str, suggested: Table) -> list[str]:
