@@ -26,7 +26,7 @@ from loadbay.client import ApiError, Client
 from loadbay.client_models import Import, RowResult, Template
 from loadbay.config import Settings
 from loadbay.errors import InvalidOption, LoadbayError, Unavailable
-from loadbay.service.queued import SOURCE_OPTIONS
+from loadbay.pipeline.choices import SOURCE_OPTIONS
 from loadbay.service.requests import ImportRequest
 from loadbay.service.views import iso
 from loadbay.times import utc_naive

@@ -41,7 +41,13 @@ from loadbay.errors import (
     UnreadableFile,
     exit_code_for,
 )
-from loadbay.pipeline.choices import EmptyPolicy, ErrorHandling, Mode
+from loadbay.pipeline.choices import (
+    IMPORT_OPTIONS,
+    SOURCE_OPTIONS,
+    EmptyPolicy,
+    ErrorHandling,
+    Mode,
+)
 
 if TYPE_CHECKING:  # (the service is imported by the commands that use it, when they run)
     from loadbay.service.requests import ImportRequest, SourceSpec
@@ -262,27 +268,8 @@ _FIELD_PARAMS = {
     "constants": "set_",
 }
 _OPTION_PARAMS = {
-    "format": "format_",
-    "date_formats": "date_format",
-    **{
-        k: k
-        for k in (
-            "delimiter",
-            "encoding",
-            "sheet",
-            "header",
-            "skip_lines",
-            "header_row",
-            "comment",
-            "escape",
-            "strict_columns",
-            "require_all_columns",
-            "empty",
-            "decimal_comma",
-            "max_errors",
-            "lock_timeout",
-        )
-    },
+    k: {"format": "format_", "date_formats": "date_format"}.get(k, k)
+    for k in (*SOURCE_OPTIONS, *IMPORT_OPTIONS)
 }
 
 
@@ -308,7 +295,6 @@ def _request(
     template_id: str | None,
 ) -> ImportRequest:
     """The import of ``files`` with ``fields`` (named as a template's: TEMPLATE_FIELDS)."""
-    from loadbay.service.queued import SOURCE_OPTIONS
     from loadbay.service.requests import ImportRequest, parse_choice
 
     options = {k: v for k, v in (fields["options"] or {}).items() if v is not None}

@@ -25,3 +25,26 @@ class EmptyPolicy(StrEnum):
 class ErrorHandling(StrEnum):
     STRICT = "strict"
     LENIENT = "lenient"
+
+
+#: the read options of a source, as the API and the CLI name them
+SOURCE_OPTIONS = (
+    "format",
+    "delimiter",
+    "encoding",
+    "sheet",
+    "header",
+    "skip_lines",
+    "header_row",
+    "comment",
+    "escape",
+)
+IMPORT_OPTIONS = (
+    "strict_columns",
+    "require_all_columns",
+    "empty",
+    "date_formats",
+    "decimal_comma",
+    "max_errors",
+    "lock_timeout",
+)

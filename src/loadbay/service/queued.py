@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import anyio.to_thread
 
 from loadbay.errors import InvalidOption, InvalidState
+from loadbay.pipeline.choices import IMPORT_OPTIONS, SOURCE_OPTIONS
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
 from loadbay.service import states
 from loadbay.service.auth import Actor
@@ -33,27 +34,6 @@ from loadbay.store.engine import reading
 from loadbay.store.imports_sql import now
 
 ENDPOINT = "POST /v1/imports"
-#: the read options of a source, as the API and the CLI name them
-SOURCE_OPTIONS = (
-    "format",
-    "delimiter",
-    "encoding",
-    "sheet",
-    "header",
-    "skip_lines",
-    "header_row",
-    "comment",
-    "escape",
-)
-IMPORT_OPTIONS = (
-    "strict_columns",
-    "require_all_columns",
-    "empty",
-    "date_formats",
-    "decimal_comma",
-    "max_errors",
-    "lock_timeout",
-)
 
 
 class Dispatcher(Protocol):

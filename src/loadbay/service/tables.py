@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from loadbay.config import Settings
 from loadbay.errors import Conflict, InvalidOption, InvalidSchema
+from loadbay.pipeline.choices import SOURCE_OPTIONS
 from loadbay.schema.loader import column_spec, parse_table, table_spec
 from loadbay.schema.model import Catalog, Column, Table
 from loadbay.service.context import Context
@@ -167,7 +168,6 @@ def infer_table(
     """The table an upload of ``tenant`` would fill (``POST /v1/tables/infer``; the web
     importer's "create a table from the file"); ``read``: the source options (format,
     delimiter, encoding, sheet). Nothing is created."""
-    from loadbay.service.queued import SOURCE_OPTIONS
     from loadbay.service.requests import SourceSpec
     from loadbay.service.uploads import get_upload
 

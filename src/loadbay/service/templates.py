@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from loadbay.errors import InvalidCharacter, InvalidOption, UnknownTable
+from loadbay.pipeline.choices import IMPORT_OPTIONS, SOURCE_OPTIONS
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
 from loadbay.service.context import Context
 from loadbay.service.imports import get_import
 from loadbay.service.pages import check_limit, decode_cursor, encode_cursor
-from loadbay.service.queued import IMPORT_OPTIONS, SOURCE_OPTIONS
 from loadbay.service.requests import TEMPLATE_FIELDS, ImportRequest, parse_choice
 from loadbay.service.views import iso
 from loadbay.store import templates_sql

@@ -18,6 +18,7 @@ import anyio.to_thread
 import polars as pl
 
 from loadbay.errors import InvalidOption, Unauthorized
+from loadbay.pipeline.choices import IMPORT_OPTIONS
 from loadbay.pipeline.frames import REF, ROW
 from loadbay.pipeline.map import IGNORE, MappingOptions, map_columns, normalise
 from loadbay.pipeline.read import ReadOptions, read_file
@@ -26,7 +27,7 @@ from loadbay.service.auth import Principal, principal_of
 from loadbay.service.context import Context
 from loadbay.service.imports import error_summary, get_import
 from loadbay.service.pages import results_page
-from loadbay.service.queued import IMPORT_OPTIONS, ImportSpec, build_request
+from loadbay.service.queued import ImportSpec, build_request
 from loadbay.service.requests import ImportRequest, SourceSpec
 from loadbay.service.templates import (
     all_templates,
