@@ -106,7 +106,7 @@ def test_a_killed_worker_is_replaced_and_every_row_applied_once(tmp_path: Path) 
                 rows = conn.execute(
                     sa.text(
                         "SELECT COUNT(*), COUNT(DISTINCT note) FROM visits "
-                        "WHERE tenant_id = 'death'"
+                        "WHERE loadbay_tenant_id = 'death'"
                     )
                 ).one()
                 outcomes = conn.execute(

@@ -114,7 +114,7 @@ def test_every_internal_name_is_a_users_column(names_ctx: Context, tmp_path: Pat
     stored = by_key(ctx, "things", "id")
     one = stored[1]
     assert one["tenant_id"] == "their-tenant" and one["import_id"] == "imp_theirs"
-    assert one["created_at"] == "2024-01-02T03:04:05" and one["updated_at"] == "2024-02-03"
+    assert one["created_at"] == "2024-01-02T03:04:05Z" and one["updated_at"] == "2024-02-03"
     assert (one["action"], one["row"], one["ref"], one["value"]) == ("create", 7, "Acme", "1.50")
     assert isinstance(one["loadbay_id"], int)  # loadbay's record id, beside the user's id
     before = _user_view(ctx)
@@ -128,7 +128,7 @@ def test_every_internal_name_is_a_users_column(names_ctx: Context, tmp_path: Pat
         "Globex",
     )
     assert after[1]["row"] == 7  # not in the file: kept
-    assert after[3]["created_at"] == "2026-06-06T06:06:06"
+    assert after[3]["created_at"] == "2026-06-06T06:06:06Z"
 
     reverted = revert_import(ctx, change["id"])
     assert reverted["reverted"] == {"deleted": 1, "restored": 1, "reinserted": 0}
