@@ -33,11 +33,13 @@ def upload_view(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def import_view(record: dict[str, Any]) -> dict[str, Any]:
+def import_view(record: dict[str, Any], *, api: bool = True) -> dict[str, Any]:
+    """An import as the API shows it; ``api=False``: its messages in the command line's
+    words (``errors.speak``), as the local CLI shows them."""
     counts = _json(record.get("counts")) or {}
     error = None
     if record.get("error") or record.get("error_code"):
-        message = speak(record.get("error") or "", api=True)
+        message = speak(record.get("error") or "", api=api)
         error = {"code": record.get("error_code") or "error", "message": message}
     return {
         "id": record["id"],
@@ -54,7 +56,7 @@ def import_view(record: dict[str, Any]) -> dict[str, Any]:
         "rows_total": int(record.get("rows_total") or 0),
         "rows_processed": int(record.get("rows_processed") or 0),
         "progress": _json(record.get("progress")),
-        "warnings": [speak(w, api=True) for w in _json(record.get("warnings")) or []],
+        "warnings": [speak(w, api=api) for w in _json(record.get("warnings")) or []],
         "created_at": iso(record["created_at"]),
         "started_at": iso(record.get("started_at")),
         "finished_at": iso(record.get("finished_at")),
