@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from loadbay.store.engine import make_engine
 from loadbay.store.locks import _schema, lock_key, table_locks
+from loadbay.store.session import TransactionOpen
 from tests.conftest import pg_schema
 
 
@@ -113,4 +114,47 @@ def test_ctrl_c_while_waiting_for_a_lock_stays_a_ctrl_c(pg_url: str) -> None:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        engine.dispose()
+
+
+def test_the_locks_never_end_the_callers_transaction(db_url: str) -> None:
+    """Taken in a transaction they would have to commit it (PostgreSQL sends the lock
+    statements in autocommit): they refuse instead, and what the caller had not finished
+    is still its to roll back."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            with conn.begin():
+                conn.exec_driver_sql("CREATE TABLE t (a INT)")
+            trans = conn.begin()
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+            with pytest.raises(TransactionOpen), table_locks(conn, "default", ["projects"]):
+                pass
+            assert trans.is_active
+            trans.rollback()
+            with conn.begin():
+                assert conn.exec_driver_sql("SELECT COUNT(*) FROM t").scalar_one() == 0
+            # the block's own transactions are its own: committed as it commits them
+            with table_locks(conn, "default", ["projects"]), conn.begin():
+                conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+            with conn.begin():
+                assert conn.exec_driver_sql("SELECT COUNT(*) FROM t").scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_block_that_leaves_a_transaction_open_loses_its_session(pg_url: str) -> None:
+    """Its locks cannot be let go without ending that transaction: the connection is
+    invalidated (the session, its locks and the transaction end together), and the bug is
+    raised; the locks are free for the next one."""
+    engine = make_engine(pg_url)
+    try:
+        with engine.connect() as conn, engine.connect() as other:
+            with pytest.raises(TransactionOpen), table_locks(conn, "default", ["projects"]):
+                conn.begin()
+                conn.exec_driver_sql("SELECT 1")
+            assert conn.invalidated
+            with table_locks(other, "default", ["projects"], wait=False) as held:
+                assert held is True
+    finally:
         engine.dispose()

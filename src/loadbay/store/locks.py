@@ -5,6 +5,12 @@ PostgreSQL: a session advisory lock per (schema, tenant, table) on the import's 
 SQLite: an exclusive ``flock`` on a file beside the database, per (tenant, table).
 Both are released when the holder ends, even when its process dies (or, on PostgreSQL,
 when its connection is lost or discarded).
+
+``table_locks`` is a session context manager (``store/session.py``): the locks are held
+across the transactions the caller runs in its block, and taken and let go outside any
+transaction. It never commits or rolls back the caller's: entered in a transaction it
+raises ``TransactionOpen``; a block that ends with a transaction still open (a bug) costs
+the connection its session (invalidated: the locks end with it) and raises it too.
 """
 
 from __future__ import annotations
@@ -19,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from loadbay.store import system
+from loadbay.store.session import TransactionOpen, outside_transaction
 
 
 def lock_key(namespace: str, tenant: str, table: str) -> int:
@@ -46,7 +52,9 @@ def table_locks(
     """Hold the locks of ``tables`` (taken in sorted order, so no two imports deadlock).
     Yields whether they are held: always once taken, or, without ``wait``, False at once
     (holding none) when another holds one of them; with a ``timeout`` (seconds), False
-    once that long has passed without them all free at once (tried every ``_POLL``)."""
+    once that long has passed without them all free at once (tried every ``_POLL``).
+    Enter and leave it outside a transaction (see the module's docstring)."""
+    outside_transaction(conn, "table_locks")
     if timeout is None or not wait:
         with _table_locks(conn, tenant, tables, wait) as held:
             yield held
@@ -92,18 +100,15 @@ def _safe(text_: str) -> str:
 
 def _schema(conn: Connection) -> str:
     """The connection's schema, asked once per connection (its search path is set when it
-    connects)."""
+    connects), outside any transaction like the locks."""
     info = conn.connection.info
     if "loadbay_schema" not in info:
-        info["loadbay_schema"] = str(conn.execute(text("SELECT current_schema()")).scalar_one())
-        conn.commit()
+        info["loadbay_schema"] = str(_outside_transaction(conn, ["SELECT current_schema()"])[0])
     return str(info["loadbay_schema"])
 
 
 @contextmanager
 def _advisory(conn: Connection, keys: list[int], wait: bool) -> Iterator[bool]:
-    if conn.in_transaction():
-        conn.commit()
     taken = _take(conn, keys, wait)
     if len(taken) < len(keys):
         _unlock(conn, taken)
@@ -112,7 +117,8 @@ def _advisory(conn: Connection, keys: list[int], wait: bool) -> Iterator[bool]:
     try:
         yield True
     except BaseException:
-        # the connection may be broken: then its session, and the locks, end with it
+        # the connection may be broken, or its transaction left open by the block's
+        # error: then its session, and the locks, end with it
         try:
             _unlock(conn, keys)
         except Exception:
@@ -138,7 +144,10 @@ def _take(conn: Connection, keys: list[int], wait: bool) -> list[int]:
 
 def _unlock(conn: Connection, keys: list[int]) -> None:
     if conn.in_transaction():
-        conn.rollback()
+        # the locks cannot go without ending the block's transaction, which is not theirs
+        # to end: the session goes instead (invalidated), and the locks with it
+        conn.invalidate()
+        raise TransactionOpen("table_locks: its block left a transaction open")
     if keys:
         _outside_transaction(conn, [f"SELECT pg_advisory_unlock({k})" for k in reversed(keys)])
 
@@ -147,8 +156,7 @@ def _outside_transaction(conn: Connection, statements: list[str]) -> list[object
     """Statements sent on their own, in autocommit: a session lock needs no transaction,
     and a ``BEGIN`` and a ``COMMIT`` around it would be two round trips more each time.
     The first value each one returns."""
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
+    raw = outside_transaction(conn, "table_locks")
     raw.autocommit = True
     cur = raw.cursor()
     try:
