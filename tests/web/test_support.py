@@ -57,7 +57,7 @@ def test_preview_of_uploads(ctx: Context) -> None:
         yield PEOPLE.encode()
 
     upload, _ = anyio.run(uploads.receive, ctx, ctx.tenant, "people.csv", chunks())
-    upload_id = upload["id"]
+    upload_id = upload.id
     preview = web_support.column_preview(ctx, ctx.tenant, [upload_id], "people")
     first = preview["columns"][0]
     assert first["name"] == "First Name" and first["values"] == ["Ada", "Grace", "Alan"]
@@ -145,8 +145,8 @@ def test_cells_fixed_in_the_page_make_a_new_upload(ctx: Context, tmp_path: Path)
     assert spec.notes == f"first try · 2 cells fixed in the page from {done['id']}"
     (upload_id,) = spec.upload_ids
     fixed = uploads.get_upload(ctx, ctx.tenant, upload_id)
-    assert fixed["filename"] == "people-fixed.csv"
-    assert Path(fixed["path"]).read_text().splitlines() == [
+    assert fixed.filename == "people-fixed.csv"
+    assert Path(fixed.path).read_text().splitlines() == [
         "First Name,last_name,E-mail adress,Shoe size",
         "Ada,Lovelace,ada@x.example,38",
         "Grace,Hopper,grace@x.example,39",
@@ -190,7 +190,7 @@ def test_the_columns_choices_saved_as_a_template_and_applied(ctx: Context) -> No
     upload, _ = anyio.run(uploads.receive, ctx, ctx.tenant, "people.csv", chunks())
     spec = queued.ImportSpec(
         table="people",
-        upload_ids=(upload["id"],),
+        upload_ids=(upload.id,),
         mode="create",
         error_handling="lenient",
         mapping={"E-mail adress": "email", "last_name": ""},
@@ -235,14 +235,14 @@ def test_a_tenants_own_table_is_previewed_and_its_errors_placed(
         yield b"Serial,Price\nA1,3.5\nA2,lots\n"
 
     upload, _ = anyio.run(uploads.receive, ctx, ctx.tenant, "gadgets.csv", chunks())
-    preview = web_support.column_preview(ctx, ctx.tenant, [upload["id"]], "gadgets_web")
+    preview = web_support.column_preview(ctx, ctx.tenant, [upload.id], "gadgets_web")
     assert [(c["name"], c["target"]) for c in preview["columns"]] == [
         ("Serial", "serial"),
         ("Price", "price"),
     ]
     with pytest.raises(UnknownTable):
-        web_support.column_preview(ctx, "other", [upload["id"]], "gadgets_web")
-    path = Path(uploads.get_upload(ctx, ctx.tenant, upload["id"])["path"])
+        web_support.column_preview(ctx, "other", [upload.id], "gadgets_web")
+    path = Path(uploads.get_upload(ctx, ctx.tenant, upload.id).path)
     done = run(ctx, path, table="gadgets_web", error_handling=ErrorHandling.LENIENT, dry_run=True)
     (row,) = web_support.failed_rows(ctx, ctx.tenant, done["id"])["rows"]
     assert list(row["by_header"]) == ["Price"]

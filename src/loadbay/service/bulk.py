@@ -7,6 +7,7 @@ its row results are the answer, in request order.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,8 +25,8 @@ from loadbay.service.auth import CLI, Actor
 from loadbay.service.context import Context
 from loadbay.service.imports import record_import
 from loadbay.service.leases import Leases, run_leased
-from loadbay.service.requests import ImportRequest, SourceSpec, parse_choice
-from loadbay.service.uploads import saving_records
+from loadbay.service.requests import ImportRequest, parse_choice
+from loadbay.service.uploads import saving_records, source_of
 from loadbay.store import imports_sql
 from loadbay.store.columns import ID as RECORD_ID
 from loadbay.store.engine import reading, statements_alone
@@ -77,7 +78,7 @@ def bulk_records(
     handling = parse_choice(ErrorHandling, error_handling, "error_handling")
     expanded = expansions(ctx.catalog_for(tenant).get(table), expand)  # before any write
     with saving_records(ctx, tenant, records) as (conn, upload):  # one commit for both
-        source = SourceSpec(path=upload["path"], name="records", table=table, format="json")
+        source = dataclasses.replace(source_of(upload, table), format="json")
         request = ImportRequest(
             sources=(source,),
             mode=write_mode,

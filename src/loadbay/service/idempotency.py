@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -125,3 +126,14 @@ def once(
             idempotency_sql.release_key(conn, tenant, endpoint, key)
         raise
     return response, False
+
+
+@dataclass(frozen=True)
+class Scoped:
+    """An Idempotency-Key as an adapter received it: the key, the scope it is unique in
+    (the API names its route: ``POST /v1/uploads``) and the status of the first answer,
+    kept with its body. The service chooses neither."""
+
+    key: str
+    scope: str
+    status: int

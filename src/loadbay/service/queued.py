@@ -27,7 +27,7 @@ from loadbay.service.imports import create_import, get_import, requeue, requeue_
 from loadbay.service.leases import Leases
 from loadbay.service.requests import ImportRequest, SourceSpec, merge_template, parse_choice
 from loadbay.service.revert import revert_import
-from loadbay.service.uploads import get_upload, receive, save_records
+from loadbay.service.uploads import get_upload, receive, save_records, source_of
 from loadbay.service.views import import_view
 from loadbay.store import imports_sql, templates_sql
 from loadbay.store.engine import reading
@@ -117,13 +117,11 @@ def build_request(ctx: Context, tenant: str, spec: ImportSpec) -> ImportRequest:
     )
     check_request(ctx.catalog_for(tenant), request, names, spec.records)  # before any write
     uploads = [get_upload(ctx, tenant, u) for u in spec.upload_ids]
+    read_as = request.sources[0]
     if spec.records is not None:
         uploads = [save_records(ctx, tenant, spec.records)]
-        read["format"] = "json"
-    sources = tuple(
-        SourceSpec(path=u["path"], name=u["filename"], table=t, **read)
-        for u, t in zip(uploads, names, strict=True)
-    )
+        read_as = dataclasses.replace(read_as, format="json")
+    sources = tuple(source_of(u, t, read_as) for u, t in zip(uploads, names, strict=True))
     return dataclasses.replace(request, sources=sources)
 
 
@@ -343,8 +341,8 @@ async def submit_files(
     if not files:
         raise InvalidOption("a multipart import needs a file part")
     uploaded = [(await receive(ctx, tenant, name, chunks))[0] for name, chunks in files]
-    spec = dataclasses.replace(spec, upload_ids=tuple(u["id"] for u in uploaded))
+    spec = dataclasses.replace(spec, upload_ids=tuple(u.id for u in uploaded))
     key, fields_print = idempotency
-    print_ = fingerprint(fields_print, *[f"{u['filename']}\0{u['sha256']}" for u in uploaded])
+    print_ = fingerprint(fields_print, *[f"{u.filename}\0{u.sha256}" for u in uploaded])
     run = functools.partial(submit, actor=actor)
     return await anyio.to_thread.run_sync(run, ctx, tenant, spec, dispatcher, (key, print_))

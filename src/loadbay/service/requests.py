@@ -52,6 +52,9 @@ class SourceSpec:
     header_row: int | None = None
     comment: str | None = None
     escape: str | None = None
+    #: the format found when the file was uploaded (``Upload.format``): read as that
+    #: unless ``format`` names one; None (a local file): detected when it is read
+    detected: str | None = None
 
     def __post_init__(self) -> None:
         if self.encoding is not None:
@@ -60,7 +63,7 @@ class SourceSpec:
 
     def read_options(self, batch_size: int = 100_000, limits: Limits = Limits()) -> ReadOptions:
         return ReadOptions(
-            format=self.format,
+            format=self.format or self.detected,
             delimiter=self.delimiter,
             encoding=self.encoding,
             sheet=self.sheet,

@@ -169,7 +169,7 @@ def infer_table(
     importer's "create a table from the file"); ``read``: the source options (format,
     delimiter, encoding, sheet). Nothing is created."""
     from loadbay.service.requests import SourceSpec
-    from loadbay.service.uploads import get_upload
+    from loadbay.service.uploads import get_upload, source_of
 
     read = {k: v for k, v in (read or {}).items() if v is not None}
     unknown = sorted(set(read) - set(SOURCE_OPTIONS))
@@ -180,7 +180,7 @@ def infer_table(
             field="options",
         )
     upload = get_upload(ctx, tenant, upload_id)
-    source = SourceSpec(path=upload["path"], name=upload["filename"], table=table, **read)
+    source = source_of(upload, table, SourceSpec(path="", name="", **read))
     found = infer_sources(ctx.settings, [source], key)
     if len(found) != 1:
         names = ", ".join(s.table.name for s in found)

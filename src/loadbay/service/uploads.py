@@ -8,28 +8,28 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 import re
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import anyio.to_thread
 from sqlalchemy.engine import Connection
 
+from loadbay.domain.uploads import Upload
 from loadbay.errors import InvalidBase64, PayloadTooLarge
 from loadbay.pipeline.read import ReadOptions, detect_format
 from loadbay.pipeline.read.limits import limits_of
 from loadbay.service.context import Context
-from loadbay.service.idempotency import fingerprint, once
-from loadbay.service.views import upload_view
+from loadbay.service.idempotency import Scoped, fingerprint, once
+from loadbay.service.requests import SourceSpec
 from loadbay.storage import Storage, StoredFile, UploadWriter
 from loadbay.store import uploads_sql
 from loadbay.store.engine import reading
 from loadbay.store.imports_sql import now
 
-ENDPOINT = "POST /v1/uploads"
 _SUFFIX = re.compile(r"^(\.[a-z0-9]{1,8}){1,2}$")
 
 
@@ -54,9 +54,10 @@ async def receive(
     tenant: str,
     filename: str | None,
     chunks: AsyncIterable[bytes],
-    idempotency_key: str | None = None,
-) -> tuple[dict[str, Any], bool]:
-    """Stream bytes to storage under the size limit; (the upload, replayed)."""
+    idempotency: Scoped | None = None,
+) -> tuple[Upload, bool]:
+    """Stream bytes to storage under the size limit; (the upload, replayed): with an
+    idempotency key the first request with it made, the upload is that request's."""
     writer = storage(ctx).writer()
     try:
         async for chunk in chunks:
@@ -65,7 +66,7 @@ async def receive(
         writer.abort()
         raise
     return await anyio.to_thread.run_sync(
-        _keep, ctx, tenant, clean_filename(filename), writer, idempotency_key
+        _keep, ctx, tenant, clean_filename(filename), writer, idempotency
     )
 
 
@@ -115,9 +116,9 @@ async def base64_chunks(text: str) -> AsyncIterator[bytes]:
         yield base64.b64decode(text[start : start + BASE64_BLOCK], validate=True)
 
 
-def save_records(ctx: Context, tenant: str, records: object) -> dict[str, Any]:
-    """Inline records of an import, kept as a JSON upload. Returns the upload's stored
-    record, path included, for the import made of them at once (no second read)."""
+def save_records(ctx: Context, tenant: str, records: object) -> Upload:
+    """Inline records of an import, kept as a JSON upload, for the import made of them
+    at once (no second read)."""
     with saving_records(ctx, tenant, records) as (_, record):
         return record
 
@@ -125,9 +126,9 @@ def save_records(ctx: Context, tenant: str, records: object) -> dict[str, Any]:
 @contextlib.contextmanager
 def saving_records(
     ctx: Context, tenant: str, records: object
-) -> Iterator[tuple[Connection, dict[str, Any]]]:
+) -> Iterator[tuple[Connection, Upload]]:
     """``save_records`` in a transaction the caller may add to (the import made of the
-    records: one commit for both). Yields the connection and the upload's record; the
+    records: one commit for both). Yields the connection and the upload; the
     file is removed when the transaction does not commit."""
     data = json.dumps(records, ensure_ascii=False).encode("utf-8")
     writer = storage(ctx).writer()
@@ -139,9 +140,9 @@ def saving_records(
     upload_id, stored = _stored(writer, "records.json")
     try:
         with ctx.engine.begin() as conn:
-            record = _upload_record(tenant, upload_id, "records", stored, "json")
-            uploads_sql.insert_upload(conn, record)
-            yield conn, record
+            upload = _upload(tenant, upload_id, "records", stored, "json")
+            uploads_sql.insert_upload(conn, upload)
+            yield conn, upload
     except BaseException:
         storage(ctx).remove(stored.path)
         raise
@@ -162,24 +163,37 @@ def _keep(
     tenant: str,
     filename: str,
     writer: UploadWriter,
-    key: str | None,
-) -> tuple[dict[str, Any], bool]:
+    idempotency: Scoped | None,
+) -> tuple[Upload, bool]:
     upload_id, stored = _stored(writer, filename)
+    if idempotency is None:
+        try:
+            return _register(ctx, tenant, upload_id, filename, stored), False
+        except BaseException:
+            storage(ctx).remove(stored.path)
+            raise
+    made: list[Upload] = []
+
+    def register() -> tuple[int, dict[str, object]]:
+        made.append(_register(ctx, tenant, upload_id, filename, stored))
+        return idempotency.status, {"id": upload_id}  # the upload is found by its id
+
     try:
         (_, body), replayed = once(
             ctx,
             tenant,
-            ENDPOINT,
-            key,
+            idempotency.scope,
+            idempotency.key,
             fingerprint(filename, stored.sha256),
-            lambda: (201, upload_view(_register(ctx, tenant, upload_id, filename, stored))),
+            register,
         )
     except BaseException:
         storage(ctx).remove(stored.path)
         raise
-    if replayed:
-        storage(ctx).remove(stored.path)
-    return body, replayed
+    if not replayed:
+        return made[0], False
+    storage(ctx).remove(stored.path)
+    return get_upload(ctx, tenant, str(body["id"])), True
 
 
 def _register(
@@ -189,33 +203,47 @@ def _register(
     filename: str,
     stored: StoredFile,
     fmt: str | None = None,
-) -> dict[str, Any]:
-    """Record the upload; returns its record (with the stored path, which the API never
-    shows: ``upload_view``)."""
+) -> Upload:
+    """Record the upload, with its format detected here, once: an import of it reads it
+    as that (``source_of``)."""
     if fmt is None and stored.size:
         fmt = detect_format(stored.path, ReadOptions(limits=limits_of(ctx.settings)))
-    record = _upload_record(tenant, upload_id, filename, stored, fmt)
+    upload = _upload(tenant, upload_id, filename, stored, fmt)
     with ctx.engine.begin() as conn:
-        uploads_sql.insert_upload(conn, record)
-    return record
+        uploads_sql.insert_upload(conn, upload)
+    return upload
 
 
-def _upload_record(
+def _upload(
     tenant: str, upload_id: str, filename: str, stored: StoredFile, fmt: str | None
-) -> dict[str, Any]:
-    return {
-        "id": upload_id,
-        "tenant_id": tenant,
-        "filename": filename,
-        "size": stored.size,
-        "sha256": stored.sha256,
-        "format": fmt,
-        "path": str(stored.path.resolve()),
-        "created_at": now(),
-    }
+) -> Upload:
+    return Upload(
+        id=upload_id,
+        tenant_id=tenant,
+        filename=filename,
+        size=stored.size,
+        sha256=stored.sha256,
+        format=fmt,
+        path=str(stored.path.resolve()),
+        created_at=now(),
+    )
 
 
-def get_upload(ctx: Context, tenant: str, upload_id: str) -> dict[str, Any]:
+def source_of(upload: Upload, table: str | None, read: SourceSpec | None = None) -> SourceSpec:
+    """The upload as a file to import into ``table`` with the read options of ``read``
+    (its path and name aside): read as the format it was found to be when it came,
+    unless the options name one. Every import, preview and inference of an upload
+    takes it so."""
+    return dataclasses.replace(
+        read or SourceSpec(path="", name=""),
+        path=upload.path,
+        name=upload.filename,
+        table=table,
+        detected=upload.format,
+    )
+
+
+def get_upload(ctx: Context, tenant: str, upload_id: str) -> Upload:
     """An upload of ``tenant`` (NotFound for another tenant's), with its stored path."""
     with ctx.engine.connect() as conn, reading(conn).begin():
         return uploads_sql.get_upload(conn, tenant, upload_id)

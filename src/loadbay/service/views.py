@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from loadbay.domain.uploads import Upload
 from loadbay.errors import error_object, speak
 from loadbay.store.imports_sql import OUTCOMES
 from loadbay.times import iso_z
@@ -22,14 +23,15 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def upload_view(record: dict[str, Any]) -> dict[str, Any]:
+def upload_view(upload: Upload) -> dict[str, object]:
+    """An upload as the API shows it (never its stored path)."""
     return {
-        "id": record["id"],
-        "filename": record["filename"],
-        "size": int(record["size"]),
-        "sha256": record["sha256"],
-        "format": record["format"],
-        "created_at": iso(record["created_at"]),
+        "id": upload.id,
+        "filename": upload.filename,
+        "size": upload.size,
+        "sha256": upload.sha256,
+        "format": upload.format,
+        "created_at": iso(upload.created_at),
     }
 
 

@@ -17,11 +17,12 @@ from typing import Any
 import anyio.to_thread
 import polars as pl
 
+from loadbay.domain.uploads import Upload
 from loadbay.errors import InvalidOption, Unauthorized
 from loadbay.pipeline.choices import IMPORT_OPTIONS
 from loadbay.pipeline.frames import REF, ROW
 from loadbay.pipeline.map import IGNORE, MappingOptions, map_columns, normalise
-from loadbay.pipeline.read import ReadOptions, read_file
+from loadbay.pipeline.read import read_file
 from loadbay.schema.model import Table
 from loadbay.service.auth import Principal, principal_of
 from loadbay.service.context import Context
@@ -35,7 +36,7 @@ from loadbay.service.templates import (
     fields_of_request,
     get_template,
 )
-from loadbay.service.uploads import get_upload, receive
+from loadbay.service.uploads import get_upload, receive, source_of
 from loadbay.store import auth_sql
 from loadbay.store.engine import reading, statements_alone
 
@@ -87,8 +88,10 @@ def _likeness(header: str, column: str) -> float:
     ).ratio()
 
 
-def _first_rows(path: Path, rows: int) -> pl.DataFrame:
-    for batch in read_file(path, ReadOptions(batch_size=max(rows, 1))):
+def _first_rows(upload: Upload, rows: int) -> pl.DataFrame:
+    """The first rows of an upload, read as the format it was found to be."""
+    options = source_of(upload, None).read_options(batch_size=max(rows, 1))
+    for batch in read_file(Path(upload.path), options):
         return batch.frame.head(rows)
     return pl.DataFrame()
 
@@ -101,7 +104,7 @@ def column_preview(
     table = ctx.catalog_for(tenant).get(table_name)
     values: dict[str, list[str]] = {}
     for upload_id in upload_ids:
-        frame = _first_rows(Path(get_upload(ctx, tenant, upload_id)["path"]), SAMPLE_ROWS)
+        frame = _first_rows(get_upload(ctx, tenant, upload_id), SAMPLE_ROWS)
         for name in frame.columns:
             if name not in (ROW, REF):
                 cells = ["" if v is None else str(v) for v in frame[name].to_list()]
@@ -313,7 +316,7 @@ async def fix_cells(
 
         name = f"{Path(source.name).name.split('.')[0] or 'file'}-fixed.csv"
         upload, _ = await receive(ctx, tenant, name, chunks())
-        upload_ids.append(str(upload["id"]))
+        upload_ids.append(upload.id)
     note = f"{changed} cells fixed in the page from {import_id}"
     return _spec_again(record["request"], tuple(upload_ids), note)
 

@@ -15,6 +15,7 @@ from loadbay.errors import InvalidOption
 from loadbay.service import queued, uploads, web_support
 from loadbay.service.imports import get_import
 from loadbay.service.queued import ImportSpec
+from loadbay.service.views import upload_view
 from loadbay.web.common import User, WebRoute, Writer, render, see_other
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -49,7 +50,7 @@ def new_page(
 async def upload(request: Request, user: Writer, filename: str | None = None) -> Response:
     """One file's bytes (XHR, with the session's CSRF token in X-CSRF-Token)."""
     found, _ = await uploads.receive(user.svc.ctx, user.tenant, filename, request.stream())
-    return JSONResponse(found, status_code=201)
+    return JSONResponse(upload_view(found), status_code=201)
 
 
 @router.get("/new/columns")

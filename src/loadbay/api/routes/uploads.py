@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -14,6 +14,7 @@ from loadbay.api.openapi import errors, ref
 from loadbay.api.schemas import Upload, UploadCreate
 from loadbay.errors import InvalidOption, PayloadTooLarge
 from loadbay.service import uploads
+from loadbay.service.idempotency import Scoped
 from loadbay.service.views import upload_view
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
@@ -47,6 +48,11 @@ IdempotencyKey = Annotated[
 ]
 
 
+def _keyed(key: str | None) -> Scoped | None:
+    """The client's Idempotency-Key: unique per tenant in this route's scope."""
+    return None if key is None else Scoped(key, "POST /v1/uploads", 201)
+
+
 @router.post(
     "",
     status_code=201,
@@ -71,7 +77,7 @@ async def create_upload(
             principal.tenant,
             body.filename or filename,
             uploads.base64_chunks(text),
-            idempotency_key,
+            _keyed(idempotency_key),
         )
     elif forms.is_multipart(request):
         form = await forms.read_form(request)
@@ -84,7 +90,7 @@ async def create_upload(
                 principal.tenant,
                 files[0].filename,
                 forms.chunks(files[0]),
-                idempotency_key,
+                _keyed(idempotency_key),
             )
         finally:
             await form.close()
@@ -96,14 +102,14 @@ async def create_upload(
                 limit=svc.settings.max_upload_bytes,
             )
         upload, replayed = await uploads.receive(
-            svc.ctx, principal.tenant, filename, request.stream(), idempotency_key
+            svc.ctx, principal.tenant, filename, request.stream(), _keyed(idempotency_key)
         )
     headers = {"Idempotent-Replayed": "true"} if replayed else None
-    return JSONResponse(upload, status_code=201, headers=headers)
+    return JSONResponse(upload_view(upload), status_code=201, headers=headers)
 
 
 @router.get("/{upload_id}", response_model=Upload, responses=errors(401, 403, 404, 429))
-async def get_upload(upload_id: str, principal: Reader, svc: Svc) -> dict[str, Any]:
+async def get_upload(upload_id: str, principal: Reader, svc: Svc) -> dict[str, object]:
     """An upload of the token's tenant."""
-    record = await run_in_threadpool(uploads.get_upload, svc.ctx, principal.tenant, upload_id)
-    return upload_view(record)
+    found = await run_in_threadpool(uploads.get_upload, svc.ctx, principal.tenant, upload_id)
+    return upload_view(found)
