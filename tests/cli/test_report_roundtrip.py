@@ -134,9 +134,11 @@ def test_fixed_report_imports_with_the_original_values(env: dict[str, str], tmp_
         _export(env, "expected", tmp_path / "e.csv"),
     )
     assert got == want
+    # the export neutralises text a spreadsheet would run, as the report does: the table
+    # holds "=A5", the exported file "'=A5" (read back as "=A5"); numbers stay as they are
     by_code = {row[0]: row for row in got}
-    assert by_code["=A5"][1:4] == ["-1000.00", "-12", "@handle"]
+    assert by_code["'=A5"][1:4] == ["-1000.00", "-12", "'@handle"]
     assert (
-        by_code["A8"][3] == "=cmd|' /C calc'!A0" and by_code["@A6"][3] == "indented"
+        by_code["A8"][3] == "'=cmd|' /C calc'!A0" and by_code["'@A6"][3] == "indented"
     )  # text is stripped
-    assert by_code["-A4"][4] == "2024-12-31" and by_code["A3"][1:4] == ["3.50", "-3", "-1e3"]
+    assert by_code["'-A4"][4] == "2024-12-31" and by_code["A3"][1:4] == ["3.50", "-3", "-1e3"]

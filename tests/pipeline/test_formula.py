@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import polars as pl
 import pytest
 
-from loadbay.pipeline.formula import neutralised, quoted_columns, restored
+from loadbay.pipeline.formula import neutralised, neutralised_text, quoted_columns, restored
 from loadbay.pipeline.frames import ROW
 from loadbay.pipeline.map import ColumnMap, apply_map
 
@@ -51,3 +51,10 @@ def test_map_restores_only_columns_with_a_neutralised_cell() -> None:
         (1, "=x", "'quoted", "-5", "'=kept"),
         (2, "-5", "=raw", None, "'=kept"),
     ]
+
+
+@pytest.mark.parametrize("values", [NUMBERS, FORMULAS, QUOTED, PLAIN])
+def test_one_text_is_neutralised_as_a_column_is(values: list[str]) -> None:
+    """The export writes cell by cell what the report writes column by column."""
+    assert [neutralised_text(v) for v in values] == _apply(neutralised(pl.col("c")), values)
+    assert neutralised_text("-5\n") == "'-5\n"  # a number is the whole cell

@@ -16,11 +16,13 @@ gives the values of the original file.
   character gets one more apostrophe when written, so ``'=x`` itself survives the round
   trip (written ``''=x``, read back as ``'=x``).
 
-All three are polars expressions over whole columns.
+All three are polars expressions over whole columns; ``neutralised_text`` is the first
+for one text (the export of a table, written row by row).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import polars as pl
@@ -39,6 +41,12 @@ def neutralised(cell: pl.Expr) -> pl.Expr:
     harmless = ~cell.str.contains(_RUNNABLE) | cell.str.contains(_NUMBER)
     # ``then(cell)`` first: the result keeps the cell's name
     return pl.when(harmless | cell.is_null()).then(cell).otherwise(pl.concat_str(pl.lit("'"), cell))
+
+
+def neutralised_text(cell: str) -> str:
+    """One text as ``neutralised`` writes it in a column."""
+    runnable = re.match(_RUNNABLE, cell) and not re.fullmatch(_NUMBER, cell)
+    return "'" + cell if runnable else cell
 
 
 def restored(cell: pl.Expr) -> pl.Expr:

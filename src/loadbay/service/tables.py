@@ -22,7 +22,7 @@ from loadbay.config import Settings
 from loadbay.errors import Conflict, InvalidOption, InvalidSchema
 from loadbay.pipeline.choices import SOURCE_OPTIONS
 from loadbay.schema.loader import column_spec, parse_table, table_spec
-from loadbay.schema.model import Catalog, Column, Table
+from loadbay.schema.model import Catalog, Column, ColumnType, Table
 from loadbay.service.context import Context
 from loadbay.store import tables_sql
 from loadbay.store.engine import reading
@@ -90,14 +90,19 @@ def export_table(
     ctx: Context, table_name: str, out: IO[str], fmt: str = "csv", tenant: str | None = None
 ) -> int:
     """Write every row so that importing the file again changes nothing; return the count."""
-    table = ctx.catalog_for(tenant or ctx.tenant).get(table_name)
+    catalog = ctx.catalog_for(tenant or ctx.tenant)
+    table = catalog.get(table_name)
     names = table.column_names
     count = 0
     if fmt == "csv":
+        from loadbay.pipeline.formula import neutralised_text  # polars: not for the list
+
+        texts = _text_columns(catalog, table)
         writer = csv.writer(out)
         writer.writerow(names)
         for rec in records(ctx, table_name, tenant):
-            writer.writerow([_cell(rec[n]) for n in names])
+            cells = [(n in texts, _cell(rec[n])) for n in names]
+            writer.writerow([neutralised_text(c) if text else c for text, c in cells])
             count += 1
     else:
         for rec in records(ctx, table_name, tenant):
@@ -106,7 +111,27 @@ def export_table(
     return count
 
 
-def _cell(value: Any) -> str:
+#: the types whose values are free text: a cell of one that a spreadsheet would run as a
+#: formula (``=…``, ``-dash``…) is exported with a leading apostrophe, as the error report
+#: writes it (``pipeline.formula``), and loadbay takes it off again when it reads the
+#: file; numbers (``-5``), booleans and dates are written as they are
+_TEXTS = frozenset({ColumnType.TEXT, ColumnType.ENUM, ColumnType.EMAIL, ColumnType.CURRENCY})
+
+
+def _text_columns(catalog: Catalog, table: Table) -> set[str]:
+    """The columns of ``table`` whose exported values are text (a reference: the
+    referenced column's, as its records show the natural key)."""
+    found = set()
+    for col in table.columns:
+        shown = col
+        if col.references is not None:
+            shown = catalog.get(col.references.table).column(col.references.column)
+        if shown.type in _TEXTS:
+            found.add(col.name)
+    return found
+
+
+def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
