@@ -5,7 +5,9 @@ the matched target row (``_target``), the last row of its key in the file (``_la
 ``_last_row``: earlier duplicates are skipped), resolved references (``r_<col>``), the value
 every column will have once written (``n_<col>``) next to the stored one (``o_<col>``), one
 0/1 flag per possible row error (``e_<n>``) and the outcome (``_outcome``) and record id
-(``_id``). Nothing here loops over rows; the SQL is built once per table and mode.
+(``_id``). Nothing here loops over rows; the SQL is built once per table and mode. The
+plan table's columns are declared in ``plan_table``, which the writer (``write_sql``)
+reads them by.
 """
 
 from __future__ import annotations
@@ -17,17 +19,15 @@ from sqlalchemy.engine import Connection
 from loadbay.errors import Code
 from loadbay.pipeline.frames import EmptyPolicy, Mode
 from loadbay.schema.model import Catalog, Column, Table
+from loadbay.store import plan_table as pt
 from loadbay.store.columns import CREATED, ID, TENANT, UPDATED
 from loadbay.store.dialect import Dialect, q
+from loadbay.store.dialect import text_literal as lit
+from loadbay.store.plan_table import Outcome, Value
 from loadbay.store.references import reference_words
 from loadbay.store.staging import is_reused, reused_plan_name
 
 Q = "'"
-
-
-def lit(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -64,14 +64,6 @@ class Plan:
     sql: str  # CREATE TABLE <plan> AS <select>
     keeps_old: bool = True  # o_<col> kept for updated and deleted rows (Dialect.plan_keeps_old)
     select: str = ""  # the query that gives the plan's rows
-
-
-#: (column prefixes, the outcomes whose rows are read for them) of the plan's values
-_NEEDED_BY = (
-    (('"n_',), "'created', 'updated', 'failed'"),
-    (('"o_', "_o_"), "'updated', 'deleted'"),
-    (('"f_',), "'failed'"),
-)
 
 
 class PlanBuilder:
@@ -111,7 +103,7 @@ class PlanBuilder:
         """The file's value for a column (a resolved id for references), or None."""
         if name not in self.spec.columns:
             return None
-        return f'i."r_{name}"' if name in self.refs else f'i."f_{name}"'
+        return f"i.{Value.REF.of(name)}" if name in self.refs else f"i.{Value.FILE.of(name)}"
 
     def default(self, col: Column) -> str:
         if col.default is not None and col.references is None:
@@ -127,7 +119,7 @@ class PlanBuilder:
         return src
 
     def updated_value(self, col: Column) -> str:
-        old = f'i."o_{col.name}"'
+        old = f"i.{Value.OLD.of(col.name)}"
         if col.name in self.spec.match:
             return old
         if self.spec.mode is Mode.REPLACE:
@@ -148,7 +140,7 @@ class PlanBuilder:
         new, updated = self.new_value(col), self.updated_value(col)
         if new == updated or self.updated_fits_new(col):
             return updated
-        return f"CASE WHEN i._target IS NULL THEN {new} ELSE {updated} END"
+        return f"CASE WHEN i.{pt.TARGET} IS NULL THEN {new} ELSE {updated} END"
 
     def updated_fits_new(self, col: Column) -> bool:
         """Is a new row's value what ``updated_value`` gives, too? When no row matched,
@@ -194,60 +186,61 @@ class PlanBuilder:
 
     def inner(self) -> str:
         t, stage = q(self.table.name), q(self.spec.stage)
-        cols = ["s._seq", "s._src", "s._row", "s._ref", f"{self.key_text()} AS _key"]
+        cols = [f"s.{pt.SEQ}", f"s.{pt.SRC}", f"s.{pt.ROW}", f"s.{pt.REF}"]
+        cols.append(f"{self.key_text()} AS {pt.KEY}")
         joins: list[str] = []
         if self.spec.match:
             on = " AND ".join(f"t.{q(c)} = s.{q(c)}" for c in self.spec.match)
             joins.append(self.join(t, "t", f"t.{TENANT} = :tenant AND {on}"))
-            cols.append(f"t.{ID} AS _target")
+            cols.append(f"t.{ID} AS {pt.TARGET}")
         else:
-            cols.append("CAST(NULL AS BIGINT) AS _target")
+            cols.append(f"CAST(NULL AS BIGINT) AS {pt.TARGET}")
         if self.spec.match and self.spec.duplicates:
             part = ", ".join(f"s.{q(c)}" for c in self.spec.match)
-            window = f"OVER (PARTITION BY {part} ORDER BY s._seq DESC)"
+            window = f"OVER (PARTITION BY {part} ORDER BY s.{pt.SEQ} DESC)"
             cols += [
-                f"FIRST_VALUE(s._seq) {window} AS _last_seq",
-                f"FIRST_VALUE(s._row) {window} AS _last_row",
+                f"FIRST_VALUE(s.{pt.SEQ}) {window} AS {pt.LAST_SEQ}",
+                f"FIRST_VALUE(s.{pt.ROW}) {window} AS {pt.LAST_ROW}",
             ]
         else:
             cols += [
-                "s._seq AS _last_seq",
-                "s._row AS _last_row",
+                f"s.{pt.SEQ} AS {pt.LAST_SEQ}",
+                f"s.{pt.ROW} AS {pt.LAST_ROW}",
             ]
-        cols += [f's.{q(c)} AS "f_{c}"' for c in self.spec.columns]
+        cols += [f"s.{q(c)} AS {Value.FILE.of(c)}" for c in self.spec.columns]
         for n, name in enumerate(self.refs):
             ref = self.table.column(name).references
             assert ref is not None
             alias = f"r{n}"
             on = f"{alias}.{TENANT} = :tenant AND {alias}.{q(ref.column)} = s.{q(name)}"
             joins.append(self.join(q(ref.table), alias, on))
-            cols.append(f'{alias}.{ID} AS "r_{name}"')
+            cols.append(f"{alias}.{ID} AS {Value.REF.of(name)}")
         for n, name in enumerate(self.uniques):
             alias = f"u{n}"
             on = f"{alias}.{TENANT} = :tenant AND {alias}.{q(name)} = s.{q(name)}"
             joins.append(self.join(t, alias, on))
-            cols.append(f'{alias}.{ID} AS "u_{name}"')
+            cols.append(f"{alias}.{ID} AS {Value.UNIQUE.of(name)}")
         if self.spec.match:
-            cols += [f't.{q(c.name)} AS "o_{c.name}"' for c in self.table.columns]
+            cols += [f"t.{q(c.name)} AS {Value.OLD.of(c.name)}" for c in self.table.columns]
         else:
-            cols += [f'{self.d.null_of(c)} AS "o_{c.name}"' for c in self.table.columns]
+            cols += [f"{self.d.null_of(c)} AS {Value.OLD.of(c.name)}" for c in self.table.columns]
         if self.logs_changes:
-            cols += [f"t.{CREATED} AS _o_created_at", f"t.{UPDATED} AS _o_updated_at"]
+            cols += [f"t.{CREATED} AS {pt.OLD_CREATED}", f"t.{UPDATED} AS {pt.OLD_UPDATED}"]
         return (
             f"SELECT {', '.join(cols)}\nFROM {stage} s\n"
             + "\n".join(joins)
-            + "\nWHERE s._seq > :after"
+            + f"\nWHERE s.{pt.SEQ} > :after"
         )
 
     # ---- the middle query: new values and in-file duplicates of unique columns -------------
     def middle(self) -> str:
         cols = ["i.*"]
         if self.spec.mode is not Mode.DELETE:
-            cols += [f'{self.value(c)} AS "n_{c.name}"' for c in self.table.columns]
+            cols += [f"{self.value(c)} AS {Value.NEW.of(c.name)}" for c in self.table.columns]
         for name in self.uniques:
             cols.append(
-                "SUM(CASE WHEN i._last_seq = i._seq THEN 1 ELSE 0 END) "
-                f'OVER (PARTITION BY i."f_{name}") AS "d_{name}"'
+                f"SUM(CASE WHEN i.{pt.LAST_SEQ} = i.{pt.SEQ} THEN 1 ELSE 0 END) "
+                f"OVER (PARTITION BY i.{Value.FILE.of(name)}) AS {Value.DUPS.of(name)}"
             )
         return f"SELECT {', '.join(cols)} FROM (\n{self.inner()}\n) i"
 
@@ -259,26 +252,28 @@ class PlanBuilder:
         for col_name in self.refs if spec.mode is not Mode.DELETE else ():
             ref = table.column(col_name).references
             assert ref is not None
-            given = self.d.as_text(f'm."f_{col_name}"')
+            given = self.d.as_text(f"m.{Value.FILE.of(col_name)}")
             before, after = reference_words(ref)
             found.append(
                 (
                     col_name,
                     Code.REFERENCE_NOT_FOUND,
-                    f'm."f_{col_name}" IS NOT NULL AND m."r_{col_name}" IS NULL',
+                    f"m.{Value.FILE.of(col_name)} IS NOT NULL "
+                    f"AND m.{Value.REF.of(col_name)} IS NULL",
                     f"{lit(before)} || {given} || {lit(after)}",
                     given,
                 )
             )
         first_key = spec.match[0] if spec.match else None
+        key = f"m.{pt.KEY}"
         if spec.mode in (Mode.UPDATE, Mode.DELETE):
             found.append(
                 (
                     first_key,
                     Code.NOT_FOUND,
-                    "m._target IS NULL",
-                    f"{lit(f'no {name} row has {key_desc} {Q}')} || m._key || {lit(Q)}",
-                    "m._key",
+                    f"m.{pt.TARGET} IS NULL",
+                    f"{lit(f'no {name} row has {key_desc} {Q}')} || {key} || {lit(Q)}",
+                    key,
                 )
             )
         if spec.mode is Mode.CREATE:
@@ -286,24 +281,25 @@ class PlanBuilder:
                 (
                     first_key,
                     Code.ALREADY_EXISTS,
-                    "m._target IS NOT NULL",
-                    f"{lit(f'a {name} row with {key_desc} {Q}')} || m._key || "
+                    f"m.{pt.TARGET} IS NOT NULL",
+                    f"{lit(f'a {name} row with {key_desc} {Q}')} || {key} || "
                     f"{lit(f'{Q} already exists')}",
-                    "m._key",
+                    key,
                 )
             )
         if spec.mode is not Mode.DELETE:
             found += self._value_checks()
         return [
-            RowCheck(f"e_{n}", col, str(code), msg, val, cond)
+            RowCheck(pt.flag(n), col, str(code), msg, val, cond)
             for n, (col, code, cond, msg, val) in enumerate(found)
         ]
 
     def _value_checks(self) -> list[tuple[str | None, str, str, str, str]]:
         found: list[tuple[str | None, str, str, str, str]] = []
         name = self.table.name
+        target = f"m.{pt.TARGET}"
         # update mode writes only matched rows: an unmatched one is not_found, nothing more
-        only_matched = "m._target IS NOT NULL AND " if self.spec.mode is Mode.UPDATE else ""
+        only_matched = f"{target} IS NOT NULL AND " if self.spec.mode is Mode.UPDATE else ""
         new_row = lit(f"is required to create a new {name} row")
         for col in self.table.columns:
             if col.required:
@@ -311,21 +307,21 @@ class PlanBuilder:
                     (
                         col.name,
                         Code.REQUIRED,
-                        f'{only_matched}m."n_{col.name}" IS NULL',
-                        f"CASE WHEN m._target IS NULL THEN {new_row} ELSE {lit('is required')} END",
+                        f"{only_matched}m.{Value.NEW.of(col.name)} IS NULL",
+                        f"CASE WHEN {target} IS NULL THEN {new_row} ELSE {lit('is required')} END",
                         "NULL",
                     )
                 )
         taken = lit(f"{Q} is already used by another {name} row")
         twice = lit(f"{Q} is used by more than one row of the file")
         for uname in self.uniques:
-            given = self.d.as_text(f'm."f_{uname}"')
+            given_col, other = f"m.{Value.FILE.of(uname)}", f"m.{Value.UNIQUE.of(uname)}"
+            given = self.d.as_text(given_col)
             found.append(
                 (
                     uname,
                     Code.DUPLICATE_VALUE,
-                    f'm."u_{uname}" IS NOT NULL '
-                    f'AND (m._target IS NULL OR m."u_{uname}" <> m._target)',
+                    f"{other} IS NOT NULL AND ({target} IS NULL OR {other} <> {target})",
                     f"{lit(Q)} || {given} || {taken}",
                     given,
                 )
@@ -334,13 +330,13 @@ class PlanBuilder:
                 (
                     uname,
                     Code.DUPLICATE_VALUE,
-                    f'm."d_{uname}" > 1 AND m."f_{uname}" IS NOT NULL',
+                    f"m.{Value.DUPS.of(uname)} > 1 AND {given_col} IS NOT NULL",
                     f"{lit(Q)} || {given} || {twice}",
                     given,
                 )
             )
         for check in self.table.checks:
-            left, right = f'm."n_{check.left}"', f'm."n_{check.right}"'
+            left, right = f"m.{Value.NEW.of(check.left)}", f"m.{Value.NEW.of(check.right)}"
             message = check.message or f"{check.left} must not be before {check.right}"
             found.append(
                 (
@@ -357,20 +353,18 @@ class PlanBuilder:
     # ---- the outer queries: flags, outcome, record id --------------------------------
     def outcome(self) -> str:
         mode = self.spec.mode
+        changed = f"WHEN o.{pt.CHANGED} = 1 THEN {Outcome.UPDATED.sql} ELSE {Outcome.UNCHANGED.sql}"
         if mode in (Mode.CREATE, Mode.APPEND):
-            decided = "'created'"
+            decided = Outcome.CREATED.sql
         elif mode is Mode.DELETE:
-            decided = "'deleted'"
+            decided = Outcome.DELETED.sql
         elif mode is Mode.UPDATE:
-            decided = "CASE WHEN o._changed = 1 THEN 'updated' ELSE 'unchanged' END"
+            decided = f"CASE {changed} END"
         else:
-            decided = (
-                "CASE WHEN o._target IS NULL THEN 'created' "
-                "WHEN o._changed = 1 THEN 'updated' ELSE 'unchanged' END"
-            )
+            decided = f"CASE WHEN o.{pt.TARGET} IS NULL THEN {Outcome.CREATED.sql} {changed} END"
         return (
-            "CASE WHEN o._last_seq <> o._seq THEN 'skipped' WHEN o._failed = 1 THEN 'failed' "
-            f"ELSE {decided} END"
+            f"CASE WHEN o.{pt.LAST_SEQ} <> o.{pt.SEQ} THEN {Outcome.SKIPPED.sql} "
+            f"WHEN o.{pt.FAILED} = 1 THEN {Outcome.FAILED.sql} ELSE {decided} END"
         )
 
     def build(self) -> Plan:
@@ -378,22 +372,27 @@ class PlanBuilder:
         set_cols = self.set_columns()
         flags = [f"CASE WHEN {c.condition} THEN 1 ELSE 0 END AS {c.flag}" for c in checks]
         failed = " OR ".join(f"{c.condition}" for c in checks) or "1 = 0"
-        same = " AND ".join(self.d.same(f'm."n_{c}"', f'm."o_{c}"') for c in set_cols)
+        same = " AND ".join(
+            self.d.same(f"m.{Value.NEW.of(c)}", f"m.{Value.OLD.of(c)}") for c in set_cols
+        )
         changed = f"CASE WHEN {same} THEN 0 ELSE 1 END" if same else "0"
         outer = (
             f"SELECT m.*, {', '.join([*flags, ''])}"
-            f"CASE WHEN {failed} THEN 1 ELSE 0 END AS _failed, {changed} AS _changed "
+            f"CASE WHEN {failed} THEN 1 ELSE 0 END AS {pt.FAILED}, {changed} AS {pt.CHANGED} "
             f"FROM (\n{self.middle()}\n) m"
         )
         with_outcome = (
-            f"SELECT o.*, {self.outcome()} AS _outcome FROM (\n{outer}\n) o{self.d.plan_fence}"
+            f"SELECT o.*, {self.outcome()} AS {pt.OUTCOME} FROM (\n{outer}\n) o{self.d.plan_fence}"
         )
         if self.next_id:
-            record_id = f"CASE WHEN w._outcome = 'created' THEN {self.next_id} ELSE w._target END"
+            record_id = (
+                f"CASE WHEN w.{pt.OUTCOME} = {Outcome.CREATED.sql} THEN {self.next_id} "
+                f"ELSE w.{pt.TARGET} END"
+            )
         else:
-            record_id = "w._target"
-        kept = ", ".join(self.stored(c) for c in self.kept(checks, set_cols))
-        select = f"SELECT {kept}, {record_id} AS _id FROM (\n{with_outcome}\n) w"
+            record_id = f"w.{pt.TARGET}"
+        kept = ", ".join(self.stored(c, kind) for c, kind in self.kept(checks, set_cols))
+        select = f"SELECT {kept}, {record_id} AS {pt.RECORD_ID} FROM (\n{with_outcome}\n) w"
         spec = self.spec
         if is_reused(spec.plan):  # the connection keeps one table per query
             spec = replace(spec, plan=reused_plan_name(spec.plan, select))
@@ -401,33 +400,34 @@ class PlanBuilder:
         keeps_old = self.d.plan_keeps_old
         return Plan(spec, tuple(checks), tuple(set_cols), sql, keeps_old, select)
 
-    def stored(self, col: str) -> str:
+    def stored(self, col: str, kind: Value | None) -> str:
         """A kept column as the plan table holds it. Behind a fence (PostgreSQL) the outcome
         is computed once per row, so a value only some outcomes read is kept for those and
-        NULL for the rest: new values for rows created, updated or failed (the messages of
-        errors quote them), old ones for rows updated or deleted (the change log), the
-        file's raw values for failed rows. An update that leaves most rows unchanged then
-        writes and scans a plan a fraction of the width."""
-        if self.d.plan_fence:
-            for prefixes, outcomes in _NEEDED_BY:
-                if col.startswith(prefixes):
-                    return f"CASE WHEN w._outcome IN ({outcomes}) THEN w.{col} END AS {col}"
+        NULL for the rest (``plan_table.NEEDED_BY``): new values for rows created, updated
+        or failed (the messages of errors quote them), old ones for rows updated or deleted
+        (the change log), the file's raw values for failed rows. An update that leaves most
+        rows unchanged then writes and scans a plan a fraction of the width."""
+        outcomes = pt.NEEDED_BY.get(kind) if kind is not None else None
+        if self.d.plan_fence and outcomes:
+            return f"CASE WHEN w.{pt.OUTCOME} IN ({pt.among(*outcomes)}) THEN w.{col} END AS {col}"
         return f"w.{col}"
 
-    def kept(self, checks: list[RowCheck], set_cols: list[str]) -> list[str]:
-        """The plan table's columns: only what writing, results, errors and diffs read
-        (a narrow plan is quicker to build and to scan than every intermediate value)."""
-        cols = ["_seq", "_src", "_row", "_ref", "_key", "_target", "_last_seq", "_last_row"]
-        cols += [f'"f_{c}"' for c in dict.fromkeys([*self.refs, *self.uniques])]
+    def kept(self, checks: list[RowCheck], set_cols: list[str]) -> list[tuple[str, Value | None]]:
+        """The plan table's columns, each with its kind of value: only what writing,
+        results, errors and diffs read (a narrow plan is quicker to build and to scan than
+        every intermediate value)."""
+        cols: list[tuple[str, Value | None]] = [(c, None) for c in pt.FIXED]
+        files = dict.fromkeys([*self.refs, *self.uniques])
+        cols += [(Value.FILE.of(c), Value.FILE) for c in files]
         if self.spec.mode is not Mode.DELETE:
-            cols += [f'"n_{c.name}"' for c in self.table.columns]
+            cols += [(Value.NEW.of(c.name), Value.NEW) for c in self.table.columns]
         if self.logs_changes and self.d.plan_keeps_old:
-            cols += [f'"o_{c.name}"' for c in self.table.columns]
-            cols += ["_o_created_at", "_o_updated_at"]
+            cols += [(Value.OLD.of(c.name), Value.OLD) for c in self.table.columns]
+            cols += [(pt.OLD_CREATED, Value.OLD), (pt.OLD_UPDATED, Value.OLD)]
         elif self.d.plan_keeps_old:
-            cols += [f'"o_{c}"' for c in set_cols]
-        cols += [c.flag for c in checks]
-        return [*cols, "_outcome"]
+            cols += [(Value.OLD.of(c), Value.OLD) for c in set_cols]
+        cols += [(c.flag, None) for c in checks]
+        return [*cols, (pt.OUTCOME, None)]
 
 
 def build_plan(spec: PlanSpec, dialect: Dialect, conn: Connection) -> Plan:

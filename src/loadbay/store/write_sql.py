@@ -17,16 +17,18 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from loadbay.pipeline.frames import Mode
+from loadbay.store import plan_table as pt
 from loadbay.store.columns import ACTION, CREATED, ID, IMPORT, TENANT, UPDATED
 from loadbay.store.data import changes_table, indexed_columns
 from loadbay.store.dialect import dialect_of, q
 from loadbay.store.plan_sql import Plan
+from loadbay.store.plan_table import Outcome, Value
 from loadbay.store.records_sql import plain_value
 from loadbay.store.staging import drop_tables, is_reused, temporary_table_exists, value_column
 
 #: rows fetched at a time when outcomes are read back
 PART = 50_000
-RANGE = "p._seq > :lo AND p._seq <= :hi"
+RANGE = f"p.{pt.SEQ} > :lo AND p.{pt.SEQ} <= :hi"
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,8 @@ class PlanSummary:
 def summarise_plan(conn: Connection, plan: Plan) -> PlanSummary:
     """One pass over the plan: the bounds to write and which statements have rows to move."""
     rows = conn.exec_driver_sql(
-        f"SELECT _outcome, COUNT(*), MIN(_seq), MAX(_seq) FROM {q(plan.spec.plan)} "
-        "GROUP BY _outcome"
+        f"SELECT {pt.OUTCOME}, COUNT(*), MIN({pt.SEQ}), MAX({pt.SEQ}) "
+        f"FROM {q(plan.spec.plan)} GROUP BY {pt.OUTCOME}"
     ).all()
     if not rows:
         return PlanSummary(0, 0, {})
@@ -77,7 +79,7 @@ def create_plan_table(
     if chunked:  # IF NOT EXISTS: a kept table may have it from an earlier plan
         conn.exec_driver_sql(
             # SQLite names an attached database's index, not its table, with the schema
-            f"CREATE INDEX IF NOT EXISTS {q(name + '_seq')} ON {q(name.split('.')[-1])} (_seq)"
+            f"CREATE INDEX IF NOT EXISTS {q(name + pt.SEQ)} ON {q(name.split('.')[-1])} ({pt.SEQ})"
         )
 
 
@@ -110,18 +112,18 @@ def write_chunk(
     p = q(spec.plan)
     params = {"imp": import_id, "tenant": tenant, "stamp": stamp, "lo": lo, "hi": hi}
     names = ", ".join(q(c.name) for c in spec.table.columns)
-    if summary.has("updated", "deleted"):
+    if summary.has(Outcome.UPDATED, Outcome.DELETED):
         _log_changes(conn, plan, params, names)
-    if plan.set_columns and summary.has("updated"):
+    if plan.set_columns and summary.has(Outcome.UPDATED):
         _update_changed(conn, plan, params)
     base = None
-    if spec.mode not in (Mode.DELETE, Mode.UPDATE) and summary.has("created"):
+    if spec.mode not in (Mode.DELETE, Mode.UPDATE) and summary.has(Outcome.CREATED):
         base = _insert_created(conn, plan, params, names)
-    if summary.has("deleted"):
+    if summary.has(Outcome.DELETED):
         _run(
             conn,
             f"DELETE FROM {target} WHERE {TENANT} = :tenant AND {ID} IN "
-            f"(SELECT p._target FROM {p} p WHERE p._outcome = 'deleted' AND {RANGE})",
+            f"(SELECT p.{pt.TARGET} FROM {p} p WHERE {_is(Outcome.DELETED)} AND {RANGE})",
             params,
         )
     return base
@@ -138,14 +140,15 @@ def _update_changed(conn: Connection, plan: Plan, params: dict[str, Any]) -> Non
         indexed = indexed_columns(spec.table)
         keyed = [c for c in plan.set_columns if c in indexed]
         plain = [c for c in plan.set_columns if c not in indexed]
-        differs = " OR ".join(f'p."n_{c}" IS NOT t.{q(c)}' for c in keyed)
+        differs = " OR ".join(f"p.{Value.NEW.of(c)} IS NOT t.{q(c)}" for c in keyed)
         passes = [(plain, "")] + ([(keyed, f" AND ({differs})")] if keyed else [])
     for n, (columns, only) in enumerate(passes):
-        sets = [f'{q(c)} = p."n_{c}"' for c in columns] + [f"{UPDATED} = :stamp"] * (n == 0)
+        sets = [f"{q(c)} = p.{Value.NEW.of(c)}" for c in columns]
+        sets += [f"{UPDATED} = :stamp"] * (n == 0)
         _run(
             conn,
             f"UPDATE {q(spec.table.name)} AS t SET {', '.join(sets)} FROM {q(spec.plan)} p "
-            f"WHERE t.{ID} = p._target AND t.{TENANT} = :tenant AND p._outcome = 'updated' "
+            f"WHERE t.{ID} = p.{pt.TARGET} AND t.{TENANT} = :tenant AND {_is(Outcome.UPDATED)} "
             f"AND {RANGE}{only}",
             params,
         )
@@ -162,9 +165,10 @@ def _log_changes(conn: Connection, plan: Plan, params: dict[str, Any], names: st
         conn,
         f"INSERT INTO {q(changes_table(spec.table.name))} "
         f"({IMPORT}, {ACTION}, {ID}, {TENANT}, {CREATED}, {UPDATED}, {names}) "
-        f"SELECT :imp, CASE p._outcome WHEN 'updated' THEN 'update' ELSE 'delete' END, "
-        f"p._target, :tenant, {old(CREATED)}, {old(UPDATED)}, {olds} FROM {source} "
-        f"WHERE p._outcome IN ('updated', 'deleted') AND {RANGE}",
+        f"SELECT :imp, CASE p.{pt.OUTCOME} WHEN {Outcome.UPDATED.sql} THEN 'update' "
+        f"ELSE 'delete' END, p.{pt.TARGET}, :tenant, {old(CREATED)}, {old(UPDATED)}, {olds} "
+        f"FROM {source} WHERE p.{pt.OUTCOME} IN ({pt.among(Outcome.UPDATED, Outcome.DELETED)}) "
+        f"AND {RANGE}",
         params,
     )
 
@@ -175,27 +179,28 @@ def _old_values(plan: Plan) -> tuple[Callable[[str], str], str]:
     columns, or the target row ``t`` joined by id (``Dialect.plan_keeps_old``)."""
     p = q(plan.spec.plan)
     if plan.keeps_old:
-        stamps = {CREATED: "p._o_created_at", UPDATED: "p._o_updated_at"}
-        return (lambda c: stamps.get(c, f'p."o_{c}"')), f"{p} p"
-    return (lambda c: f"t.{q(c)}"), f"{p} p JOIN {q(plan.spec.table.name)} t ON t.{ID} = p._target"
+        stamps = {CREATED: f"p.{pt.OLD_CREATED}", UPDATED: f"p.{pt.OLD_UPDATED}"}
+        return (lambda c: stamps.get(c, f"p.{Value.OLD.of(c)}")), f"{p} p"
+    joined = f"{p} p JOIN {q(plan.spec.table.name)} t ON t.{ID} = p.{pt.TARGET}"
+    return (lambda c: f"t.{q(c)}"), joined
 
 
 def created_id(base: int | None) -> str:
     """The id of a created row. PostgreSQL: drawn from the sequence when planning.
     SQLite: the chunk's id base plus the row's place in the chunk, so no pass over the plan
     numbers the rows (the ids of rows not created are left unused; SQLite has one writer)."""
-    return "p._id" if base is None else f"({int(base)} + p._seq - :lo)"
+    return f"p.{pt.RECORD_ID}" if base is None else f"({int(base)} + p.{pt.SEQ} - :lo)"
 
 
 def _insert_created(conn: Connection, plan: Plan, params: dict[str, Any], names: str) -> int | None:
     spec = plan.spec
     base = _sqlite_id_base(conn, spec.table.name) if dialect_of(conn).name == "sqlite" else None
-    values = ", ".join(f'p."n_{c.name}"' for c in spec.table.columns)
+    values = ", ".join(f"p.{Value.NEW.of(c.name)}" for c in spec.table.columns)
     _run(
         conn,
         f"INSERT INTO {q(spec.table.name)} ({ID}, {TENANT}, {CREATED}, {UPDATED}, {names}) "
         f"SELECT {created_id(base)}, :tenant, :stamp, :stamp, {values} FROM {q(spec.plan)} p "
-        f"WHERE p._outcome = 'created' AND {RANGE}",
+        f"WHERE {_is(Outcome.CREATED)} AND {RANGE}",
         params,
     )
     return base
@@ -215,12 +220,19 @@ def _sqlite_id_base(conn: Connection, name: str) -> int:
 # ---- results and errors ----------------------------------------------------------------
 
 
+def _is(outcome: Outcome, alias: str = "p") -> str:
+    """``p._outcome = '<outcome>'``."""
+    return f"{alias}.{pt.OUTCOME} = {outcome.sql}"
+
+
 def _outcome_select(plan: Plan, base: int | None = None) -> str:
+    """src, row, ref, key, outcome, record id, superseded_by of each plan row."""
+    no_record = pt.among(Outcome.FAILED, Outcome.SKIPPED)
     return (
-        "p._src, p._row, p._ref, p._key, p._outcome, "
-        "CASE WHEN p._outcome IN ('failed', 'skipped') THEN NULL "
-        f"WHEN p._outcome = 'created' THEN {created_id(base)} ELSE p._id END, "
-        "CASE WHEN p._outcome = 'skipped' THEN p._last_row END"
+        f"p.{pt.SRC}, p.{pt.ROW}, p.{pt.REF}, p.{pt.KEY}, p.{pt.OUTCOME}, "
+        f"CASE WHEN p.{pt.OUTCOME} IN ({no_record}) THEN NULL "
+        f"WHEN {_is(Outcome.CREATED)} THEN {created_id(base)} ELSE p.{pt.RECORD_ID} END, "
+        f"CASE WHEN {_is(Outcome.SKIPPED)} THEN p.{pt.LAST_ROW} END"
     )
 
 
@@ -247,11 +259,16 @@ def save_results(
         _run(
             conn,
             'INSERT INTO loadbay_errors (import_id, table_name, src, row, "column", code, '
-            f"message, value) SELECT :imp, :tname, m._src, m._row, :col, :code, "
+            f"message, value) SELECT :imp, :tname, m.{pt.SRC}, m.{pt.ROW}, :col, :code, "
             f"{check.message}, {check.value} FROM {q(spec.plan)} m "
-            f"WHERE m.{check.flag} = 1 AND m._last_seq = m._seq AND {RANGE.replace('p.', 'm.')}",
+            f"WHERE m.{check.flag} = 1 AND {_wins('m')} AND {RANGE.replace('p.', 'm.')}",
             {**params, "col": check.column, "code": check.code},
         )
+
+
+def _wins(alias: str) -> str:
+    """The row is the last of its key in the file (not skipped)."""
+    return f"{alias}.{pt.LAST_SEQ} = {alias}.{pt.SEQ}"
 
 
 RESULT_SCHEMA: dict[str, pl.DataType] = {
@@ -271,7 +288,7 @@ def collect_results(
     """The plan's row outcomes as a frame (to keep them past a rollback), read in parts,
     with ``diffs`` (:func:`collect_diffs`) beside the rows they belong to."""
     result = conn.execute(
-        text(f"SELECT {_outcome_select(plan)} FROM {q(plan.spec.plan)} p ORDER BY p._seq"),
+        text(f"SELECT {_outcome_select(plan)} FROM {q(plan.spec.plan)} p ORDER BY p.{pt.SEQ}"),
         execution_options={"yield_per": PART},
     )
     parts = [
@@ -291,8 +308,8 @@ def collect_errors(conn: Connection, plan: Plan) -> pl.DataFrame:
     for check in plan.checks:
         rows = _run(
             conn,
-            f"SELECT m._src, m._row, {check.message}, {check.value} "
-            f"FROM {q(plan.spec.plan)} m WHERE m.{check.flag} = 1 AND m._last_seq = m._seq",
+            f"SELECT m.{pt.SRC}, m.{pt.ROW}, {check.message}, {check.value} "
+            f"FROM {q(plan.spec.plan)} m WHERE m.{check.flag} = 1 AND {_wins('m')}",
             {},
         ).all()
         if rows:
@@ -331,16 +348,16 @@ def collect_diffs(conn: Connection, plan: Plan) -> pl.DataFrame:
     for n, name in enumerate(plan.set_columns):
         ref = spec.table.column(name).references
         if ref is None:
-            exprs += [old_of(name), f'p."n_{name}"']
+            exprs += [old_of(name), f"p.{Value.NEW.of(name)}"]
         else:
             joins.append(
                 f"LEFT JOIN {q(ref.table)} a{n} ON a{n}.{ID} = {old_of(name)} "
-                f'LEFT JOIN {q(ref.table)} b{n} ON b{n}.{ID} = p."n_{name}"'
+                f"LEFT JOIN {q(ref.table)} b{n} ON b{n}.{ID} = p.{Value.NEW.of(name)}"
             )
             exprs += [f"a{n}.{q(ref.column)}", f"b{n}.{q(ref.column)}"]
     sql = (
-        f"SELECT p._src, p._row, {', '.join(exprs)} FROM {source} {' '.join(joins)} "
-        "WHERE p._outcome = 'updated'"
+        f"SELECT p.{pt.SRC}, p.{pt.ROW}, {', '.join(exprs)} FROM {source} {' '.join(joins)} "
+        f"WHERE {_is(Outcome.UPDATED)}"
     )
     columns = [value_column(spec.catalog, spec.table, n) for n in plan.set_columns]
     found: list[tuple[int, int, str]] = []
