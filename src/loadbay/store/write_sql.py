@@ -13,13 +13,19 @@ from functools import lru_cache
 from typing import Any
 
 import polars as pl
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from loadbay.pipeline.frames import Mode
 from loadbay.store import plan_table as pt
 from loadbay.store.columns import ACTION, CREATED, ID, IMPORT, TENANT, UPDATED
-from loadbay.store.data import changes_table, indexed_columns
+from loadbay.store.data import (
+    IndexShape,
+    changes_table,
+    indexed_columns,
+    stored_name,
+    wanted_indexes,
+)
 from loadbay.store.dialect import dialect_of, q
 from loadbay.store.plan_sql import Plan
 from loadbay.store.plan_table import Outcome, Value
@@ -29,6 +35,9 @@ from loadbay.store.staging import drop_tables, is_reused, temporary_table_exists
 #: rows fetched at a time when outcomes are read back
 PART = 50_000
 RANGE = f"p.{pt.SEQ} > :lo AND p.{pt.SEQ} <= :hi"
+#: rows to create in an empty table from which its indexes are dropped before the insert
+#: and built after it (one sort per index instead of an entry inserted per row and index)
+BUILD_INDEXES_AFTER = 20_000
 
 
 @dataclass(frozen=True)
@@ -118,7 +127,10 @@ def write_chunk(
         _update_changed(conn, plan, params)
     base = None
     if spec.mode not in (Mode.DELETE, Mode.UPDATE) and summary.has(Outcome.CREATED):
+        created = min(summary.outcomes.get(Outcome.CREATED, 0), hi - lo)
+        rebuilt = _drop_indexes_of_empty(conn, plan, created)
         base = _insert_created(conn, plan, params, names)
+        _build_indexes(conn, plan, rebuilt)
     if summary.has(Outcome.DELETED):
         _run(
             conn,
@@ -215,6 +227,44 @@ def _sqlite_id_base(conn: Connection, name: str) -> int:
         {"t": name},
     ).scalar_one()
     return int(base)
+
+
+def _drop_indexes_of_empty(conn: Connection, plan: Plan, created: int) -> list[str]:
+    """Where many rows go into an empty table (a first load), drop its indexes (but its
+    id's) for :func:`_build_indexes` to build after the insert: one sort per index instead
+    of an entry inserted per row and index. The plan has made the rows unique on each
+    unique index already (repeated keys superseded, taken or repeated unique values
+    failed), so building one cannot fail where inserting would not have. Inside the
+    import's transaction: a rollback brings them back, and other sessions see them until
+    the commit (PostgreSQL has readers of the table wait for it; it was empty). The
+    names of the indexes dropped."""
+    table = plan.spec.table
+    if created < BUILD_INDEXES_AFTER:
+        return []
+    if conn.exec_driver_sql(f"SELECT 1 FROM {q(table.name)} LIMIT 1").first() is not None:
+        return []
+    have = {
+        str(index["name"]): (tuple(str(c) for c in index["column_names"]), bool(index["unique"]))
+        for index in inspect(conn).get_indexes(table.name)
+    }
+    wanted = wanted_indexes(table)
+    dropped = [n for n, shape in wanted.items() if have.get(stored_name(conn, n)) == shape]
+    for name in dropped:
+        conn.exec_driver_sql(f"DROP INDEX {q(stored_name(conn, name))}")
+    return dropped
+
+
+def _build_indexes(conn: Connection, plan: Plan, names: list[str]) -> None:
+    """Build again the indexes :func:`_drop_indexes_of_empty` dropped, as the catalog
+    defines them (``data.wanted_indexes``)."""
+    table = plan.spec.table
+    wanted: dict[str, IndexShape] = wanted_indexes(table)
+    for name in names:
+        columns, unique = wanted[name]
+        conn.exec_driver_sql(
+            f"CREATE {'UNIQUE ' if unique else ''}INDEX {q(stored_name(conn, name))} "
+            f"ON {q(table.name)} ({', '.join(q(c) for c in columns)})"
+        )
 
 
 # ---- results and errors ----------------------------------------------------------------
