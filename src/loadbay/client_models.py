@@ -149,6 +149,51 @@ class RowResult:
     def of(cls, data: Mapping[str, Any]) -> RowResult:
         return build(cls, data)
 
+    @property
+    def row_errors(self) -> list[RowError]:
+        """This row's errors, each with its table, file and row."""
+        return [
+            RowError(
+                table=self.table,
+                file=self.file,
+                row=int(e.get("row") or self.row),
+                column=e.get("column"),
+                code=str(e["code"]),
+                message=str(e["message"]),
+                value=e.get("value"),
+            )
+            for e in self.errors
+        ]
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One error of a failed row (``RowResult.row_errors``)."""
+
+    table: str
+    file: int  # the row's file: its position in the import's uploads
+    row: int
+    column: str | None  # None: the row as a whole
+    code: str
+    message: str
+    value: str | None
+
+
+@dataclass(frozen=True)
+class ErrorGroup:
+    """An import's errors of one table, column and code (``Client.error_summary``)."""
+
+    table: str
+    column: str | None
+    code: str
+    count: int
+    example: str | None  # one value that failed (the smallest)
+    message: str | None = None  # one message of the group (the smallest)
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> ErrorGroup:
+        return build(cls, {**data, "count": int(data["count"])})
+
 
 @dataclass(frozen=True)
 class BulkResult:

@@ -1,37 +1,34 @@
 """The command line against a remote loadbay server, through the Python client.
 
 When ``LOADBAY_URL`` and ``LOADBAY_TOKEN`` are set (or ``--url`` / ``--token``), the
-``import``, ``imports``, ``revert`` and ``export`` commands call these functions instead of
-the local service (``loadbay.cli.backend.RemoteBackend``). Each returns what the local
-call returns (the same dict shapes, times as naive UTC datetimes), so the commands print
-the same output and exit with the same codes. API errors are
-:class:`loadbay.client.ApiError`; inside :func:`api_errors` they, and a server that does
-not answer, become the plain ``LoadbayError`` the local service would raise (the problem's
-code, message and own details, such as a revert's ``conflicts``).
+commands call the server instead of the local service (``loadbay.cli.backend.RemoteBackend``):
+most straight through the client, which answers with its models
+(``loadbay.client_models``), and the ones below that take more than one call (an import
+from files, the first row errors, an error report, an export). The local backend answers
+with the same models, so the one renderer prints the same output and the commands exit
+with the same codes. API errors are :class:`loadbay.client.ApiError`; inside
+:func:`api_errors` they, and a server that does not answer, become the plain
+``LoadbayError`` the local service would raise (the problem's code, message and own
+details, such as a revert's ``conflicts``).
 """
 
 from __future__ import annotations
 
 import codecs
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import httpx
 
 from loadbay.client import ApiError, Client
-from loadbay.client_models import Import, RowResult, Template
+from loadbay.client_models import Import, RowError
 from loadbay.config import Settings
 from loadbay.errors import InvalidOption, LoadbayError, Unavailable
 from loadbay.pipeline.choices import SOURCE_OPTIONS
 from loadbay.service.requests import ImportRequest
-from loadbay.service.views import iso
-from loadbay.times import utc_naive
 
-_TIMES = ("created_at", "started_at", "finished_at", "reverted_at")
 _PROBLEM = ("type", "status", "instance")
 
 
@@ -68,36 +65,12 @@ def _where(exc: httpx.TransportError) -> str:
         return "LOADBAY_URL"
 
 
-def _naive(value: datetime | None) -> datetime | None:
-    """A time as the database keeps it: UTC without a zone."""
-    return utc_naive(value) if value else value
-
-
-def record_of(found: Import) -> dict[str, Any]:
-    """An import as the local service returns it (``imports_sql`` row keys)."""
-    data = asdict(found)
-    data.update({k: _naive(data[k]) for k in _TIMES})
-    error = data.pop("error") or {}
-    data["counts"] = asdict(found.counts)
-    data["error_code"] = error.get("code")
-    data["error"] = error.get("message")
-    return data
-
-
-def _errors(rows: list[RowResult], limit: int) -> list[dict[str, Any]]:
-    found = []
-    for row in rows:
-        for e in row.errors:
-            found.append({"table_name": row.table, "src": row.file, "row": row.row, **e})
-    return found[:limit]
-
-
 def run_import(
     client: Client,
     request: ImportRequest,
-    progress: Callable[[dict[str, Any]], None] | None = None,
+    progress: Callable[[Mapping[str, object]], None] | None = None,
     created: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
+) -> Import:
     """Upload the request's files, import them remotely, wait (following its events);
     the finished import. ``progress`` gets each progress object (with the import's
     ``state``), ``created`` the import's id once the server has it."""
@@ -134,58 +107,23 @@ def run_import(
         if progress is not None:
             progress({**(found.progress or {}), "state": found.state})
 
-    return record_of(client.wait(job.id, progress=report))
+    return client.wait(job.id, progress=report)
 
 
-def cancel(client: Client, import_id: str) -> dict[str, Any]:
+def cancel(client: Client, import_id: str) -> Import:
     """Cancel an import on the server (one that finished meanwhile stays as it is)."""
     try:
-        return record_of(client.cancel(import_id))
+        return client.cancel(import_id)
     except ApiError as exc:
         if exc.status != 409:
             raise
-        return get_import(client, import_id)
+        return client.get_import(import_id)
 
 
-def error_summary(client: Client, import_id: str) -> list[dict[str, Any]]:
-    """The errors grouped by table, column and code (``service.imports.error_summary``)."""
-    return [
-        {"table_name": g["table"], **{k: v for k, v in g.items() if k != "table"}}
-        for g in client.error_summary(import_id)
-    ]
-
-
-def first_errors(client: Client, import_id: str, limit: int = 100) -> list[dict[str, Any]]:
-    """The first row errors, shaped as ``service.imports.first_errors``."""
+def first_errors(client: Client, import_id: str, limit: int = 100) -> list[RowError]:
+    """The first ``limit`` errors of the failed rows, in file order."""
     page = client.results(import_id, outcome="failed", limit=min(limit, 200))
-    return _errors(page.data, limit)
-
-
-def changes(client: Client, import_id: str, limit: int) -> list[dict[str, Any]]:
-    """A dry run's updated rows and their field-level diff (as cli's ``_changes``)."""
-    page = client.results(import_id, outcome="updated", limit=min(limit, 200))
-    return [
-        {"table": r.table, "row": r.row, "key": r.key, "changes": r.changes or {}}
-        for r in page.data
-    ]
-
-
-def list_imports(client: Client, limit: int = 20) -> list[dict[str, Any]]:
-    return [record_of(i) for i in client.list_imports(limit=min(limit, 200)).data]
-
-
-def get_import(client: Client, import_id: str) -> dict[str, Any]:
-    return record_of(client.get_import(import_id))
-
-
-def revert(client: Client, import_id: str, force: bool = False) -> dict[str, Any]:
-    """As ``service.revert.revert_import``: the import, what was reverted, the conflicts."""
-    done = client.revert(import_id, force=force)
-    return {
-        "import": record_of(done.import_),
-        "reverted": done.reverted,
-        "conflicts": done.conflicts,
-    }
+    return [e for row in page.data for e in row.row_errors][:limit]
 
 
 def write_error_report(client: Client, import_id: str, out: Path) -> int:
@@ -193,36 +131,6 @@ def write_error_report(client: Client, import_id: str, out: Path) -> int:
     data = client.error_report(import_id)
     out.write_bytes(data)
     return max(data.count(b"\n") - 1, 0)
-
-
-def tables(client: Client) -> list[dict[str, Any]]:
-    """The server's tables, shaped as ``service.tables.list_tables``."""
-    return [asdict(t) for t in client.tables()]
-
-
-def _template(found: Template) -> dict[str, Any]:
-    """A template as the local service shows it (``service.templates.template_view``)."""
-    data = asdict(found)
-    data.update({k: iso(_naive(data[k])) for k in ("created_at", "updated_at")})
-    return data
-
-
-def get_template(client: Client, ref: str) -> dict[str, Any]:
-    return _template(client.get_template(ref))
-
-
-def list_templates(client: Client) -> list[dict[str, Any]]:
-    return [_template(t) for t in client.iter_templates()]
-
-
-def delete_template(client: Client, ref: str) -> dict[str, Any]:
-    return _template(client.delete_template(ref))
-
-
-def save_template(
-    client: Client, import_id: str, name: str, notes: str | None = None
-) -> dict[str, Any]:
-    return _template(client.save_template(import_id, name, notes))
 
 
 class _Text:

@@ -2,22 +2,33 @@
 
 ``open_backend`` picks one from ``--url``/``--token`` or ``LOADBAY_URL``/``LOADBAY_TOKEN``
 and turns a loadbay error into its message and exit code; the commands then make the
-same calls on either, and render the same shapes.
+same calls on either, and get the same answers: the Python client's models
+(``loadbay.client_models``), which ``loadbay.cli.render`` prints alike.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
-from dataclasses import asdict
+from itertools import islice
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 from loadbay.cli.common import err, fatal_errors
 from loadbay.cli.lazy import lazy
 from loadbay.cli.progress import Show
+from loadbay.client_models import (
+    ErrorGroup,
+    Import,
+    RevertResult,
+    RowError,
+    RowResult,
+    TableInfo,
+    Template,
+    build,
+)
 from loadbay.config import Settings
+from loadbay.domain.templates import template_view
 from loadbay.errors import InvalidOption
 
 if TYPE_CHECKING:
@@ -28,6 +39,7 @@ if TYPE_CHECKING:
     from loadbay.service import revert as revert_service
     from loadbay.service import tables as table_service
     from loadbay.service import templates as template_service
+    from loadbay.service import views
     from loadbay.service.context import Context
     from loadbay.service.requests import ImportRequest
 else:  # loaded by the first command that uses them: the local service, or the client
@@ -37,52 +49,55 @@ else:  # loaded by the first command that uses them: the local service, or the c
     revert_service = lazy("loadbay.service.revert")
     table_service = lazy("loadbay.service.tables")
     template_service = lazy("loadbay.service.templates")
+    views = lazy("loadbay.service.views")
 
 
 class Backend(Protocol):
-    """The operations of the import commands; every record is a dict as the service's."""
+    """The operations of the import commands; every answer is one of the Python client's
+    models (``loadbay.client_models``), which ``loadbay.cli.render`` prints."""
 
-    def run_import(self, request: ImportRequest, progress: Show | None) -> dict[str, Any]:
+    def run_import(self, request: ImportRequest, progress: Show | None) -> Import:
         """Create the import, run it to its end (or its dry-run plan), return it; show
         its progress objects as they come. Ctrl-C: ``RunInterrupted``."""
 
-    def resume(self, import_id: str, progress: Show | None) -> dict[str, Any]:
+    def resume(self, import_id: str, progress: Show | None) -> Import:
         """Go on with an interrupted import from its last committed chunk."""
 
-    def first_errors(self, import_id: str, limit: int = 100) -> list[dict[str, Any]]: ...
+    def first_errors(self, import_id: str, limit: int = 100) -> list[RowError]:
+        """The first ``limit`` errors of the failed rows, in file order."""
 
-    def error_summary(self, import_id: str) -> list[dict[str, Any]]:
+    def error_summary(self, import_id: str) -> list[ErrorGroup]:
         """The errors grouped by table, column and code: count and an example value."""
 
-    def changes(self, import_id: str, limit: int) -> list[dict[str, Any]]:
-        """A dry run's updated rows with their field-level diff."""
+    def changes(self, import_id: str, limit: int) -> list[RowResult]:
+        """A dry run's updated rows with their field-level diff (``RowResult.changes``)."""
 
-    def list_imports(self, limit: int) -> list[dict[str, Any]]: ...
+    def list_imports(self, limit: int) -> list[Import]: ...
 
-    def get_import(self, import_id: str) -> dict[str, Any]: ...
+    def get_import(self, import_id: str) -> Import: ...
 
-    def revert(self, import_id: str, force: bool) -> dict[str, Any]: ...
+    def revert(self, import_id: str, force: bool) -> RevertResult: ...
 
     def write_error_report(self, import_id: str, out: Path) -> int: ...
 
     def export(self, table: str, out: IO[str], fmt: str) -> int: ...
 
-    def tables(self) -> list[dict[str, Any]]: ...
+    def tables(self) -> list[TableInfo]: ...
 
-    def create_table(self, definition: dict[str, Any]) -> dict[str, Any]:
+    def create_table(self, definition: Mapping[str, object]) -> TableInfo:
         """Define a table of one's own (as ``service.tables.create_table``)."""
 
-    def alter_table(self, name: str, columns: list[dict[str, Any]]) -> dict[str, Any]:
+    def alter_table(self, name: str, columns: list[dict[str, object]]) -> TableInfo:
         """Add columns to a table of one's own (as ``service.tables.alter_table``)."""
 
-    def get_template(self, ref: str) -> dict[str, Any]:
-        """A saved template by name or id (as ``service.templates.template_view``)."""
+    def get_template(self, ref: str) -> Template:
+        """A saved template by name or id."""
 
-    def list_templates(self) -> list[dict[str, Any]]: ...
+    def list_templates(self) -> list[Template]: ...
 
-    def delete_template(self, ref: str) -> dict[str, Any]: ...
+    def delete_template(self, ref: str) -> Template: ...
 
-    def save_template(self, import_id: str, name: str, notes: str | None) -> dict[str, Any]:
+    def save_template(self, import_id: str, name: str, notes: str | None) -> Template:
         """Save an import's settings as a new template ``name``."""
 
 
@@ -96,53 +111,55 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 class LocalBackend:
-    """The service layer over this machine's database."""
+    """The service layer over this machine's database; what it returns is turned into the
+    client's models through the API's views (``service.views``), as a server would answer,
+    its messages in the command line's words."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def run_import(self, request: ImportRequest, progress: Show | None) -> dict[str, Any]:
+    def run_import(self, request: ImportRequest, progress: Show | None) -> Import:
         import_id = import_service.create_import(self.ctx, request)
         return self.resume(import_id, progress)
 
-    def resume(self, import_id: str, progress: Show | None) -> dict[str, Any]:
+    def resume(self, import_id: str, progress: Show | None) -> Import:
         try:
-            return import_service.run_import(self.ctx, import_id, listener=progress)
+            found = import_service.run_import(self.ctx, import_id, listener=progress)
         except KeyboardInterrupt as exc:
             raise RunInterrupted(import_id) from exc
+        return Import.of(views.import_view(found, api=False))
 
-    def first_errors(self, import_id: str, limit: int = 100) -> list[dict[str, Any]]:
-        return import_service.first_errors(self.ctx, import_id, limit=limit)
+    def _results(self, import_id: str, outcome: str) -> Iterator[RowResult]:
+        for row in import_service.iter_results(self.ctx, import_id, outcomes=[outcome]):
+            yield RowResult.of(views.result_view(row))
 
-    def error_summary(self, import_id: str) -> list[dict[str, Any]]:
-        return import_service.error_summary(self.ctx, import_id)
-
-    def changes(self, import_id: str, limit: int) -> list[dict[str, Any]]:
-        found = []
-        for result in import_service.iter_results(self.ctx, import_id, outcomes=["updated"]):
-            diff = result.get("diff")
-            if isinstance(diff, str):
-                diff = json.loads(diff)
-            found.append(
-                {
-                    "table": result["table_name"],
-                    "row": result["row"],
-                    "key": result["key"],
-                    "changes": diff or {},
-                }
-            )
+    def first_errors(self, import_id: str, limit: int = 100) -> list[RowError]:
+        found: list[RowError] = []
+        for result in self._results(import_id, "failed"):
+            found.extend(result.row_errors)
             if len(found) >= limit:
                 break
-        return found
+        return found[:limit]
 
-    def list_imports(self, limit: int) -> list[dict[str, Any]]:
-        return import_service.list_imports(self.ctx, limit=limit)
+    def error_summary(self, import_id: str) -> list[ErrorGroup]:
+        found = import_service.error_summary(self.ctx, import_id)
+        return [ErrorGroup.of({**g, "table": g["table_name"]}) for g in found]
 
-    def get_import(self, import_id: str) -> dict[str, Any]:
-        return import_service.get_import(self.ctx, import_id)
+    def changes(self, import_id: str, limit: int) -> list[RowResult]:
+        return list(islice(self._results(import_id, "updated"), limit))
 
-    def revert(self, import_id: str, force: bool) -> dict[str, Any]:
-        return revert_service.revert_import(self.ctx, import_id, force=force)
+    def list_imports(self, limit: int) -> list[Import]:
+        found = import_service.list_imports(self.ctx, limit=limit)
+        return [Import.of(views.import_view(r, api=False)) for r in found]
+
+    def get_import(self, import_id: str) -> Import:
+        found = import_service.get_import(self.ctx, import_id)
+        return Import.of(views.import_view(found, api=False))
+
+    def revert(self, import_id: str, force: bool) -> RevertResult:
+        done = revert_service.revert_import(self.ctx, import_id, force=force)
+        found = Import.of(views.import_view(done["import"], api=False))
+        return RevertResult(found, done["reverted"], done["conflicts"])
 
     def write_error_report(self, import_id: str, out: Path) -> int:
         return import_service.write_error_report(self.ctx, import_id, out)
@@ -150,35 +167,41 @@ class LocalBackend:
     def export(self, table: str, out: IO[str], fmt: str) -> int:
         return table_service.export_table(self.ctx, table, out, fmt)
 
-    def tables(self) -> list[dict[str, Any]]:
-        return table_service.list_tables(self.ctx, self.ctx.tenant)
+    def tables(self) -> list[TableInfo]:
+        return [build(TableInfo, t) for t in table_service.list_tables(self.ctx, self.ctx.tenant)]
 
-    def create_table(self, definition: dict[str, Any]) -> dict[str, Any]:
-        return table_service.create_table(self.ctx, self.ctx.tenant, definition)
+    def create_table(self, definition: Mapping[str, object]) -> TableInfo:
+        return build(TableInfo, table_service.create_table(self.ctx, self.ctx.tenant, definition))
 
-    def alter_table(self, name: str, columns: list[dict[str, Any]]) -> dict[str, Any]:
-        return table_service.alter_table(self.ctx, self.ctx.tenant, name, columns)
+    def alter_table(self, name: str, columns: list[dict[str, object]]) -> TableInfo:
+        found = table_service.alter_table(self.ctx, self.ctx.tenant, name, columns)
+        return build(TableInfo, found)
 
-    def get_template(self, ref: str) -> dict[str, Any]:
-        return template_service.get_template(self.ctx, self.ctx.tenant, ref)
+    def get_template(self, ref: str) -> Template:
+        found = template_service.get_template(self.ctx, self.ctx.tenant, ref)
+        return Template.of(template_view(found))
 
-    def list_templates(self) -> list[dict[str, Any]]:
-        return template_service.all_templates(self.ctx, self.ctx.tenant)
+    def list_templates(self) -> list[Template]:
+        found = template_service.all_templates(self.ctx, self.ctx.tenant)
+        return [Template.of(template_view(t)) for t in found]
 
-    def delete_template(self, ref: str) -> dict[str, Any]:
-        return template_service.delete_template(self.ctx, self.ctx.tenant, ref)
+    def delete_template(self, ref: str) -> Template:
+        found = template_service.delete_template(self.ctx, self.ctx.tenant, ref)
+        return Template.of(template_view(found))
 
-    def save_template(self, import_id: str, name: str, notes: str | None) -> dict[str, Any]:
-        return template_service.save_import(self.ctx, self.ctx.tenant, import_id, name, notes)
+    def save_template(self, import_id: str, name: str, notes: str | None) -> Template:
+        found = template_service.save_import(self.ctx, self.ctx.tenant, import_id, name, notes)
+        return Template.of(template_view(found))
 
 
 class RemoteBackend:
-    """A loadbay server, through the Python client (``loadbay.remote``)."""
+    """A loadbay server, through the Python client (``loadbay.remote``): its models as the
+    server answered them."""
 
     def __init__(self, client: Client) -> None:
         self.client = client
 
-    def run_import(self, request: ImportRequest, progress: Show | None) -> dict[str, Any]:
+    def run_import(self, request: ImportRequest, progress: Show | None) -> Import:
         """Ctrl-C while the server runs it cancels it there (and says so)."""
         created: list[str] = []
         try:
@@ -189,29 +212,29 @@ class RemoteBackend:
             remote.cancel(self.client, created[0])
             raise RunInterrupted(created[0]) from exc
 
-    def resume(self, import_id: str, progress: Show | None) -> dict[str, Any]:
+    def resume(self, import_id: str, progress: Show | None) -> Import:
         raise InvalidOption(
             "imports resume works on this machine's database only: a server's workers take "
             "up its interrupted imports themselves (unset LOADBAY_URL to resume a local one)"
         )
 
-    def first_errors(self, import_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    def first_errors(self, import_id: str, limit: int = 100) -> list[RowError]:
         return remote.first_errors(self.client, import_id, limit)
 
-    def error_summary(self, import_id: str) -> list[dict[str, Any]]:
-        return remote.error_summary(self.client, import_id)
+    def error_summary(self, import_id: str) -> list[ErrorGroup]:
+        return [ErrorGroup.of(g) for g in self.client.error_summary(import_id)]
 
-    def changes(self, import_id: str, limit: int) -> list[dict[str, Any]]:
-        return remote.changes(self.client, import_id, limit)
+    def changes(self, import_id: str, limit: int) -> list[RowResult]:
+        return self.client.results(import_id, outcome="updated", limit=min(limit, 200)).data
 
-    def list_imports(self, limit: int) -> list[dict[str, Any]]:
-        return remote.list_imports(self.client, limit)
+    def list_imports(self, limit: int) -> list[Import]:
+        return self.client.list_imports(limit=min(limit, 200)).data
 
-    def get_import(self, import_id: str) -> dict[str, Any]:
-        return remote.get_import(self.client, import_id)
+    def get_import(self, import_id: str) -> Import:
+        return self.client.get_import(import_id)
 
-    def revert(self, import_id: str, force: bool) -> dict[str, Any]:
-        return remote.revert(self.client, import_id, force)
+    def revert(self, import_id: str, force: bool) -> RevertResult:
+        return self.client.revert(import_id, force=force)
 
     def write_error_report(self, import_id: str, out: Path) -> int:
         return remote.write_error_report(self.client, import_id, out)
@@ -219,26 +242,26 @@ class RemoteBackend:
     def export(self, table: str, out: IO[str], fmt: str) -> int:
         return remote.export(self.client, table, out, fmt)
 
-    def tables(self) -> list[dict[str, Any]]:
-        return remote.tables(self.client)
+    def tables(self) -> list[TableInfo]:
+        return self.client.tables()
 
-    def create_table(self, definition: dict[str, Any]) -> dict[str, Any]:
-        return asdict(self.client.create_table(definition))
+    def create_table(self, definition: Mapping[str, object]) -> TableInfo:
+        return self.client.create_table(definition)
 
-    def alter_table(self, name: str, columns: list[dict[str, Any]]) -> dict[str, Any]:
-        return asdict(self.client.alter_table(name, columns))
+    def alter_table(self, name: str, columns: list[dict[str, object]]) -> TableInfo:
+        return self.client.alter_table(name, columns)
 
-    def get_template(self, ref: str) -> dict[str, Any]:
-        return remote.get_template(self.client, ref)
+    def get_template(self, ref: str) -> Template:
+        return self.client.get_template(ref)
 
-    def list_templates(self) -> list[dict[str, Any]]:
-        return remote.list_templates(self.client)
+    def list_templates(self) -> list[Template]:
+        return list(self.client.iter_templates())
 
-    def delete_template(self, ref: str) -> dict[str, Any]:
-        return remote.delete_template(self.client, ref)
+    def delete_template(self, ref: str) -> Template:
+        return self.client.delete_template(ref)
 
-    def save_template(self, import_id: str, name: str, notes: str | None) -> dict[str, Any]:
-        return remote.save_template(self.client, import_id, name, notes)
+    def save_template(self, import_id: str, name: str, notes: str | None) -> Template:
+        return self.client.save_template(import_id, name, notes)
 
 
 @contextmanager

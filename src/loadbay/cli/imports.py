@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -33,6 +34,7 @@ from loadbay.cli.render import (
     show_revert,
 )
 from loadbay.cli.tables import define_tables
+from loadbay.client_models import Import
 from loadbay.config import Settings
 from loadbay.errors import (
     EXIT_INTERRUPTED,
@@ -246,16 +248,16 @@ def import_(
         if template is not None:
             from loadbay.service.requests import merge_template
 
-            found = backend.get_template(template)
-            fields = merge_template(found, _given(typer_ctx, fields))
-            template_id = str(found["id"])
+            saved = backend.get_template(template)
+            fields = merge_template(asdict(saved), _given(typer_ctx, fields))
+            template_id = saved.id
         request = _request(files, fields, dry_run, notes, template_id)
         if create or alter:
             request = define_tables(backend, Settings.from_env(), request, create, alter)
-        record = _running(
+        found = _running(
             backend, as_json or quiet, lambda show: backend.run_import(request, show), as_json
         )
-        _conclude(backend, record, as_json, report, errors)
+        _conclude(backend, found, as_json, report, errors)
 
 
 #: the option of ``import`` behind each field of a template, and behind each of its options
@@ -325,8 +327,8 @@ def _request(
 
 
 def _running(
-    backend: Backend, quiet: bool, run: Callable[[Show | None], dict[str, Any]], as_json: bool
-) -> dict[str, Any]:
+    backend: Backend, quiet: bool, run: Callable[[Show | None], Import], as_json: bool
+) -> Import:
     """``run`` with its live progress on stderr (a terminal's, unless ``quiet``); on
     Ctrl-C, say what became of the import (exit 130)."""
     try:
@@ -339,26 +341,25 @@ def _running(
 
 def _conclude(
     backend: Backend,
-    record: dict[str, Any],
+    found: Import,
     as_json: bool,
     report: Path | None = None,
     first: int = 20,
 ) -> None:
     """Show a finished import (writing its error report first) and exit with its code:
     its errors grouped (when rows failed), then the ``first`` ones one by one."""
-    failed = bool((record.get("counts") or {}).get("failed"))
-    errors = backend.first_errors(record["id"], first) if first > 0 else []
-    groups = backend.error_summary(record["id"]) if failed else []
+    failed = bool(found.counts.failed)
+    errors = backend.first_errors(found.id, first) if first > 0 else []
+    groups = backend.error_summary(found.id) if failed else []
     if report is not None:
-        backend.write_error_report(record["id"], report)
-    changes = backend.changes(record["id"], limit=100) if record["dry_run"] else []
-    show_import(record, errors, changes, as_json, groups)
-    if record["state"] == "failed" and record.get("error_code"):
-        exc = LoadbayError(record["error"])
-        exc.code = record["error_code"]
+        backend.write_error_report(found.id, report)
+    changes = backend.changes(found.id, limit=100) if found.dry_run else []
+    show_import(found, errors, changes, as_json, groups)
+    if found.state == "failed" and found.error and found.error.get("code"):
+        exc = LoadbayError(found.error.get("message"))
+        exc.code = found.error["code"]
         raise typer.Exit(exit_code_for(exc))
-    counts = record.get("counts") or {}
-    if counts.get("failed"):
+    if failed:
         raise typer.Exit(EXIT_ROW_ERRORS)
 
 
@@ -389,9 +390,9 @@ def imports_show(
 ) -> None:
     """Show one import: its state, counts and first errors."""
     with open_backend(schema, url, token, as_json) as backend:
-        record = backend.get_import(import_id)
+        found = backend.get_import(import_id)
         errors = backend.first_errors(import_id)
-    show_record(record, errors, as_json)
+    show_record(found, errors, as_json)
 
 
 @imports_app.command("resume")
@@ -407,10 +408,10 @@ def imports_resume(
     Local only: with LOADBAY_URL set it refuses (a server's workers resume its imports).
     """
     with open_backend(schema, as_json=as_json) as backend:
-        record = _running(
+        found = _running(
             backend, as_json or quiet, lambda show: backend.resume(import_id, show), as_json
         )
-        _conclude(backend, record, as_json, first=errors)
+        _conclude(backend, found, as_json, first=errors)
 
 
 @app.command()

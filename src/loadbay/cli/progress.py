@@ -6,35 +6,54 @@ locally every one the runner makes, remotely each one the server's event stream 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import NamedTuple
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
-#: what the display is told: a progress object (plus ``state`` for a remote import)
-Show = Callable[[dict[str, Any]], None]
+#: a progress object of a run, as JSON (``Import.progress``; plus ``state`` for a remote
+#: import)
+Snapshot = Mapping[str, object]
+#: what the display is told: each progress object
+Show = Callable[[Snapshot], None]
 
 
-def fields_of(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """What the display shows of a progress object: its text fields, and the bar's
-    completed and total (total None: a bar with no measure, which pulses)."""
-    phase = snapshot.get("phase") or snapshot.get("state") or "starting"
-    percent = snapshot.get("percent")
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+class Fields(NamedTuple):
+    """What the display shows of a progress object: the bar's description, completed and
+    total (None: a bar with no measure, which pulses), and its text columns."""
+
+    description: str
+    completed: float
+    total: float | None
+    percent: str
+    rows: str
+    rate: str
+    eta: str
+
+
+def fields_of(snapshot: Snapshot) -> Fields:
+    """What the display shows of a progress object."""
+    phase = str(snapshot.get("phase") or snapshot.get("state") or "starting")
+    percent = _number(snapshot.get("percent"))
     writing = phase in ("writing", "reporting")
-    rows = snapshot.get("rows_written" if writing else "rows_read") or 0
-    rate = snapshot.get("rows_per_second") or 0
-    eta = snapshot.get("eta_seconds")
-    return {
-        "description": phase,
-        "completed": percent or 0,
-        "total": None if percent is None else 100,
-        "percent": "" if percent is None else f"{percent:5.1f}%",
-        "rows": f"{rows:,} rows" + (" written" if writing else " read"),
-        "rate": f"{rate:,.0f} rows/s" if rate else "",
-        "eta": "" if eta is None else f"ETA {clock(eta)}",
-    }
+    rows = int(_number(snapshot.get("rows_written" if writing else "rows_read")) or 0)
+    rate = _number(snapshot.get("rows_per_second")) or 0
+    eta = _number(snapshot.get("eta_seconds"))
+    return Fields(
+        description=phase,
+        completed=percent or 0,
+        total=None if percent is None else 100,
+        percent="" if percent is None else f"{percent:5.1f}%",
+        rows=f"{rows:,} rows" + (" written" if writing else " read"),
+        rate=f"{rate:,.0f} rows/s" if rate else "",
+        eta="" if eta is None else f"ETA {clock(eta)}",
+    )
 
 
 def clock(seconds: float) -> str:
@@ -64,8 +83,18 @@ def live_progress(enabled: bool, console: Console) -> Iterator[Show | None]:
     ) as bar:
         task = bar.add_task("starting", total=None, percent="", rows="", rate="", eta="")
 
-        def show(snapshot: dict[str, Any]) -> None:
-            bar.update(task, **fields_of(snapshot))
+        def show(snapshot: Snapshot) -> None:
+            f = fields_of(snapshot)
+            bar.update(
+                task,
+                description=f.description,
+                completed=f.completed,
+                total=f.total,
+                percent=f.percent,
+                rows=f.rows,
+                rate=f.rate,
+                eta=f.eta,
+            )
             bar.refresh()  # each object drawn (a phase may end between two auto refreshes)
 
         yield show

@@ -86,11 +86,12 @@ def tokens_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List tokens (never their secrets)."""
+    from loadbay.client_models import Token
     from loadbay.service import auth
     from loadbay.service.views import token_view
 
     with local_context(as_json) as ctx:
-        found = [token_view(t) for t in auth.list_tokens(ctx, tenant)]
+        found = [Token.of(token_view(t)) for t in auth.list_tokens(ctx, tenant)]
     show_tokens(found, as_json)
 
 

@@ -172,7 +172,7 @@ def define_tables(
             f"({', '.join(s.table.name for s in found)})"
         )
     (suggested,) = found
-    existing = {t["name"]: t for t in backend.tables()}
+    existing = {t.name: t for t in backend.tables()}
     if name not in existing:
         if not create:
             raise UnknownTable(f"unknown table {name!r}: --create defines it from the file")
@@ -184,7 +184,7 @@ def define_tables(
             "add the columns the file brings"
         )
     else:
-        have = [c["name"] for c in existing[name]["columns"]]
+        have = [str(c["name"]) for c in existing[name].columns]
         added = table_service.new_columns(have, suggested.table)
         if added:
             backend.alter_table(name, added)
