@@ -34,9 +34,9 @@ def _upload_files(ctx: Context) -> list[str]:
 
 
 def test_records_and_their_import_are_committed_together(ctx: Context, leases: Leases) -> None:
-    status, found = bulk.bulk_records(ctx, leases, "default", "companies", RECORDS)
-    assert status == 200
-    assert [r["outcome"] for r in found["results"]] == ["created", "created"]
+    found = bulk.bulk_records(ctx, leases, "default", "companies", RECORDS)
+    assert not found.failed
+    assert [r["outcome"] for r in found.results] == ["created", "created"]
     assert _count(ctx, system.uploads) == 1
     assert _count(ctx, system.imports) == 1
     assert len(_upload_files(ctx)) == 1
@@ -55,3 +55,16 @@ def test_an_import_that_cannot_be_recorded_leaves_no_upload(
     assert _count(ctx, system.uploads) == 0  # not an orphan upload row
     assert _upload_files(ctx) == []  # nor its file
     assert _count(ctx, system.imports) == 0
+
+
+def test_the_answer_says_whether_a_record_failed_not_how_http_says_it(
+    ctx: Context, leases: Leases
+) -> None:
+    found = bulk.bulk_records(ctx, leases, "default", "companies", [*RECORDS, {"nope": 1}])
+    assert found.failed  # the API answers 207 (api/routes/tables)
+    assert [r["outcome"] for r in found.results] == ["created", "created", "failed"]
+    assert found.as_json() == {
+        "import_id": found.import_id,
+        "results": found.results,
+        "warnings": found.warnings,
+    }

@@ -36,11 +36,11 @@ def statements(ctx: Context) -> Iterator[list[str]]:
 def bulk(ctx: Context) -> str:
     leases = open_leases(ctx.settings)
     try:
-        status, body = bulk_records(ctx, leases, ctx.tenant, "companies", RECORDS)
+        answer = bulk_records(ctx, leases, ctx.tenant, "companies", RECORDS)
     finally:
         leases.close()
-    assert status == 200
-    return str(body["import_id"])
+    assert not answer.failed
+    return answer.import_id
 
 
 def webhook_statements(seen: list[str]) -> list[str]:

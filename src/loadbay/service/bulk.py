@@ -8,8 +8,8 @@ its row results are the answer, in request order.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from loadbay.errors import (
     InvalidOption,
@@ -33,6 +33,26 @@ from loadbay.store.engine import reading, statements_alone
 from loadbay.store.records_sql import expansions, records_by_ids
 
 APPLIED = ("created", "updated", "unchanged", "deleted")
+
+
+@dataclass(frozen=True)
+class BulkAnswer:
+    """What a bulk request did: its import, one result per record in request order
+    (``ref``, ``row``, ``outcome``, ``id``, ``errors``; ``record`` when asked for), and
+    the warnings of reading them. The adapter says it its own way (the API: 200, or 207
+    when ``failed``)."""
+
+    import_id: str
+    results: list[dict[str, object]]
+    warnings: list[str]
+
+    @property
+    def failed(self) -> bool:
+        """Whether some record failed (was neither written nor found unchanged)."""
+        return any(r["outcome"] not in APPLIED for r in self.results)
+
+    def as_json(self) -> dict[str, object]:
+        return {"import_id": self.import_id, "results": self.results, "warnings": self.warnings}
 
 
 def _check(ctx: Context, tenant: str, table: str, records: object, fields: list[str] | None) -> int:
@@ -69,10 +89,10 @@ def bulk_records(
     lock_timeout: float | None = None,
     expand: Sequence[str] = (),
     actor: Actor = CLI,
-) -> tuple[int, dict[str, Any]]:
-    """(200 when every record succeeded else 207, ``{"import_id", "results": [...],
-    "warnings": [...]}``). Strict (all or nothing): any failed record writes none, and
-    the answer is the ``row_errors`` problem (RowsFailed) with every error and result."""
+) -> BulkAnswer:
+    """Each record's result (``BulkAnswer``). Strict (all or nothing): any failed record
+    writes none, and the answer is the ``row_errors`` problem (RowsFailed) with every
+    error and result."""
     _check(ctx, tenant, table, records, fields)
     write_mode = parse_choice(Mode, mode, "mode")
     handling = parse_choice(ErrorHandling, error_handling, "error_handling")
@@ -98,43 +118,52 @@ def bulk_records(
     with ctx.engine.connect() as conn, statements_alone(reading(conn)).begin():
         rows = list(imports_sql.iter_results(conn, import_id, stream=False))  # bulk_max at most
     results = [_result(r) for r in sorted(rows, key=lambda r: int(r["row"]))]
-    answer = {"import_id": import_id, "results": results, "warnings": record["warnings"]}
+    answer = BulkAnswer(import_id, results, list(record["warnings"] or []))
     if code == RowsFailed.code and handling is ErrorHandling.STRICT:  # nothing was written
         raise RowsFailed(
             str(record["error"]),
-            errors=[e for r in results for e in r["errors"]],
-            **answer,
+            errors=[e for r in answer.results for e in _listed(r["errors"])],
+            **answer.as_json(),
         )
     if return_records:
-        _attach_records(ctx, tenant, table, results, fields, expanded)
-    failed = any(r["outcome"] not in APPLIED for r in results)
-    return (207 if failed else 200), answer
+        _attach_records(ctx, tenant, table, answer.results, fields, expanded)
+    return answer
 
 
-def _result(row: dict[str, Any]) -> dict[str, Any]:
+def _result(row: Mapping[str, object]) -> dict[str, object]:
+    """A row of ``imports_sql.iter_results`` as the answer gives it."""
+    number, record_id, errors = _int(row["row"]), row.get("record_id"), row.get("errors")
     return {
         "ref": row.get("ref"),
-        "row": int(row["row"]),
+        "row": number,
         "outcome": row["outcome"],
-        "id": None if row.get("record_id") is None else int(row["record_id"]),
-        "errors": [error_object(e, int(row["row"])) for e in row.get("errors") or []],
+        "id": None if record_id is None else _int(record_id),
+        "errors": [error_object(e, number) for e in _listed(errors) if isinstance(e, Mapping)],
     }
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else int(str(value))
+
+
+def _listed(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
 
 
 def _attach_records(
     ctx: Context,
     tenant: str,
     table: str,
-    results: list[dict[str, Any]],
+    results: list[dict[str, object]],
     fields: list[str] | None,
     expand: Sequence[Column] = (),
 ) -> None:
-    ids = [r["id"] for r in results if r["id"] is not None and r["outcome"] != "deleted"]
+    ids = [i for r in results if isinstance(i := r["id"], int) and r["outcome"] != "deleted"]
     catalog = ctx.catalog_for(tenant)
     with ctx.engine.connect() as conn, reading(conn).begin():
         found = records_by_ids(conn, catalog, catalog.get(table), tenant, ids, expand)
     for result in results:
-        stored = found.get(result["id"]) if result["id"] is not None else None
+        stored = found.get(result["id"]) if isinstance(result["id"], int) else None
         if stored is not None and fields:
             stored = {k: stored[k] for k in [RECORD_ID, *fields] if k in stored}
         result["record"] = stored

@@ -153,7 +153,7 @@ def bulk_records(
     with ``error_handling: strict``, all or nothing (422 ``row_errors`` if any fails)."""
     forms.check_text(body.records, "records")
     chosen = names_of(fields) or None
-    status, found = bulk.bulk_records(
+    answer = bulk.bulk_records(
         svc.ctx,
         svc.leases,
         principal.tenant,
@@ -167,4 +167,4 @@ def bulk_records(
         expand=names_of(expand),
         actor=principal.actor,
     )
-    return JSONResponse(found, status_code=status)
+    return JSONResponse(answer.as_json(), status_code=207 if answer.failed else 200)
