@@ -14,7 +14,7 @@ def test_a_name_too_long_for_its_column_is_refused(ctx: Context) -> None:
     """The command line reaches the service without the API's schema in front."""
     with pytest.raises(InvalidOption, match="200 characters at most"):
         templates.create_template(ctx, "t", {"name": "x" * 201})
-    assert templates.create_template(ctx, "t", {"name": "x" * 200})["name"] == "x" * 200
+    assert templates.create_template(ctx, "t", {"name": "x" * 200}).name == "x" * 200
 
 
 def test_the_given_fields_win_and_maps_merge_key_by_key() -> None:

@@ -199,22 +199,22 @@ def test_the_columns_choices_saved_as_a_template_and_applied(ctx: Context) -> No
         dry_run=True,
     )
     saved = web_support.save_template(ctx, ctx.tenant, spec, "  people, lenient ")
-    assert saved["name"] == "people, lenient" and saved["tables"] == ["people"]
-    assert saved["mapping"] == {"E-mail adress": "email", "last_name": ""}
-    assert saved["options"]["empty"] == "clear" and saved["options"]["decimal_comma"] is True
-    choices = web_support.choices_of_template(ctx, ctx.tenant, saved["id"])
+    assert saved.name == "people, lenient" and saved.tables == ("people",)
+    assert saved.mapping == {"E-mail adress": "email", "last_name": ""}
+    assert saved.options["empty"] == "clear" and saved.options["decimal_comma"] is True
+    choices = web_support.choices_of_template(ctx, ctx.tenant, saved.id)
     assert choices["mode"] == "create" and choices["error_handling"] == "lenient"
     assert choices["mapping"] == {"E-mail adress": "email", "last_name": ""}
     assert choices["constants"] == {"title": "Guest"}
     assert choices["empty"] == "clear" and choices["date_formats"] == ["%d/%m/%Y"]
-    assert [t["name"] for t in web_support.templates_for(ctx, ctx.tenant, "people")] == [
+    assert [t.name for t in web_support.templates_for(ctx, ctx.tenant, "people")] == [
         "people, lenient"
     ]
     assert web_support.templates_for(ctx, ctx.tenant, "companies") == []
     with pytest.raises(InvalidOption, match="needs a name"):
         web_support.save_template(ctx, ctx.tenant, spec, " ")
     with pytest.raises(NotFound):
-        web_support.choices_of_template(ctx, "other", saved["id"])
+        web_support.choices_of_template(ctx, "other", saved.id)
 
 
 def test_a_tenants_own_table_is_previewed_and_its_errors_placed(

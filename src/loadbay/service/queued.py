@@ -146,7 +146,7 @@ def with_template(ctx: Context, tenant: str, spec: ImportSpec) -> ImportSpec:
     assert spec.template_id is not None
     with ctx.engine.connect() as conn, reading(conn).begin():
         template = templates_sql.get_template(conn, tenant, spec.template_id)
-    merged = merge_template(template, _given_fields(spec))
+    merged = merge_template(template.fields(), _given_fields(spec))
     return dataclasses.replace(
         spec,
         table=None,
@@ -157,7 +157,7 @@ def with_template(ctx: Context, tenant: str, spec: ImportSpec) -> ImportSpec:
         mapping=dict(merged["mapping"] or {}),
         constants=dict(merged["constants"] or {}),
         options=dict(merged["options"] or {}),
-        template_id=str(template["id"]),
+        template_id=template.id,
     )
 
 

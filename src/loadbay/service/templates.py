@@ -10,9 +10,9 @@ addressed by id, or by name.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
 
+from loadbay.domain.templates import Template, TemplatePage
 from loadbay.errors import InvalidCharacter, InvalidOption, UnknownTable
 from loadbay.pipeline.choices import IMPORT_OPTIONS, SOURCE_OPTIONS
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
@@ -20,7 +20,6 @@ from loadbay.service.context import Context
 from loadbay.service.imports import get_import
 from loadbay.service.pages import check_limit, decode_cursor, encode_cursor
 from loadbay.service.requests import TEMPLATE_FIELDS, ImportRequest, parse_choice
-from loadbay.service.views import iso
 from loadbay.store import templates_sql
 from loadbay.store.engine import reading
 from loadbay.store.imports_sql import now
@@ -29,24 +28,7 @@ from loadbay.store.imports_sql import now
 EDITABLE = ("name", *TEMPLATE_FIELDS, "notes")
 
 
-def template_view(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "id": record["id"],
-        "name": record["name"],
-        "tables": list(record["tables"] or []),
-        "mode": record["mode"],
-        "error_handling": record["error_handling"],
-        "key": list(record["key"] or []),
-        "mapping": dict(record["mapping"] or {}),
-        "constants": dict(record["constants"] or {}),
-        "options": dict(record["options"] or {}),
-        "notes": record["notes"],
-        "created_at": iso(record["created_at"]),
-        "updated_at": iso(record["updated_at"]),
-    }
-
-
-def _name(value: Any) -> str:
+def _name(value: object) -> str:
     name = str(value or "").strip()
     if not name:
         raise InvalidOption("a template needs a name", field="name")
@@ -57,17 +39,35 @@ def _name(value: Any) -> str:
     return name
 
 
-def _tables(ctx: Context, tenant: str, tables: Sequence[str]) -> list[str]:
+def _list(value: object, field: str) -> list[object]:
+    """A list field's value (None: empty)."""
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        raise InvalidOption(f"{field} is a list, not {value!r}", field=field)
+    return list(value)
+
+
+def _object(value: object, field: str) -> dict[str, object]:
+    """An object field's value (None: empty)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidOption(f"{field} is an object, not {value!r}", field=field)
+    return {str(k): v for k, v in value.items()}
+
+
+def _tables(ctx: Context, tenant: str, tables: list[object]) -> list[str]:
     catalog = ctx.catalog_for(tenant)
     for name in tables:
         try:
-            catalog.get(name)
+            catalog.get(str(name))
         except UnknownTable:
             raise InvalidOption(f"table {name!r} does not exist", field="tables") from None
-    return list(tables)
+    return [str(t) for t in tables]
 
 
-def _options(options: Mapping[str, Any]) -> dict[str, Any]:
+def _options(options: dict[str, object]) -> dict[str, object]:
     allowed = SOURCE_OPTIONS + IMPORT_OPTIONS
     unknown = sorted(set(options) - set(allowed))
     if unknown:
@@ -80,7 +80,7 @@ def _options(options: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
 
 
-def _no_nul(name: str, value: Any) -> None:
+def _no_nul(name: str, value: object) -> None:
     """InvalidCharacter for a NUL anywhere in ``value`` (PostgreSQL cannot store one)."""
     if isinstance(value, str) and "\x00" in value:
         raise InvalidCharacter(f"{name} holds a NUL character", field=name)
@@ -93,9 +93,9 @@ def _no_nul(name: str, value: Any) -> None:
             _no_nul(name, item)
 
 
-def _checked(ctx: Context, tenant: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+def _checked(ctx: Context, tenant: str, fields: Mapping[str, object]) -> dict[str, object]:
     """The given fields of a template, checked and in their stored form."""
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     for name, value in fields.items():
         if name not in EDITABLE:
             raise InvalidOption(f"{name!r} is not a field of a template", field=name)
@@ -103,54 +103,56 @@ def _checked(ctx: Context, tenant: str, fields: Mapping[str, Any]) -> dict[str, 
         if name == "name":
             value = _name(value)
         elif name == "tables":
-            value = _tables(ctx, tenant, value or [])
+            value = _tables(ctx, tenant, _list(value, name))
         elif name == "mode" and value is not None:
             value = parse_choice(Mode, value, "mode").value
         elif name == "error_handling" and value is not None:
             value = parse_choice(ErrorHandling, value, "error_handling").value
         elif name == "options":
-            value = _options(value or {})
+            value = _options(_object(value, name))
         elif name == "key":
-            value = [str(k) for k in value or []]
+            value = [str(k) for k in _list(value, name)]
         elif name in ("mapping", "constants"):
-            value = {str(k): v for k, v in (value or {}).items()}
+            value = _object(value, name)
         values[name] = value
     return values
 
 
-def create_template(ctx: Context, tenant: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+def create_template(ctx: Context, tenant: str, fields: Mapping[str, object]) -> Template:
     """Save a template (InvalidOption: a field not valid; Conflict: the name is taken)."""
     values = _checked(ctx, tenant, {"name": fields.get("name"), **fields})
     moment = now()
-    record = {
-        "tables": [],
-        "mode": None,
-        "error_handling": None,
-        "key": [],
-        "mapping": {},
-        "constants": {},
-        "options": {},
-        "notes": None,
-        **values,
-        "id": "tpl_" + secrets.token_hex(8),
-        "tenant_id": tenant,
-        "created_at": moment,
-        "updated_at": moment,
-    }
+    template = Template.from_row(
+        {
+            "tables": [],
+            "mode": None,
+            "error_handling": None,
+            "key": [],
+            "mapping": {},
+            "constants": {},
+            "options": {},
+            "notes": None,
+            **values,
+            "id": "tpl_" + secrets.token_hex(8),
+            "tenant_id": tenant,
+            "created_at": moment,
+            "updated_at": moment,
+        }
+    )
     with ctx.engine.begin() as conn:
-        templates_sql.insert_template(conn, record)
-    return template_view(record)
+        templates_sql.insert_template(conn, template)
+    return template
 
 
-def get_template(ctx: Context, tenant: str, ref: str) -> dict[str, Any]:
+def get_template(ctx: Context, tenant: str, ref: str) -> Template:
     """The tenant's template by id or name (NotFound: none, or another tenant's)."""
     with ctx.engine.connect() as conn, reading(conn).begin():
-        return template_view(templates_sql.get_template(conn, tenant, ref))
+        return templates_sql.get_template(conn, tenant, ref)
 
 
 def list_templates(
     ctx: Context, tenant: str, limit: int = 50, cursor: str | None = None
-) -> dict[str, Any]:
+) -> TemplatePage:
     """The tenant's templates by name, a page at a time (follow ``next_cursor``)."""
     check_limit(limit)
     after = str(decode_cursor(cursor, 1)[0]) if cursor else None
@@ -158,49 +160,44 @@ def list_templates(
         rows = templates_sql.page_templates(conn, tenant, limit, after)
     more = len(rows) > limit
     rows = rows[:limit]
-    return {
-        "data": [template_view(r) for r in rows],
-        "next_cursor": encode_cursor([rows[-1]["name"]]) if more and rows else None,
-    }
+    return TemplatePage(tuple(rows), encode_cursor([rows[-1].name]) if more and rows else None)
 
 
-def all_templates(ctx: Context, tenant: str) -> list[dict[str, Any]]:
+def all_templates(ctx: Context, tenant: str) -> list[Template]:
     """Every template of the tenant, by name (the command line's list)."""
-    found: list[dict[str, Any]] = []
+    found: list[Template] = []
     cursor = None
     while True:
         page = list_templates(ctx, tenant, 200, cursor)
-        found += page["data"]
-        cursor = page["next_cursor"]
+        found += page.data
+        cursor = page.next_cursor
         if cursor is None:
             return found
 
 
-def update_template(
-    ctx: Context, tenant: str, ref: str, changes: Mapping[str, Any]
-) -> dict[str, Any]:
+def update_template(ctx: Context, tenant: str, ref: str, changes: Mapping[str, object]) -> Template:
     """Change the given fields only (a field given as null clears it)."""
     values = _checked(ctx, tenant, changes)
     with ctx.engine.begin() as conn:
         found = templates_sql.get_template(conn, tenant, ref)
         if values:
             values["updated_at"] = now()
-            templates_sql.update_template(conn, tenant, found["id"], values)
-        return template_view(templates_sql.get_template(conn, tenant, found["id"]))
+            templates_sql.update_template(conn, tenant, found.id, values)
+        return templates_sql.get_template(conn, tenant, found.id)
 
 
-def delete_template(ctx: Context, tenant: str, ref: str) -> dict[str, Any]:
+def delete_template(ctx: Context, tenant: str, ref: str) -> Template:
     """Delete a template; imports made from it keep its id. The template as it was."""
     with ctx.engine.begin() as conn:
         found = templates_sql.get_template(conn, tenant, ref)
-        templates_sql.delete_template(conn, tenant, found["id"])
-    return template_view(found)
+        templates_sql.delete_template(conn, tenant, found.id)
+    return found
 
 
-def fields_of_request(request: ImportRequest) -> dict[str, Any]:
+def fields_of_request(request: ImportRequest) -> dict[str, object]:
     """What a template keeps of an import's request."""
     first = request.sources[0]
-    options: dict[str, Any] = {k: getattr(first, k) for k in SOURCE_OPTIONS}
+    options: dict[str, object] = {k: getattr(first, k) for k in SOURCE_OPTIONS}
     options.update({k: getattr(request, k) for k in IMPORT_OPTIONS})
     options["empty"] = request.empty.value
     options["date_formats"] = list(request.date_formats) or None
@@ -220,7 +217,7 @@ def fields_of_request(request: ImportRequest) -> dict[str, Any]:
 
 def save_import(
     ctx: Context, tenant: str, import_id: str, name: str | None, notes: str | None = None
-) -> dict[str, Any]:
+) -> Template:
     """Save an import's tables, mode, error handling, key, mapping, constants and
     options as a new template ``name``."""
     request = ImportRequest.from_json(get_import(ctx, import_id, tenant)["request"])

@@ -12,11 +12,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import anyio.to_thread
 import polars as pl
 
+from loadbay.domain.templates import Template
 from loadbay.domain.uploads import Upload
 from loadbay.errors import InvalidOption, Unauthorized
 from loadbay.pipeline.choices import IMPORT_OPTIONS
@@ -52,6 +53,24 @@ GROUPS = 100
 SCAN_ROWS = 10_000
 #: (file position, row number, file column) → the cell's new text
 Edits = Mapping[tuple[int, int, str], str]
+
+
+class PreviewColumn(TypedDict):
+    """A file column in the columns step: its first values, the suggested table column
+    (None: none), how it was found (EXACT, NORMALISED, FUZZY) and how sure (0..1)."""
+
+    name: str
+    values: list[str]
+    target: str | None
+    how: str | None
+    sure: float
+
+
+class Preview(TypedDict):
+    """The columns step's start: the file columns, and the required ones nothing maps."""
+
+    columns: list[PreviewColumn]
+    unmapped_required: list[str]
 
 
 def principal_of_token_id(ctx: Context, token_id: str) -> Principal:
@@ -98,7 +117,7 @@ def _first_rows(upload: Upload, rows: int) -> pl.DataFrame:
 
 def column_preview(
     ctx: Context, tenant: str, upload_ids: Sequence[str], table_name: str
-) -> dict[str, Any]:
+) -> Preview:
     """The columns of the uploads (in file order, each once) with their first values and
     suggested targets; the table's required columns that nothing maps."""
     table = ctx.catalog_for(tenant).get(table_name)
@@ -110,7 +129,7 @@ def column_preview(
                 cells = ["" if v is None else str(v) for v in frame[name].to_list()]
                 values.setdefault(name, []).extend(cells)
     suggestions = suggest(list(values), table)
-    columns = []
+    columns: list[PreviewColumn] = []
     for name, cells in values.items():
         target, how, sure = suggestions.get(name, (None, None, 0.0))
         columns.append(
@@ -135,7 +154,7 @@ def unmapped_required(table: Table, suggestions: dict[str, tuple[str, str, float
     return [c for c in required_columns(table) if c not in mapped]
 
 
-def error_groups(ctx: Context, tenant: str, import_id: str) -> list[dict[str, Any]]:
+def error_groups(ctx: Context, tenant: str, import_id: str) -> list[dict[str, object]]:
     """The errors grouped by table, column and code, most frequent first (one GROUP BY
     over the import's errors, whatever its size): count, a message and a value."""
     return [
@@ -153,9 +172,9 @@ def error_groups(ctx: Context, tenant: str, import_id: str) -> list[dict[str, An
 
 def _source_rows(
     request: ImportRequest, wanted: dict[int, set[int]]
-) -> dict[tuple[int, int], dict[str, Any]]:
+) -> dict[tuple[int, int], dict[str, object]]:
     """The cells of the wanted rows (file position → row numbers) as they were read."""
-    found: dict[tuple[int, int], dict[str, Any]] = {}
+    found: dict[tuple[int, int], dict[str, object]] = {}
     for src, source in enumerate(request.sources):
         rows = wanted.get(src)
         if not rows:
@@ -179,7 +198,7 @@ def _past(frame: pl.DataFrame, row: int) -> bool:
 
 def failed_rows(
     ctx: Context, tenant: str, import_id: str, limit: int = 20, cursor: str | None = None
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """A page of failed rows: each with its cells as in the file and its errors by column
     (``headers``: the file columns of the page, in file order)."""
     page = results_page(ctx, tenant, import_id, limit, cursor, "failed")
@@ -202,11 +221,19 @@ def failed_rows(
 
 
 def _placed(
-    ctx: Context, tenant: str, request: ImportRequest, row: dict[str, Any], headers: list[str]
-) -> dict[str, Any]:
+    ctx: Context,
+    tenant: str,
+    request: ImportRequest,
+    row: Mapping[str, object],
+    headers: list[str],
+) -> dict[str, object]:
     """A failed row with its errors placed on the file column they came from
     (``by_header``); errors of no file column (a constant, a missing column) in ``other``."""
-    source = request.sources[row["file"]] if row["file"] < len(request.sources) else None
+    file = row["file"]
+    errors = cast("list[dict[str, Any]]", row["errors"])
+    source = (
+        request.sources[file] if isinstance(file, int) and file < len(request.sources) else None
+    )
     sources: dict[str, str] = {}
     if source is not None and source.table and headers:
         explicit = {k: v for k, v in request.mapping.items() if k in headers}
@@ -214,7 +241,7 @@ def _placed(
         sources = map_columns(headers, table, MappingOptions(explicit=explicit)).sources
     by_header: dict[str, list[str]] = {}
     other: list[str] = []
-    for error in row["errors"]:
+    for error in errors:
         header = sources.get(error["column"] or "")
         if header is None:
             other.append(f"{error['column'] or 'row'}: {error['message']}")
@@ -321,9 +348,9 @@ async def fix_cells(
     return _spec_again(record["request"], tuple(upload_ids), note)
 
 
-def _spec_again(stored: dict[str, Any], upload_ids: tuple[str, ...], note: str) -> ImportSpec:
+def _spec_again(stored: Mapping[str, object], upload_ids: tuple[str, ...], note: str) -> ImportSpec:
     """A dry run of new CSV uploads with the choices of an import (its stored request)."""
-    request = ImportRequest.from_json(stored)
+    request = ImportRequest.from_json(dict(stored))
     options = {k: stored[k] for k in IMPORT_OPTIONS if stored.get(k) not in (None, (), [])}
     options.update(format="csv", delimiter=",", encoding="utf-8")
     return ImportSpec(
@@ -340,25 +367,29 @@ def _spec_again(stored: dict[str, Any], upload_ids: tuple[str, ...], note: str) 
     )
 
 
-def save_template(ctx: Context, tenant: str, spec: ImportSpec, name: str) -> dict[str, Any]:
+def save_template(ctx: Context, tenant: str, spec: ImportSpec, name: str) -> Template:
     """The choices of an import not made yet (``spec``: as the columns step would submit
     it) saved as a template ``name`` (the checks of an import's, then of a template's)."""
     request = build_request(ctx, tenant, spec)
     return create_template(ctx, tenant, {**fields_of_request(request), "name": name})
 
 
-def choices_of_template(ctx: Context, tenant: str, ref: str) -> dict[str, Any]:
+def choices_of_template(ctx: Context, tenant: str, ref: str) -> dict[str, object]:
     """A template's choices named as an import's request (mode, key, mapping, constants,
     and its options at the top: empty, date_formats…), for the columns step to start
     from."""
     found = get_template(ctx, tenant, ref)
     return {
-        **found["options"],
-        **{k: found[k] for k in ("mode", "error_handling", "key", "mapping", "constants")},
-        "template_id": found["id"],
+        **found.options,
+        "mode": found.mode,
+        "error_handling": found.error_handling,
+        "key": list(found.key),
+        "mapping": dict(found.mapping),
+        "constants": dict(found.constants),
+        "template_id": found.id,
     }
 
 
-def templates_for(ctx: Context, tenant: str, table: str) -> list[dict[str, Any]]:
+def templates_for(ctx: Context, tenant: str, table: str) -> list[Template]:
     """The tenant's templates that fit an import into ``table`` (or name no table)."""
-    return [t for t in all_templates(ctx, tenant) if not t["tables"] or t["tables"] == [table]]
+    return [t for t in all_templates(ctx, tenant) if t.fits(table)]

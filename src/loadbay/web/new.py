@@ -154,5 +154,5 @@ async def save_template(request: Request, user: Writer) -> Response:
         str(form.get("template_name") or ""),
     )
     pairs = [("table", spec.table or ""), *(("upload", u) for u in spec.upload_ids)]
-    query = urlencode([*pairs, ("template", saved["id"]), ("saved", saved["name"])])
+    query = urlencode([*pairs, ("template", saved.id), ("saved", saved.name)])
     return see_other(f"/new/columns?{query}")

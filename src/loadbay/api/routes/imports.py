@@ -27,6 +27,7 @@ from loadbay.api.schemas import (
     StartRequest,
     Template,
 )
+from loadbay.domain.templates import template_view
 from loadbay.errors import InvalidOption
 from loadbay.service import pages, queued, templates, uploads
 from loadbay.service.idempotency import fingerprint
@@ -344,4 +345,5 @@ def save_as_template(
     """Save this import's tables, mode, error handling, key, mapping, constants and
     options as a new template ``name``."""
     body = body or ImportAsTemplate()
-    return templates.save_import(svc.ctx, principal.tenant, import_id, body.name, body.notes)
+    found = templates.save_import(svc.ctx, principal.tenant, import_id, body.name, body.notes)
+    return template_view(found)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
@@ -11,13 +11,14 @@ from loadbay.api.deps import Reader, Svc, Writer
 from loadbay.api.openapi import errors
 from loadbay.api.routes.imports import text_of
 from loadbay.api.schemas import Template, TemplateCreate, TemplatePage, TemplateUpdate
+from loadbay.domain.templates import page_view, template_view
 from loadbay.errors import InvalidOption
 from loadbay.service import templates
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 
 
-def fields_of(body: TemplateCreate | TemplateUpdate) -> dict[str, Any]:
+def fields_of(body: TemplateCreate | TemplateUpdate) -> dict[str, object]:
     """The fields the body gave, as the service names them (``table`` is one of ``tables``)."""
     fields = body.model_dump(exclude_unset=True)
     table = fields.pop("table", None)
@@ -35,11 +36,12 @@ def fields_of(body: TemplateCreate | TemplateUpdate) -> dict[str, Any]:
 @router.post(
     "", status_code=201, response_model=Template, responses=errors(401, 403, 409, 422, 429)
 )
-async def create_template(body: TemplateCreate, principal: Writer, svc: Svc) -> dict[str, Any]:
+async def create_template(body: TemplateCreate, principal: Writer, svc: Svc) -> dict[str, object]:
     """Save a template: an import naming it (``template_id``) takes its fields as defaults."""
-    return await run_in_threadpool(
+    found = await run_in_threadpool(
         templates.create_template, svc.ctx, principal.tenant, fields_of(body)
     )
+    return template_view(found)
 
 
 @router.get("", response_model=TemplatePage, responses=errors(401, 403, 422, 429))
@@ -48,15 +50,15 @@ def list_templates(
     svc: Svc,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The tenant's templates by name, a page at a time (follow ``next_cursor``)."""
-    return templates.list_templates(svc.ctx, principal.tenant, limit, cursor)
+    return page_view(templates.list_templates(svc.ctx, principal.tenant, limit, cursor))
 
 
 @router.get("/{template_id}", response_model=Template, responses=errors(401, 403, 404, 429))
-def get_template(template_id: str, principal: Reader, svc: Svc) -> dict[str, Any]:
+def get_template(template_id: str, principal: Reader, svc: Svc) -> dict[str, object]:
     """One template, by id (or by name)."""
-    return templates.get_template(svc.ctx, principal.tenant, template_id)
+    return template_view(templates.get_template(svc.ctx, principal.tenant, template_id))
 
 
 @router.patch(
@@ -64,14 +66,15 @@ def get_template(template_id: str, principal: Reader, svc: Svc) -> dict[str, Any
 )
 async def update_template(
     template_id: str, body: TemplateUpdate, principal: Writer, svc: Svc
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Change the fields given (the others stay); a field given as null clears it."""
-    return await run_in_threadpool(
+    found = await run_in_threadpool(
         templates.update_template, svc.ctx, principal.tenant, template_id, fields_of(body)
     )
+    return template_view(found)
 
 
 @router.delete("/{template_id}", response_model=Template, responses=errors(401, 403, 404, 429))
-def delete_template(template_id: str, principal: Writer, svc: Svc) -> dict[str, Any]:
+def delete_template(template_id: str, principal: Writer, svc: Svc) -> dict[str, object]:
     """Delete a template (imports made from it keep its id)."""
-    return templates.delete_template(svc.ctx, principal.tenant, template_id)
+    return template_view(templates.delete_template(svc.ctx, principal.tenant, template_id))
