@@ -3,9 +3,10 @@
 Bad rows are recorded as they are found (their errors and a ``failed`` result are
 committed with the batch), good rows go to the staging table of their (file, table) part:
 through the import's connection, or on SQLite with a database file into the import's stage
-file through its own writer (``store/scratch.py``), attached to the connection once the
-ingest is over. Memory holds two batches at a time: one being written while the next is
-read and validated (``Stager``).
+file through its own writer, attached to the connection once the ingest is over
+(``scratch.stage_file``, a session context manager the ingest enters outside any
+transaction). Each batch is staged in a transaction of the ingest's own. Memory holds two
+batches at a time: one being written while the next is read and validated (``Stager``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from loadbay.store import system
 from loadbay.store.dialect import dialect_of
 from loadbay.store.imports_sql import insert_frame
 from loadbay.store.references import missing_values, reference_words
-from loadbay.store.scratch import attach_stage, open_stage
+from loadbay.store.scratch import stage_file
 from loadbay.store.staging import (
     Target,
     add_stage_columns,
@@ -195,16 +196,12 @@ class Ingest:
         self.count = ByteCount()  # of the file being read
 
     def run(self) -> list[Part]:
-        writer = open_stage(self.conn, self.import_id)
-        if writer is not None:
-            self.target, self.stage_prefix = writer, writer.prefix
-        try:
+        """Stage every file; the parts. Called outside a transaction (the stage file is
+        attached to the connection between two)."""
+        with stage_file(self.conn, self.import_id) as writer:
+            if writer is not None:  # attached once closed: the ingest's end
+                self.target, self.stage_prefix = writer, writer.prefix
             self._stage_all()
-        finally:
-            if writer is not None:
-                writer.close()
-        if writer is not None:  # closed: now the connection may open the file
-            attach_stage(self.conn, writer.path)
         if self.record_failures and self.tenant is not None:
             self._check_rejected(self.tenant)
         for part in self.parts.values():

@@ -54,7 +54,7 @@ from loadbay.store.dialect import dialect_of
 from loadbay.store.locks import lock_holder, table_locks
 from loadbay.store.plan_sql import Plan, PlanSpec, build_plan
 from loadbay.store.scratch import Scratch, attach_scratch
-from loadbay.store.staging import is_reused, staged_rows
+from loadbay.store.staging import is_reused, release_tables, staged_rows
 from loadbay.store.write_sql import (
     PlanSummary,
     collect_diffs,
@@ -191,7 +191,11 @@ class ImportRunner:
             parts = [Part.from_json(p, self.catalog) for p in checkpoint["parts"]]
             stamp = stamp_value(conn, checkpoint["stamp"])
             # a stage the connection keeps is never the one of an earlier run
-            if any(is_reused(p.stage) or staged_rows(conn, p.stage) != p.staged for p in parts):
+            with conn.begin():
+                lost = any(
+                    is_reused(p.stage) or staged_rows(conn, p.stage) != p.staged for p in parts
+                )
+            if lost:
                 self.tracker.enter(phases.READING)
                 self._stage_again(conn, request, parts)
         else:
@@ -554,7 +558,11 @@ class ImportRunner:
                 if self.conn.in_transaction():
                     self.conn.rollback()
                 finished = not abandoned and self._over()
-                self.scratch.release(self.conn, stages, self._plan_names(), finished)
+                names = self.scratch.leftovers(stages, self._plan_names(), finished)
+                if names:
+                    with self.conn.begin():
+                        release_tables(self.conn, names)
+                self.scratch.detach(self.conn, finished)  # (SQLite) outside a transaction
                 return
             except Exception:
                 log.exception("releasing the scratch of import %s failed", self.import_id)

@@ -16,16 +16,26 @@ must never have the file open together with the connection: ``store/sqlite_inges
 then attached as ``stage`` for the plan to read. An interrupted import keeps its files, so
 a resumed run finds its staged rows again. SQLite in memory: all in the connection's
 database, as on PostgreSQL.
+
+The service owns every transaction. SQLite attaches and detaches a file only outside a
+transaction, so the functions that do (``attach_scratch``, ``stage_file``,
+``Scratch.detach``) are session operations (``store/session.py``): the runner calls them by
+name between its transactions, and they raise ``TransactionOpen`` rather than end one.
+The PostgreSQL tables are dropped in the caller's transaction (``Scratch.leftovers`` names
+those a run leaves).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from loadbay.store.session import outside_transaction
 from loadbay.store.sqlite_ingest import SCHEMA as STAGE
 from loadbay.store.sqlite_ingest import StageWriter
 from loadbay.store.staging import is_reused, release_tables
@@ -41,29 +51,31 @@ class Scratch:
     def drop_with(self, conn: Connection, names: list[str]) -> None:
         """PostgreSQL: drop the tables in the caller's transaction (the one that finishes
         the import: no transaction of their own; the caller sets ``dropped`` once it is
-        committed). SQLite: nothing yet (``release``)."""
+        committed). SQLite: nothing yet (``detach``)."""
         if self.path is None:
             release_tables(conn, names)
 
-    def release(
-        self, conn: Connection, stages: list[str], plans: list[str], finished: bool
-    ) -> None:
-        """Detach (SQLite) and, once the import is finished, remove what it staged. On
-        PostgreSQL the plans (temporary, built again by a run that goes on) go in any
-        case, and so do the rows of the stages the connection keeps (a run that goes on
-        stages them again): the pooled connection outlives the run. ``conn`` may be
-        another connection than the run's (whose was lost): there is nothing to detach
-        from it, and the run's temporary tables went with its connection."""
+    def leftovers(self, stages: list[str], plans: list[str], finished: bool) -> list[str]:
+        """The tables of a run that is over, for the caller to drop in a transaction of
+        its own (``staging.release_tables``): on PostgreSQL the plans (temporary, built
+        again by a run that goes on) in any case, and so do the rows of the stages the
+        connection keeps (a run that goes on stages them again): the pooled connection
+        outlives the run; the import's own stages once it is finished. None when they
+        went with the import's end (``drop_with``), nor on SQLite with a file (its files
+        go whole: ``detach``)."""
+        if self.path is not None or self.dropped:
+            return []
+        kept = [name for name in stages if is_reused(name)]
+        return stages + plans if finished else kept + plans
+
+    def detach(self, conn: Connection, finished: bool) -> None:
+        """SQLite with a file: detach the import's files from ``conn`` (a session
+        operation, outside any transaction) and, once the import is finished, delete
+        them. ``conn`` may be another connection than the run's (whose was lost): there
+        is nothing to detach from it."""
         if self.path is None:
-            kept = [name for name in stages if is_reused(name)]
-            names = stages + plans if finished else kept + plans
-            if names and not self.dropped:
-                with conn.begin():
-                    release_tables(conn, names)
             return
-        if conn.in_transaction():
-            conn.rollback()
-        raw = _raw(conn)
+        raw = outside_transaction(conn, "Scratch.detach")
         _detach(raw, "scratch")
         _detach(raw, STAGE)
         if finished:
@@ -79,42 +91,43 @@ class Scratch:
 def attach_scratch(conn: Connection, import_id: str) -> Scratch:
     """Attach the import's scratch file, new (a run builds its plans again; one that an
     interrupted run left may be torn), and its stage file if an earlier run left one (a
-    resumed run plans from the rows staged then)."""
+    resumed run plans from the rows staged then). A session operation: outside any
+    transaction (SQLite attaches only there), until ``Scratch.detach``."""
     path = _import_file(conn, import_id, "scratch")
     if path is None:
         return Scratch("")
-    if conn.in_transaction():
-        conn.rollback()
-    raw = _raw(conn)  # outside any transaction: SQLite attaches only there
-    _detach(raw, "scratch")  # left attached by a run that could not detach it
+    raw = outside_transaction(conn, "attach_scratch")
+    _detach(raw, "scratch")  # left attached by a run that could not detach them
+    _detach(raw, STAGE)
     path.unlink(missing_ok=True)
     _attach(raw, path, "scratch")
     stage = _import_file(conn, import_id, "stage")
     if stage is not None and stage.exists():
-        attach_stage(conn, stage)
+        _attach(raw, stage, STAGE)
     return Scratch("scratch.", path, stage_path=stage)
 
 
-def open_stage(conn: Connection, import_id: str) -> StageWriter | None:
-    """SQLite with a database file: the writer of the import's stage file, for an ingest
-    (None elsewhere: the stage tables go through ``conn``). A file an interrupted ingest
-    left is detached from ``conn`` and removed first: its rows are staged again. Until the
-    writer is closed and the file attached (``attach_stage``), ``conn`` must not open it."""
+@contextmanager
+def stage_file(conn: Connection, import_id: str) -> Iterator[StageWriter | None]:
+    """SQLite with a database file: the writer of the import's stage file for the block
+    (None elsewhere: the stage tables go through ``conn``), and the file attached to
+    ``conn`` as ``stage`` once the block is over and the writer closed. A session context
+    manager that owns ``conn``'s ``stage`` attachment: enter and leave it outside any
+    transaction. A file an interrupted ingest left is detached and removed first (its
+    rows are staged again); while the block runs ``conn`` must not open the file
+    (``store/sqlite_ingest.py``); a block that raises leaves it closed, not attached."""
     path = _import_file(conn, import_id, "stage")
     if path is None:
-        return None
-    if conn.in_transaction():
-        conn.rollback()
-    _detach(_raw(conn), STAGE)
+        yield None
+        return
+    _detach(outside_transaction(conn, "stage_file"), STAGE)
     path.unlink(missing_ok=True)
-    return StageWriter(path)
-
-
-def attach_stage(conn: Connection, path: Path) -> None:
-    """Attach a stage file as ``stage``, once no writer has it open."""
-    if conn.in_transaction():
-        conn.rollback()
-    _attach(_raw(conn), path, STAGE)  # outside any transaction: SQLite attaches only there
+    writer = StageWriter(path)
+    try:
+        yield writer
+    finally:
+        writer.close()
+    _attach(outside_transaction(conn, "stage_file"), path, STAGE)
 
 
 def _attach(raw: Any, path: Path, name: str) -> None:
@@ -138,9 +151,3 @@ def _import_file(conn: Connection, import_id: str, kind: str) -> Path | None:
         return None
     safe = "".join(ch for ch in import_id if ch.isalnum() or ch == "_")
     return Path(database).with_name(f"{Path(database).name}.{safe}.{kind}")
-
-
-def _raw(conn: Connection) -> Any:
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
-    return raw

@@ -165,10 +165,10 @@ def drop_tables(conn: Connection, names: Sequence[str]) -> None:
 
 def staged_rows(conn: Connection, name: str) -> int | None:
     """How many rows a stage table holds; None when it is not there (or not readable: a
-    stage file that was never synced may be left torn by a crash). Outside a transaction:
-    it runs in one of its own."""
+    stage file that was never synced may be left torn by a crash). In the caller's
+    transaction, under a savepoint: a failed count leaves that transaction usable."""
     try:
-        with conn.begin():
+        with conn.begin_nested():
             return int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {q(name)}").scalar_one())
     except sa.exc.DBAPIError:
         return None
