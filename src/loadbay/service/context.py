@@ -12,7 +12,7 @@ from loadbay.config import Settings
 from loadbay.schema import Catalog, load_catalog
 from loadbay.schema.loader import parse_table
 from loadbay.store import migrations
-from loadbay.store.engine import make_engine, reading
+from loadbay.store.engine import dialect_for_url, make_engine, reading
 from loadbay.store.tables_sql import tenant_tables
 
 
@@ -85,8 +85,5 @@ def migrate(settings: Settings, schema_file: Path | None = None) -> list[str]:
 
 def _new_sqlite_file(url: str) -> Path | None:
     """The SQLite file of ``url`` when it does not exist yet (connecting will make it)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    path = Path(parsed.database)
-    return None if path.exists() else path
+    path = dialect_for_url(url).database_file(make_url(url))
+    return None if path is None or path.exists() else path

@@ -8,23 +8,12 @@ import sqlalchemy as sa
 
 from loadbay.errors import Unavailable
 from loadbay.service.context import Context
+from loadbay.store.dialect import dialect_of
 
 
 def database_warnings(ctx: Context) -> list[str]:
     """What an operator should change in the database's setup, said once at start."""
-    if ctx.engine.dialect.name != "postgresql":
-        return []
-    with ctx.engine.connect() as conn:
-        autovacuum = str(conn.exec_driver_sql("SHOW autovacuum").scalar_one())
-    if autovacuum == "on":
-        return []
-    return [
-        "PostgreSQL runs with autovacuum off: every import creates and drops its stage and "
-        "plan tables, and without vacuum the system catalogs keep their dead rows, so every "
-        "import and bulk request gets slower as they pile up; turn autovacuum on, or run "
-        "VACUUM pg_catalog.pg_class, pg_catalog.pg_attribute, pg_catalog.pg_type, "
-        "pg_catalog.pg_depend regularly"
-    ]
+    return dialect_of(ctx.engine).setup_warnings(ctx.engine)
 
 
 def ready(ctx: Context, queue_ping: Callable[[], None]) -> dict[str, str]:

@@ -18,7 +18,6 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -683,6 +682,4 @@ def written_stamp(record: dict[str, Any], counts: dict[str, int]) -> str | None:
 
 def stamp_value(conn: Connection, stored: str) -> object:
     """The write stamp of an import as the database compares it."""
-    if dialect_of(conn).name == "postgresql":
-        return datetime.fromisoformat(stored)
-    return stored
+    return dialect_of(conn).stamp_value(stored)

@@ -34,8 +34,8 @@ IndexShape = tuple[tuple[str, ...], bool]
 
 
 def stored_name(conn: Connection, name: str) -> str:
-    """``name`` as the database keeps it: PostgreSQL cuts identifiers at 63 bytes."""
-    return name[:63] if conn.dialect.name == "postgresql" else name
+    """``name`` as the database keeps it (PostgreSQL cuts identifiers at 63 bytes)."""
+    return dialect_of(conn).stored_name(name)
 
 
 def data_indexes(table: Table) -> list[tuple[str, tuple[str, ...], bool]]:

@@ -12,6 +12,7 @@ from sqlalchemy import exc as exc_module
 from sqlalchemy.engine import Connection, make_url
 
 from loadbay.errors import InvalidOption
+from loadbay.store.dialect import DIALECTS, Dialect, dialect_of
 
 #: SQLite page cache in KiB. 64 MiB with staging in a scratch file (store/scratch.py) and
 #: temporary b-trees in files keeps a 1M-row import under 600 MiB RSS, and five imports in
@@ -114,8 +115,12 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     return engine
 
 
-def is_postgres(conn_or_engine: Connection | Engine) -> bool:
-    return conn_or_engine.dialect.name == "postgresql"
+def dialect_for_url(url: str) -> Dialect:
+    """The dialect of the database ``url`` names (before any engine is made)."""
+    backend = make_url(normalise_url(url)).get_backend_name()
+    if backend not in DIALECTS:
+        raise InvalidOption(f"loadbay runs on PostgreSQL or SQLite, not {backend!r}")
+    return DIALECTS[backend]
 
 
 def reading(conn: Connection) -> Connection:
@@ -129,4 +134,5 @@ def statements_alone(conn: Connection) -> Connection:
     few that need no common snapshot and are each atomic): on PostgreSQL in autocommit,
     so that its ``begin()`` sends neither BEGIN nor COMMIT (for one statement, two round
     trips of three); on SQLite as it is (``begin()`` takes the lock the work needs)."""
-    return conn.execution_options(isolation_level="AUTOCOMMIT") if is_postgres(conn) else conn
+    level = dialect_of(conn).lone_statement_isolation
+    return conn if level is None else conn.execution_options(isolation_level=level)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from loadbay.errors import NotFound
 from loadbay.store import system, webhooks_sql
+from loadbay.store.dialect import dialect_of
 from loadbay.times import utc_now
 
 if TYPE_CHECKING:
@@ -98,22 +99,9 @@ def try_save_progress(
     timeout): False, and nothing written, when the row or the database was busy or the
     write failed (logged): progress never holds up nor fails the import it reports."""
     try:
-        with engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                with conn.begin():
-                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait_ms)}ms'")
-                    conn.execute(_UPDATE_IMPORT, {**_this(tenant, import_id), "progress": progress})
-                return True
-            driver = conn.connection.driver_connection
-            assert driver is not None
-            before = driver.execute("PRAGMA busy_timeout").fetchone()[0]
-            driver.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
-            try:
-                with conn.begin():
-                    conn.execute(_UPDATE_IMPORT, {**_this(tenant, import_id), "progress": progress})
-            finally:
-                driver.execute(f"PRAGMA busy_timeout={int(before)}")
-            return True
+        with dialect_of(engine).short_transaction(engine, wait_ms) as conn:
+            conn.execute(_UPDATE_IMPORT, {**_this(tenant, import_id), "progress": progress})
+        return True
     except sa.exc.OperationalError as exc:  # locked, busy: the next write carries it
         _log.debug("progress of %s not stored now: %s", import_id, exc)
     except Exception:

@@ -1,4 +1,4 @@
-"""Insert a row unless its primary key is taken: ``ON CONFLICT DO NOTHING`` in both dialects."""
+"""Insert a row unless its primary key is taken: the dialect's ``ON CONFLICT DO NOTHING``."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from loadbay.store.dialect import Dialect, dialect_of
 from loadbay.store.system import known_values
 
 
@@ -17,14 +17,11 @@ def insert_if_absent(conn: Connection, table: sa.Table, values: dict[str, Any]) 
 
     Told by the key the insert returns, not by its row count: psycopg reports -1 for
     ``ON CONFLICT DO NOTHING``, which counted every conflict as an insert."""
-    stmt = _statement(conn.dialect.name, table)
+    stmt = _statement(dialect_of(conn), table)
     return conn.execute(stmt, known_values(table, values)).first() is not None
 
 
 @lru_cache(maxsize=64)
-def _statement(dialect_name: str, table: sa.Table) -> sa.Insert:
+def _statement(dialect: Dialect, table: sa.Table) -> sa.Insert:
     """The statement, built once: its values are the parameters of each call."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    key = list(table.primary_key.columns)
-    stmt: sa.Insert = dialect.insert(table).on_conflict_do_nothing().returning(*key)
-    return stmt
+    return dialect.insert_unless_taken(table)

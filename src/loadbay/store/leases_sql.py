@@ -8,7 +8,6 @@ heartbeat never waits behind an import's long write transaction.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection, make_url
 
 from loadbay.store import migrations, system
-from loadbay.store.engine import make_engine, normalise_url
+from loadbay.store.engine import dialect_for_url, make_engine, normalise_url
 from loadbay.store.keyed import insert_if_absent
 
 L = system.leases
@@ -30,9 +29,9 @@ _RELEASE = sa.delete(L).where(*_MINE)
 def make_lease_engine(database_url: str) -> Engine:
     """The engine that holds the lease table (created if missing)."""
     url = make_url(normalise_url(database_url))
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        path = Path(url.database)
-        engine = make_engine(f"sqlite:///{path.with_name(path.name + '.leases')}")
+    path = dialect_for_url(database_url).side_file(url, ".leases")
+    if path is not None:
+        engine = make_engine(url.set(database=str(path)).render_as_string(hide_password=False))
     else:
         engine = make_engine(database_url)
     with engine.begin() as conn:

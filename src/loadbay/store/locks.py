@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from loadbay.store import system
+from loadbay.store.dialect import dialect_of
 from loadbay.store.session import TransactionOpen, outside_transaction
 
 
@@ -73,16 +74,16 @@ def _table_locks(
     conn: Connection, tenant: str, tables: Sequence[str], wait: bool
 ) -> Iterator[bool]:
     names = sorted(set(tables))
-    if conn.dialect.name == "postgresql":
+    dialect = dialect_of(conn)
+    if dialect.has_advisory_locks:
         schema = _schema(conn)
         with _advisory(conn, [lock_key(schema, tenant, t) for t in names], wait) as held:
             yield held
         return
-    database = conn.engine.url.database
-    if not database or database == ":memory:":
+    folder = dialect.side_file(conn.engine.url, ".locks")
+    if folder is None:  # a database in memory: one process
         yield True
         return
-    folder = Path(database).with_name(Path(database).name + ".locks")
     folder.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         for name in names:

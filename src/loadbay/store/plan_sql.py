@@ -431,12 +431,6 @@ class PlanBuilder:
 
 
 def build_plan(spec: PlanSpec, dialect: Dialect, conn: Connection) -> Plan:
-    next_id = None
-    if dialect.name == "postgresql" and spec.mode in (
-        Mode.CREATE,
-        Mode.APPEND,
-        Mode.UPSERT,
-        Mode.REPLACE,
-    ):
-        next_id = dialect.next_id(conn, spec.table.name)  # type: ignore[attr-defined]
+    creates = spec.mode in (Mode.CREATE, Mode.APPEND, Mode.UPSERT, Mode.REPLACE)
+    next_id = dialect.next_id(conn, spec.table.name) if creates else None
     return PlanBuilder(spec, dialect, next_id).build()

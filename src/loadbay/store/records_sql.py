@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from loadbay.errors import InvalidOption, UnknownExpand
 from loadbay.schema.model import BOOLEAN_WORDS, Catalog, Column, ColumnType, Table
 from loadbay.store.columns import ID, TENANT
-from loadbay.store.dialect import q
+from loadbay.store.dialect import dialect_of, q
 from loadbay.times import iso_z, utc_naive
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -181,21 +181,19 @@ def records_by_ids(
 
 def filter_value(conn: Connection, col: Column, raw: str) -> object:
     """A filter's text as the value the column stores; InvalidOption when it cannot be."""
-    postgres = conn.dialect.name == "postgresql"
+    bind = dialect_of(conn).bind_value
     try:
         if col.type is ColumnType.INTEGER:
             return int64(int(raw))
         if col.type is ColumnType.BOOLEAN:
             return _boolean(raw)
         if col.type is ColumnType.DECIMAL:
-            value = Decimal(raw)
-            return value if postgres else str(value.quantize(Decimal(1).scaleb(-col.scale)))
+            return bind(Decimal(raw), col.scale)
         if col.type is ColumnType.DATE:
-            day = date.fromisoformat(raw)
-            return day if postgres else day.isoformat()
+            return bind(date.fromisoformat(raw))
         if col.type is ColumnType.DATETIME:
-            moment = utc_naive(datetime.fromisoformat(raw))  # stored as UTC, without a zone
-            return moment if postgres else moment.isoformat(sep=" ", timespec="microseconds")
+            # stored as UTC, without a zone
+            return bind(utc_naive(datetime.fromisoformat(raw)))
     except (ValueError, InvalidOperation):
         raise InvalidOption(f"filter {col.name}={raw!r}: not a valid {col.type.value}") from None
     return raw

@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from loadbay.store.session import outside_transaction
+from loadbay.store.dialect import dialect_of
 from loadbay.store.sqlite_ingest import SCHEMA as STAGE
 from loadbay.store.sqlite_ingest import StageWriter
 from loadbay.store.staging import is_reused, release_tables
@@ -144,10 +145,5 @@ def _detach(raw: Any, name: str) -> None:
 
 def _import_file(conn: Connection, import_id: str, kind: str) -> Path | None:
     """``<db file>.<import>.<kind>`` beside a SQLite database file; None elsewhere."""
-    if conn.dialect.name != "sqlite":
-        return None
-    database = conn.engine.url.database
-    if not database or database == ":memory:":
-        return None
     safe = "".join(ch for ch in import_id if ch.isalnum() or ch == "_")
-    return Path(database).with_name(f"{Path(database).name}.{safe}.{kind}")
+    return dialect_of(conn).side_file(conn.engine.url, f".{safe}.{kind}")

@@ -75,7 +75,7 @@ def create_stage(
 
 
 def _stage_body(dialect: Dialect, catalog: Catalog, table: Table, columns: Sequence[str]) -> str:
-    seq = "_seq INTEGER PRIMARY KEY" if dialect.name == "sqlite" else "_seq BIGINT NOT NULL"
+    seq = dialect.stage_seq_column
     cols = "".join(
         f",\n  {q(c)} {dialect.value_type(value_column(catalog, table, c))}" for c in columns
     )
@@ -180,7 +180,7 @@ def run_script(conn: Target, statements: Sequence[str]) -> None:
         for statement in statements:
             conn.execute(statement)
         return
-    if dialect_of(conn).name == "postgresql" and len(statements) > 1:
+    if dialect_of(conn).runs_scripts_at_once and len(statements) > 1:
         conn.exec_driver_sql(";\n".join(statements))
         return
     for statement in statements:
@@ -193,7 +193,7 @@ def append_frame(conn: Target, name: str, frame: pl.DataFrame) -> None:
         return
     if isinstance(conn, StageWriter):
         conn.append(name, to_sqlite_values(frame))  # the values executemany would bind
-    elif dialect_of(conn).name == "postgresql":
+    elif dialect_of(conn).supports_copy:
         copy_frame(conn, name, frame)
     else:
         insert_sqlite(conn, name, frame)

@@ -206,7 +206,7 @@ def created_id(base: int | None) -> str:
 
 def _insert_created(conn: Connection, plan: Plan, params: dict[str, Any], names: str) -> int | None:
     spec = plan.spec
-    base = _sqlite_id_base(conn, spec.table.name) if dialect_of(conn).name == "sqlite" else None
+    base = dialect_of(conn).id_base(conn, spec.table.name)
     values = ", ".join(f"p.{Value.NEW.of(c.name)}" for c in spec.table.columns)
     _run(
         conn,
@@ -216,17 +216,6 @@ def _insert_created(conn: Connection, plan: Plan, params: dict[str, Any], names:
         params,
     )
     return base
-
-
-def _sqlite_id_base(conn: Connection, name: str) -> int:
-    """SQLite: the highest id the table ever gave (we hold the write lock)."""
-    base = _run(
-        conn,
-        "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = :t), 0), "
-        f"COALESCE((SELECT MAX({ID}) FROM {q(name)}), 0))",
-        {"t": name},
-    ).scalar_one()
-    return int(base)
 
 
 def _drop_indexes_of_empty(conn: Connection, plan: Plan, created: int) -> list[str]:

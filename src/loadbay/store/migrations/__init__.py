@@ -62,8 +62,6 @@ lines, has no configuration, and is run in-process by ``serve`` and ``worker``.
 
 from __future__ import annotations
 
-import hashlib
-
 import sqlalchemy as sa
 from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import Connection
@@ -71,6 +69,7 @@ from sqlalchemy.engine import Connection
 from loadbay.errors import StoreError
 from loadbay.schema.model import Catalog
 from loadbay.store import data, system
+from loadbay.store.dialect import dialect_of
 from loadbay.store.imports_sql import now
 from loadbay.store.migrations import baseline
 from loadbay.store.migrations.steps import STEPS, Step
@@ -94,15 +93,7 @@ def lock_schema(conn: Connection) -> None:
     """Take the lock of creating and migrating tables, held until the transaction ends.
     PostgreSQL: an advisory lock keyed on the schema (installs in other schemas of the
     database do not wait); SQLite: the write lock its ``BEGIN IMMEDIATE`` already holds."""
-    if conn.dialect.name != "postgresql":
-        return
-    schema = str(conn.exec_driver_sql("SELECT current_schema()").scalar_one())
-    key = int.from_bytes(
-        hashlib.blake2b(f"loadbay:schema:{schema}".encode(), digest_size=8).digest(),
-        "big",
-        signed=True,
-    )
-    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    dialect_of(conn).transaction_lock(conn, "loadbay:schema")
 
 
 def database_version(conn: Connection) -> int | None:
