@@ -102,11 +102,11 @@ def test_errors_grouped_and_failed_rows_with_their_cells(ctx: Context, tmp_path:
 
 def test_a_session_token_stops_working_once_revoked(ctx: Context) -> None:
     record, _ = auth.create_token(ctx, "acme", "write")
-    found = web_support.principal_of_token_id(ctx, record["id"])
+    found = web_support.principal_of_token_id(ctx, record.id)
     assert (found.tenant, found.scope) == ("acme", "write")
-    auth.revoke_token(ctx, record["id"])
+    auth.revoke_token(ctx, record.id)
     with pytest.raises(Unauthorized):
-        web_support.principal_of_token_id(ctx, record["id"])
+        web_support.principal_of_token_id(ctx, record.id)
     with pytest.raises(Unauthorized):
         web_support.principal_of_token_id(ctx, "tok_nope")
 

@@ -11,10 +11,9 @@ import hashlib
 import os
 import re
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from loadbay.domain.tokens import Token
 from loadbay.errors import Forbidden, InvalidOption, NotFound, Unauthorized
 from loadbay.service.context import Context
 from loadbay.store import auth_sql
@@ -89,32 +88,31 @@ def check_name(name: str | None) -> str | None:
 
 def create_token(
     ctx: Context, tenant: str, scope: str, name: str | None = None
-) -> tuple[dict[str, Any], str]:
-    """Make a token (and the tenant, if new); returns the token's record and its secret."""
+) -> tuple[Token, str]:
+    """Make a token (and the tenant, if new); returns the token and its secret."""
     check_tenant(tenant)
     check_scope(scope)
     check_name(name)
     secret = "lb_" + secrets.token_urlsafe(32)
-    record = {
-        "id": "tok_" + secrets.token_hex(8),
-        "tenant_id": tenant,
-        "name": name,
-        "scope": scope,
-        "created_at": now(),
-        "revoked_at": None,
-    }
+    token = Token(
+        id="tok_" + secrets.token_hex(8),
+        tenant_id=tenant,
+        name=name,
+        scope=scope,
+        created_at=now(),
+    )
     with ctx.engine.begin() as conn:
         auth_sql.ensure_tenant(conn, tenant, now())
-        auth_sql.insert_token(conn, {**record, "secret_hash": hash_token(secret)})
-    return record, secret
+        auth_sql.insert_token(conn, token, hash_token(secret))
+    return token, secret
 
 
-def list_tokens(ctx: Context, tenant: str | None = None) -> list[dict[str, Any]]:
+def list_tokens(ctx: Context, tenant: str | None = None) -> list[Token]:
     with ctx.engine.connect() as conn, reading(conn).begin():
         return auth_sql.list_tokens(conn, tenant)
 
 
-def revoke_token(ctx: Context, token_id: str, tenant: str | None = None) -> dict[str, Any]:
+def revoke_token(ctx: Context, token_id: str, tenant: str | None = None) -> Token:
     """Revoke a token (of ``tenant`` only, when given); revoking twice changes nothing."""
     with ctx.engine.begin() as conn:
         if auth_sql.get_token(conn, token_id, tenant) is None:
@@ -136,13 +134,10 @@ def authenticate(ctx: Context, token: str | None) -> Principal:
     return principal_of(found)
 
 
-def principal_of(token: Mapping[str, Any]) -> Principal:
-    """The caller a token's row (``auth_sql``) stands for."""
+def principal_of(token: Token) -> Principal:
+    """The caller a token stands for."""
     return Principal(
-        tenant=token["tenant_id"],
-        scope=token["scope"],
-        token_id=token["id"],
-        token_name=token.get("name"),
+        tenant=token.tenant_id, scope=token.scope, token_id=token.id, token_name=token.name
     )
 
 

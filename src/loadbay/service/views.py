@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from loadbay.domain.tokens import Token
 from loadbay.domain.uploads import Upload
 from loadbay.errors import error_object, speak
 from loadbay.store.imports_sql import OUTCOMES
@@ -94,12 +95,13 @@ def result_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def token_view(record: dict[str, Any]) -> dict[str, Any]:
+def token_view(token: Token) -> dict[str, object]:
+    """A token as the API shows it (never its secret, which loadbay does not keep)."""
     return {
-        "id": record["id"],
-        "tenant": record["tenant_id"],
-        "name": record.get("name"),
-        "scope": record["scope"],
-        "created_at": iso(record["created_at"]),
-        "revoked_at": iso(record.get("revoked_at")),
+        "id": token.id,
+        "tenant": token.tenant_id,
+        "name": token.name,
+        "scope": token.scope,
+        "created_at": iso(token.created_at),
+        "revoked_at": iso(token.revoked_at),
     }

@@ -77,7 +77,7 @@ def principal_of_token_id(ctx: Context, token_id: str) -> Principal:
     """The caller of a session that holds a token's id; Unauthorized once it is revoked."""
     with ctx.engine.connect() as conn, statements_alone(reading(conn)).begin():
         found = auth_sql.get_token(conn, token_id)
-    if found is None or found["revoked_at"] is not None:
+    if found is None or found.revoked_at is not None:
         raise Unauthorized("the session's token was revoked: sign in again")
     return principal_of(found)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from loadbay.domain.tokens import Token
 from loadbay.store import system
 from loadbay.store.keyed import insert_if_absent
 
@@ -25,31 +26,44 @@ def ensure_tenant(conn: Connection, tenant: str, now: datetime) -> bool:
     return insert_if_absent(conn, system.tenants, {"id": tenant, "created_at": now})
 
 
-def insert_token(conn: Connection, values: dict[str, Any]) -> None:
+def insert_token(conn: Connection, token: Token, secret_hash: str) -> None:
+    values = {**dataclasses.asdict(token), "secret_hash": secret_hash}
     conn.execute(sa.insert(system.tokens).values(**values))
 
 
-def active_token_by_hash(conn: Connection, secret_hash: str) -> dict[str, Any] | None:
+def token_of(row: sa.RowMapping) -> Token:
+    """The token a row of ``loadbay_tokens`` holds (the columns of ``_SHOWN``)."""
+    return Token(
+        id=str(row["id"]),
+        tenant_id=str(row["tenant_id"]),
+        name=row["name"],
+        scope=str(row["scope"]),
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+def active_token_by_hash(conn: Connection, secret_hash: str) -> Token | None:
     row = conn.execute(_ACTIVE_BY_HASH, {"w_hash": secret_hash}).mappings().one_or_none()
-    return None if row is None else dict(row)
+    return None if row is None else token_of(row)
 
 
-def list_tokens(conn: Connection, tenant: str | None = None) -> list[dict[str, Any]]:
+def list_tokens(conn: Connection, tenant: str | None = None) -> list[Token]:
     t = system.tokens
     query = sa.select(*[t.c[n] for n in _SHOWN])
     if tenant is not None:
         query = query.where(t.c.tenant_id == tenant)
     rows = conn.execute(query.order_by(t.c.tenant_id, t.c.created_at, t.c.id)).mappings()
-    return [dict(r) for r in rows]
+    return [token_of(r) for r in rows]
 
 
-def get_token(conn: Connection, token_id: str, tenant: str | None = None) -> dict[str, Any] | None:
+def get_token(conn: Connection, token_id: str, tenant: str | None = None) -> Token | None:
     t = system.tokens
     query = sa.select(*[t.c[n] for n in _SHOWN]).where(t.c.id == token_id)
     if tenant is not None:
         query = query.where(t.c.tenant_id == tenant)
     row = conn.execute(query).mappings().one_or_none()
-    return None if row is None else dict(row)
+    return None if row is None else token_of(row)
 
 
 def revoke_token(conn: Connection, token_id: str, now: datetime, tenant: str | None = None) -> None:
