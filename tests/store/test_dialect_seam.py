@@ -310,3 +310,21 @@ def test_every_dialect_fills_in_what_the_base_leaves_open() -> None:
         assert dialect.name == name and dialect.id_column
         for member in ("value_type", "insert_unless_taken", "short_transaction"):
             assert getattr(type(dialect), member) is not getattr(Dialect, member), member
+
+
+def test_a_kept_temporary_table_is_found_and_emptied_where_tables_are_kept(
+    engine: Engine,
+) -> None:
+    dialect = dialect_of(engine)
+    if not dialect.reuses_small_tables:  # the connection keeps no tables: never asked
+        with pytest.raises(NotImplementedError):
+            dialect.empty_temporary_table("t_kept")
+        return
+    with engine.begin() as conn:
+        assert not dialect.temporary_table_exists(conn, "t_kept")
+        conn.exec_driver_sql(dialect.empty_temporary_table("t_kept"))  # not there: nothing
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE t_kept (v INTEGER)")
+        conn.exec_driver_sql("INSERT INTO t_kept VALUES (1), (2)")
+        assert dialect.temporary_table_exists(conn, "t_kept")
+        conn.exec_driver_sql(dialect.empty_temporary_table("t_kept"))
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM t_kept").scalar_one() == 0

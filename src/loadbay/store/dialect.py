@@ -159,6 +159,16 @@ class Dialect:
         """What an operator should change in the database's setup."""
         return []
 
+    def temporary_table_exists(self, conn: Connection, name: str) -> bool:
+        """Does the connection have temporary table ``name``? (Asked of the tables it keeps
+        for small imports: dialects that ``reuses_small_tables``.)"""
+        raise NotImplementedError
+
+    def empty_temporary_table(self, name: str) -> str:
+        """The statement that empties the connection's temporary table ``name``, if it
+        has it (a rolled-back transaction takes the one it made)."""
+        raise NotImplementedError
+
     def database_file(self, url: URL) -> Path | None:
         """The file the database of ``url`` lives in; None for a server or in memory."""
         return None
@@ -226,6 +236,17 @@ class Postgres(Dialect):
             signed=True,
         )
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+    def temporary_table_exists(self, conn: Connection, name: str) -> bool:
+        found = conn.exec_driver_sql("SELECT to_regclass(%(n)s)", {"n": f"pg_temp.{q(name)}"})
+        return found.scalar_one() is not None
+
+    def empty_temporary_table(self, name: str) -> str:
+        table = f"pg_temp.{q(name)}"
+        return (
+            f"DO $$BEGIN IF to_regclass({text_literal(table)}) IS NOT NULL THEN "
+            f"DELETE FROM {table}; END IF; END$$"
+        )
 
     def setup_warnings(self, engine: Engine) -> list[str]:
         with engine.connect() as conn:

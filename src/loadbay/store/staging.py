@@ -113,9 +113,8 @@ def is_reused(name: str) -> bool:
 
 
 def temporary_table_exists(conn: Connection, name: str) -> bool:
-    """Does this PostgreSQL connection have temporary table ``name``?"""
-    found = conn.exec_driver_sql("SELECT to_regclass(%(n)s)", {"n": f"pg_temp.{q(name)}"})
-    return found.scalar_one() is not None
+    """Does the connection have temporary table ``name`` (one it keeps)?"""
+    return dialect_of(conn).temporary_table_exists(conn, name)
 
 
 def _digest(text: str) -> str:
@@ -137,10 +136,7 @@ def release_tables(conn: Connection, names: Sequence[str]) -> None:
             uses[name] = 0
             statements.append(f"DROP TABLE IF EXISTS {q(name)}")
         else:
-            statements.append(
-                f"DO $$BEGIN IF to_regclass('pg_temp.{name}') IS NOT NULL THEN "
-                f"DELETE FROM pg_temp.{q(name)}; END IF; END$$"
-            )
+            statements.append(dialect_of(conn).empty_temporary_table(name))
     run_script(conn, statements)
 
 
