@@ -35,8 +35,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from loadbay.store.session import outside_transaction
 from loadbay.store.dialect import dialect_of
+from loadbay.store.session import outside_transaction
 from loadbay.store.sqlite_ingest import SCHEMA as STAGE
 from loadbay.store.sqlite_ingest import StageWriter
 from loadbay.store.staging import is_reused, release_tables
