@@ -25,7 +25,7 @@ from tests.webhooks.test_events import GOOD, deliver_all, subscribe
 
 def attempts(ctx: Context, webhook_id: str) -> list[dict[str, object]]:
     page = webhook_service.page_deliveries(ctx, ctx.tenant, webhook_id, limit=200)
-    return list(reversed(page["data"]))
+    return [webhook_service.delivery_view(d) for d in reversed(page.deliveries)]
 
 
 def test_a_failing_receiver_gets_the_event_again_with_the_same_id(
@@ -49,7 +49,7 @@ def test_a_failing_receiver_gets_the_event_again_with_the_same_id(
     assert all(a["next_attempt_at"] for a in tried[:3]) and tried[3]["next_attempt_at"] is None
     assert len(str(tried[0]["response_excerpt"])) == 1024  # the answer, cut at 1 KiB
     assert all(isinstance(a["duration_ms"], int) for a in tried)
-    assert webhook_service.get_webhook(ctx, ctx.tenant, hook["id"])["enabled"]
+    assert webhook_service.get_webhook(ctx, ctx.tenant, hook["id"]).enabled
 
 
 def test_backoff_follows_the_schedule_then_gives_up(
@@ -87,9 +87,9 @@ def test_a_day_of_failures_disables_the_subscription(
         )
     deliver_all(ctx)
     found = webhook_service.get_webhook(ctx, ctx.tenant, hook["id"])
-    assert not found["enabled"] and found["disabled_at"]
-    assert "every delivery failed since" in found["disabled_reason"]
-    assert "HTTP 500" in found["disabled_reason"]
+    assert not found.enabled and found.disabled_at
+    assert "every delivery failed since" in str(found.disabled_reason)
+    assert "HTTP 500" in str(found.disabled_reason)
     assert len(receiver.received) == 2  # and nothing more is sent
     run(ctx, write(tmp_path, "b.csv", GOOD), table="companies")
     deliver_all(ctx)
@@ -146,7 +146,7 @@ def test_redelivery_sends_the_event_again_with_its_id(
     again = webhook_service.redeliver(
         ctx, ctx.tenant, hook["id"], str(first["id"]), queue=lambda: queued.append(True)
     )
-    assert again["status"] == "pending" and again["attempt"] == 2 and queued == [True]
+    assert again.status == "pending" and again.attempt == 2 and queued == [True]
     deliver_all(ctx)
     ids = [m.headers["webhook-id"] for m in receiver.received]
     assert len(ids) == 2 and ids[0] == ids[1] == first["event_id"]

@@ -31,7 +31,8 @@ BAD = "name,due_days\nAcme,30\nGlobex,soon\n"
 
 
 def subscribe(ctx: Context, receiver: Receiver, events: list[str] | None = None) -> dict[str, Any]:
-    return webhook_service.create_webhook(ctx, ctx.tenant, receiver.url, events)
+    made = webhook_service.create_webhook(ctx, ctx.tenant, receiver.url, events)
+    return webhook_service.created_view(made)  # as the API answers it
 
 
 def deliver_all(ctx: Context) -> None:

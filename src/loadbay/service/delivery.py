@@ -23,9 +23,11 @@ import json
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from loadbay import __version__
+from loadbay.domain.webhooks import DeliveryJob
 from loadbay.service.context import Context
 from loadbay.service.views import import_view, iso
 from loadbay.service.webhook_http import Answer, post
@@ -38,12 +40,12 @@ log = logging.getLogger("loadbay.webhooks")
 BATCH = 20
 
 
-def body_of(delivery: dict[str, Any]) -> bytes:
+def body_of(job: DeliveryJob) -> bytes:
     """The payload of an event: the same bytes on every attempt."""
     payload = {
-        "type": delivery["event_type"],
-        "timestamp": iso(delivery["event_at"]),
-        "data": import_view(delivery["event_data"]),
+        "type": job.delivery.event_type,
+        "timestamp": iso(job.event_at),
+        "data": import_view(dict(job.event_data)),
     }
     return json.dumps(payload, separators=(",", ":")).encode()
 
@@ -54,14 +56,14 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
-def headers_of(delivery: dict[str, Any], body: bytes, timestamp: int) -> dict[str, str]:
-    message_id = str(delivery["event_id"])
+def headers_of(job: DeliveryJob, body: bytes, timestamp: int) -> dict[str, str]:
+    message_id = job.delivery.event_id
     return {
         "content-type": "application/json",
         "user-agent": f"loadbay/{__version__}",
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(delivery["secret"], message_id, timestamp, body),
+        "webhook-signature": sign(job.secret, message_id, timestamp, body),
     }
 
 
@@ -88,29 +90,29 @@ def deliver(ctx: Context, delivery_id: str) -> bool:
     with ctx.engine.begin() as conn:
         if not webhooks_sql.claim(conn, delivery_id, now(), claimed_until):
             return False
-        delivery = webhooks_sql.delivery_job(conn, delivery_id)
-    if delivery is None:
+        job = webhooks_sql.delivery_job(conn, delivery_id)
+    if job is None:
         return False
-    if delivery["disabled_at"] is not None:
+    if job.disabled_at is not None:
         answer = Answer(None, "", 0, "the subscription is disabled")
     else:
-        body = body_of(delivery)
-        headers = headers_of(delivery, body, int(time.time()))
+        body = body_of(job)
+        headers = headers_of(job, body, int(time.time()))
         answer = post(
-            delivery["url"],
+            job.url,
             body,
             headers,
             settings.webhook_timeout,
             settings.webhook_allow_private,
         )
-    _record(ctx, delivery, answer)
+    _record(ctx, job, answer)
     return True
 
 
-def _record(ctx: Context, delivery: dict[str, Any], answer: Answer) -> None:
+def _record(ctx: Context, job: DeliveryJob, answer: Answer) -> None:
     """The attempt's outcome; on failure the next attempt, or giving up, or disabling."""
-    at = now()
-    values: dict[str, Any] = {
+    at, delivery = now(), job.delivery
+    values: dict[str, object] = {
         "status": webhooks_sql.SUCCEEDED if answer.ok else webhooks_sql.FAILED,
         "attempted_at": at,
         "response_status": answer.status,
@@ -120,44 +122,39 @@ def _record(ctx: Context, delivery: dict[str, Any], answer: Answer) -> None:
     }
     with ctx.engine.begin() as conn:
         if answer.ok:
-            if delivery["failing_since"] is not None:
-                webhooks_sql.set_failing(conn, delivery["webhook_id"], None)
-        elif delivery["disabled_at"] is None:
-            values.update(_after_failure(ctx, conn, delivery, answer, at))
-        webhooks_sql.finish_attempt(conn, delivery["id"], values)
+            if job.failing_since is not None:
+                webhooks_sql.set_failing(conn, delivery.webhook_id, None)
+        elif job.disabled_at is None:
+            values.update(_after_failure(ctx, conn, job, answer, at))
+        webhooks_sql.finish_attempt(conn, delivery.id, values)
     if not answer.ok:
         log.warning(
             "webhook %s: delivery %s of %s failed: %s",
-            delivery["webhook_id"],
-            delivery["id"],
-            delivery["event_id"],
+            delivery.webhook_id,
+            delivery.id,
+            delivery.event_id,
             answer.error or f"HTTP {answer.status}",
         )
 
 
 def _after_failure(
-    ctx: Context, conn: Any, delivery: dict[str, Any], answer: Answer, at: datetime
-) -> dict[str, Any]:
-    settings = ctx.settings
-    since = delivery["failing_since"] or at
-    if delivery["failing_since"] is None:
-        webhooks_sql.set_failing(conn, delivery["webhook_id"], since)
+    ctx: Context, conn: Connection, job: DeliveryJob, answer: Answer, at: datetime
+) -> dict[str, object]:
+    settings, delivery = ctx.settings, job.delivery
+    since = job.failing_since or at
+    if job.failing_since is None:
+        webhooks_sql.set_failing(conn, delivery.webhook_id, since)
     why = answer.error or f"HTTP {answer.status}"
     if (at - since).total_seconds() >= settings.webhook_disable_after:
         reason = f"every delivery failed since {iso(since)}; the last: {why}"
-        webhooks_sql.disable_webhook(conn, delivery["webhook_id"], at, reason)
+        webhooks_sql.disable_webhook(conn, delivery.webhook_id, at, reason)
         return {"error": f"{why}; the subscription is now disabled"}
-    attempt = int(delivery["attempt"])
+    attempt = delivery.attempt
     schedule = settings.webhook_retry_schedule
     if attempt > len(schedule):
         return {"error": f"{why}; given up after {attempt} attempts"}
     next_at = at + timedelta(seconds=schedule[attempt - 1])
     webhooks_sql.schedule(
-        conn,
-        delivery["tenant_id"],
-        delivery["webhook_id"],
-        delivery["event_id"],
-        attempt + 1,
-        next_at,
+        conn, delivery.tenant_id, delivery.webhook_id, delivery.event_id, attempt + 1, next_at
     )
     return {"next_attempt_at": next_at}

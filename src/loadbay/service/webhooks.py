@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
 
+from loadbay.domain.webhooks import Delivery, Webhook
 from loadbay.errors import InvalidOption, InvalidState
 from loadbay.service.context import Context
 from loadbay.service.pages import check_limit, decode_time_cursor, encode_cursor
@@ -29,35 +30,53 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
-def webhook_view(record: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DeliveryPage:
+    """A page of a subscription's deliveries, newest first, and the cursor of the next."""
+
+    deliveries: list[Delivery]
+    next_cursor: str | None
+
+
+def webhook_view(webhook: Webhook) -> dict[str, object]:
+    """A subscription as the API shows it (its secret only when it is made: ``created_view``)."""
     return {
-        "id": record["id"],
-        "url": record["url"],
-        "events": list(record["events"] or []),
-        "description": record.get("description"),
-        "created_at": iso(record["created_at"]),
-        "enabled": record.get("disabled_at") is None,
-        "disabled_at": iso(record.get("disabled_at")),
-        "disabled_reason": record.get("disabled_reason"),
+        "id": webhook.id,
+        "url": webhook.url,
+        "events": list(webhook.events),
+        "description": webhook.description,
+        "created_at": iso(webhook.created_at),
+        "enabled": webhook.enabled,
+        "disabled_at": iso(webhook.disabled_at),
+        "disabled_reason": webhook.disabled_reason,
     }
 
 
-def delivery_view(record: dict[str, Any]) -> dict[str, Any]:
+def created_view(webhook: Webhook) -> dict[str, object]:
+    """A subscription just made: with its secret, shown this once."""
+    return {**webhook_view(webhook), "secret": webhook.secret}
+
+
+def delivery_view(delivery: Delivery) -> dict[str, object]:
     return {
-        "id": record["id"],
-        "webhook_id": record["webhook_id"],
-        "event_id": record["event_id"],
-        "event": record["event_type"],
-        "attempt": int(record["attempt"]),
-        "status": record["status"],
-        "scheduled_at": iso(record["scheduled_at"]),
-        "attempted_at": iso(record.get("attempted_at")),
-        "response_status": record.get("response_status"),
-        "duration_ms": record.get("duration_ms"),
-        "response_excerpt": record.get("response_excerpt"),
-        "error": record.get("error"),
-        "next_attempt_at": iso(record.get("next_attempt_at")),
+        "id": delivery.id,
+        "webhook_id": delivery.webhook_id,
+        "event_id": delivery.event_id,
+        "event": delivery.event_type,
+        "attempt": delivery.attempt,
+        "status": delivery.status,
+        "scheduled_at": iso(delivery.scheduled_at),
+        "attempted_at": iso(delivery.attempted_at),
+        "response_status": delivery.response_status,
+        "duration_ms": delivery.duration_ms,
+        "response_excerpt": delivery.response_excerpt,
+        "error": delivery.error,
+        "next_attempt_at": iso(delivery.next_attempt_at),
     }
+
+
+def page_view(page: DeliveryPage) -> dict[str, object]:
+    return {"data": [delivery_view(d) for d in page.deliveries], "next_cursor": page.next_cursor}
 
 
 def _check_events(events: Sequence[str] | None) -> list[str]:
@@ -80,45 +99,44 @@ def create_webhook(
     url: str,
     events: Sequence[str] | None = None,
     description: str | None = None,
-) -> dict[str, Any]:
-    """Subscribe ``url`` to events of the tenant; the answer has the secret (only this once)."""
+) -> Webhook:
+    """Subscribe ``url`` to events of the tenant; the subscription, with its new secret."""
     check_url(url, ctx.settings.webhook_allow_private)
-    secret = new_secret()
-    record = {
-        "id": "wh_" + secrets.token_hex(8),
-        "tenant_id": tenant,
-        "url": url,
-        "events": _check_events(events),
-        "description": description,
-        "secret": secret,
-        "created_at": now(),
-    }
+    webhook = Webhook(
+        id="wh_" + secrets.token_hex(8),
+        tenant_id=tenant,
+        url=url,
+        events=tuple(_check_events(events)),
+        description=description,
+        secret=new_secret(),
+        created_at=now(),
+    )
     with ctx.engine.begin() as conn:
-        webhooks_sql.insert_webhook(conn, record)
-    return {**webhook_view(record), "secret": secret}
+        webhooks_sql.insert_webhook(conn, webhook)
+    return webhook
 
 
-def list_webhooks(ctx: Context, tenant: str) -> list[dict[str, Any]]:
+def list_webhooks(ctx: Context, tenant: str) -> list[Webhook]:
     with ctx.engine.connect() as conn, reading(conn).begin():
-        return [webhook_view(w) for w in webhooks_sql.list_webhooks(conn, tenant)]
+        return webhooks_sql.list_webhooks(conn, tenant)
 
 
-def get_webhook(ctx: Context, tenant: str, webhook_id: str) -> dict[str, Any]:
+def get_webhook(ctx: Context, tenant: str, webhook_id: str) -> Webhook:
     with ctx.engine.connect() as conn, reading(conn).begin():
-        return webhook_view(webhooks_sql.get_webhook(conn, tenant, webhook_id))
+        return webhooks_sql.get_webhook(conn, tenant, webhook_id)
 
 
-def delete_webhook(ctx: Context, tenant: str, webhook_id: str) -> dict[str, Any]:
+def delete_webhook(ctx: Context, tenant: str, webhook_id: str) -> Webhook:
     """Unsubscribe: no more deliveries (pending ones go too); the subscription as it was."""
     with ctx.engine.begin() as conn:
         found = webhooks_sql.get_webhook(conn, tenant, webhook_id)
         webhooks_sql.delete_webhook(conn, tenant, webhook_id)
-    return webhook_view(found)
+    return found
 
 
 def page_deliveries(
     ctx: Context, tenant: str, webhook_id: str, limit: int = 50, cursor: str | None = None
-) -> dict[str, Any]:
+) -> DeliveryPage:
     """The attempts of a subscription's deliveries, newest first (pending ones too)."""
     check_limit(limit)
     after = decode_time_cursor(cursor)
@@ -127,15 +145,11 @@ def page_deliveries(
         rows = webhooks_sql.page_deliveries(conn, tenant, webhook_id, limit, after)
     more = len(rows) > limit
     rows = rows[:limit]
-    last_row = rows[-1] if rows else None
-    return {
-        "data": [delivery_view(r) for r in rows],
-        "next_cursor": (
-            encode_cursor([last_row["scheduled_at"].isoformat(), last_row["id"]])
-            if more and last_row
-            else None
-        ),
-    }
+    last = rows[-1] if rows else None
+    next_cursor = None
+    if more and last is not None:
+        next_cursor = encode_cursor([last.scheduled_at.isoformat(), last.id])
+    return DeliveryPage(rows, next_cursor)
 
 
 def redeliver(
@@ -144,20 +158,20 @@ def redeliver(
     webhook_id: str,
     delivery_id: str,
     queue: Callable[[], object] | None = None,
-) -> dict[str, Any]:
+) -> Delivery:
     """Send a delivery's event again, now (same ``webhook-id``): a new pending attempt,
     handed to the workers by ``queue`` (else the next sweep)."""
     with ctx.engine.begin() as conn:
         hook = webhooks_sql.get_webhook(conn, tenant, webhook_id)
-        if hook["disabled_at"] is not None:
+        if hook.disabled_at is not None:
             raise InvalidState(
-                f"webhook {webhook_id} is disabled ({hook['disabled_reason']}); subscribe "
+                f"webhook {webhook_id} is disabled ({hook.disabled_reason}); subscribe "
                 "again to receive deliveries"
             )
         found = webhooks_sql.get_delivery(conn, tenant, webhook_id, delivery_id)
-        attempt = webhooks_sql.last_attempt(conn, webhook_id, found["event_id"]) + 1
-        new_id = webhooks_sql.schedule(conn, tenant, webhook_id, found["event_id"], attempt, now())
-        planned = delivery_view(webhooks_sql.get_delivery(conn, tenant, webhook_id, new_id))
+        attempt = webhooks_sql.last_attempt(conn, webhook_id, found.event_id) + 1
+        new_id = webhooks_sql.schedule(conn, tenant, webhook_id, found.event_id, attempt, now())
+        planned = webhooks_sql.get_delivery(conn, tenant, webhook_id, new_id)
     if queue is not None:
         queue()
     return planned

@@ -8,14 +8,16 @@ only for a tenant subscribed to it, with one pending delivery per subscription.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from loadbay.domain.webhooks import Delivery, DeliveryJob, Webhook
 from loadbay.errors import NotFound
 from loadbay.store import system
 
@@ -109,18 +111,56 @@ def _pending(
     }
 
 
+# ---- the records of rows ---------------------------------------------------------------
+def webhook_of(row: Mapping[Any, Any]) -> Webhook:
+    """The subscription a row of ``loadbay_webhooks`` holds."""
+    return Webhook(
+        id=str(row["id"]),
+        tenant_id=str(row["tenant_id"]),
+        url=str(row["url"]),
+        events=tuple(row["events"] or ()),
+        description=row["description"],
+        secret=str(row["secret"]),
+        created_at=row["created_at"],
+        failing_since=row["failing_since"],
+        disabled_at=row["disabled_at"],
+        disabled_reason=row["disabled_reason"],
+    )
+
+
+def delivery_of(row: Mapping[Any, Any]) -> Delivery:
+    """The attempt a row of ``loadbay_webhook_deliveries`` holds, with its event's type."""
+    return Delivery(
+        id=str(row["id"]),
+        tenant_id=str(row["tenant_id"]),
+        webhook_id=str(row["webhook_id"]),
+        event_id=str(row["event_id"]),
+        event_type=str(row["event_type"]),
+        attempt=int(row["attempt"]),
+        status=str(row["status"]),
+        scheduled_at=row["scheduled_at"],
+        attempted_at=row["attempted_at"],
+        response_status=row["response_status"],
+        duration_ms=row["duration_ms"],
+        response_excerpt=row["response_excerpt"],
+        error=row["error"],
+        next_attempt_at=row["next_attempt_at"],
+    )
+
+
 # ---- subscriptions -------------------------------------------------------------------
-def insert_webhook(conn: Connection, values: dict[str, Any]) -> None:
+def insert_webhook(conn: Connection, webhook: Webhook) -> None:
+    values = {**dataclasses.asdict(webhook), "events": list(webhook.events)}
     conn.execute(sa.insert(_W), system.known_values(_W, values))
 
 
-def list_webhooks(conn: Connection, tenant: str) -> list[dict[str, Any]]:
+def list_webhooks(conn: Connection, tenant: str) -> list[Webhook]:
     query = sa.select(_W).where(_W.c.tenant_id == tenant).order_by(_W.c.created_at, _W.c.id)
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return [webhook_of(r) for r in conn.execute(query).mappings()]
 
 
-def get_webhook(conn: Connection, tenant: str, webhook_id: str) -> dict[str, Any]:
-    return system.tenant_row(conn, _W, tenant, webhook_id, "webhook")
+def get_webhook(conn: Connection, tenant: str, webhook_id: str) -> Webhook:
+    return webhook_of(system.tenant_row(conn, _W, tenant, webhook_id, "webhook"))
 
 
 def delete_webhook(conn: Connection, tenant: str, webhook_id: str) -> None:
@@ -170,7 +210,7 @@ def claim(conn: Connection, delivery_id: str, at: datetime, until: datetime) -> 
     return bool(done.rowcount)
 
 
-def delivery_job(conn: Connection, delivery_id: str) -> dict[str, Any] | None:
+def delivery_job(conn: Connection, delivery_id: str) -> DeliveryJob | None:
     """A claimed delivery with its subscription (url, secret, disabled) and its event."""
     query = (
         sa.select(
@@ -188,7 +228,17 @@ def delivery_job(conn: Connection, delivery_id: str) -> dict[str, Any] | None:
         .where(_D.c.id == delivery_id)
     )
     row = conn.execute(query).mappings().one_or_none()
-    return None if row is None else dict(row)
+    if row is None:
+        return None
+    return DeliveryJob(
+        delivery=delivery_of(row),
+        url=str(row["url"]),
+        secret=str(row["secret"]),
+        disabled_at=row["disabled_at"],
+        failing_since=row["failing_since"],
+        event_data=dict(row["event_data"]),
+        event_at=row["event_at"],
+    )
 
 
 def finish_attempt(conn: Connection, delivery_id: str, values: dict[str, Any]) -> None:
@@ -214,7 +264,7 @@ def page_deliveries(
     webhook_id: str,
     limit: int,
     after: tuple[datetime, str] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Delivery]:
     """Newest first on (scheduled_at, id), with the event's type; ``limit`` + 1 rows."""
     query = (
         sa.select(_D, _E.c.type.label("event_type"))
@@ -222,12 +272,10 @@ def page_deliveries(
         .where(_D.c.webhook_id == webhook_id, _D.c.tenant_id == tenant)
     )
     query = system.newest_first(query, _D.c.scheduled_at, _D.c.id, after, limit)
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return [delivery_of(r) for r in conn.execute(query).mappings()]
 
 
-def get_delivery(
-    conn: Connection, tenant: str, webhook_id: str, delivery_id: str
-) -> dict[str, Any]:
+def get_delivery(conn: Connection, tenant: str, webhook_id: str, delivery_id: str) -> Delivery:
     query = (
         sa.select(_D, _E.c.type.label("event_type"))
         .join(_E, _E.c.id == _D.c.event_id)
@@ -236,7 +284,7 @@ def get_delivery(
     row = conn.execute(query).mappings().one_or_none()
     if row is None:
         raise NotFound(f"no delivery {delivery_id!r} of webhook {webhook_id!r}")
-    return dict(row)
+    return delivery_of(row)
 
 
 def last_attempt(conn: Connection, webhook_id: str, event_id: str) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
@@ -25,9 +25,9 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 @router.post(
     "", status_code=201, response_model=WebhookCreated, responses=errors(401, 403, 422, 429)
 )
-async def create_webhook(body: WebhookCreate, principal: Admin, svc: Svc) -> dict[str, Any]:
+async def create_webhook(body: WebhookCreate, principal: Admin, svc: Svc) -> dict[str, object]:
     """Subscribe a URL to import events; the signing secret is in this answer only."""
-    return await run_in_threadpool(
+    made = await run_in_threadpool(
         webhooks.create_webhook,
         svc.ctx,
         principal.tenant,
@@ -35,24 +35,27 @@ async def create_webhook(body: WebhookCreate, principal: Admin, svc: Svc) -> dic
         body.events,
         body.description,
     )
+    return webhooks.created_view(made)
 
 
 @router.get("", response_model=WebhookList, responses=errors(401, 403, 429))
-def list_webhooks(principal: Admin, svc: Svc) -> dict[str, Any]:
+def list_webhooks(principal: Admin, svc: Svc) -> dict[str, object]:
     """The tenant's subscriptions (never their secrets)."""
-    return {"data": webhooks.list_webhooks(svc.ctx, principal.tenant)}
+    found = webhooks.list_webhooks(svc.ctx, principal.tenant)
+    return {"data": [webhooks.webhook_view(w) for w in found]}
 
 
 @router.get("/{webhook_id}", response_model=Webhook, responses=errors(401, 403, 404, 429))
-def get_webhook(webhook_id: str, principal: Admin, svc: Svc) -> dict[str, Any]:
+def get_webhook(webhook_id: str, principal: Admin, svc: Svc) -> dict[str, object]:
     """One subscription: enabled, or disabled with the reason."""
-    return webhooks.get_webhook(svc.ctx, principal.tenant, webhook_id)
+    return webhooks.webhook_view(webhooks.get_webhook(svc.ctx, principal.tenant, webhook_id))
 
 
 @router.delete("/{webhook_id}", response_model=Webhook, responses=errors(401, 403, 404, 429))
-def delete_webhook(webhook_id: str, principal: Admin, svc: Svc) -> dict[str, Any]:
+def delete_webhook(webhook_id: str, principal: Admin, svc: Svc) -> dict[str, object]:
     """Unsubscribe: nothing more is sent to it, pending deliveries included."""
-    return webhooks.delete_webhook(svc.ctx, principal.tenant, webhook_id)
+    gone = webhooks.delete_webhook(svc.ctx, principal.tenant, webhook_id)
+    return webhooks.webhook_view(gone)
 
 
 @router.get(
@@ -66,9 +69,10 @@ def list_deliveries(
     svc: Svc,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Every attempt, newest first: event, status, response code, duration, next attempt."""
-    return webhooks.page_deliveries(svc.ctx, principal.tenant, webhook_id, limit, cursor)
+    page = webhooks.page_deliveries(svc.ctx, principal.tenant, webhook_id, limit, cursor)
+    return webhooks.page_view(page)
 
 
 @router.post(
@@ -77,8 +81,9 @@ def list_deliveries(
     response_model=Delivery,
     responses=errors(401, 403, 404, 409, 429),
 )
-def redeliver(webhook_id: str, delivery_id: str, principal: Admin, svc: Svc) -> dict[str, Any]:
+def redeliver(webhook_id: str, delivery_id: str, principal: Admin, svc: Svc) -> dict[str, object]:
     """Send the delivery's event again, with the same webhook-id: a new attempt, due now."""
-    return webhooks.redeliver(
+    planned = webhooks.redeliver(
         svc.ctx, principal.tenant, webhook_id, delivery_id, queue=svc.jobs.sweep_webhooks
     )
+    return webhooks.delivery_view(planned)
