@@ -26,7 +26,7 @@ from loadbay.service.context import Context
 from loadbay.service.imports import get_import, run_import
 from loadbay.service.revert import reap_reverts
 from loadbay.service.runner import written_stamp
-from loadbay.store import imports_sql, leases_sql
+from loadbay.store import imports_sql, leases_sql, migrations
 from loadbay.store.engine import statements_alone
 from loadbay.store.imports_sql import now
 
@@ -112,6 +112,8 @@ class Leases:
 
 def open_leases(settings: Settings) -> Leases:
     engine = leases_sql.make_lease_engine(settings.effective_database_url)
+    with engine.begin() as conn:  # the lease table where it lives, created if missing
+        migrations.ensure_lease_table(conn)
     return Leases(engine, settings.lease_seconds, settings.max_attempts)
 
 

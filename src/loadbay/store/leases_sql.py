@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection, make_url
 
-from loadbay.store import migrations, system
+from loadbay.store import system
 from loadbay.store.engine import dialect_for_url, make_engine, normalise_url
 from loadbay.store.keyed import insert_if_absent
 
@@ -27,15 +27,14 @@ _RELEASE = sa.delete(L).where(*_MINE)
 
 
 def make_lease_engine(database_url: str) -> Engine:
-    """The engine that holds the lease table (created if missing)."""
+    """The engine that holds the lease table (the service creates the table if missing:
+    ``migrations.ensure_lease_table`` in a transaction of its own)."""
     url = make_url(normalise_url(database_url))
     path = dialect_for_url(database_url).side_file(url, ".leases")
     if path is not None:
         engine = make_engine(url.set(database=str(path)).render_as_string(hide_password=False))
     else:
         engine = make_engine(database_url)
-    with engine.begin() as conn:
-        migrations.ensure_lease_table(conn)
     return engine
 
 
