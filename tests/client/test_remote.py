@@ -10,6 +10,7 @@ import pytest
 
 from loadbay.client import ApiError, Client
 from loadbay.config import Settings
+from loadbay.domain.tables import table_view
 from loadbay.errors import InvalidOption, LoadbayError, Unavailable
 from loadbay.pipeline.frames import ErrorHandling
 from loadbay.remote import (
@@ -106,7 +107,7 @@ def test_tables_times_and_an_export_with_line_breaks_in_cells(
     assert client is not None
     ctx = open_context(server.settings)
     try:
-        assert tables(client) == table_service.list_tables(ctx)
+        assert tables(client) == [table_view(t) for t in table_service.list_tables(ctx)]
     finally:
         ctx.close()
     data = tmp_path / "companies.csv"

@@ -109,7 +109,7 @@ def test_the_inferred_table_imports_its_file_without_row_errors(
     assert errors(ctx, record["id"]) == []
     assert record["state"] == "succeeded", record
     assert record["counts"]["created"] == found.rows
-    names = [t["name"] for t in table_service.list_tables(ctx, ctx.tenant)]
+    names = [t.name for t in table_service.list_tables(ctx, ctx.tenant)]
     assert found.table.name in names and "companies" in names
 
 
@@ -167,8 +167,8 @@ def test_a_name_taken_is_not_available(ctx: Context, tmp_path: Path) -> None:
             table_service.create_table(ctx, "globex", {**spec, "name": name})
         assert caught.value.message == (f"the name {name!r} is not available; choose another")
     # globex neither sees nor can use acme's table
-    assert "gadgets" not in [t["name"] for t in table_service.list_tables(ctx, "globex")]
-    assert "gadgets" in [t["name"] for t in table_service.list_tables(ctx, "acme")]
+    assert "gadgets" not in [t.name for t in table_service.list_tables(ctx, "globex")]
+    assert "gadgets" in [t.name for t in table_service.list_tables(ctx, "acme")]
     with pytest.raises(UnknownTable):
         table_service.alter_table(ctx, "globex", "gadgets", [{"name": "color"}])
 
@@ -204,7 +204,7 @@ def test_alter_adds_columns_and_never_retypes(ctx: Context, tmp_path: Path) -> N
     shown = table_service.alter_table(
         ctx, ctx.tenant, "gizmos", [{"name": "size", "type": "integer"}, {"name": "color"}]
     )
-    assert [c["name"] for c in shown["columns"]] == ["code", "size", "color"]
+    assert [c.name for c in shown.columns] == ["code", "size", "color"]
     later = tmp_path / "g2.csv"
     later.write_text("code,size,color,weight\nB,2,red,1.5\n", encoding="utf-8")
     (found,) = table_service.infer_sources(ctx.settings, [source(later, "gizmos")])

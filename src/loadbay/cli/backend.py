@@ -28,6 +28,7 @@ from loadbay.client_models import (
     build,
 )
 from loadbay.config import Settings
+from loadbay.domain.tables import table_view
 from loadbay.domain.templates import template_view
 from loadbay.errors import InvalidOption
 
@@ -168,14 +169,16 @@ class LocalBackend:
         return table_service.export_table(self.ctx, table, out, fmt)
 
     def tables(self) -> list[TableInfo]:
-        return [build(TableInfo, t) for t in table_service.list_tables(self.ctx, self.ctx.tenant)]
+        found = table_service.list_tables(self.ctx, self.ctx.tenant)
+        return [build(TableInfo, table_view(t)) for t in found]
 
     def create_table(self, definition: Mapping[str, object]) -> TableInfo:
-        return build(TableInfo, table_service.create_table(self.ctx, self.ctx.tenant, definition))
+        found = table_service.create_table(self.ctx, self.ctx.tenant, definition)
+        return build(TableInfo, table_view(found))
 
     def alter_table(self, name: str, columns: list[dict[str, object]]) -> TableInfo:
         found = table_service.alter_table(self.ctx, self.ctx.tenant, name, columns)
-        return build(TableInfo, found)
+        return build(TableInfo, table_view(found))
 
     def get_template(self, ref: str) -> Template:
         found = template_service.get_template(self.ctx, self.ctx.tenant, ref)

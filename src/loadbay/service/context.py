@@ -38,14 +38,14 @@ class Context:
         each time (one small query), parsed again only when they changed."""
         with self.engine.connect() as conn, reading(conn).begin():
             rows = tenant_tables(conn, tenant)
-        rows = [r for r in rows if r["name"] not in self.catalog]
+        rows = [r for r in rows if r.name not in self.catalog]
         if not rows:
             return self.catalog
-        stamp = tuple((str(r["name"]), r["updated_at"]) for r in rows)
+        stamp = tuple((r.name, r.updated_at) for r in rows)
         cached = self._catalogs.get(tenant)
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        catalog = Catalog([*self.catalog, *(parse_table(r["definition"]) for r in rows)])
+        catalog = Catalog([*self.catalog, *(parse_table(r.definition) for r in rows)])
         self._catalogs[tenant] = (stamp, catalog)
         return catalog
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from loadbay.domain.tables import TableInfo
 from loadbay.errors import InvalidOption
 from loadbay.service import states
 from loadbay.service import tables as table_service
@@ -207,5 +208,5 @@ def export_file(ctx: Context, tenant: str, table_name: str, fmt: str) -> Path:
     return Path(handle.name)
 
 
-def table_info(ctx: Context, table_name: str, tenant: str | None = None) -> dict[str, Any]:
+def table_info(ctx: Context, table_name: str, tenant: str | None = None) -> TableInfo:
     return table_service.describe_table(ctx.catalog_for(tenant or ctx.tenant).get(table_name))

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from sqlalchemy.engine import Connection
+
 from loadbay.config import Settings
+from loadbay.domain.tables import TableInfo
 from loadbay.errors import Conflict, InvalidOption, InvalidSchema
 from loadbay.pipeline.choices import SOURCE_OPTIONS
 from loadbay.schema.loader import column_spec, parse_table, table_spec
@@ -39,37 +42,11 @@ if TYPE_CHECKING:  # the engine (polars) only for what infers or checks (the lis
 MAX_TABLE_NAME = 38
 
 
-def describe_table(table: Table) -> dict[str, Any]:
-    return {
-        "name": table.name,
-        "key": list(table.key),
-        "description": table.description,
-        "columns": [
-            {
-                "name": c.name,
-                "type": c.type.value,
-                "required": c.required,
-                "unique": c.unique,
-                "default": c.default,
-                "enum": list(c.enum) or None,
-                "min": None if c.min is None else str(c.min),
-                "max": None if c.max is None else str(c.max),
-                "max_length": c.max_length,
-                "precision": c.precision if c.type.value == "decimal" else None,
-                "scale": c.scale if c.type.value == "decimal" else None,
-                "references": (
-                    f"{c.references.table}.{c.references.column}" if c.references else None
-                ),
-                "format": c.format,
-                "description": c.description or None,
-            }
-            for c in table.columns
-        ],
-        "checks": [f"{k.left} {k.op} {k.right}" for k in table.checks],
-    }
+def describe_table(table: Table) -> TableInfo:
+    return TableInfo.of(table)
 
 
-def list_tables(ctx: Context, tenant: str | None = None) -> list[dict[str, Any]]:
+def list_tables(ctx: Context, tenant: str | None = None) -> list[TableInfo]:
     """The tables the tenant sees: built-in, the schema file's, and its own."""
     return [describe_table(t) for t in ctx.catalog_for(tenant or ctx.tenant)]
 
@@ -79,7 +56,7 @@ def records(
     table_name: str,
     tenant: str | None = None,
     filters: dict[str, str] | None = None,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[dict[str, object]]:
     catalog = ctx.catalog_for(tenant or ctx.tenant)
     table = catalog.get(table_name)
     with ctx.engine.connect() as conn, reading(conn).begin():
@@ -152,7 +129,7 @@ class Suggestion:
     rows: int
     notes: tuple[str, ...]
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> dict[str, object]:
         return {
             "table": table_spec(self.table),
             "mapping": dict(self.mapping),
@@ -188,7 +165,7 @@ def infer_table(
     upload_id: str,
     table: str | None = None,
     key: str | None = None,
-    read: Mapping[str, Any] | None = None,
+    read: Mapping[str, object] | None = None,
 ) -> Suggestion:
     """The table an upload of ``tenant`` would fill (``POST /v1/tables/infer``; the web
     importer's "create a table from the file"); ``read``: the source options (format,
@@ -196,8 +173,8 @@ def infer_table(
     from loadbay.service.requests import SourceSpec
     from loadbay.service.uploads import get_upload, source_of
 
-    read = {k: v for k, v in (read or {}).items() if v is not None}
-    unknown = sorted(set(read) - set(SOURCE_OPTIONS))
+    given: dict[str, Any] = {k: v for k, v in (read or {}).items() if v is not None}
+    unknown = sorted(set(given) - set(SOURCE_OPTIONS))
     if unknown:
         raise InvalidOption(
             f"options {', '.join(unknown)} do not change how a file is read: inferring a "
@@ -205,7 +182,7 @@ def infer_table(
             field="options",
         )
     upload = get_upload(ctx, tenant, upload_id)
-    source = source_of(upload, table, SourceSpec(path="", name="", **read))
+    source = source_of(upload, table, SourceSpec(path="", name="", **given))
     found = infer_sources(ctx.settings, [source], key)
     if len(found) != 1:
         names = ", ".join(s.table.name for s in found)
@@ -216,7 +193,7 @@ def infer_table(
     return found[0]
 
 
-def _parsed(definition: Mapping[str, Any]) -> Table:
+def _parsed(definition: Mapping[str, object]) -> Table:
     if not isinstance(definition, Mapping):
         raise InvalidSchema("a table's definition is an object: name, columns, key…")
     table = parse_table(definition)
@@ -238,7 +215,7 @@ def _check_formats(columns: Sequence[Column]) -> None:
             raise InvalidSchema(f"column {col.name!r}: format {col.format!r}: {problem}")
 
 
-def _available(ctx: Context, conn: Any, tenant: str, name: str) -> None:
+def _available(ctx: Context, conn: Connection, tenant: str, name: str) -> None:
     """Conflict unless ``name`` is free: not stored by any tenant, not a table the
     database holds already (the built-in and schema file's names are checked before)."""
     owner = tables_sql.owner_of(conn, name)
@@ -252,7 +229,7 @@ def _available(ctx: Context, conn: Any, tenant: str, name: str) -> None:
         raise tables_sql.not_available(name)
 
 
-def create_table(ctx: Context, tenant: str, definition: Mapping[str, Any]) -> dict[str, Any]:
+def create_table(ctx: Context, tenant: str, definition: Mapping[str, object]) -> TableInfo:
     """Define a table of ``tenant`` and create its data table (``POST /v1/tables``,
     ``import --create``); the table as ``describe_table`` shows it.
 
@@ -275,7 +252,7 @@ def _only(catalog: Catalog, table: Table) -> Catalog:
     return Catalog([t for t in catalog if t.name in wanted])
 
 
-def _own_table(conn: Any, tenant: str, name: str, catalog: Catalog) -> Table:
+def _own_table(conn: Connection, tenant: str, name: str, catalog: Catalog) -> Table:
     stored = tables_sql.lock_table_row(conn, tenant, name)
     if stored is None:
         catalog.get(name)  # UnknownTable (404) when the tenant does not see it
@@ -283,10 +260,10 @@ def _own_table(conn: Any, tenant: str, name: str, catalog: Catalog) -> Table:
             f"table {name!r} is not one you defined: only those can be changed here",
             field="name",
         )
-    return parse_table(stored)
+    return parse_table(stored.definition)
 
 
-def _added(table: Table, columns: Sequence[Mapping[str, Any]], has_rows: bool) -> list[Column]:
+def _added(table: Table, columns: Sequence[Mapping[str, object]], has_rows: bool) -> list[Column]:
     """The columns of ``columns`` that ``table`` lacks; Conflict for one that it has in
     another form (it would retype or reshape stored data)."""
     if not columns:
@@ -319,13 +296,13 @@ def _added(table: Table, columns: Sequence[Mapping[str, Any]], has_rows: bool) -
     return added
 
 
-def _shown(spec: Mapping[str, Any]) -> str:
+def _shown(spec: Mapping[str, object]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in spec.items() if k != "name")
 
 
 def alter_table(
-    ctx: Context, tenant: str, name: str, columns: Sequence[Mapping[str, Any]]
-) -> dict[str, Any]:
+    ctx: Context, tenant: str, name: str, columns: Sequence[Mapping[str, object]]
+) -> TableInfo:
     """Add ``columns`` (as a definition's columns) to the tenant's table ``name``
     (``PATCH /v1/tables/{name}``, ``import --alter``): a column it has already, given the
     same, is left as it is; given otherwise, Conflict (409). Nothing is ever dropped or
@@ -351,7 +328,7 @@ def alter_table(
     return describe_table(grown)
 
 
-def new_columns(have: Iterable[str], suggested: Table) -> list[dict[str, Any]]:
+def new_columns(have: Iterable[str], suggested: Table) -> list[dict[str, object]]:
     """``import --alter``: the columns of ``suggested`` (inferred from a file) that a table
     with the columns ``have`` lacks, as a definition's columns, none required."""
     known = set(have)

@@ -1,25 +1,25 @@
 """Named queries of the tables a tenant defined (``loadbay_custom_tables``).
 
 A row holds one table's definition as a schema file writes it (``schema.loader.table_spec``)
-and the tenant it belongs to. The table's name is the name of its data table, so it is
-unique across tenants (the primary key): two tenants never share a data table.
+and the tenant it belongs to, read as a ``domain.tables.CustomTable``. The table's name is
+the name of its data table, so it is unique across tenants (the primary key): two tenants
+never share a data table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from loadbay.domain.tables import CustomTable
 from loadbay.errors import Conflict
 from loadbay.store import system
 from loadbay.store.data import changes_table
-from loadbay.store.dialect import dialect_of
 
 _T = system.custom_tables
 
@@ -29,14 +29,10 @@ def not_available(name: str) -> Conflict:
     return Conflict(f"the name {name!r} is not available; choose another", field="name")
 
 
-def tenant_tables(conn: Connection, tenant: str) -> list[dict[str, Any]]:
-    """The tenant's tables (name, definition, updated_at), in the order they were made."""
-    query = (
-        sa.select(_T.c.name, _T.c.definition, _T.c.updated_at)
-        .where(_T.c.tenant_id == tenant)
-        .order_by(_T.c.created_at, _T.c.name)
-    )
-    return [dict(r) for r in conn.execute(query).mappings()]
+def tenant_tables(conn: Connection, tenant: str) -> list[CustomTable]:
+    """The tenant's tables, in the order they were made."""
+    query = sa.select(_T).where(_T.c.tenant_id == tenant).order_by(_T.c.created_at, _T.c.name)
+    return [CustomTable.from_row(dict(r)) for r in conn.execute(query).mappings()]
 
 
 def owner_of(conn: Connection, name: str) -> str | None:
@@ -59,7 +55,7 @@ def has_rows(conn: Connection, name: str) -> bool:
 
 
 def insert_table(
-    conn: Connection, tenant: str, name: str, definition: Mapping[str, Any], at: datetime
+    conn: Connection, tenant: str, name: str, definition: Mapping[str, object], at: datetime
 ) -> None:
     """A new table of ``tenant``; Conflict when the name was taken meanwhile."""
     values = {
@@ -77,15 +73,17 @@ def insert_table(
 
 
 def update_table(
-    conn: Connection, tenant: str, name: str, definition: Mapping[str, Any], at: datetime
+    conn: Connection, tenant: str, name: str, definition: Mapping[str, object], at: datetime
 ) -> None:
     query = sa.update(_T).where(_T.c.tenant_id == tenant, _T.c.name == name)
     conn.execute(query.values(definition=dict(definition), updated_at=at))
 
 
-def lock_table_row(conn: Connection, tenant: str, name: str) -> dict[str, Any] | None:
-    """The tenant's table ``name`` (its definition), locked for the transaction on
-    PostgreSQL (SQLite: the writer's lock holds already); None: not the tenant's."""
-    query = sa.select(_T.c.definition).where(_T.c.tenant_id == tenant, _T.c.name == name)
-    found = conn.execute(dialect_of(conn).lock_rows(query)).scalar_one_or_none()
-    return None if found is None else dict(found)
+def lock_table_row(conn: Connection, tenant: str, name: str) -> CustomTable | None:
+    """The tenant's table ``name``, locked for the transaction on PostgreSQL (SQLite: the
+    writer's lock holds already); None: not the tenant's."""
+    query = sa.select(_T).where(_T.c.tenant_id == tenant, _T.c.name == name)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    found = conn.execute(query).mappings().one_or_none()
+    return None if found is None else CustomTable.from_row(dict(found))

@@ -77,7 +77,7 @@ def table_page(
 ) -> Response:
     info = pages.table_info(user.svc.ctx, table, user.tenant)
     page = pages.records_page(user.svc.ctx, user.tenant, table, limit, cursor)
-    columns = [pages.RECORD_ID, *(c["name"] for c in info["columns"])]
+    columns = [pages.RECORD_ID, *(c.name for c in info.columns)]
     return render(
         request, "table.html", table=info, page=page, columns=columns, cursor=cursor, limit=limit
     )

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from loadbay.errors import InvalidOption
+from loadbay.schema.loader import table_spec
 from loadbay.schema.model import ColumnType
 from loadbay.service import tables as table_service
 from loadbay.service import uploads
@@ -38,24 +39,24 @@ def new_table_page(
     ctx = user.svc.ctx
     file = uploads.get_upload(ctx, user.tenant, upload[0])
     found = table_service.infer_table(ctx, user.tenant, upload[0], key=key or None)
-    spec = found.view()
-    headers = {column: header for header, column in spec["mapping"].items()}
+    spec = table_spec(found.table)
+    headers = {column: header for header, column in found.mapping.items()}
     columns = [
         {
             **c,
             "header": headers.get(c["name"], c["name"]),
             "extra": json.dumps({k: v for k, v in c.items() if k not in _SET_HERE}),
         }
-        for c in spec["table"]["columns"]
+        for c in spec["columns"]
     ]
     return render(
         request,
         "newtable.html",
         file=file,
-        table=spec["table"],
+        table=spec,
         columns=columns,
-        rows=spec["rows"],
-        notes=spec["notes"],
+        rows=found.rows,
+        notes=list(found.notes),
         types=[t.value for t in ColumnType],
     )
 
@@ -91,7 +92,7 @@ async def create_table(request: Request, user: Writer) -> Response:
     )
     query = urlencode(
         [
-            ("table", created["name"]),
+            ("table", created.name),
             *(("upload", str(u)) for u in form.getlist("upload")),
             *(("pick", f"{header}={column}") for header, column in picks),
         ]

@@ -24,6 +24,7 @@ from loadbay.api.schemas import (
     TableList,
     TableSuggestion,
 )
+from loadbay.domain.tables import table_view
 from loadbay.service import bulk, pages
 from loadbay.service import tables as table_service
 
@@ -59,7 +60,7 @@ def names_of(text: str | None) -> list[str]:
 def list_tables(principal: Reader, svc: Svc) -> dict[str, Any]:
     """Every table with its columns, types, rules, key and references: the built-in ones,
     the schema file's and the tenant's own."""
-    return {"data": table_service.list_tables(svc.ctx, principal.tenant)}
+    return {"data": [table_view(t) for t in table_service.list_tables(svc.ctx, principal.tenant)]}
 
 
 @router.post(
@@ -70,7 +71,7 @@ def create_table(body: TableDefinition, principal: Writer, svc: Svc) -> dict[str
     every process sees it, imports go into it. 409 when the name is not available (built
     in, the schema file's, or taken), 422 when the definition is not valid."""
     definition = body.model_dump(mode="json", exclude_none=True)
-    return table_service.create_table(svc.ctx, principal.tenant, definition)
+    return table_view(table_service.create_table(svc.ctx, principal.tenant, definition))
 
 
 @router.post("/infer", response_model=TableSuggestion, responses=errors(401, 403, 404, 422, 429))
@@ -87,7 +88,7 @@ def infer_table(body: TableInferRequest, principal: Writer, svc: Svc) -> dict[st
 @router.get("/{table}", response_model=TableInfo, responses=errors(401, 403, 404, 429))
 def get_table(table: str, principal: Reader, svc: Svc) -> dict[str, Any]:
     """One table."""
-    return pages.table_info(svc.ctx, table, principal.tenant)
+    return table_view(pages.table_info(svc.ctx, table, principal.tenant))
 
 
 @router.patch("/{table}", response_model=TableInfo, responses=errors(401, 403, 404, 409, 422, 429))
@@ -96,7 +97,7 @@ def alter_table(table: str, body: TableAlter, principal: Writer, svc: Svc) -> di
     given otherwise (another type, say) is 409: nothing is dropped or retyped. 409 too
     for a built-in table or the schema file's."""
     columns = [c.model_dump(mode="json", exclude_none=True) for c in body.columns]
-    return table_service.alter_table(svc.ctx, principal.tenant, table, columns)
+    return table_view(table_service.alter_table(svc.ctx, principal.tenant, table, columns))
 
 
 @router.get(
