@@ -20,6 +20,7 @@ from loadbay.domain.tables import CustomTable
 from loadbay.errors import Conflict
 from loadbay.store import system
 from loadbay.store.data import changes_table
+from loadbay.store.dialect import dialect_of
 
 _T = system.custom_tables
 
@@ -83,7 +84,5 @@ def lock_table_row(conn: Connection, tenant: str, name: str) -> CustomTable | No
     """The tenant's table ``name``, locked for the transaction on PostgreSQL (SQLite: the
     writer's lock holds already); None: not the tenant's."""
     query = sa.select(_T).where(_T.c.tenant_id == tenant, _T.c.name == name)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    found = conn.execute(query).mappings().one_or_none()
+    found = conn.execute(dialect_of(conn).lock_rows(query)).mappings().one_or_none()
     return None if found is None else CustomTable.from_row(dict(found))
