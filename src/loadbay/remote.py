@@ -4,7 +4,7 @@ When ``LOADBAY_URL`` and ``LOADBAY_TOKEN`` are set (or ``--url`` / ``--token``),
 commands call the server instead of the local service (``loadbay.cli.backend.RemoteBackend``):
 most straight through the client, which answers with its models
 (``loadbay.client_models``), and the ones below that take more than one call (an import
-from files, the first row errors, an error report, an export). The local backend answers
+from files, an error report, an export). The local backend answers
 with the same models, so the one renderer prints the same output and the commands exit
 with the same codes. API errors are :class:`loadbay.client.ApiError`; inside
 :func:`api_errors` they, and a server that does not answer, become the plain
@@ -23,7 +23,7 @@ from typing import IO
 import httpx
 
 from loadbay.client import ApiError, Client
-from loadbay.client_models import Import, RowError
+from loadbay.client_models import Import
 from loadbay.config import Settings
 from loadbay.errors import InvalidOption, LoadbayError, Unavailable
 from loadbay.pipeline.choices import SOURCE_OPTIONS
@@ -118,12 +118,6 @@ def cancel(client: Client, import_id: str) -> Import:
         if exc.status != 409:
             raise
         return client.get_import(import_id)
-
-
-def first_errors(client: Client, import_id: str, limit: int = 100) -> list[RowError]:
-    """The first ``limit`` errors of the failed rows, in file order."""
-    page = client.results(import_id, outcome="failed", limit=min(limit, 200))
-    return [e for row in page.data for e in row.row_errors][:limit]
 
 
 def write_error_report(client: Client, import_id: str, out: Path) -> int:

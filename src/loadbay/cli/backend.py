@@ -8,7 +8,7 @@ same calls on either, and get the same answers: the Python client's models
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from itertools import islice
 from pathlib import Path
@@ -37,16 +37,17 @@ if TYPE_CHECKING:
     from loadbay.client import Client
     from loadbay.service import context as context_service
     from loadbay.service import imports as import_service
+    from loadbay.service import pages, views
     from loadbay.service import revert as revert_service
     from loadbay.service import tables as table_service
     from loadbay.service import templates as template_service
-    from loadbay.service import views
     from loadbay.service.context import Context
     from loadbay.service.requests import ImportRequest
 else:  # loaded by the first command that uses them: the local service, or the client
     remote = lazy("loadbay.remote")
     context_service = lazy("loadbay.service.context")
     import_service = lazy("loadbay.service.imports")
+    pages = lazy("loadbay.service.pages")
     revert_service = lazy("loadbay.service.revert")
     table_service = lazy("loadbay.service.tables")
     template_service = lazy("loadbay.service.templates")
@@ -102,6 +103,31 @@ class Backend(Protocol):
         """Save an import's settings as a new template ``name``."""
 
 
+#: the most items the API gives in one page (``service.pages.MAX_LIMIT``)
+MAX_PAGE = 200
+
+
+def paged(fetch: Callable[[str | None], tuple[list[RowResult], str | None]]) -> Iterator[RowResult]:
+    """Every row of the pages ``fetch`` gives (its rows and the next page's cursor), in
+    order, the next page fetched only when the rows before are used."""
+    cursor: str | None = None
+    while True:
+        rows, cursor = fetch(cursor)
+        yield from rows
+        if not cursor:
+            return
+
+
+def first_errors(rows: Iterable[RowResult], limit: int) -> list[RowError]:
+    """The first ``limit`` errors of ``rows`` (failed rows, in file order)."""
+    found: list[RowError] = []
+    for row in rows:
+        found.extend(row.row_errors)
+        if len(found) >= limit:
+            break
+    return found[:limit]
+
+
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C stopped the run of the import ``import_id`` (which the runner then ended,
     failed, if it could)."""
@@ -130,24 +156,26 @@ class LocalBackend:
             raise RunInterrupted(import_id) from exc
         return Import.of(views.import_view(found, api=False))
 
-    def _results(self, import_id: str, outcome: str) -> Iterator[RowResult]:
-        for row in import_service.iter_results(self.ctx, import_id, outcomes=[outcome]):
-            yield RowResult.of(views.result_view(row))
+    def _results(self, import_id: str, outcome: str, limit: int) -> Iterator[RowResult]:
+        """The rows of ``outcome`` page by page, as the API's ``/results`` gives them."""
+
+        def fetch(cursor: str | None) -> tuple[list[RowResult], str | None]:
+            page = pages.results_page(
+                self.ctx, self.ctx.tenant, import_id, min(limit, MAX_PAGE), cursor, outcome
+            )
+            return [RowResult.of(r) for r in page["data"]], page["next_cursor"]
+
+        return paged(fetch)
 
     def first_errors(self, import_id: str, limit: int = 100) -> list[RowError]:
-        found: list[RowError] = []
-        for result in self._results(import_id, "failed"):
-            found.extend(result.row_errors)
-            if len(found) >= limit:
-                break
-        return found[:limit]
+        return first_errors(self._results(import_id, "failed", limit), limit)
 
     def error_summary(self, import_id: str) -> list[ErrorGroup]:
         found = import_service.error_summary(self.ctx, import_id)
         return [ErrorGroup.of({**g, "table": g["table_name"]}) for g in found]
 
     def changes(self, import_id: str, limit: int) -> list[RowResult]:
-        return list(islice(self._results(import_id, "updated"), limit))
+        return list(islice(self._results(import_id, "updated", limit), limit))
 
     def list_imports(self, limit: int) -> list[Import]:
         found = import_service.list_imports(self.ctx, limit=limit)
@@ -221,17 +249,24 @@ class RemoteBackend:
             "up its interrupted imports themselves (unset LOADBAY_URL to resume a local one)"
         )
 
+    def _results(self, import_id: str, outcome: str, limit: int) -> Iterator[RowResult]:
+        def fetch(cursor: str | None) -> tuple[list[RowResult], str | None]:
+            page = self.client.results(import_id, outcome, min(limit, MAX_PAGE), cursor)
+            return page.data, page.next_cursor
+
+        return paged(fetch)
+
     def first_errors(self, import_id: str, limit: int = 100) -> list[RowError]:
-        return remote.first_errors(self.client, import_id, limit)
+        return first_errors(self._results(import_id, "failed", limit), limit)
 
     def error_summary(self, import_id: str) -> list[ErrorGroup]:
         return [ErrorGroup.of(g) for g in self.client.error_summary(import_id)]
 
     def changes(self, import_id: str, limit: int) -> list[RowResult]:
-        return self.client.results(import_id, outcome="updated", limit=min(limit, 200)).data
+        return list(islice(self._results(import_id, "updated", limit), limit))
 
     def list_imports(self, limit: int) -> list[Import]:
-        return self.client.list_imports(limit=min(limit, 200)).data
+        return self.client.list_imports(limit=min(limit, MAX_PAGE)).data
 
     def get_import(self, import_id: str) -> Import:
         return self.client.get_import(import_id)
