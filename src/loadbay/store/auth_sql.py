@@ -33,14 +33,7 @@ def insert_token(conn: Connection, token: Token, secret_hash: str) -> None:
 
 def token_of(row: sa.RowMapping) -> Token:
     """The token a row of ``loadbay_tokens`` holds (the columns of ``_SHOWN``)."""
-    return Token(
-        id=str(row["id"]),
-        tenant_id=str(row["tenant_id"]),
-        name=row["name"],
-        scope=str(row["scope"]),
-        created_at=row["created_at"],
-        revoked_at=row["revoked_at"],
-    )
+    return system.record_of(Token, row)
 
 
 def active_token_by_hash(conn: Connection, secret_hash: str) -> Token | None:

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from loadbay.errors import NotFound
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 metadata = sa.MetaData()
+R = TypeVar("R", bound="DataclassInstance")
+
+
+def record_of(kind: type[R], row: Mapping[Any, Any], **given: object) -> R:
+    """The typed record (a ``domain/`` dataclass) a row holds: each field the column of its
+    name, unless ``given`` (a value the row keeps in another form)."""
+    names = [f.name for f in dataclasses.fields(kind)]
+    return kind(**{name: given[name] if name in given else row[name] for name in names})
 
 
 def known_values(table: sa.Table, values: dict[str, Any]) -> dict[str, Any]:

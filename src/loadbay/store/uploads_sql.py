@@ -26,13 +26,4 @@ def get_upload(conn: Connection, tenant: str, upload_id: str) -> Upload:
 
 def upload_of(row: Mapping[str, Any]) -> Upload:
     """The upload a row of ``loadbay_uploads`` holds."""
-    return Upload(
-        id=str(row["id"]),
-        tenant_id=str(row["tenant_id"]),
-        filename=str(row["filename"]),
-        size=int(row["size"]),
-        sha256=str(row["sha256"]),
-        format=row["format"],
-        path=str(row["path"]),
-        created_at=row["created_at"],
-    )
+    return system.record_of(Upload, row)

@@ -114,38 +114,12 @@ def _pending(
 # ---- the records of rows ---------------------------------------------------------------
 def webhook_of(row: Mapping[Any, Any]) -> Webhook:
     """The subscription a row of ``loadbay_webhooks`` holds."""
-    return Webhook(
-        id=str(row["id"]),
-        tenant_id=str(row["tenant_id"]),
-        url=str(row["url"]),
-        events=tuple(row["events"] or ()),
-        description=row["description"],
-        secret=str(row["secret"]),
-        created_at=row["created_at"],
-        failing_since=row["failing_since"],
-        disabled_at=row["disabled_at"],
-        disabled_reason=row["disabled_reason"],
-    )
+    return system.record_of(Webhook, row, events=tuple(row["events"] or ()))
 
 
 def delivery_of(row: Mapping[Any, Any]) -> Delivery:
     """The attempt a row of ``loadbay_webhook_deliveries`` holds, with its event's type."""
-    return Delivery(
-        id=str(row["id"]),
-        tenant_id=str(row["tenant_id"]),
-        webhook_id=str(row["webhook_id"]),
-        event_id=str(row["event_id"]),
-        event_type=str(row["event_type"]),
-        attempt=int(row["attempt"]),
-        status=str(row["status"]),
-        scheduled_at=row["scheduled_at"],
-        attempted_at=row["attempted_at"],
-        response_status=row["response_status"],
-        duration_ms=row["duration_ms"],
-        response_excerpt=row["response_excerpt"],
-        error=row["error"],
-        next_attempt_at=row["next_attempt_at"],
-    )
+    return system.record_of(Delivery, row)
 
 
 # ---- subscriptions -------------------------------------------------------------------
@@ -230,15 +204,8 @@ def delivery_job(conn: Connection, delivery_id: str) -> DeliveryJob | None:
     row = conn.execute(query).mappings().one_or_none()
     if row is None:
         return None
-    return DeliveryJob(
-        delivery=delivery_of(row),
-        url=str(row["url"]),
-        secret=str(row["secret"]),
-        disabled_at=row["disabled_at"],
-        failing_since=row["failing_since"],
-        event_data=dict(row["event_data"]),
-        event_at=row["event_at"],
-    )
+    event_data = dict(row["event_data"])
+    return system.record_of(DeliveryJob, row, delivery=delivery_of(row), event_data=event_data)
 
 
 def finish_attempt(conn: Connection, delivery_id: str, values: dict[str, Any]) -> None:
