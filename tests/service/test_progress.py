@@ -108,9 +108,7 @@ def test_a_busy_database_skips_the_write_and_does_not_fail(ctx: Context, tmp_pat
             .values(notes="busy")
         )
         tracker.enter(progress.READING)
-        assert not imports_sql.try_save_progress(
-            ctx.engine, ctx.tenant, record["id"], tracker.snapshot()
-        )
+        assert not tracker.save(tracker.snapshot())
     assert import_service.get_import(ctx, record["id"])["progress"] == before
     tracker.publish(force=True)  # free again: written
     assert import_service.get_import(ctx, record["id"])["progress"]["seq"] == tracker.seq
