@@ -56,9 +56,9 @@ def test_a_cancel_answered_after_the_last_chunk_committed_still_ends_cancelled(
     monkeypatch.setattr(Heartbeat, "check", cancel_after_last_chunk)
     record = run_leased(ctx, leases, ctx.tenant, import_id)
     assert [a["state"] for a in answers] == ["cancelled"]
-    assert record is not None and record["state"] == "cancelled"
-    assert record["counts"]["created"] == ROWS and record["write_stamp"]
-    assert import_service.get_import(ctx, import_id)["state"] == "cancelled"
+    assert record is not None and record.state == "cancelled"
+    assert record.counts.created == ROWS and record.write_stamp
+    assert import_service.get_import(ctx, import_id).state == "cancelled"
     assert leases.get(import_id) is None
     revert_import(ctx, import_id)  # what it wrote can be undone
     assert by_key(ctx, "companies", "name") == {}
@@ -70,7 +70,7 @@ def test_a_finished_import_is_not_cancelled(ctx: Context, leases: Leases, tmp_pa
     with pytest.raises(InvalidState) as refused:
         queued.cancel(ctx, ctx.tenant, import_id, leases, actor=CLI)
     assert refused.value.details == {"state": "succeeded"}
-    assert import_service.get_import(ctx, import_id)["state"] == "succeeded"
+    assert import_service.get_import(ctx, import_id).state == "succeeded"
 
 
 def test_a_running_imports_heartbeat_hears_a_cancel_within_a_second_or_two(

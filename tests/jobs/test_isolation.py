@@ -162,7 +162,7 @@ def aborting_worker(settings: Settings, stop: Connection) -> None:
 def wait_settled(ctx: Context, import_id: str) -> dict[str, Any]:
     for _ in range(1200):
         record = import_service.get_import(ctx, import_id)
-        if record["state"] in ("succeeded", "failed", "cancelled"):
+        if record.state in ("succeeded", "failed", "cancelled"):
             return record
         time.sleep(0.05)
     raise AssertionError(f"import {import_id} did not finish: {record}")

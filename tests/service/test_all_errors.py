@@ -21,8 +21,8 @@ def test_a_bad_cell_hides_no_other_error_of_its_row(ctx: Context, tmp_path: Path
         "P-3,Only ref,Ghost Inc,5,\n",  # one (its own, found by the plan)
     )
     result = run(ctx, data, table="projects", mode=Mode.CREATE)
-    assert result["state"] == "failed" and result["counts"]["failed"] == 2
-    assert sorted(errors(ctx, result["id"])) == [
+    assert result.state == "failed" and result.counts.failed == 2
+    assert sorted(errors(ctx, result.id)) == [
         (1, "budget", "invalid_decimal"),
         (1, "customer", "reference_not_found"),
         (1, "name", "required"),
@@ -40,14 +40,14 @@ def test_a_reference_created_by_the_same_import_is_not_unknown(
         tmp_path, "projects.csv", "external_id,name,customer,budget\nP-1,X,New Co,lots\n"
     )
     result = run(ctx, companies, projects, error_handling=ErrorHandling.LENIENT)
-    assert errors(ctx, result["id"]) == [(1, "budget", "invalid_decimal")]
+    assert errors(ctx, result.id) == [(1, "budget", "invalid_decimal")]
 
 
 def test_a_bad_reference_cell_is_one_error(ctx: Context, tmp_path: Path) -> None:
     """A reference cell that fails its type is reported once, not also as unknown."""
     data = write(tmp_path, "projects.csv", "external_id,name,contact\nP-1,X,not-an-email\n")
     result = run(ctx, data, table="projects")
-    assert errors(ctx, result["id"]) == [(1, "contact", "invalid_email")]
+    assert errors(ctx, result.id) == [(1, "contact", "invalid_email")]
 
 
 def test_a_read_only_field_is_a_row_error_and_an_unknown_one_a_warning(
@@ -62,11 +62,11 @@ def test_a_read_only_field_is_a_row_error_and_an_unknown_one_a_warning(
         ' {"name": "Initech", "loadbay_created_at": "2024-01-01"}]',
     )
     result = run(ctx, data, table="companies", error_handling=ErrorHandling.LENIENT)
-    assert errors(ctx, result["id"]) == [
+    assert errors(ctx, result.id) == [
         (1, "id", "read_only"),
         (3, "loadbay_created_at", "read_only"),
     ]
-    assert result["counts"]["created"] == 1 and result["counts"]["failed"] == 2
-    assert result["warnings"] == [
+    assert result.counts.created == 1 and result.counts.failed == 2
+    assert list(result.warnings) == [
         "companies.json: column 'colour' is not a column of companies; ignored"
     ]

@@ -106,9 +106,9 @@ def test_the_inferred_table_imports_its_file_without_row_errors(
     (found,) = table_service.infer_sources(ctx.settings, [source(path)])
     table_service.create_table(ctx, ctx.tenant, table_spec(found.table))
     record = run(ctx, path, found.table.name, found.mapping)
-    assert errors(ctx, record["id"]) == []
-    assert record["state"] == "succeeded", record
-    assert record["counts"]["created"] == found.rows
+    assert errors(ctx, record.id) == []
+    assert record.state == "succeeded", record
+    assert record.counts.created == found.rows
     names = [t.name for t in table_service.list_tables(ctx, ctx.tenant)]
     assert found.table.name in names and "companies" in names
 
@@ -122,7 +122,7 @@ def test_semicolons_and_an_ambiguous_day_month(ctx: Context, tmp_path: Path) -> 
     assert "%m/%d/%Y" in when.description  # both read it: said
     table_service.create_table(ctx, ctx.tenant, table_spec(found.table))
     record = run(ctx, path, "visits", found.mapping)
-    assert record["counts"]["created"] == 2
+    assert record.counts.created == 2
 
 
 def test_leading_zeros_stay_text_and_no_key_without_a_unique_column(
@@ -210,7 +210,7 @@ def test_alter_adds_columns_and_never_retypes(ctx: Context, tmp_path: Path) -> N
     (found,) = table_service.infer_sources(ctx.settings, [source(later, "gizmos")])
     assert table_service.add_file_columns(ctx, ctx.tenant, found.table) == ["weight"]
     record = run(ctx, later, "gizmos", {})
-    assert record["counts"]["created"] == 1
+    assert record.counts.created == 1
     with pytest.raises(Conflict, match="not one you defined"):
         table_service.alter_table(ctx, ctx.tenant, "companies", [{"name": "x"}])
 
@@ -241,8 +241,8 @@ def test_update_revert_export_and_bulk_on_a_custom_table(ctx: Context, tmp_path:
     changed = tmp_path / "changed.csv"
     changed.write_text("Customer ID,Name\n1,Annie\n", encoding="utf-8")
     second = run(ctx, changed, "customers", {"Customer ID": "customer_id"})
-    assert second["counts"]["updated"] == 1
-    revert_import(ctx, second["id"])
+    assert second.counts.updated == 1
+    revert_import(ctx, second.id)
     names = {r["customer_id"]: r["name"] for r in table_service.records(ctx, "customers")}
     assert names[1] == "Anne"
     out = io.StringIO()
@@ -256,5 +256,5 @@ def test_update_revert_export_and_bulk_on_a_custom_table(ctx: Context, tmp_path:
     finally:
         leases.close()
     assert not answer.failed, answer
-    revert_import(ctx, first["id"], force=True)
+    revert_import(ctx, first.id, force=True)
     assert [r["customer_id"] for r in table_service.records(ctx, "customers")] == [9]

@@ -48,7 +48,7 @@ def test_a_page_expands_each_column_in_one_query(ctx: Context, tmp_path: Path) -
         ("p.csv", people, "people"),
         ("x.csv", projects, "projects"),
     ):
-        assert run(ctx, write(tmp_path, name, text), table=table)["state"] == "succeeded"
+        assert run(ctx, write(tmp_path, name, text), table=table).state == "succeeded"
 
     with selects(ctx) as seen:
         page = pages.records_page(

@@ -63,7 +63,7 @@ def test_text_cells_a_spreadsheet_would_run_are_neutralised_and_import_again(
 ) -> None:
     _table(ctx, "ledger")
     done = run(ctx, _file(tmp_path / "ledger.csv", ROWS), table="ledger")
-    assert done["state"] == "succeeded", done
+    assert done.state == "succeeded", done
     stored = _values(ctx, "ledger")
     assert [r[3] for r in stored][:5] == ["=SUM(A1:A3)", "-5", "+plus", "@handle", "'=kept"]
 
@@ -76,5 +76,5 @@ def test_text_cells_a_spreadsheet_would_run_are_neutralised_and_import_again(
     exported = tmp_path / "exported.csv"
     exported.write_text(out.getvalue(), encoding="utf-8")
     done = run(ctx, exported, table="again")
-    assert done["state"] == "succeeded", done
+    assert done.state == "succeeded", done
     assert _values(ctx, "again") == stored

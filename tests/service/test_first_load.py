@@ -33,11 +33,11 @@ def test_a_first_load_builds_the_indexes_after_its_rows(
     before = _indexes(ctx)
     assert len(before) >= 2  # the key (tenant, name) and external_id, both unique
     dry = run(ctx, write(tmp_path, "d.csv", FILE), table="companies", dry_run=True)
-    assert dry["counts"]["created"] == 3
+    assert dry.counts.created == 3
     assert _indexes(ctx) == before and rows(ctx, "companies") == []  # rolled back
     done = run(ctx, write(tmp_path, "c.csv", FILE), table="companies")
-    assert done["state"] == "succeeded"
-    assert done["counts"]["created"] == 3 and done["counts"]["skipped"] == 1
+    assert done.state == "succeeded"
+    assert done.counts.created == 3 and done.counts.skipped == 1
     assert _indexes(ctx) == before
     stored = by_key(ctx, "companies", "name")
     assert {k: (v["external_id"], v["due_days"]) for k, v in stored.items()} == {
@@ -45,7 +45,7 @@ def test_a_first_load_builds_the_indexes_after_its_rows(
         "Globex": ("g1", 14),
         "Initech": ("i1", 7),
     }
-    created = {r["row"]: r["record_id"] for r in results(ctx, done["id"]) if r["record_id"]}
+    created = {r["row"]: r["record_id"] for r in results(ctx, done.id) if r["record_id"]}
     assert {stored[k]["loadbay_id"] for k in stored} == set(created.values())
     with ctx.engine.connect() as conn, conn.begin():  # the key's unique index holds
         insert = sa.text(
@@ -57,6 +57,6 @@ def test_a_first_load_builds_the_indexes_after_its_rows(
     again = run(
         ctx, write(tmp_path, "u.csv", "name,external_id\nHooli,g1\nAcme,a2\n"), table="companies"
     )
-    assert again["counts"]["failed"] == 1  # g1 is Globex's: a row error, nothing written
-    revert_import(ctx, done["id"])
+    assert again.counts.failed == 1  # g1 is Globex's: a row error, nothing written
+    revert_import(ctx, done.id)
     assert rows(ctx, "companies") == [] and _indexes(ctx) == before

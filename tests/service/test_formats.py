@@ -68,6 +68,6 @@ def test_format_reaches_the_table(ctx: Context, tmp_path: Path, name: str) -> No
     else:
         path.write_bytes(FILES[name]())
     result = run(ctx, path, table="companies")
-    assert result["state"] == "succeeded", result
+    assert result.state == "succeeded", result
     stored = by_key(ctx, "companies", "name")
     assert {k: (v["default_currency"], v["due_days"]) for k, v in stored.items()} == EXPECTED

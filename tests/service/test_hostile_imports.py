@@ -120,9 +120,9 @@ def test_a_hostile_file_fails_the_import_with_a_code(
 ) -> None:
     build, code, limit = BOMBS[kind]
     result = run(ctx, build(tmp_path), table="companies")
-    assert result["state"] == "failed"
-    assert result["error_code"] == code, result["error"]
-    assert limit in result["error"]
+    assert result.state == "failed"
+    assert result.error_code == code, result.error
+    assert limit in result.error
     assert by_key(ctx, "companies", "name") == {}
 
 

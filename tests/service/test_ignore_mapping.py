@@ -22,9 +22,9 @@ def test_an_ignored_column_is_not_read(ctx: Context, tmp_path: Path) -> None:
     done = run(
         ctx, path, table="people", mapping={"company": "", "Shoe size": ""}, strict_columns=True
     )
-    assert done["state"] == "succeeded", done
-    assert done["counts"]["created"] == 2
-    assert done["warnings"] == []  # an ignored column is no unknown column
+    assert done.state == "succeeded", done
+    assert done.counts.created == 2
+    assert list(done.warnings) == []  # an ignored column is no unknown column
     people = by_key(ctx, "people", "email")
     assert people["ada@ignore.example"]["company"] is None  # "Nowhere Inc" not looked up
 
@@ -34,12 +34,12 @@ def test_without_the_ignore_the_column_is_read(ctx: Context, tmp_path: Path) -> 
     done = run(
         ctx, path, table="people", mapping={"Shoe size": ""}, error_handling=ErrorHandling.LENIENT
     )
-    assert done["counts"]["failed"] == 2  # no company named Nowhere Inc
+    assert done.counts.failed == 2  # no company named Nowhere Inc
 
 
 def test_a_misspelt_ignore_fails_the_import(ctx: Context, tmp_path: Path) -> None:
     path = write(tmp_path, "people.csv", CSV)
     done = run(ctx, path, table="people", mapping={"Compnay": ""})
-    assert done["state"] == "failed"
-    assert done["error_code"] == "missing_column"
-    assert "ignore 'Compnay'" in done["error"] and "did you mean 'company'" in done["error"]
+    assert done.state == "failed"
+    assert done.error_code == "missing_column"
+    assert "ignore 'Compnay'" in done.error and "did you mean 'company'" in done.error

@@ -19,14 +19,14 @@ COMPANIES = "name,default_currency,due_days\nAcme,EUR,30\nGlobex,USD,14\n"
 
 def test_create_then_upsert_counts_and_values(ctx: Context, tmp_path: Path) -> None:
     first = run(ctx, write(tmp_path, "c.csv", COMPANIES), table="companies")
-    assert first["state"] == "succeeded"
-    assert first["counts"]["created"] == 2
+    assert first.state == "succeeded"
+    assert first.counts.created == 2
     second = run(
         ctx,
         write(tmp_path, "c2.csv", "name,due_days\nAcme,45\nGlobex,14\nInitech,7\n"),
         table="companies",
     )
-    assert second["counts"] == {
+    assert second.counts.as_dict() == {
         "created": 1,
         "updated": 1,
         "unchanged": 1,
@@ -45,8 +45,8 @@ def test_create_mode_refuses_existing_key(ctx: Context, tmp_path: Path) -> None:
     again = run(
         ctx, write(tmp_path, "c2.csv", "name\nAcme\nNew Co\n"), table="companies", mode=Mode.CREATE
     )
-    assert again["state"] == "failed"
-    assert errors(ctx, again["id"]) == [(1, "name", "already_exists")]
+    assert again.state == "failed"
+    assert errors(ctx, again.id) == [(1, "name", "already_exists")]
     assert "New Co" not in by_key(ctx, "companies", "name")  # strict: nothing written
 
 
@@ -59,12 +59,12 @@ def test_lenient_writes_valid_rows(ctx: Context, tmp_path: Path) -> None:
         mode=Mode.CREATE,
         error_handling=ErrorHandling.LENIENT,
     )
-    assert again["state"] == "partially_succeeded"
-    assert again["counts"]["created"] == 1 and again["counts"]["failed"] == 1
-    assert sorted(errors(ctx, again["id"])) == [
+    assert again.state == "partially_succeeded"
+    assert again.counts.created == 1 and again.counts.failed == 1
+    assert sorted(errors(ctx, again.id)) == [
         (1, "due_days", "invalid_integer"),
         (1, "name", "already_exists"),
-    ] or sorted(errors(ctx, again["id"])) == [(1, "due_days", "invalid_integer")]
+    ] or sorted(errors(ctx, again.id)) == [(1, "due_days", "invalid_integer")]
     assert by_key(ctx, "companies", "name")["New Co"]["due_days"] == 3
 
 
@@ -77,8 +77,8 @@ def test_update_mode_reports_missing_keys(ctx: Context, tmp_path: Path) -> None:
         mode=Mode.UPDATE,
         error_handling=ErrorHandling.LENIENT,
     )
-    assert result["counts"]["updated"] == 1
-    assert errors(ctx, result["id"]) == [(2, "name", "not_found")]
+    assert result.counts.updated == 1
+    assert errors(ctx, result.id) == [(2, "name", "not_found")]
 
 
 def test_replace_resets_columns_the_file_lacks(ctx: Context, tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_replace_resets_columns_the_file_lacks(ctx: Context, tmp_path: Path) -> 
         table="companies",
         mode=Mode.REPLACE,
     )
-    assert result["counts"]["updated"] == 1
+    assert result.counts.updated == 1
     acme = by_key(ctx, "companies", "name")["Acme"]
     assert acme["description"] == "Rockets"
     assert acme["due_days"] is None and acme["default_currency"] is None
@@ -103,15 +103,15 @@ def test_require_all_columns_refuses_partial_file(ctx: Context, tmp_path: Path) 
         mode=Mode.REPLACE,
         require_all_columns=True,
     )
-    assert result["state"] == "failed"
-    assert result["error_code"] == MissingColumn.code
-    assert "external_id" in result["error"]
+    assert result.state == "failed"
+    assert result.error_code == MissingColumn.code
+    assert "external_id" in result.error
 
 
 def test_delete_mode(ctx: Context, tmp_path: Path) -> None:
     run(ctx, write(tmp_path, "c.csv", COMPANIES), table="companies")
     result = run(ctx, write(tmp_path, "d.csv", "name\nAcme\n"), table="companies", mode=Mode.DELETE)
-    assert result["counts"]["deleted"] == 1
+    assert result.counts.deleted == 1
     assert set(by_key(ctx, "companies", "name")) == {"Globex"}
 
 
@@ -134,9 +134,9 @@ def test_duplicate_keys_last_row_wins(ctx: Context, tmp_path: Path) -> None:
         write(tmp_path, "c.csv", "name,due_days\nAcme,1\nGlobex,2\nAcme,3\n"),
         table="companies",
     )
-    assert result["counts"]["created"] == 2 and result["counts"]["skipped"] == 1
+    assert result.counts.created == 2 and result.counts.skipped == 1
     assert by_key(ctx, "companies", "name")["Acme"]["due_days"] == 3
-    skipped = [r for r in results(ctx, result["id"]) if r["outcome"] == "skipped"]
+    skipped = [r for r in results(ctx, result.id) if r["outcome"] == "skipped"]
     assert [(r["row"], r["superseded_by"]) for r in skipped] == [(1, 3)]
 
 
@@ -148,7 +148,7 @@ def test_references_across_tables_in_dependency_order(ctx: Context, tmp_path: Pa
     )
     companies = write(tmp_path, "companies.csv", "name\nAcme\n")
     result = run(ctx, people, companies)  # tables from file names, people listed first
-    assert result["state"] == "succeeded", result
+    assert result.state == "succeeded", result
     person = rows(ctx, "people")[0]
     assert person["company"] == "Acme"
     assert person["email"] == "ada@example.com"
@@ -160,8 +160,8 @@ def test_reference_not_found(ctx: Context, tmp_path: Path) -> None:
         write(tmp_path, "p.csv", "first_name,last_name,email,company\nA,B,a@b.co,Nowhere\n"),
         table="people",
     )
-    assert result["state"] == "failed"
-    assert errors(ctx, result["id"]) == [(1, "company", "reference_not_found")]
+    assert result.state == "failed"
+    assert errors(ctx, result.id) == [(1, "company", "reference_not_found")]
     assert rows(ctx, "people") == []
 
 
@@ -169,7 +169,7 @@ def test_unchanged_rows_are_not_written(ctx: Context, tmp_path: Path) -> None:
     run(ctx, write(tmp_path, "c.csv", COMPANIES), table="companies")
     before = by_key(ctx, "companies", "name")
     again = run(ctx, write(tmp_path, "c.csv", COMPANIES), table="companies")
-    assert again["counts"]["unchanged"] == 2
+    assert again.counts.unchanged == 2
     assert by_key(ctx, "companies", "name") == before
 
 
@@ -181,9 +181,9 @@ def test_dry_run_shows_diff_and_writes_nothing(ctx: Context, tmp_path: Path) -> 
         table="companies",
         dry_run=True,
     )
-    assert result["state"] == "validated"
-    assert result["counts"]["updated"] == 1 and result["counts"]["created"] == 1
-    updated = [r for r in results(ctx, result["id"]) if r["outcome"] == "updated"]
+    assert result.state == "validated"
+    assert result.counts.updated == 1 and result.counts.created == 1
+    updated = [r for r in results(ctx, result.id) if r["outcome"] == "updated"]
     diff = updated[0]["diff"]
     diff = diff if isinstance(diff, dict) else __import__("json").loads(diff)
     assert diff == {"due_days": {"old": 30, "new": 60}}
@@ -199,8 +199,8 @@ def test_max_errors_aborts_before_writing(ctx: Context, tmp_path: Path) -> None:
         error_handling=ErrorHandling.LENIENT,
         max_errors=1,
     )
-    assert result["state"] == "failed"
-    assert result["error_code"] == "too_many_errors"
+    assert result.state == "failed"
+    assert result.error_code == "too_many_errors"
     assert rows(ctx, "companies") == []
 
 
@@ -212,9 +212,9 @@ def test_lenient_chunks_apply_every_row_once(ctx: Context, tmp_path: Path) -> No
         table="companies",
         error_handling=ErrorHandling.LENIENT,
     )
-    assert result["counts"]["created"] == 40
+    assert result.counts.created == 40
     assert len(rows(ctx, "companies")) == 40
-    assert len({r["record_id"] for r in results(ctx, result["id"])}) == 40
+    assert len({r["record_id"] for r in results(ctx, result.id)}) == 40
 
 
 @pytest.mark.parametrize("mode", [Mode.CREATE, Mode.UPSERT])
@@ -225,8 +225,8 @@ def test_required_columns(ctx: Context, tmp_path: Path, mode: Mode) -> None:
         table="people",
         mode=mode,
     )
-    assert result["state"] == "failed"
-    assert errors(ctx, result["id"]) == [(1, "first_name", "required")]
+    assert result.state == "failed"
+    assert errors(ctx, result.id) == [(1, "first_name", "required")]
 
 
 def test_check_end_before_start(ctx: Context, tmp_path: Path) -> None:
@@ -237,7 +237,7 @@ def test_check_end_before_start(ctx: Context, tmp_path: Path) -> None:
         ),
         table="projects",
     )
-    assert errors(ctx, result["id"]) == [(1, "end_date", "invalid_range")]
+    assert errors(ctx, result.id) == [(1, "end_date", "invalid_range")]
 
 
 def test_append_into_keyless_custom_table(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
@@ -259,10 +259,10 @@ tables:
         data = write(tmp_path, "r.csv", "station,value\nA,1.5\nA,1.5\n")
         first = run(context, data, table="readings", mode=Mode.APPEND)
         second = run(context, data, table="readings", mode=Mode.APPEND)
-        assert first["counts"]["created"] == 2 and second["counts"]["created"] == 2
+        assert first.counts.created == 2 and second.counts.created == 2
         assert [r["value"] for r in rows(context, "readings")] == ["1.500"] * 4
         refused = run(context, data, table="readings", mode=Mode.UPSERT)
-        assert refused["state"] == "failed" and refused["error_code"] == "invalid_option"
+        assert refused.state == "failed" and refused.error_code == "invalid_option"
     finally:
         context.close()
 
@@ -275,7 +275,7 @@ def test_match_on_another_unique_column(ctx: Context, tmp_path: Path) -> None:
         table="companies",
         key=("external_id",),
     )
-    assert renamed["counts"]["updated"] == 1
+    assert renamed.counts.updated == 1
     assert set(by_key(ctx, "companies", "name")) == {"Acme Inc", "Globex"}
     clash = run(
         ctx,
@@ -283,13 +283,13 @@ def test_match_on_another_unique_column(ctx: Context, tmp_path: Path) -> None:
         table="companies",
         key=("external_id",),
     )
-    assert errors(ctx, clash["id"]) == [(1, "name", "duplicate_value")]
+    assert errors(ctx, clash.id) == [(1, "name", "duplicate_value")]
 
 
 def test_unique_column_clash_within_the_file(ctx: Context, tmp_path: Path) -> None:
     result = run(ctx, write(tmp_path, "c.csv", "name,external_id\nA,X1\nB,X1\n"), table="companies")
-    assert result["state"] == "failed"
-    assert errors(ctx, result["id"]) == [
+    assert result.state == "failed"
+    assert errors(ctx, result.id) == [
         (1, "external_id", "duplicate_value"),
         (2, "external_id", "duplicate_value"),
     ]
@@ -301,11 +301,11 @@ def test_a_dry_run_is_started_for_real(ctx: Context, tmp_path: Path) -> None:
 
     dry = run(ctx, write(tmp_path, "c.csv", COMPANIES), table="companies", dry_run=True)
     assert rows(ctx, "companies") == []
-    real = start_import(ctx, dry["id"])
-    assert real["state"] == "succeeded" and not real["dry_run"]
-    assert real["counts"]["created"] == 2 and len(rows(ctx, "companies")) == 2
+    real = start_import(ctx, dry.id)
+    assert real.state == "succeeded" and not real.dry_run
+    assert real.counts.created == 2 and len(rows(ctx, "companies")) == 2
     with pytest.raises(InvalidState):
-        start_import(ctx, dry["id"])
+        start_import(ctx, dry.id)
 
 
 def test_a_requeued_dry_run_keeps_no_results_of_the_dry_run(ctx: Context, tmp_path: Path) -> None:
@@ -321,16 +321,16 @@ def test_a_requeued_dry_run_keeps_no_results_of_the_dry_run(ctx: Context, tmp_pa
         dry_run=True,
         error_handling=ErrorHandling.LENIENT,
     )
-    assert [r["outcome"] for r in results(ctx, dry["id"])] == ["created", "failed"]
-    requeue_dry_run(ctx, dry["id"])
-    assert results(ctx, dry["id"]) == [] and first_errors(ctx, dry["id"]) == []
-    real = import_service.run_import(ctx, dry["id"])
-    assert real["state"] == "partially_succeeded"
-    assert [(r["row"], r["outcome"]) for r in results(ctx, dry["id"])] == [
+    assert [r["outcome"] for r in results(ctx, dry.id)] == ["created", "failed"]
+    requeue_dry_run(ctx, dry.id)
+    assert results(ctx, dry.id) == [] and first_errors(ctx, dry.id) == []
+    real = import_service.run_import(ctx, dry.id)
+    assert real.state == "partially_succeeded"
+    assert [(r["row"], r["outcome"]) for r in results(ctx, dry.id)] == [
         (1, "created"),
         (2, "failed"),
     ]
-    [error] = first_errors(ctx, dry["id"])
+    [error] = first_errors(ctx, dry.id)
     assert (error["row"], error["column"]) == (2, "due_days")
 
 
@@ -372,7 +372,7 @@ def test_updates_of_indexed_and_plain_columns(ctx: Context, tmp_path: Path) -> N
     dry = run(ctx, write(tmp_path, "p1.csv", update), table="people", dry_run=True)
     diffs = {
         r["key"]: json.loads(r["diff"]) if isinstance(r["diff"], str) else r["diff"]
-        for r in results(ctx, dry["id"])
+        for r in results(ctx, dry.id)
         if r["outcome"] == "updated"
     }
     assert diffs == {
@@ -386,7 +386,7 @@ def test_updates_of_indexed_and_plain_columns(ctx: Context, tmp_path: Path) -> N
     }
     assert by_key(ctx, "people", "email") == before
     second = run(ctx, write(tmp_path, "p2.csv", update), table="people")
-    assert second["counts"]["updated"] == 3 and second["counts"]["unchanged"] == 1
+    assert second.counts.updated == 3 and second.counts.unchanged == 1
     after = by_key(ctx, "people", "email")
     companies = {r["name"]: r for r in rows(ctx, "companies")}
     assert {k: (v["title"], v["company"], v["external_id"]) for k, v in after.items()} == {
@@ -396,5 +396,5 @@ def test_updates_of_indexed_and_plain_columns(ctx: Context, tmp_path: Path) -> N
         "d@x.example": ("COO", "Globex", "E4"),
     }
     assert set(companies) == {"Acme", "Globex"}
-    revert_import(ctx, second["id"])
+    revert_import(ctx, second.id)
     assert by_key(ctx, "people", "email") == before

@@ -32,8 +32,8 @@ def test_a_field_first_seen_in_a_later_batch_is_imported(ctx: Context, tmp_path:
     lines: list[dict[str, Any]] = [{"name": f"C{i}"} for i in range(5)]
     lines += [{"name": "Late", "due_days": 45, "description": "seen late"}]
     with imported(ctx, tmp_path, lines, batch_size=3) as (small, result):
-        assert result["state"] == "succeeded", result
-        assert result["counts"]["created"] == 6
+        assert result.state == "succeeded", result
+        assert result.counts.created == 6
         stored = by_key(small, "companies", "name")
     assert stored["Late"]["due_days"] == 45
     assert stored["Late"]["description"] == "seen late"
@@ -43,8 +43,8 @@ def test_a_field_first_seen_in_a_later_batch_is_imported(ctx: Context, tmp_path:
 def test_a_late_unknown_field_is_reported(ctx: Context, tmp_path: Path) -> None:
     lines = [{"name": "A"}, {"name": "B"}, {"name": "C", "colour": "red"}]
     with imported(ctx, tmp_path, lines, batch_size=2) as (_, result):
-        assert result["state"] == "succeeded", result
-        assert any("colour" in w for w in result["warnings"]), result["warnings"]
+        assert result.state == "succeeded", result
+        assert any("colour" in w for w in result.warnings), result.warnings
 
 
 def test_a_late_field_that_would_remap_an_earlier_one_is_refused(
@@ -52,7 +52,7 @@ def test_a_late_field_that_would_remap_an_earlier_one_is_refused(
 ) -> None:
     lines = [{"Name": "A"}, {"Name": "B"}, {"Name": "C", "name": "c"}]
     with imported(ctx, tmp_path, lines, batch_size=2) as (_, result):
-        assert result["state"] == "failed"
-        assert "'name' first appear after row 2" in result["error"], result["error"]
-        assert "(--map)" in speak(result["error"], api=False)  # the command line's words
-        assert "(mapping)" in speak(result["error"], api=True)  # the API's
+        assert result.state == "failed"
+        assert "'name' first appear after row 2" in result.error, result.error
+        assert "(--map)" in speak(result.error, api=False)  # the command line's words
+        assert "(mapping)" in speak(result.error, api=True)  # the API's

@@ -42,7 +42,7 @@ def crash_after_first_chunk(phase: str, _done: int, _total: int | None) -> None:
 def lose_the_stage(ctx: Context, import_id: str) -> None:
     """What a crash of the database server (or of the machine) may do to the stage."""
     record = import_service.get_import(ctx, import_id)
-    [part] = record["checkpoint"]["parts"]
+    [part] = record.checkpoint.parts
     if is_reused(part["stage"]):
         return  # temporary: gone with the connection of the run (and emptied by its end)
     if ctx.engine.dialect.name == "postgresql":
@@ -70,7 +70,7 @@ def test_a_resumed_import_stages_again_what_was_lost(
     ctx: Context, tmp_path: Path, import_path: str
 ) -> None:
     import_id = interrupted(ctx, write(tmp_path, "c.csv", CSV))
-    [part] = import_service.get_import(ctx, import_id)["checkpoint"]["parts"]
+    [part] = import_service.get_import(ctx, import_id).checkpoint.parts
     assert is_reused(part["stage"]) is (
         import_path == "small" and ctx.engine.dialect.name != "sqlite"
     )
@@ -79,8 +79,8 @@ def test_a_resumed_import_stages_again_what_was_lost(
     lose_the_stage(ctx, import_id)
 
     done = runner(ctx, import_id).run()
-    assert done["state"] == "partially_succeeded"
-    assert (done["counts"]["created"], done["counts"]["failed"]) == (ROWS - 1, 1)
+    assert done.state == "partially_succeeded"
+    assert (done.counts.created, done.counts.failed) == (ROWS - 1, 1)
     names = sorted(r["name"] for r in rows(ctx, "companies"))
     assert names == sorted(f"Company {i}" for i in range(ROWS) if i != 3)
     outcomes = [(r["row"], r["outcome"]) for r in results(ctx, import_id)]
@@ -96,8 +96,8 @@ def test_files_that_no_longer_give_the_staged_rows_fail_the_import(
     path.write_text(CSV + "Company late,1\n", encoding="utf-8")  # the file changed since
 
     done = runner(ctx, import_id).run()
-    assert done["state"] == "failed"
-    assert done["error_code"] == "stage_lost"
-    assert "c.csv" in done["error"] and "24 staged then, 25 now" in done["error"]
+    assert done.state == "failed"
+    assert done.error_code == "stage_lost"
+    assert "c.csv" in done.error and "24 staged then, 25 now" in done.error
     with ctx.engine.begin() as conn:
         assert imports_sql.get_state(conn, ctx.tenant, import_id) == "failed"

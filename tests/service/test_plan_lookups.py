@@ -47,7 +47,7 @@ def _run(ctx: Context, tenant: str, path: Path, table: str, mode: Mode = Mode.UP
     )
     import_id = import_service.create_import(ctx, request, tenant)
     record = import_service.run_import(ctx, import_id, tenant)
-    assert record["state"] in ("succeeded", "partially_succeeded"), record["error"]
+    assert record.state in ("succeeded", "partially_succeeded"), record.error
     return import_id
 
 

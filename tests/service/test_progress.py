@@ -47,9 +47,9 @@ def test_a_run_goes_through_every_phase_and_ends_with_its_numbers(
 ) -> None:
     path = _projects(tmp_path, 40, bad_every=10)  # rows 0, 10, 20, 30 fail
     record, seen = _run(ctx, path, error_handling=ErrorHandling.LENIENT)
-    assert record["state"] == "partially_succeeded"
+    assert record.state == "partially_succeeded"
     assert _order(seen) == list(PHASES)
-    final = record["progress"]
+    final = record.progress
     assert final["phase"] == progress.REPORTING
     assert [p["phase"] for p in final["phases"]] == list(PHASES)
     assert final["rows_read"] == 40 and final["rows_validated"] == 36
@@ -68,22 +68,22 @@ def test_a_run_goes_through_every_phase_and_ends_with_its_numbers(
 
 def test_the_stored_progress_is_what_get_import_shows(ctx: Context, tmp_path: Path) -> None:
     record, _ = _run(ctx, _projects(tmp_path, 5))
-    stored = import_service.get_import(ctx, record["id"])
-    assert stored["progress"] == record["progress"]
-    assert stored["progress"]["rows_written"] == 5
+    stored = import_service.get_import(ctx, record.id)
+    assert stored.progress == record.progress
+    assert stored.progress["rows_written"] == 5
 
 
 def test_a_strict_run_with_failed_rows_reports_them(ctx: Context, tmp_path: Path) -> None:
     record, seen = _run(ctx, _projects(tmp_path, 20, bad_every=5))
-    assert record["state"] == "failed"
-    assert record["progress"]["errors"] == 4
+    assert record.state == "failed"
+    assert record.progress["errors"] == 4
     assert _order(seen) == list(PHASES)
 
 
 def test_writes_are_bounded_whatever_the_updates(ctx: Context, tmp_path: Path) -> None:
     record, _ = _run(ctx, _projects(tmp_path, 1))
     clock = [0.0]
-    tracker = Tracker(ctx.engine, ctx.tenant, record["id"], clock=lambda: clock[0])
+    tracker = Tracker(ctx.engine, ctx.tenant, record.id, clock=lambda: clock[0])
     writes = _count_progress_writes(ctx.engine)
     tracker.enter(progress.READING)  # a phase's start: written at once
     for i in range(10_000):  # ten thousand batches over ten seconds
@@ -91,27 +91,27 @@ def test_writes_are_bounded_whatever_the_updates(ctx: Context, tmp_path: Path) -
         tracker.update(rows_read=i)
     assert 19 <= len(writes) - 1 <= 21  # one every half second
     tracker.enter(progress.STAGING)  # a phase ends: its final numbers are written
-    stored = import_service.get_import(ctx, record["id"])["progress"]
+    stored = import_service.get_import(ctx, record.id).progress
     assert stored["phases"][0]["rows_read"] == 9_999
     assert stored["seq"] == tracker.seq
 
 
 def test_a_busy_database_skips_the_write_and_does_not_fail(ctx: Context, tmp_path: Path) -> None:
     record, _ = _run(ctx, _projects(tmp_path, 1))
-    before = import_service.get_import(ctx, record["id"])["progress"]
-    tracker = Tracker(ctx.engine, ctx.tenant, record["id"])
+    before = import_service.get_import(ctx, record.id).progress
+    tracker = Tracker(ctx.engine, ctx.tenant, record.id)
     with ctx.engine.connect() as holder, holder.begin():
         # another transaction holds the import's row (PostgreSQL), or the write lock (SQLite)
         holder.execute(
             sa.update(imports_sql.system.imports)
-            .where(imports_sql.system.imports.c.id == record["id"])
+            .where(imports_sql.system.imports.c.id == record.id)
             .values(notes="busy")
         )
         tracker.enter(progress.READING)
         assert not tracker.save(tracker.snapshot())
-    assert import_service.get_import(ctx, record["id"])["progress"] == before
+    assert import_service.get_import(ctx, record.id).progress == before
     tracker.publish(force=True)  # free again: written
-    assert import_service.get_import(ctx, record["id"])["progress"]["seq"] == tracker.seq
+    assert import_service.get_import(ctx, record.id).progress["seq"] == tracker.seq
 
 
 def _count_progress_writes(engine: sa.Engine) -> list[str]:

@@ -29,12 +29,12 @@ def test_revert_restores_the_table(ctx: Context, tmp_path: Path) -> None:
     change = run(
         ctx, write(tmp_path, "b.csv", "name,due_days\nAcme,99\nNew,1\n"), table="companies"
     )
-    assert change["counts"]["created"] == 1 and change["counts"]["updated"] == 1
-    result = revert_import(ctx, change["id"])
+    assert change.counts.created == 1 and change.counts.updated == 1
+    result = revert_import(ctx, change.id)
     assert result["reverted"] == {"deleted": 1, "restored": 1, "reinserted": 0}
     assert by_key(ctx, "companies", "name") == before
     with pytest.raises(InvalidState, match="reverted already"):
-        revert_import(ctx, change["id"])
+        revert_import(ctx, change.id)
 
 
 def test_revert_of_a_delete_puts_rows_back(ctx: Context, tmp_path: Path) -> None:
@@ -44,7 +44,7 @@ def test_revert_of_a_delete_puts_rows_back(ctx: Context, tmp_path: Path) -> None
         ctx, write(tmp_path, "d.csv", "name\nAcme\n"), table="companies", mode=Mode.DELETE
     )
     assert set(by_key(ctx, "companies", "name")) == {"Globex"}
-    revert_import(ctx, deletion["id"])
+    revert_import(ctx, deletion.id)
     assert by_key(ctx, "companies", "name") == before
 
 
@@ -52,14 +52,14 @@ def test_revert_conflict_is_refused_unless_forced(ctx: Context, tmp_path: Path) 
     first = run(ctx, write(tmp_path, "a.csv", BASE), table="companies")
     run(ctx, write(tmp_path, "b.csv", "name,due_days\nAcme,77\n"), table="companies")
     with pytest.raises(RevertConflict) as info:
-        revert_import(ctx, first["id"])
+        revert_import(ctx, first.id)
     conflicts = info.value.details["conflicts"]
     assert [c["reason"] for c in conflicts] == ["created by the import, changed since"]  # type: ignore[index]
     assert set(by_key(ctx, "companies", "name")) == {"Acme", "Globex"}  # nothing changed
     from loadbay.service.imports import get_import
 
-    assert get_import(ctx, first["id"])["state"] == "succeeded"  # back from reverting
-    revert_import(ctx, first["id"], force=True)
+    assert get_import(ctx, first.id).state == "succeeded"  # back from reverting
+    revert_import(ctx, first.id, force=True)
     assert by_key(ctx, "companies", "name") == {}
 
 
@@ -71,13 +71,13 @@ def test_revert_refuses_rows_referenced_since(ctx: Context, tmp_path: Path) -> N
         table="people",
     )
     with pytest.raises(RevertConflict, match="changed after"):
-        revert_import(ctx, companies["id"])
+        revert_import(ctx, companies.id)
 
 
 def test_dry_run_cannot_be_reverted(ctx: Context, tmp_path: Path) -> None:
     dry = run(ctx, write(tmp_path, "a.csv", BASE), table="companies", dry_run=True)
     with pytest.raises(InvalidState, match="validated"):
-        revert_import(ctx, dry["id"])
+        revert_import(ctx, dry.id)
 
 
 def test_a_cancelled_lenient_import_keeps_its_chunks_and_can_be_reverted(
@@ -101,8 +101,8 @@ def test_a_cancelled_lenient_import_keeps_its_chunks_and_can_be_reverted(
                 imports_sql.update_import(conn, ctx.tenant, import_id, state="cancelled")
 
     record = import_service.run_import(ctx, import_id, progress=cancel_after_first_chunk)
-    assert record["state"] == "cancelled"
-    assert record["counts"]["created"] == 7
+    assert record.state == "cancelled"
+    assert record.counts.created == 7
     assert len(by_key(ctx, "companies", "name")) == 7
     revert_import(ctx, import_id)
     assert by_key(ctx, "companies", "name") == {}
@@ -138,9 +138,9 @@ def test_revert_restores_every_stored_value_of_updated_and_deleted_rows(
     deletion = run(
         ctx, write(tmp_path, "d.csv", "external_id\nP2\n"), table="projects", mode=Mode.DELETE
     )
-    assert change["counts"]["updated"] == 1 and deletion["counts"]["deleted"] == 1
-    revert_import(ctx, deletion["id"])
-    revert_import(ctx, change["id"])
+    assert change.counts.updated == 1 and deletion.counts.deleted == 1
+    revert_import(ctx, deletion.id)
+    revert_import(ctx, change.id)
     assert stored() == before
 
 
@@ -166,12 +166,12 @@ def test_a_lenient_import_that_fails_after_writing_chunks_can_be_reverted(
     """What a failed lenient import had committed stays, so it is revertible (as a
     cancelled one is)."""
     failed = _failing(ctx, tmp_path, "write")  # after the first chunk's commit
-    assert failed["state"] == "failed" and failed["error_code"] == "database_error"
-    assert failed["counts"]["created"] == 7 and failed["write_stamp"]
+    assert failed.state == "failed" and failed.error_code == "database_error"
+    assert failed.counts.created == 7 and failed.write_stamp
     assert len(by_key(ctx, "companies", "name")) == 7
 
-    result = revert_import(ctx, failed["id"])
-    assert result["import"]["state"] == "reverted"
+    result = revert_import(ctx, failed.id)
+    assert result["import"].state == "reverted"
     assert result["reverted"]["deleted"] == 7
     assert by_key(ctx, "companies", "name") == {}
 
@@ -180,9 +180,9 @@ def test_a_failed_import_that_wrote_nothing_has_nothing_to_revert(
     ctx: Context, tmp_path: Path
 ) -> None:
     failed = _failing(ctx, tmp_path, "read")
-    assert failed["state"] == "failed" and not failed["write_stamp"]
+    assert failed.state == "failed" and not failed.write_stamp
     with pytest.raises(InvalidState, match="wrote no rows"):
-        revert_import(ctx, failed["id"])
+        revert_import(ctx, failed.id)
 
 
 def test_an_import_given_up_after_its_workers_died_keeps_its_chunks_revertible(
@@ -220,8 +220,8 @@ def test_an_import_given_up_after_its_workers_died_keeps_its_chunks_revertible(
     finally:
         leases.close()
     assert record is not None
-    assert (record["state"], record["error_code"]) == ("failed", "worker_crashed")
-    assert record["counts"]["created"] == 7 and record["write_stamp"]
+    assert (record.state, record.error_code) == ("failed", "worker_crashed")
+    assert record.counts.created == 7 and record.write_stamp
     revert_import(ctx, import_id)
     assert by_key(ctx, "companies", "name") == {}
 
@@ -243,11 +243,11 @@ def _dead_revert(ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
         patch.setattr("loadbay.service.revert.apply_revert", killed)
         with pytest.raises(Killed):
-            revert_import(ctx, failed["id"])
-    record = import_service.get_import(ctx, failed["id"])
-    assert record["state"] == "reverting"
+            revert_import(ctx, failed.id)
+    record = import_service.get_import(ctx, failed.id)
+    assert record.state == "reverting"
     assert len(by_key(ctx, "companies", "name")) == 7  # its transaction was rolled back
-    return str(failed["id"])
+    return str(failed.id)
 
 
 def test_a_revert_that_died_is_taken_over_by_the_next(
@@ -255,7 +255,7 @@ def test_a_revert_that_died_is_taken_over_by_the_next(
 ) -> None:
     import_id = _dead_revert(ctx, tmp_path, monkeypatch)
     result = revert_import(ctx, import_id)
-    assert result["import"]["state"] == "reverted"
+    assert result["import"].state == "reverted"
     assert result["reverted"]["deleted"] == 7
     assert by_key(ctx, "companies", "name") == {}
 
@@ -272,8 +272,8 @@ def test_the_reaper_puts_a_dead_revert_back_as_it_was(
         finally:
             leases.close()
     record = import_service.get_import(ctx, import_id)
-    assert (record["state"], record["error_code"]) == ("failed", "database_error")
-    assert record["checkpoint"]["parts"]  # as the failed run left it
+    assert (record.state, record.error_code) == ("failed", "database_error")
+    assert record.checkpoint.parts  # as the failed run left it
     assert revert_import(ctx, import_id)["reverted"]["deleted"] == 7
 
 
@@ -284,6 +284,6 @@ def test_the_reaper_leaves_a_live_revert_alone(
     # as the revert running it holds them
     with ctx.engine.connect() as conn, table_locks(conn, ctx.tenant, ["companies"]):
         assert reap_reverts(ctx) == []
-    assert import_service.get_import(ctx, import_id)["state"] == "reverting"
+    assert import_service.get_import(ctx, import_id).state == "reverting"
     assert reap_reverts(ctx) == [import_id]
-    assert import_service.get_import(ctx, import_id)["state"] == "failed"
+    assert import_service.get_import(ctx, import_id).state == "failed"

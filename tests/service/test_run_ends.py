@@ -50,20 +50,20 @@ def leftovers(ctx: Context) -> list[str]:
 
 def serves_the_next_import(ctx: Context, tmp_path: Path) -> None:
     done = run(ctx, write(tmp_path, "next.csv", "name\nNext Co\n"), table="companies")
-    assert done["state"] == "succeeded", done
+    assert done.state == "succeeded", done
     assert "Next Co" in by_key(ctx, "companies", "name")
     assert leftovers(ctx) == []
 
 
 def test_a_big_dry_run_shows_its_plan_and_writes_nothing(ctx: Context, tmp_path: Path) -> None:
     dry = run(ctx, big_csv(tmp_path), table="companies", dry_run=True)
-    assert dry["state"] == "validated", dry
-    assert dry["counts"]["created"] == BIG and dry["counts"]["failed"] == 0
-    assert (dry["error"], dry["error_code"]) == (None, None)
+    assert dry.state == "validated", dry
+    assert dry.counts.created == BIG and dry.counts.failed == 0
+    assert (dry.error, dry.error_code) == (None, None)
     assert rows(ctx, "companies") == []
     assert leftovers(ctx) == []
-    real = import_service.start_import(ctx, dry["id"])
-    assert real["state"] == "succeeded" and real["counts"]["created"] == BIG
+    real = import_service.start_import(ctx, dry.id)
+    assert real.state == "succeeded" and real.counts.created == BIG
     serves_the_next_import(ctx, tmp_path)
 
 
@@ -71,10 +71,10 @@ def test_a_big_strict_import_with_failed_rows_fails_with_a_code(
     ctx: Context, tmp_path: Path
 ) -> None:
     done = run(ctx, big_csv(tmp_path, bad_rows=12), table="companies")
-    assert done["state"] == "failed", done
-    assert done["error_code"] == "row_errors"
-    assert done["error"] == "12 rows failed; nothing was written"
-    assert done["counts"]["failed"] == 12 and done["counts"]["skipped"] == BIG - 12
+    assert done.state == "failed", done
+    assert done.error_code == "row_errors"
+    assert done.error == "12 rows failed; nothing was written"
+    assert done.counts.failed == 12 and done.counts.skipped == BIG - 12
     assert rows(ctx, "companies") == []
     assert leftovers(ctx) == []
     serves_the_next_import(ctx, tmp_path)
@@ -82,10 +82,10 @@ def test_a_big_strict_import_with_failed_rows_fails_with_a_code(
 
 def test_a_strict_dry_run_with_failed_rows_says_so(ctx: Context, tmp_path: Path) -> None:
     dry = run(ctx, big_csv(tmp_path, bad_rows=1), table="companies", dry_run=True)
-    assert dry["state"] == "validation_failed", dry
-    assert dry["error_code"] == "row_errors"
-    assert dry["error"] == "1 row failed; a real run would write nothing"
-    assert dry["counts"]["failed"] == 1 and dry["counts"]["created"] == BIG - 1
+    assert dry.state == "validation_failed", dry
+    assert dry.error_code == "row_errors"
+    assert dry.error == "1 row failed; a real run would write nothing"
+    assert dry.counts.failed == 1 and dry.counts.created == BIG - 1
     assert leftovers(ctx) == []
 
 
@@ -97,8 +97,8 @@ def test_a_lenient_dry_run_with_failed_rows_has_no_error(ctx: Context, tmp_path:
         dry_run=True,
         error_handling=ErrorHandling.LENIENT,
     )
-    assert dry["state"] == "validated"
-    assert (dry["error"], dry["error_code"]) == (None, None)
+    assert dry.state == "validated"
+    assert (dry.error, dry.error_code) == (None, None)
 
 
 # ---- exceptions inside a run ------------------------------------------------------------
@@ -125,9 +125,9 @@ def test_an_internal_error_ends_the_import_failed(ctx: Context, tmp_path: Path, 
     with pytest.raises(ZeroDivisionError):
         runner(ctx, import_id, raising(ZeroDivisionError("boom"), at)).run()
     record = import_service.get_import(ctx, import_id)
-    assert record["state"] == "failed"
-    assert record["error_code"] == "internal_error"
-    assert "ZeroDivisionError: boom" in record["error"]
+    assert record.state == "failed"
+    assert record.error_code == "internal_error"
+    assert "ZeroDivisionError: boom" in record.error
     assert leftovers(ctx) == []
     serves_the_next_import(ctx, tmp_path)
 
@@ -137,8 +137,8 @@ def test_ctrl_c_ends_a_strict_import_cancelled(ctx: Context, tmp_path: Path) -> 
     with pytest.raises(KeyboardInterrupt):
         runner(ctx, import_id, raising(KeyboardInterrupt())).run()
     record = import_service.get_import(ctx, import_id)
-    assert (record["state"], record["error_code"]) == ("cancelled", None)
-    assert record["progress"]["phase"] == "writing"  # where it stopped
+    assert (record.state, record.error_code) == ("cancelled", None)
+    assert record.progress["phase"] == "writing"  # where it stopped
     assert rows(ctx, "companies") == []
     assert leftovers(ctx) == []
     serves_the_next_import(ctx, tmp_path)
@@ -152,8 +152,8 @@ def test_an_interrupted_lenient_import_keeps_its_chunks_revertible(
     with pytest.raises(SystemExit):
         runner(ctx, import_id, raising(SystemExit(1))).run()  # after the first chunk
     record = import_service.get_import(ctx, import_id)
-    assert (record["state"], record["error_code"]) == ("failed", "interrupted")
-    assert record["counts"]["created"] == 7 and record["write_stamp"]
+    assert (record.state, record.error_code) == ("failed", "interrupted")
+    assert record.counts.created == 7 and record.write_stamp
     assert leftovers(ctx) == []
     assert revert_import(ctx, import_id)["reverted"]["deleted"] == 7
     serves_the_next_import(ctx, tmp_path)
@@ -179,9 +179,9 @@ def test_a_run_whose_connection_is_lost_ends_failed_on_a_fresh_one(
         done = runner(ctx, import_id, lose_the_connection).run()
     finally:
         event.remove(ctx.engine, "checkout", checkout)
-    assert done["state"] == "failed", done
-    assert done["error_code"] == "database_error"
-    assert import_service.get_import(ctx, import_id)["state"] == "failed"
+    assert done.state == "failed", done
+    assert done.error_code == "database_error"
+    assert import_service.get_import(ctx, import_id).state == "failed"
     assert rows(ctx, "companies") == []
     assert leftovers(ctx) == []
     for _ in range(3):  # whichever pooled connection each one gets
@@ -197,7 +197,7 @@ def test_scratch_goes_with_a_cancelled_import(ctx: Context, tmp_path: Path) -> N
                 imports_sql.update_import(conn, ctx.tenant, import_id, state="cancelled")
 
     done = runner(ctx, import_id, cancel).run()
-    assert done["state"] == "cancelled"
+    assert done.state == "cancelled"
     assert leftovers(ctx) == []
     assert len(results(ctx, import_id)) == 7  # the chunk committed before the request
     serves_the_next_import(ctx, tmp_path)
@@ -207,7 +207,7 @@ def test_a_lenient_import_whose_every_row_failed_says_why(ctx: Context, tmp_path
     """It ends failed: its error must not be empty (issue 17), as a strict one's is not."""
     data = write(tmp_path, "c.csv", "name,due_days\nA,soon\nB,later\n")
     done = run(ctx, data, table="companies", error_handling=ErrorHandling.LENIENT)
-    assert done["state"] == "failed", done
-    assert done["error_code"] == "row_errors"
-    assert done["error"] == "2 rows failed; nothing was written"
+    assert done.state == "failed", done
+    assert done.error_code == "row_errors"
+    assert done.error == "2 rows failed; nothing was written"
     assert rows(ctx, "companies") == []

@@ -24,7 +24,7 @@ def test_an_import_cancelled_after_a_worker_read_it_is_not_run(
             conn, ctx.tenant, import_id, [states.QUEUED], states.CANCELLED
         )
     record = import_service.run_import(ctx, import_id, record=seen)
-    assert record["state"] == "cancelled"
-    assert record["started_at"] is None
+    assert record.state == "cancelled"
+    assert record.started_at is None
     assert rows(ctx, "projects") == []
     assert results(ctx, import_id) == []

@@ -28,8 +28,8 @@ def test_keyed_json_with_a_record_missing_a_required_field(ctx: Context) -> None
         mode=Mode.CREATE,
         error_handling=ErrorHandling.LENIENT,
     )
-    assert result["state"] == "partially_succeeded"
-    outcomes = {r["ref"]: (r["outcome"], r["errors"]) for r in results(ctx, result["id"])}
+    assert result.state == "partially_succeeded"
+    outcomes = {r["ref"]: (r["outcome"], r["errors"]) for r in results(ctx, result.id)}
     assert outcomes["1"][0] == "created"
     assert outcomes["2"][0] == "failed"
     assert [(e["column"], e["code"]) for e in outcomes["2"][1]] == [("name", "required")]
@@ -47,17 +47,17 @@ def test_companies_and_people_with_blank_first_name(ctx: Context, tmp_path: Path
     }
     bad = write(tmp_path, "import.json", json.dumps(doc))
     checked = run(ctx, bad, dry_run=True)
-    assert checked["state"] == "validation_failed"
-    assert errors(ctx, checked["id"]) == [
+    assert checked.state == "validation_failed"
+    assert errors(ctx, checked.id) == [
         (1, "first_name", "required"),
         (1, "last_name", "required"),
     ]
-    assert [e["table"] for e in _first(ctx, checked["id"])] == ["people", "people"]
+    assert [e["table"] for e in _first(ctx, checked.id)] == ["people", "people"]
     doc["people"][0].update({"First Name": "John", "Last Name": "Doe"})
     good = run(ctx, write(tmp_path, "import2.json", json.dumps(doc)))
-    assert good["state"] == "succeeded" and good["counts"]["created"] == 2
+    assert good.state == "succeeded" and good.counts.created == 2
     assert by_key(ctx, "people", "email")["john@mail.example"]["company"] == "Import"
-    revert_import(ctx, good["id"])
+    revert_import(ctx, good.id)
     assert "Import" not in by_key(ctx, "companies", "name")
     assert by_key(ctx, "people", "email").get("john@mail.example") is None
 
@@ -79,9 +79,9 @@ def test_semicolon_csv_into_custom_tables_with_and_without_key(
             "decimal_comma": True,
         }
         first = run(ctx, EXAMPLES / "measurements.csv", table="measurements", **opts)
-        assert first["counts"]["created"] == 3
+        assert first.counts.created == 3
         again = run(ctx, EXAMPLES / "measurements.csv", table="measurements", **opts)
-        assert again["counts"]["unchanged"] == 3
+        assert again.counts.unchanged == 3
         stored = by_key(ctx, "measurements", "temperature")
         assert set(stored) == {"-3.50", "-1.25", "4.00"}
         assert stored["-1.25"]["taken_at"] == "2024-01-15T09:30:00.250000Z"
@@ -92,7 +92,7 @@ def test_semicolon_csv_into_custom_tables_with_and_without_key(
         }
         run(ctx, EXAMPLES / "visits.csv", table="visits", **visits)
         twice = run(ctx, EXAMPLES / "visits.csv", table="visits", **visits)
-        assert twice["counts"]["created"] == 3
+        assert twice.counts.created == 3
         assert len(list(by_key(ctx, "visits", "loadbay_id"))) == 6
     finally:
         ctx.close()
@@ -102,8 +102,8 @@ def test_xml_projects_with_a_note(ctx: Context) -> None:
     """Seed 001: an XML file of several projects, with a note and per-row results."""
     _setup(ctx)
     result = run(ctx, EXAMPLES / "projects.xml", table="projects", notes="Import on 2023-01-01")
-    assert result["notes"] == "Import on 2023-01-01"
-    assert [(r["row"], r["key"], r["outcome"]) for r in results(ctx, result["id"])] == [
+    assert result.notes == "Import on 2023-01-01"
+    assert [(r["row"], r["key"], r["outcome"]) for r in results(ctx, result.id)] == [
         (1, "P-300", "created"),
         (2, "P-301", "created"),
     ]
@@ -117,7 +117,7 @@ def test_jsonl_upsert_partial_and_full(ctx: Context) -> None:
     _setup(ctx)
     run(ctx, EXAMPLES / "projects.csv", table="projects")
     partial = run(ctx, EXAMPLES / "projects.jsonl", table="projects")
-    assert partial["counts"] == {
+    assert partial.counts.as_dict() == {
         "created": 1,
         "updated": 2,
         "unchanged": 0,
@@ -128,8 +128,8 @@ def test_jsonl_upsert_partial_and_full(ctx: Context) -> None:
     p100 = by_key(ctx, "projects", "external_id")["P-100"]
     assert p100["budget"] == "550000.00" and p100["name"] == "Hardware deployment"
     full = run(ctx, EXAMPLES / "projects.jsonl", table="projects", mode=Mode.REPLACE)
-    assert full["state"] == "failed"  # strict: a full update lacking required names
-    assert errors(ctx, full["id"]) == [(1, "name", "required"), (2, "name", "required")]
+    assert full.state == "failed"  # strict: a full update lacking required names
+    assert errors(ctx, full.id) == [(1, "name", "required"), (2, "name", "required")]
     lenient = run(
         ctx,
         EXAMPLES / "projects.jsonl",
@@ -137,4 +137,4 @@ def test_jsonl_upsert_partial_and_full(ctx: Context) -> None:
         mode=Mode.REPLACE,
         error_handling=ErrorHandling.LENIENT,
     )
-    assert lenient["counts"]["unchanged"] == 1 and lenient["counts"]["failed"] == 2
+    assert lenient.counts.unchanged == 1 and lenient.counts.failed == 2

@@ -89,7 +89,7 @@ def test_the_stage_tables_are_in_the_stage_file_while_the_import_writes(
 
     import_id = queued(lite, write(tmp_path, "c.csv", CSV), error_handling=ErrorHandling.LENIENT)
     done = runner(lite, import_id, look).run()
-    assert done["state"] == "succeeded" and done["counts"]["created"] == ROWS
+    assert done.state == "succeeded" and done.counts.created == ROWS
     main, stage = seen[0]
     assert not [n for n in main if n.startswith("loadbay_stage_")]
     assert stage == {stage_table_name(import_id, 0): ROWS}
@@ -114,8 +114,8 @@ def test_an_import_interrupted_after_staging_plans_from_its_stage_file(
     assert list(tables(stage).values()) == [ROWS]
 
     done = runner(lite, import_id, None).run()  # resumed: nothing is staged again
-    assert done["state"] == "succeeded"
-    assert done["counts"]["created"] == ROWS
+    assert done.state == "succeeded"
+    assert done.counts.created == ROWS
     assert sorted(r["name"] for r in rows(lite, "companies")) == sorted(
         f"Company {i}" for i in range(ROWS)
     )
@@ -136,7 +136,7 @@ def test_a_torn_scratch_file_does_not_stop_the_resumed_run(lite: Context, tmp_pa
     [scratch] = files(lite, "scratch")
     scratch.write_bytes(bytes(8192))  # no SQLite header: "file is not a database"
     done = runner(lite, import_id, None).run()
-    assert done["state"] == "succeeded" and done["counts"]["created"] == ROWS
+    assert done.state == "succeeded" and done.counts.created == ROWS
     assert files(lite, "stage") == [] and files(lite, "scratch") == []
 
 
@@ -159,8 +159,8 @@ def test_an_import_interrupted_while_staging_stages_everything_again(
     assert 0 < sum(tables(stage).values()) < ROWS  # some batches were staged
 
     done = runner(lite, import_id, None, batch_size=4).run()
-    assert done["state"] == "succeeded"
-    assert done["counts"] == {**done["counts"], "created": ROWS, "skipped": 0, "failed": 0}
+    assert done.state == "succeeded"
+    assert done.counts.as_dict() == {**done.counts, "created": ROWS, "skipped": 0, "failed": 0}
     assert len(rows(lite, "companies")) == ROWS
     assert files(lite, "stage") == [] and files(lite, "scratch") == []
 
@@ -178,14 +178,14 @@ def test_a_cancelled_import_stops_between_batches_and_removes_its_files(
                 imports_sql.update_import(conn, lite.tenant, import_id, state="cancelled")
 
     done = runner(lite, import_id, cancel, batch_size=4).run()
-    assert done["state"] == "cancelled"
+    assert done.state == "cancelled"
     assert rows(lite, "companies") == []
     assert files(lite, "stage") == [] and files(lite, "scratch") == []
 
 
 def test_a_failed_import_removes_its_files(lite: Context, tmp_path: Path) -> None:
     result = run(lite, write(tmp_path, "c.csv", "name,due_days\nA,x\nB,2\n"), table="companies")
-    assert result["state"] == "failed"
+    assert result.state == "failed"
     assert files(lite, "stage") == [] and files(lite, "scratch") == []
 
 
@@ -194,7 +194,7 @@ def test_sqlite_in_memory_stages_through_its_connection(tmp_path: Path) -> None:
     context = open_context(settings)
     try:
         result = run(context, write(tmp_path, "c.csv", CSV), table="companies")
-        assert result["state"] == "succeeded" and result["counts"]["created"] == ROWS
+        assert result.state == "succeeded" and result.counts.created == ROWS
         assert len(rows(context, "companies")) == ROWS
     finally:
         context.close()

@@ -68,6 +68,6 @@ def test_an_import_stages_the_same_rows_with_or_without_the_threads(
     monkeypatch.setattr(ingest, "Stager", spy)
     path = write(tmp_path, "c.csv", "name\n" + "".join(f"C{i}\n" for i in range(30)))
     done = run(ctx, path, table="companies")
-    assert done["state"] == "succeeded" and done["counts"]["created"] == 30
+    assert done.state == "succeeded" and done.counts.created == 30
     assert sorted(r["name"] for r in rows(ctx, "companies")) == sorted(f"C{i}" for i in range(30))
     assert threads == [import_path == "big"]

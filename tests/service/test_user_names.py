@@ -110,7 +110,7 @@ def test_every_internal_name_is_a_users_column(names_ctx: Context, tmp_path: Pat
     ctx = names_ctx
     run(ctx, write(tmp_path, "c.csv", "name\nAcme\nGlobex\n"), table="companies")
     created = run(ctx, write(tmp_path, "a.csv", csv_text(FIRST)), table="things", mode=Mode.CREATE)
-    assert created["counts"]["created"] == 2, created
+    assert created.counts.created == 2, created
     stored = by_key(ctx, "things", "id")
     one = stored[1]
     assert one["tenant_id"] == "their-tenant" and one["import_id"] == "imp_theirs"
@@ -120,7 +120,7 @@ def test_every_internal_name_is_a_users_column(names_ctx: Context, tmp_path: Pat
     before = _user_view(ctx)
 
     change = run(ctx, write(tmp_path, "b.csv", csv_text(SECOND)), table="things")
-    assert (change["counts"]["created"], change["counts"]["updated"]) == (1, 1), change
+    assert (change.counts.created, change.counts.updated) == (1, 1), change
     after = by_key(ctx, "things", "id")
     assert (after[1]["action"], after[1]["tenant_id"], after[1]["ref"]) == (
         "update",
@@ -130,7 +130,7 @@ def test_every_internal_name_is_a_users_column(names_ctx: Context, tmp_path: Pat
     assert after[1]["row"] == 7  # not in the file: kept
     assert after[3]["created_at"] == "2026-06-06T06:06:06Z"
 
-    reverted = revert_import(ctx, change["id"])
+    reverted = revert_import(ctx, change.id)
     assert reverted["reverted"] == {"deleted": 1, "restored": 1, "reinserted": 0}
     assert _user_view(ctx) == before
 
@@ -140,11 +140,11 @@ def test_every_internal_name_is_a_users_column(names_ctx: Context, tmp_path: Pat
     assert list(exported[0]) == [c["name"] for c in _columns()]  # the user's names, no more
     assert exported[0]["id"] == "1" and exported[0]["action"] == "create"
     again = run(ctx, write(tmp_path, "e.csv", out.getvalue()), table="things")
-    assert again["counts"]["unchanged"] == 2, again
+    assert again.counts.unchanged == 2, again
 
     deleted = run(ctx, write(tmp_path, "d.csv", "id\n2\n"), table="things", mode=Mode.DELETE)
-    assert deleted["counts"]["deleted"] == 1
-    revert_import(ctx, deleted["id"])  # the change log's before-image, put back
+    assert deleted.counts.deleted == 1
+    revert_import(ctx, deleted.id)  # the change log's before-image, put back
     assert _user_view(ctx) == before
 
 

@@ -14,7 +14,7 @@ from loadbay.store import imports_sql
 
 def _recorded(ctx: Context) -> str:
     request = ImportRequest(sources=(SourceSpec(path="x.csv", name="x.csv", table="companies"),))
-    return str(record_import(ctx, request, "acme")["id"])
+    return str(record_import(ctx, request, "acme").id)
 
 
 def test_set_state_if_moves_only_from_the_states_given(ctx: Context) -> None:
@@ -26,8 +26,8 @@ def test_set_state_if_moves_only_from_the_states_given(ctx: Context) -> None:
             conn, "acme", import_id, ["validated", "queued"], "validating", rows_total=5
         )
         record = imports_sql.get_import(conn, "acme", import_id)
-    assert (record["state"], record["rows_total"]) == ("validating", 5)
-    assert record["mode"] == "upsert"  # the columns not given keep their values
+    assert (record.state, record.rows_total) == ("validating", 5)
+    assert record.mode == "upsert"  # the columns not given keep their values
 
 
 def test_every_statement_is_scoped_to_the_tenant(ctx: Context) -> None:
@@ -40,7 +40,7 @@ def test_every_statement_is_scoped_to_the_tenant(ctx: Context) -> None:
         with pytest.raises(NotFound):
             imports_sql.get_import(conn, "other", import_id)
         record = imports_sql.get_import(conn, "acme", import_id)
-    assert (record["state"], record["notes"]) == ("queued", None)
+    assert (record.state, record.notes) == ("queued", None)
 
 
 def test_an_unknown_column_is_refused_by_name(ctx: Context) -> None:

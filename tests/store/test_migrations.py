@@ -125,7 +125,7 @@ def test_a_baseline_database_keeps_its_rows_and_works(settings: Settings, tmp_pa
     ctx = open_context(settings)  # migrates
     try:
         listed = import_service.list_imports(ctx)
-        assert {i["id"] for i in listed} == {
+        assert {i.id for i in listed} == {
             "imp_aaaaaaaaaaaaaaaa",
             "imp_bbbbbbbbbbbbbbbb",
         }
@@ -143,10 +143,10 @@ def test_a_baseline_database_keeps_its_rows_and_works(settings: Settings, tmp_pa
         change = run(
             ctx, write(tmp_path, "c.csv", "name,due_days\nAcme,99\nInitech,7\n"), table="companies"
         )
-        assert change["counts"]["updated"] == 1 and change["counts"]["created"] == 1
+        assert change.counts.updated == 1 and change.counts.created == 1
         created = by_key(ctx, "companies", "name")["Initech"]
         assert created["loadbay_id"] > 2  # the ids go on after the old rows
-        revert_import(ctx, change["id"])
+        revert_import(ctx, change.id)
         after = by_key(ctx, "companies", "name")
         assert {n: r["due_days"] for n, r in after.items()} == {"Acme": 30, "Globex": 14}
         # the old import A created both rows, untouched since: its revert deletes them

@@ -77,26 +77,26 @@ def test_errors_grouped_and_failed_rows_with_their_cells(ctx: Context, tmp_path:
         error_handling=ErrorHandling.LENIENT,
         dry_run=True,
     )
-    groups = web_support.error_groups(ctx, ctx.tenant, done["id"])
+    groups = web_support.error_groups(ctx, ctx.tenant, done.id)
     assert [(g["column"], g["code"], g["count"]) for g in groups] == [
         ("email", "invalid_email", 1),
         ("last_name", "required", 1),
     ]
-    page = web_support.failed_rows(ctx, ctx.tenant, done["id"], limit=1)
+    page = web_support.failed_rows(ctx, ctx.tenant, done.id, limit=1)
     assert page["headers"] == ["First Name", "last_name", "E-mail adress", "Shoe size"]
     (grace,) = page["rows"]
     assert grace["row"] == 2 and grace["cells"]["E-mail adress"] == "grace(at)x.example"
     assert list(grace["by_header"]) == ["E-mail adress"] and grace["other"] == []
-    rest = web_support.failed_rows(ctx, ctx.tenant, done["id"], 10, page["next_cursor"])
+    rest = web_support.failed_rows(ctx, ctx.tenant, done.id, 10, page["next_cursor"])
     (alan,) = rest["rows"]
     assert list(alan["by_header"]) == ["last_name"]
     assert alan["cells"]["last_name"] is None and rest["next_cursor"] is None
     with pytest.raises(NotFound):
-        web_support.failed_rows(ctx, "other", done["id"])
+        web_support.failed_rows(ctx, "other", done.id)
     with pytest.raises(NotFound):
-        web_support.error_groups(ctx, "other", done["id"])
+        web_support.error_groups(ctx, "other", done.id)
     path.unlink()  # grouped from the stored errors (SQL), not by reading the file again
-    assert web_support.error_groups(ctx, ctx.tenant, done["id"]) == groups
+    assert web_support.error_groups(ctx, ctx.tenant, done.id) == groups
     assert groups[0]["value"] == "grace(at)x.example" and groups[0]["table"] == "people"
 
 
@@ -134,15 +134,15 @@ def test_cells_fixed_in_the_page_make_a_new_upload(ctx: Context, tmp_path: Path)
         dry_run=True,
         notes="first try",
     )
-    assert done["counts"]["failed"] == 2
+    assert done.counts.failed == 2
     edits = {(0, 2, "E-mail adress"): "grace@x.example", (0, 3, "last_name"): "Turing"}
-    spec = anyio.run(web_support.fix_cells, ctx, ctx.tenant, done["id"], edits)
+    spec = anyio.run(web_support.fix_cells, ctx, ctx.tenant, done.id, edits)
     assert path.read_text() == PEOPLE  # the original file is untouched
     assert spec.dry_run and spec.tables == ("people",)
     assert spec.mapping == {"E-mail adress": "email", "Shoe size": ""}
     assert spec.options["decimal_comma"] is True and spec.options["format"] == "csv"
     assert spec.options["empty"] == "keep"  # as stored: plain JSON
-    assert spec.notes == f"first try · 2 cells fixed in the page from {done['id']}"
+    assert spec.notes == f"first try · 2 cells fixed in the page from {done.id}"
     (upload_id,) = spec.upload_ids
     fixed = uploads.get_upload(ctx, ctx.tenant, upload_id)
     assert fixed.filename == "people-fixed.csv"
@@ -154,8 +154,8 @@ def test_cells_fixed_in_the_page_make_a_new_upload(ctx: Context, tmp_path: Path)
     ]
     again, _ = queued.submit(ctx, ctx.tenant, spec, RunsAtOnce(ctx), actor=auth.CLI)
     checked = import_service.get_import(ctx, again["id"], ctx.tenant)
-    assert checked["state"] == "validated" and checked["counts"]["failed"] == 0
-    assert checked["counts"]["created"] == 3
+    assert checked.state == "validated" and checked.counts.failed == 0
+    assert checked.counts.created == 3
 
 
 def test_fixes_that_do_not_fit_are_refused(ctx: Context, tmp_path: Path) -> None:
@@ -169,15 +169,15 @@ def test_fixes_that_do_not_fit_are_refused(ctx: Context, tmp_path: Path) -> None
         ({(0, 1, "last_name"): "Lovelace"}, "no cell was changed"),
     ]:
         with pytest.raises(InvalidOption, match=message):
-            anyio.run(web_support.fix_cells, ctx, ctx.tenant, done["id"], edits)
+            anyio.run(web_support.fix_cells, ctx, ctx.tenant, done.id, edits)
     with pytest.raises(NotFound):
-        anyio.run(web_support.fix_cells, ctx, "other", done["id"], {(0, 2, "last_name"): "x"})
+        anyio.run(web_support.fix_cells, ctx, "other", done.id, {(0, 2, "last_name"): "x"})
     many = write(tmp_path, "many.csv", "name\n" + "".join(f"C{n}\n" for n in range(12)))
     big = run(ctx, many, table="companies", dry_run=True)
     with pytest.raises(
         InvalidOption, match="12 rows: fixing cells in the page is for files of up to 10"
     ):
-        anyio.run(web_support.fix_cells, ctx, ctx.tenant, big["id"], {(0, 1, "name"): "x"}, 10)
+        anyio.run(web_support.fix_cells, ctx, ctx.tenant, big.id, {(0, 1, "name"): "x"}, 10)
 
 
 def test_the_columns_choices_saved_as_a_template_and_applied(ctx: Context) -> None:
@@ -244,5 +244,5 @@ def test_a_tenants_own_table_is_previewed_and_its_errors_placed(
         web_support.column_preview(ctx, "other", [upload.id], "gadgets_web")
     path = Path(uploads.get_upload(ctx, ctx.tenant, upload.id).path)
     done = run(ctx, path, table="gadgets_web", error_handling=ErrorHandling.LENIENT, dry_run=True)
-    (row,) = web_support.failed_rows(ctx, ctx.tenant, done["id"])["rows"]
+    (row,) = web_support.failed_rows(ctx, ctx.tenant, done.id)["rows"]
     assert list(row["by_header"]) == ["Price"]

@@ -56,21 +56,21 @@ def every_event(ctx: Context, tmp_path: Path) -> dict[str, str]:
         queued.cancel(ctx, ctx.tenant, waiting, leases, actor=CLI)
     finally:
         leases.close()
-    revert_import(ctx, partial["id"])
-    assert [failed["state"], partial["state"], dry["state"], dry_failed["state"]] == [
+    revert_import(ctx, partial.id)
+    assert [failed.state, partial.state, dry.state, dry_failed.state] == [
         "failed",
         "partially_succeeded",
         "validated",
         "validation_failed",
     ]
     return {
-        "import.succeeded": ok["id"],
-        "import.failed": failed["id"],
-        "import.partially_succeeded": partial["id"],
-        "import.validated": dry["id"],
-        "import.validation_failed": dry_failed["id"],
+        "import.succeeded": ok.id,
+        "import.failed": failed.id,
+        "import.partially_succeeded": partial.id,
+        "import.validated": dry.id,
+        "import.validation_failed": dry_failed.id,
         "import.cancelled": waiting,
-        "import.reverted": partial["id"],
+        "import.reverted": partial.id,
     }
 
 
@@ -119,7 +119,7 @@ def test_only_the_subscribed_events_and_no_event_for_a_refused_revert(
     first = run(ctx, write(tmp_path, "a.csv", GOOD), table="companies")
     run(ctx, write(tmp_path, "b.csv", "name,due_days\nAcme,99\n"), table="companies")
     with pytest.raises(RevertConflict):  # back from reverting to succeeded: no new event
-        revert_import(ctx, first["id"])
+        revert_import(ctx, first.id)
     run(ctx, write(tmp_path, "c.csv", BAD), table="companies")  # failed: not subscribed
     deliver_all(ctx)
     assert [m.payload["type"] for m in receiver.received] == ["import.succeeded"] * 2
@@ -138,7 +138,7 @@ def test_a_cancelled_import_is_one_event_though_the_runner_sees_it_again(
     finally:
         leases.close()
     # the worker runs it: it finds it cancelled, and records it so again (same state)
-    assert import_service.run_import(ctx, waiting, record=seen)["state"] == "cancelled"
+    assert import_service.run_import(ctx, waiting, record=seen).state == "cancelled"
     deliver_all(ctx)
     assert [m.payload["type"] for m in receiver.received] == ["import.cancelled"]
 
@@ -155,6 +155,6 @@ def test_the_readme_receiver_verifies_a_delivery(
     scope: dict[str, Any] = {"secret": hook["secret"]}
     exec(code, scope)  # the README's receiver, as written
     [message] = receiver.received
-    assert scope["on_delivery"](message.body, message.headers) == found["id"]
+    assert scope["on_delivery"](message.body, message.headers) == found.id
     with pytest.raises(WebhookVerificationError):
         scope["on_delivery"](message.body.replace(b"succeeded", b"failed"), message.headers)

@@ -107,21 +107,21 @@ def bulk_records(
             notes="bulk records",
         )
         recorded = record_import(ctx, request, tenant, conn, actor=actor, kind="bulk")
-    import_id = str(recorded["id"])
+    import_id = recorded.id
     record = run_leased(ctx, leases, tenant, import_id, recorded=recorded)
     if record is None:
         raise LoadbayError("the bulk import could not be run")
-    code = record.get("error_code") if record["state"] == "failed" else None
+    code = record.error_code if record.state == "failed" else None
     if code and code != RowsFailed.code:  # the whole request failed, not some records
-        raise error_from(code, record.get("error"), import_id=import_id)
+        raise error_from(code, record.error, import_id=import_id)
     # the tenant's (it ran it), and finished: its outcomes and errors change no more
     with ctx.engine.connect() as conn, statements_alone(reading(conn)).begin():
         rows = list(imports_sql.iter_results(conn, import_id, stream=False))  # bulk_max at most
     results = [_result(r) for r in sorted(rows, key=lambda r: int(r["row"]))]
-    answer = BulkAnswer(import_id, results, list(record["warnings"] or []))
+    answer = BulkAnswer(import_id, results, list(record.warnings))
     if code == RowsFailed.code and handling is ErrorHandling.STRICT:  # nothing was written
         raise RowsFailed(
-            str(record["error"]),
+            str(record.error),
             errors=[e for r in answer.results for e in _listed(r["errors"])],
             **answer.as_json(),
         )

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Connection
 
 from loadbay import __version__
+from loadbay.domain.imports import Import
 from loadbay.domain.webhooks import DeliveryJob
 from loadbay.service.context import Context
 from loadbay.service.views import import_view, iso
@@ -45,7 +46,7 @@ def body_of(job: DeliveryJob) -> bytes:
     payload = {
         "type": job.delivery.event_type,
         "timestamp": iso(job.event_at),
-        "data": import_view(dict(job.event_data)),
+        "data": import_view(Import.from_row(job.event_data)),
     }
     return json.dumps(payload, separators=(",", ":")).encode()
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 
+from loadbay.domain.imports import Counts, Import
+from loadbay.domain.json import JSONObject
 from loadbay.errors import InvalidState
 from loadbay.service import states
 from loadbay.service.auth import CLI, Actor
@@ -30,7 +32,7 @@ def create_import(
     ctx: Context, request: ImportRequest, tenant: str | None = None, actor: Actor = CLI
 ) -> str:
     """Record a queued import; nothing is read yet. Returns its id."""
-    return str(record_import(ctx, request, tenant, actor=actor)["id"])
+    return record_import(ctx, request, tenant, actor=actor).id
 
 
 def record_import(
@@ -41,12 +43,12 @@ def record_import(
     *,
     actor: Actor = CLI,
     kind: str = "file",
-) -> dict[str, Any]:
+) -> Import:
     """Record a queued import; returns its row as recorded (for a caller that runs it at
     once: no read back). ``conn``: in the caller's transaction, else in one of its own.
     ``actor`` created it (and started it, unless it is a dry run); ``kind``: ``file`` or
     ``bulk`` (a synchronous bulk request)."""
-    record = {
+    record: dict[str, object] = {
         "kind": kind,
         **actor.columns("created"),
         **({} if request.dry_run else actor.columns("started")),
@@ -60,15 +62,15 @@ def record_import(
         "request": request.to_json(),
         "notes": request.notes,
         "template_id": request.template_id,
-        "counts": dict.fromkeys(imports_sql.OUTCOMES, 0),
+        "counts": Counts().as_dict(),
         "created_at": imports_sql.now(),
     }
     if conn is not None:
         imports_sql.insert_import(conn, record)
-        return record
-    with ctx.engine.begin() as own:
-        imports_sql.insert_import(own, record)
-    return record
+    else:
+        with ctx.engine.begin() as own:
+            imports_sql.insert_import(own, record)
+    return Import.from_row(record)
 
 
 def run_import(
@@ -76,9 +78,9 @@ def run_import(
     import_id: str,
     tenant: str | None = None,
     progress: Progress | None = None,
-    record: dict[str, Any] | None = None,
+    record: Import | None = None,
     listener: Listener | None = None,
-) -> dict[str, Any]:
+) -> Import:
     """Run a queued (or interrupted) import to its end; return it. ``record``: the import
     as the caller has just read it; ``listener``: gets each snapshot of its progress."""
     from loadbay.pipeline.read import limits_of
@@ -112,16 +114,16 @@ def requeue_dry_run(
     ``validation_failed`` only with ``force``."""
     tenant = tenant or ctx.tenant
     record = get_import(ctx, import_id, tenant)
-    states.check_move(import_id, record["state"], states.QUEUED)
-    if record["state"] == states.VALIDATION_FAILED and not force:
-        failed = int((record.get("counts") or {}).get("failed", 0))
+    states.check_move(import_id, record.state, states.QUEUED)
+    if record.state == states.VALIDATION_FAILED and not force:
+        failed = record.outcome_counts.failed
         raise InvalidState(
             f"import {import_id} is 'validation_failed': {failed} row"
             f"{'s' * (failed != 1)} failed its dry run, so a strict run would write "
             "nothing; start it with force to run it anyway (against the data of then)",
-            state=record["state"],
+            state=record.state.value,
         )
-    request = {**record["request"], "dry_run": False}
+    request: JSONObject = {**record.request, "dry_run": False}
     with ctx.engine.begin() as conn:
         moved = requeue(conn, tenant, import_id, request, dry_run=False, **actor.columns("started"))
     if not moved:
@@ -129,7 +131,7 @@ def requeue_dry_run(
 
 
 def requeue(
-    conn: Connection, tenant: str, import_id: str, request: dict[str, Any], **values: Any
+    conn: Connection, tenant: str, import_id: str, request: JSONObject, **values: object
 ) -> bool:
     """Move an ended dry run (validated or validation_failed) back to queued with
     ``request`` (and ``values``), if it is still one (compare-and-set): it is planned
@@ -159,13 +161,13 @@ def start_import(
     tenant: str | None = None,
     progress: Progress | None = None,
     force: bool = False,
-) -> dict[str, Any]:
+) -> Import:
     """Run a validated dry run for real, here and now."""
     requeue_dry_run(ctx, import_id, tenant, force=force)
     return run_import(ctx, import_id, tenant, progress)
 
 
-def get_import(ctx: Context, import_id: str, tenant: str | None = None) -> dict[str, Any]:
+def get_import(ctx: Context, import_id: str, tenant: str | None = None) -> Import:
     with ctx.engine.connect() as conn, reading(conn).begin():
         record = imports_sql.get_import(conn, tenant or ctx.tenant, import_id)
     return record
@@ -177,14 +179,14 @@ def list_imports(
     limit: int = 50,
     state: str | None = None,
     table: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Import]:
     with ctx.engine.connect() as conn, reading(conn).begin():
         return imports_sql.list_imports(conn, tenant or ctx.tenant, limit, state, table)
 
 
 def first_errors(
     ctx: Context, import_id: str, tenant: str | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> list[dict[str, object]]:
     with ctx.engine.connect() as conn, reading(conn).begin():
         imports_sql.get_state(conn, tenant or ctx.tenant, import_id)  # the tenant's, or 404
         return imports_sql.first_errors(conn, import_id, limit)
@@ -192,7 +194,7 @@ def first_errors(
 
 def error_summary(
     ctx: Context, import_id: str, tenant: str | None = None, limit: int = 50
-) -> list[dict[str, Any]]:
+) -> list[dict[str, object]]:
     """The import's errors grouped by table, column and code: count and an example value."""
     with ctx.engine.connect() as conn, reading(conn).begin():
         imports_sql.get_state(conn, tenant or ctx.tenant, import_id)  # the tenant's, or 404
@@ -205,7 +207,7 @@ def iter_results(
     tenant: str | None = None,
     outcomes: Sequence[str] | None = None,
     stream: bool = True,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[dict[str, object]]:
     """Every row outcome, in file order; ``stream=False`` for the few of a small import."""
     with ctx.engine.connect() as conn, reading(conn).begin():
         imports_sql.get_state(conn, tenant or ctx.tenant, import_id)  # the tenant's, or 404
@@ -218,7 +220,7 @@ def write_error_report(ctx: Context, import_id: str, out: Path, tenant: str | No
     from loadbay.service.requests import ImportRequest
 
     record = get_import(ctx, import_id, tenant)
-    request = ImportRequest.from_json(record["request"])
+    request = ImportRequest.from_json(record.request)
     failed = iter_results(ctx, import_id, tenant, outcomes=["failed"])
     sources = [(Path(s.path), s.read_options()) for s in request.sources]
     return report.write_error_report(sources, failed, out)

@@ -14,12 +14,13 @@ import os
 import socket
 import threading
 import time
-from datetime import timedelta
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
 from loadbay.config import Settings
+from loadbay.domain.imports import Import, State
 from loadbay.errors import Abandoned, Cancelled, NotFound, WorkerCrashed
 from loadbay.service import states
 from loadbay.service.context import Context
@@ -59,19 +60,19 @@ class Leases:
         self.seconds = seconds
         self.max_attempts = max_attempts
 
-    def _until(self) -> Any:
+    def _until(self) -> datetime:
         return now() + timedelta(seconds=self.seconds)
 
-    def acquire(self, import_id: str, tenant: str, worker: str) -> dict[str, Any] | None:
+    def acquire(self, import_id: str, tenant: str, worker: str) -> Mapping[str, object] | None:
         # each statement on its own: a taken lease is found, and taken, with a condition
         with self.engine.connect() as conn, statements_alone(conn).begin():
             return leases_sql.acquire(conn, import_id, tenant, worker, now(), self._until())
 
-    def renew(self, import_id: str, worker: str) -> dict[str, Any] | None:
+    def renew(self, import_id: str, worker: str) -> Mapping[str, object] | None:
         with self.engine.connect() as conn, statements_alone(conn).begin():
             return leases_sql.renew(conn, import_id, worker, self._until())
 
-    def get(self, import_id: str) -> dict[str, Any] | None:
+    def get(self, import_id: str) -> Mapping[str, object] | None:
         with self.engine.connect() as conn, statements_alone(conn).begin():
             return leases_sql.get_lease(conn, import_id)
 
@@ -87,7 +88,7 @@ class Leases:
         with self.engine.begin() as conn:
             return leases_sql.request_cancel(conn, import_id)
 
-    def expired(self) -> list[dict[str, Any]]:
+    def expired(self) -> Sequence[Mapping[str, object]]:
         with self.engine.begin() as conn:
             return leases_sql.expired(conn, now())
 
@@ -166,8 +167,8 @@ def run_leased(
     tenant: str,
     import_id: str,
     worker: str | None = None,
-    recorded: dict[str, Any] | None = None,
-) -> dict[str, Any] | None:
+    recorded: Import | None = None,
+) -> Import | None:
     """Run (or resume) an import under a lease; None when it is not this worker's to run.
     ``recorded``: the import's row as its caller has just recorded it (nobody else has
     its id yet), so it is not read again."""
@@ -187,16 +188,16 @@ def _run_held(
     tenant: str,
     import_id: str,
     worker: str,
-    lease: dict[str, Any],
-    recorded: dict[str, Any] | None,
-) -> dict[str, Any] | None:
+    lease: Mapping[str, object],
+    recorded: Import | None,
+) -> Import | None:
     try:
         record = recorded or get_import(ctx, import_id, tenant)
     except NotFound:
         return None
-    if record["state"] in states.SETTLED:
+    if record.state in states.SETTLED:
         return None
-    if int(lease.get("attempts") or 1) > leases.max_attempts:
+    if _attempts(lease, 1) > leases.max_attempts:
         return give_up(ctx, leases, tenant, import_id, lease)
     beat = Heartbeat(leases, import_id, worker)
     if lease.get("cancel_requested"):
@@ -208,15 +209,21 @@ def _run_held(
         done = run_import(ctx, import_id, tenant, progress=beat.check, record=record)
     finally:
         beat.stop()
-    if done["state"] == states.CANCELLED and (done["counts"] is None or done["checkpoint"]):
+    if done.state == states.CANCELLED and (done.counts is None or done.checkpoint):
         # cancelled by the API while its last commit went in: the counts of what it wrote
         return _settle(ctx, tenant, import_id, [states.CANCELLED], states.CANCELLED)
     return done
 
 
+def _attempts(lease: Mapping[str, object], default: int = 0) -> int:
+    """How many times workers took the lease (``default`` when it says none)."""
+    found = lease.get("attempts")
+    return int(found) if isinstance(found, int) and found else default
+
+
 def _settle(
-    ctx: Context, tenant: str, import_id: str, sources: list[str], new: str, **values: Any
-) -> dict[str, Any]:
+    ctx: Context, tenant: str, import_id: str, sources: list[State], new: State, **values: object
+) -> Import:
     """Move an import that stopped early to ``new`` (compare-and-set from ``sources``) with
     the counts of what its committed chunks wrote: they stay, and can be reverted."""
     with ctx.engine.begin() as conn:
@@ -230,18 +237,18 @@ def _settle(
             new,
             counts=counts,
             checkpoint=None,
-            write_stamp=written_stamp(record, counts) or record.get("write_stamp"),
+            write_stamp=written_stamp(record, counts) or record.write_stamp,
             **values,
         )
         return imports_sql.get_import(conn, tenant, import_id)
 
 
 def give_up(
-    ctx: Context, leases: Leases, tenant: str, import_id: str, lease: dict[str, Any]
-) -> dict[str, Any]:
+    ctx: Context, leases: Leases, tenant: str, import_id: str, lease: Mapping[str, object]
+) -> Import:
     """Fail an import that keeps stopping its worker (a native crash in a reader, memory
     run out): it is not run again; the chunks its workers committed stay, revertible."""
-    times = min(int(lease.get("attempts") or 0), leases.max_attempts)
+    times = min(_attempts(lease), leases.max_attempts)
     last = lease.get("last_error") or "its worker stopped renewing its lease"
     error = WorkerCrashed(f"the import stopped its worker {times} times (last: {last}); given up")
     log.error("import %s: %s", import_id, error.message)
@@ -266,19 +273,19 @@ def reap(ctx: Context, leases: Leases) -> list[tuple[str, str]]:
     reap_reverts(ctx)
     again = []
     for lease in leases.expired():
-        import_id, tenant = lease["import_id"], lease["tenant_id"]
+        import_id, tenant = str(lease["import_id"]), str(lease["tenant_id"])
         try:
             record = get_import(ctx, import_id, tenant)
         except NotFound:
             leases.drop(import_id)
             continue
-        if record["state"] in states.SETTLED:
-            if record["state"] == states.CANCELLED and record["checkpoint"]:
+        if record.state in states.SETTLED:
+            if record.state == states.CANCELLED and record.checkpoint:
                 # cancelled while its worker died: the counts of what it wrote
                 _settle(ctx, tenant, import_id, [states.CANCELLED], states.CANCELLED)
             leases.drop(import_id)
             continue
-        if int(lease["attempts"] or 0) >= leases.max_attempts:
+        if _attempts(lease) >= leases.max_attempts:
             give_up(ctx, leases, tenant, import_id, lease)
             continue
         if leases.free(import_id):

@@ -11,18 +11,21 @@ import binascii
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Generic, NotRequired, TypedDict, TypeVar
 
+from loadbay.domain.imports import OUTCOMES as OUTCOMES  # the outcomes a page filters by
+from loadbay.domain.imports import Import
+from loadbay.domain.json import JSON, JSONObject
 from loadbay.domain.tables import TableInfo
 from loadbay.errors import InvalidOption
 from loadbay.service import states
 from loadbay.service import tables as table_service
 from loadbay.service.context import Context
 from loadbay.service.imports import get_import, iter_results, write_error_report
-from loadbay.service.views import import_view, result_view
+from loadbay.service.views import ResultView, import_view, result_view
 from loadbay.store import columns, imports_sql
 from loadbay.store.engine import reading
 from loadbay.store.records_sql import (
@@ -34,16 +37,28 @@ from loadbay.store.records_sql import (
 )
 
 MAX_LIMIT = 200
-OUTCOMES = imports_sql.OUTCOMES
 #: the key of loadbay's id in every record shown (a user's column may be named ``id``)
 RECORD_ID = columns.ID
 
 
-def encode_cursor(values: list[Any]) -> str:
+T = TypeVar("T")
+V = TypeVar("V")
+
+
+class Page(TypedDict, Generic[V]):
+    """One page: its items, the cursor of the next one (None: the last), and, when
+    asked, how many items every page together holds."""
+
+    data: list[V]
+    next_cursor: str | None
+    total_count: NotRequired[int]
+
+
+def encode_cursor(values: Sequence[JSON]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, size: int) -> list[Any]:
+def decode_cursor(cursor: str, size: int) -> list[int | str]:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error):
@@ -53,7 +68,7 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
     return values
 
 
-def _plain(value: Any) -> bool:
+def _plain(value: object) -> bool:
     """A value a cursor may hold: a 64-bit integer, or text without NUL."""
     if isinstance(value, int) and not isinstance(value, bool):
         return INT64_MIN <= value <= INT64_MAX
@@ -77,7 +92,9 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-def _page(rows: list[dict[str, Any]], limit: int, key: Any, view: Any) -> dict[str, Any]:
+def _page(
+    rows: list[T], limit: int, key: Callable[[T], list[JSON]], view: Callable[[T], V]
+) -> Page[V]:
     more = len(rows) > limit
     rows = rows[:limit]
     return {
@@ -91,9 +108,9 @@ def imports_page(
     tenant: str,
     limit: int = 50,
     cursor: str | None = None,
-    filters: dict[str, Any] | None = None,
+    filters: Mapping[str, object] | None = None,
     count: bool = False,
-) -> dict[str, Any]:
+) -> Page[JSONObject]:
     """Imports newest first; filters: state, table, created_after, created_before,
     template_id, kind, created_by. ``count``: add ``total_count``, of every page."""
     check_limit(limit)
@@ -104,8 +121,12 @@ def imports_page(
     with ctx.engine.connect() as conn, reading(conn).begin():
         rows = imports_sql.page_imports(conn, tenant, limit, after, filters)
         total = imports_sql.count_imports(conn, tenant, filters) if count else None
-    page = _page(rows, limit, lambda r: [r["created_at"].isoformat(), r["id"]], import_view)
+    page = _page(rows, limit, _import_key, import_view)
     return page if total is None else {**page, "total_count": total}
+
+
+def _import_key(record: Import) -> list[JSON]:
+    return [record.created_at.isoformat(), record.id]
 
 
 def _outcomes(outcome: str | None) -> list[str] | None:
@@ -125,7 +146,7 @@ def results_page(
     limit: int = 100,
     cursor: str | None = None,
     outcome: str | None = None,
-) -> dict[str, Any]:
+) -> Page[ResultView]:
     """One page of per-row outcomes, in file order; ``outcome`` may list several."""
     check_limit(limit)
     outcomes = _outcomes(outcome)
@@ -138,9 +159,11 @@ def results_page(
     with ctx.engine.connect() as conn, reading(conn).begin():
         imports_sql.get_import(conn, tenant, import_id)
         rows = imports_sql.page_results(conn, import_id, limit, after, outcomes)
-    return _page(
-        rows, limit, lambda r: [r["table_name"], int(r["src"]), int(r["row"])], result_view
-    )
+    return _page(rows, limit, _result_key, result_view)
+
+
+def _result_key(row: Mapping[str, object]) -> list[JSON]:
+    return [str(row["table_name"]), int(str(row["src"])), int(str(row["row"]))]
 
 
 def results_lines(
@@ -175,7 +198,7 @@ def records_page(
     filters: dict[str, str] | None = None,
     expand: Sequence[str] = (),
     count: bool = False,
-) -> dict[str, Any]:
+) -> Page[Mapping[str, object]]:
     """Records in id order; ``expand``: reference columns shown as the records they
     name; ``count``: add ``total_count``, of every page."""
     check_limit(limit)
@@ -191,8 +214,16 @@ def records_page(
     with ctx.engine.connect() as conn, reading(conn).begin():
         rows = page_records(conn, catalog, table, tenant, limit, after, filters, expanded)
         total = count_records(conn, catalog, table, tenant, filters) if count else None
-    page = _page(rows, limit, lambda r: [int(r[RECORD_ID])], lambda r: r)
+    page = _page(rows, limit, _record_key, _same)
     return page if total is None else {**page, "total_count": total}
+
+
+def _record_key(record: Mapping[str, object]) -> list[JSON]:
+    return [int(str(record[RECORD_ID]))]
+
+
+def _same(record: Mapping[str, object]) -> Mapping[str, object]:
+    return record
 
 
 def export_file(ctx: Context, tenant: str, table_name: str, fmt: str) -> Path:

@@ -11,10 +11,11 @@ import dataclasses
 import functools
 from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, cast
 
 import anyio.to_thread
 
+from loadbay.domain.json import JSONObject
 from loadbay.errors import InvalidOption, InvalidState
 from loadbay.pipeline.choices import IMPORT_OPTIONS, SOURCE_OPTIONS
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
@@ -47,7 +48,7 @@ class ImportSpec:
     table: str | None = None
     tables: tuple[str, ...] = ()
     upload_ids: tuple[str, ...] = ()
-    records: Any = None
+    records: object = None
     mode: str = "upsert"
     error_handling: str = "strict"
     key: tuple[str, ...] = ()
@@ -79,7 +80,20 @@ def _table_names(ctx: Context, tenant: str, spec: ImportSpec, count: int) -> lis
     return names
 
 
-def _options(spec: ImportSpec) -> dict[str, Any]:
+class ImportOptions(TypedDict, total=False):
+    """The options of an import that are not how its files are read (IMPORT_OPTIONS), as
+    ``ImportRequest`` takes them."""
+
+    strict_columns: bool
+    require_all_columns: bool
+    empty: EmptyPolicy
+    date_formats: tuple[str, ...]
+    decimal_comma: bool
+    max_errors: int | None
+    lock_timeout: float | None
+
+
+def _options(spec: ImportSpec) -> ImportOptions:
     unknown = sorted(set(spec.options) - set(SOURCE_OPTIONS) - set(IMPORT_OPTIONS))
     if unknown:
         allowed = ", ".join(SOURCE_OPTIONS + IMPORT_OPTIONS)
@@ -89,7 +103,7 @@ def _options(spec: ImportSpec) -> dict[str, Any]:
         values["empty"] = parse_choice(EmptyPolicy, values["empty"], "empty")
     if "date_formats" in values:
         values["date_formats"] = tuple(values["date_formats"])
-    return values
+    return cast(ImportOptions, values)  # each value checked by ImportRequest
 
 
 def build_request(ctx: Context, tenant: str, spec: ImportSpec) -> ImportRequest:
@@ -125,13 +139,13 @@ def build_request(ctx: Context, tenant: str, spec: ImportSpec) -> ImportRequest:
     return dataclasses.replace(request, sources=sources)
 
 
-def _given_fields(spec: ImportSpec) -> dict[str, Any]:
+def _given_fields(spec: ImportSpec) -> dict[str, object]:
     """The fields ``spec`` gave explicitly, named as a template's (TEMPLATE_FIELDS)."""
     every = frozenset(f.name for f in dataclasses.fields(spec))
     given = spec.given if spec.given is not None else every
     if spec.table and spec.tables:
         raise InvalidOption("give table or tables, not both")
-    fields: dict[str, Any] = {}
+    fields: dict[str, object] = {}
     if {"table", "tables"} & given and (spec.table or spec.tables):
         fields["tables"] = [spec.table] if spec.table else list(spec.tables)
     for name in ("mode", "error_handling", "key", "mapping", "constants", "options"):
@@ -169,11 +183,11 @@ def submit(
     idempotency: tuple[str | None, str] = (None, ""),
     *,
     actor: Actor,
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[JSONObject, bool]:
     """Record an import (created by ``actor``) and queue it; (the import, replayed).
     ``idempotency``: (key, print)."""
 
-    def action() -> tuple[int, dict[str, Any]]:
+    def action() -> tuple[int, JSONObject]:
         import_id = create_import(ctx, build_request(ctx, tenant, spec), tenant, actor)
         # the import as accepted (queued): read before a worker can move it on, so the
         # answer (and its idempotent replay) does not depend on how fast the worker is
@@ -186,7 +200,7 @@ def submit(
     return body, replayed
 
 
-def show(ctx: Context, tenant: str, import_id: str) -> dict[str, Any]:
+def show(ctx: Context, tenant: str, import_id: str) -> JSONObject:
     return import_view(get_import(ctx, import_id, tenant))
 
 
@@ -198,7 +212,7 @@ def start(
     *,
     actor: Actor,
     force: bool = False,
-) -> dict[str, Any]:
+) -> JSONObject:
     """Run a validated dry run for real: planned again against the data of that moment
     (one that ended ``validation_failed`` only with ``force``)."""
     requeue_dry_run(ctx, import_id, tenant, actor, force=force)
@@ -224,7 +238,8 @@ def _changed(request: ImportRequest, changes: ImportChanges) -> ImportRequest:
     options = changes.options or {}
     values = _options(ImportSpec(options=options))  # InvalidOption: unknown or bad
     defaults = {f.name: f.default for f in dataclasses.fields(ImportRequest)}
-    values.update({k: defaults[k] for k in IMPORT_OPTIONS if k in options and options[k] is None})
+    cleared = {k: defaults[k] for k in IMPORT_OPTIONS if k in options and options[k] is None}
+    values = cast(ImportOptions, {**values, **cleared})  # a null: the option's default
     read = {k: options[k] for k in SOURCE_OPTIONS if k in options}
     mapping = {**request.mapping, **(changes.mapping or {})}
     return dataclasses.replace(
@@ -242,7 +257,7 @@ def change(
     import_id: str,
     changes: ImportChanges,
     dispatcher: Dispatcher,
-) -> dict[str, Any]:
+) -> JSONObject:
     """Change the mapping, options or notes of an import that has not run: a queued one
     runs with them; an ended dry run (validated or validation_failed) is queued to be
     checked again with a new mapping or options (its notes alone change nothing to
@@ -250,28 +265,30 @@ def change(
     if not changes.given & {"mapping", "options", "notes"}:
         raise InvalidOption("give mapping, options or notes to change")
     record = get_import(ctx, import_id, tenant)
-    state = record["state"]
+    state = record.state
     if state not in states.CHANGEABLE:
         raise InvalidState(
-            f"import {import_id} is {state}: only a queued import or an ended dry run "
+            f"import {import_id} is {state.value}: only a queued import or an ended dry run "
             "(validated, validation_failed) can be changed (a running one: cancel it; a "
             "finished one: import again)",
-            state=state,
+            state=state.value,
         )
-    request = _changed(ImportRequest.from_json(record["request"]), changes)
-    values: dict[str, Any] = {"request": request.to_json(), "notes": request.notes}
+    request = _changed(ImportRequest.from_json(record.request), changes)
+    asked, notes = request.to_json(), request.notes
     recheck = state in states.DRY_RUN_ENDS and bool(changes.given & {"mapping", "options"})
     with ctx.engine.begin() as conn:
         if recheck:
-            moved = requeue(conn, tenant, import_id, **values)
+            moved = requeue(conn, tenant, import_id, asked, notes=notes)
         else:
-            moved = imports_sql.set_state_if(conn, tenant, import_id, [state], state, **values)
+            moved = imports_sql.set_state_if(
+                conn, tenant, import_id, [state], state, request=asked, notes=notes
+            )
         current = state if moved else imports_sql.get_state(conn, tenant, import_id)
     if not moved:
         raise InvalidState(
-            f"import {import_id} became {current} meanwhile: only a queued import or an "
+            f"import {import_id} became {current.value} meanwhile: only a queued import or an "
             "ended dry run can be changed",
-            state=current,
+            state=current.value,
         )
     accepted = show(ctx, tenant, import_id)
     if recheck:
@@ -281,12 +298,12 @@ def change(
 
 def cancel(
     ctx: Context, tenant: str, import_id: str, leases: Leases, *, actor: Actor
-) -> dict[str, Any]:
+) -> JSONObject:
     """Cancel an import that has not finished: its row says ``cancelled`` at once (a
     compare-and-set: a finished import is not cancelled, 409 with its state), and a worker
     running it stops at its next batch or chunk (within a second). What its committed
     chunks wrote stays, and can be reverted."""
-    state = get_import(ctx, import_id, tenant)["state"]
+    state = get_import(ctx, import_id, tenant).state
     while True:
         states.check_move(import_id, state, states.CANCELLED)
         if state in states.ACTIVE:
@@ -313,7 +330,7 @@ def cancel(
 
 def revert(
     ctx: Context, tenant: str, import_id: str, force: bool = False, *, actor: Actor
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Undo a finished import; RevertConflict (409, with the conflicts) unless ``force``."""
     done = revert_import(ctx, import_id, force=force, tenant=tenant, actor=actor)
     return {
@@ -332,7 +349,7 @@ async def submit_files(
     idempotency: tuple[str | None, str] = (None, ""),
     *,
     actor: Actor,
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[JSONObject, bool]:
     """An import and its files in one call: each file kept as an upload, then ``submit``."""
     if spec.upload_ids or spec.records is not None:
         raise InvalidOption(

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
+from loadbay.domain.json import JSONObject
 from loadbay.errors import InvalidOption
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
 from loadbay.pipeline.read import Limits, ReadOptions
@@ -110,14 +111,17 @@ class ImportRequest:
             if problem is not None:
                 raise InvalidOption(f"date format {fmt!r} (option date_formats): {problem}")
 
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+    def to_json(self) -> JSONObject:
+        """As the import's row keeps it (``request``)."""
+        data: JSONObject = asdict(self)
         data["sources"] = [asdict(s) for s in self.sources]
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ImportRequest:
-        values = dict(data)
+    def from_json(cls, data: Mapping[str, object]) -> ImportRequest:
+        """From what ``to_json`` gave (each field checked as a new request's)."""
+        # the stored JSON's fields, given to the dataclass by name (which types them)
+        values: dict[str, Any] = dict(data)
         values["sources"] = tuple(SourceSpec(**s) for s in values["sources"])
         values["mode"] = parse_choice(Mode, values.get("mode", "upsert"), "mode")
         values["error_handling"] = parse_choice(

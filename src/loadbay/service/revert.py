@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy.engine import Connection
 
+from loadbay.domain.imports import Checkpoint, Import, RevertingFrom, State
 from loadbay.errors import Abandoned, InvalidState, RevertConflict
 from loadbay.service import states
 from loadbay.service.auth import CLI, Actor
@@ -25,6 +26,13 @@ from loadbay.store.revert_sql import (
 
 log = logging.getLogger("loadbay.revert")
 
+#: what a revert did: the import then, the rows deleted, restored and reinserted, and
+#: the conflicts it overwrote (forced)
+Reverted = TypedDict(
+    "Reverted",
+    {"import": Import, "reverted": dict[str, int], "conflicts": list[dict[str, object]]},
+)
+
 
 def revert_import(
     ctx: Context,
@@ -32,7 +40,7 @@ def revert_import(
     force: bool = False,
     tenant: str | None = None,
     actor: Actor = CLI,
-) -> dict[str, Any]:
+) -> Reverted:
     """Undo an import. Conflicts refuse the revert (nothing changes) unless ``force``.
 
     The import shows ``reverting`` while it is undone, with the locks of its tables held
@@ -44,12 +52,12 @@ def revert_import(
         with reading(conn).begin():
             found = imports_sql.get_import(conn, tenant, import_id)
         _check_state(found)
-        tables = ctx.catalog_for(tenant).dependency_order(found["tables"] or [])
+        tables = ctx.catalog_for(tenant).dependency_order(list(found.tables))
         with table_locks(conn, tenant, tables):
             record, before = _start_reverting(conn, tenant, import_id)
             try:
                 with conn.begin():
-                    stamp = stamp_value(conn, record["write_stamp"])
+                    stamp = stamp_value(conn, str(record.write_stamp))
                     conflicts = _conflicts(ctx, conn, tables, import_id, tenant, stamp)
                     if conflicts and not force:
                         raise RevertConflict(
@@ -65,7 +73,7 @@ def revert_import(
                         [states.REVERTING],
                         states.REVERTED,
                         reverted_at=imports_sql.now(),
-                        checkpoint=before["checkpoint"],
+                        checkpoint=before.checkpoint,
                         **actor.columns("reverted"),
                     ):
                         raise InvalidState(f"import {import_id} changed state while reverting")
@@ -84,60 +92,53 @@ def revert_import(
     }
 
 
-def _start_reverting(
-    conn: Connection, tenant: str, import_id: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def _start_reverting(conn: Connection, tenant: str, import_id: str) -> tuple[Import, RevertingFrom]:
     """Move the import to ``reverting`` (compare-and-set), keeping its state and checkpoint
     before in its checkpoint; return it and those. Called with its tables' locks held: one
     ``reverting`` already is a dead revert's, taken over."""
     with conn.begin():
         record = imports_sql.get_import(conn, tenant, import_id)
         _check_state(record)
-        if record["state"] == states.REVERTING:
+        if record.state == states.REVERTING:
             return record, _before(record)
-        before = {"state": record["state"], "checkpoint": record["checkpoint"]}
+        before = RevertingFrom(record.state, record.checkpoint)
         moved = imports_sql.set_state_if(
             conn,
             tenant,
             import_id,
-            [record["state"]],
+            [record.state],
             states.REVERTING,
-            checkpoint={REVERTING_FROM: before},
+            checkpoint=Checkpoint(reverting_from=before),
         )
         if not moved:
             raise InvalidState(f"import {import_id} changed state meanwhile")
     return record, before
 
 
-#: where a reverting import keeps the state and checkpoint it had before
-REVERTING_FROM = "reverting_from"
-
-
-def _before(record: dict[str, Any]) -> dict[str, Any]:
+def _before(record: Import) -> RevertingFrom:
     """The state and checkpoint a ``reverting`` import had before (for one left by an
     older version, which kept nothing: its likeliest state)."""
-    kept = (record["checkpoint"] or {}).get(REVERTING_FROM)
+    kept = record.checkpoint.reverting_from if record.checkpoint else None
     if kept:
-        return dict(kept)
-    counts = record["counts"] or {}
-    state = (
+        return kept
+    state: State = (
         states.FAILED
-        if record["error_code"]
+        if record.error_code
         else states.PARTIALLY_SUCCEEDED
-        if counts.get("failed")
+        if record.outcome_counts.failed
         else states.SUCCEEDED
     )
-    return {"state": state, "checkpoint": None}
+    return RevertingFrom(state, None)
 
 
-def _put_back(conn: Connection, tenant: str, import_id: str, before: dict[str, Any]) -> bool:
+def _put_back(conn: Connection, tenant: str, import_id: str, before: RevertingFrom) -> bool:
     return imports_sql.set_state_if(
         conn,
         tenant,
         import_id,
         [states.REVERTING],
-        before["state"],
-        checkpoint=before["checkpoint"],
+        before.state,
+        checkpoint=before.checkpoint,
     )
 
 
@@ -155,7 +156,7 @@ def reap_reverts(ctx: Context) -> list[str]:
                     continue  # a revert is at it
                 with conn.begin():
                     record = imports_sql.get_import(conn, tenant, import_id)
-                    back = record["state"] == states.REVERTING and _put_back(
+                    back = record.state == states.REVERTING and _put_back(
                         conn, tenant, import_id, _before(record)
                     )
             if back:
@@ -196,13 +197,13 @@ def _undo(
     return totals
 
 
-def imports_sql_view(ctx: Context, import_id: str, tenant: str) -> dict[str, Any]:
+def imports_sql_view(ctx: Context, import_id: str, tenant: str) -> Import:
     with ctx.engine.begin() as conn:
         return imports_sql.get_import(conn, tenant, import_id)
 
 
-def _check_state(record: dict[str, Any]) -> None:
+def _check_state(record: Import) -> None:
     """The states that may be reverted are states.py's; and the import must have written."""
-    states.check_move(record["id"], record["state"], states.REVERTED)
-    if not record["write_stamp"]:
-        raise InvalidState(f"import {record['id']} wrote no rows: there is nothing to revert")
+    states.check_move(record.id, record.state, states.REVERTED)
+    if not record.write_stamp:
+        raise InvalidState(f"import {record.id} wrote no rows: there is nothing to revert")

@@ -17,14 +17,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+from loadbay.domain.imports import Checkpoint, Counts, Import, State
 from loadbay.errors import (
     Abandoned,
     Cancelled,
@@ -107,14 +107,14 @@ class ImportRunner:
         self.small_bytes = small_bytes  # files together under this size are a small import
         self.limits = limits  # what a file may hold (LOADBAY_MAX_*)
         self.state = RunState()
-        self.final: dict[str, Any] | None = None  # the import as this run finished it
+        self.final: Import | None = None  # the import as this run finished it
         self.scratch: Scratch | None = None  # once attached
         #: what the run publishes of its progress (stored with the import; ``listener``
         #: gets every snapshot, the local command line's display)
         self.tracker = Tracker(engine, tenant, import_id, listener=listener)
 
     # ---- the whole run ----------------------------------------------------------------
-    def run(self, record: dict[str, Any] | None = None) -> dict[str, Any]:
+    def run(self, record: Import | None = None) -> Import:
         """Run the import to its end, or to where it is stopped; its record then.
         ``record``: the import as the caller has just read it (not read again).
 
@@ -125,15 +125,15 @@ class ImportRunner:
         try:
             if record is None:
                 record = self._load(self.conn)
-            if record["state"] in FINAL_STATES:
+            if record.state in FINAL_STATES:
                 return record  # finished already: nothing to do
-            self.tracker.go_on_from(record.get("progress"))
-            self.request = ImportRequest.from_json(record["request"])
-            return self._attempt(record.get("checkpoint") or {})
+            self.tracker.go_on_from(record.progress)
+            self.request = ImportRequest.from_json(record.request)
+            return self._attempt(record.checkpoint or Checkpoint())
         finally:
             self.conn.close()
 
-    def _attempt(self, checkpoint: dict[str, Any]) -> dict[str, Any]:
+    def _attempt(self, checkpoint: Checkpoint) -> Import:
         """Run; however that stops, end the import (unless abandoned) and release its
         scratch. The import's record."""
         abandoned = False
@@ -185,10 +185,10 @@ class ImportRunner:
         if fresh:
             self.conn = self.engine.connect()
 
-    def _run(self, conn: Connection, request: ImportRequest, checkpoint: dict[str, Any]) -> None:
-        if "parts" in checkpoint:  # staged before an interruption: go on from there
-            parts = [Part.from_json(p, self.catalog) for p in checkpoint["parts"]]
-            stamp = stamp_value(conn, checkpoint["stamp"])
+    def _run(self, conn: Connection, request: ImportRequest, checkpoint: Checkpoint) -> None:
+        if checkpoint.parts is not None:  # staged before an interruption: go on from there
+            parts = [Part.from_json(p, self.catalog) for p in checkpoint.parts]
+            stamp = stamp_value(conn, str(checkpoint.stamp))
             # a stage the connection keeps is never the one of an earlier run
             with conn.begin():
                 lost = any(
@@ -201,7 +201,7 @@ class ImportRunner:
             parts, ingested = self._ingest(conn, request)
             request = self.request  # (as changed by a PATCH while it was queued)
             stamp = dialect_of(conn).stamp()
-            checkpoint = {"parts": [p.to_json() for p in parts], "stamp": str(stamp), "done": []}
+            checkpoint = Checkpoint(parts=tuple(p.to_json() for p in parts), stamp=str(stamp))
             self._move(conn, states.RUNNING, checkpoint=checkpoint, **ingested)
         self.state.parts = parts
         self.state.failed = sum(p.failed for p in parts)
@@ -227,7 +227,7 @@ class ImportRunner:
 
     def _ingest(
         self, conn: Connection, request: ImportRequest
-    ) -> tuple[list[Part], dict[str, Any]]:
+    ) -> tuple[list[Part], dict[str, object]]:
         """Read, map, validate and stage every file; record the rows that failed. Returns
         the parts, and what the import's row is to say of them."""
         with conn.begin():
@@ -398,15 +398,15 @@ class ImportRunner:
 
     # ---- lenient: chunks with a checkpoint ---------------------------------------------
     def _write_lenient(
-        self, conn: Connection, request: ImportRequest, stamp: object, checkpoint: dict[str, Any]
+        self, conn: Connection, request: ImportRequest, stamp: object, checkpoint: Checkpoint
     ) -> None:
         started = time.perf_counter()
-        done: list[int] = list(checkpoint.get("done", []))
+        done: list[int] = list(checkpoint.done)
         self.tracker.update(rows_to_write=_to_write(self.state.parts, checkpoint), rows_written=0)
         for part in self.state.parts:
             if part.index in done:
                 continue
-            after = int(checkpoint.get("seq", 0)) if checkpoint.get("part") == part.index else 0
+            after = checkpoint.seq if checkpoint.part == part.index else 0
             self.tracker.enter(phases.PLANNING)
             with conn.begin():
                 plan = self._plan(conn, part, after=after)
@@ -433,8 +433,13 @@ class ImportRunner:
                         conn, plan, self.import_id, start, end, failed=plan_failed > 0, base=base
                     )
                     # the part's last chunk marks it done in the same commit
-                    at = {"part": None, "seq": 0} if end == hi else {"part": part.index, "seq": end}
-                    checkpoint = {**checkpoint, "done": done + [part.index] * (end == hi), **at}
+                    last = end == hi
+                    checkpoint = replace(
+                        checkpoint,
+                        done=tuple(done + [part.index] * last),
+                        part=None if last else part.index,
+                        seq=0 if last else end,
+                    )
                     imports_sql.update_import(
                         conn, self.tenant, self.import_id, checkpoint=checkpoint
                     )
@@ -443,7 +448,7 @@ class ImportRunner:
                     self.progress("write", end, hi)
             done.append(part.index)
             if lo >= hi:  # nothing to write: no chunk marked the part done
-                checkpoint = {**checkpoint, "done": done, "part": None, "seq": 0}
+                checkpoint = replace(checkpoint, done=tuple(done), part=None, seq=0)
                 self._set(conn, checkpoint=checkpoint)
         self.state.timings["plan_write"] = time.perf_counter() - started
 
@@ -475,12 +480,12 @@ class ImportRunner:
         self.tracker.enter(phases.REPORTING)
         with conn.begin():
             counts = imports_sql.count_outcomes(conn, self.import_id)
-            applied = sum(counts[o] for o in ("created", "updated", "unchanged", "deleted"))
+            applied = counts.applied
             if request.dry_run:
                 strict = request.error_handling is ErrorHandling.STRICT
-                failed = strict and counts["failed"] > 0  # a real run would write nothing
+                failed = strict and counts.failed > 0  # a real run would write nothing
                 state = states.VALIDATION_FAILED if failed else states.VALIDATED
-            elif counts["failed"] == 0:
+            elif counts.failed == 0:
                 state = states.SUCCEEDED
             elif request.error_handling is ErrorHandling.LENIENT and applied:
                 state = states.PARTIALLY_SUCCEEDED
@@ -490,13 +495,13 @@ class ImportRunner:
                 conn,
                 state,
                 counts=counts,
-                rows_processed=sum(counts.values()),
+                rows_processed=counts.total,
                 finished_at=imports_sql.now(),
                 write_stamp=None if request.dry_run or state == states.FAILED else str(stamp),
                 checkpoint=None,
                 timings=self.state.timings,
                 progress=self.tracker.final(),
-                **_rows_failed(request, state, counts["failed"]),
+                **_rows_failed(request, state, counts.failed),
             )
             assert self.scratch is not None
             self.scratch.drop_with(conn, self._scratch_names())  # in the same commit
@@ -509,7 +514,7 @@ class ImportRunner:
         with conn.begin():
             counts = imports_sql.count_outcomes(conn, self.import_id)
             record = imports_sql.get_import(conn, self.tenant, self.import_id)
-            if record["state"] in states.SETTLED:
+            if record.state in states.SETTLED:
                 return  # cancelled (or finished) by someone else meanwhile
         self._move(
             conn,
@@ -570,7 +575,7 @@ class ImportRunner:
                     return
 
     def _over(self) -> bool:
-        return (self.final or self._load(self.conn))["state"] in FINAL_STATES
+        return (self.final or self._load(self.conn)).state in FINAL_STATES
 
     def _plan_names(self) -> list[str]:
         """The plan tables of the parts (a kept one only once built: its name is known)."""
@@ -584,13 +589,13 @@ class ImportRunner:
     def _scratch_names(self) -> list[str]:
         return [part.stage for part in self.state.parts] + self._plan_names()
 
-    def _move(self, conn: Connection, new: str, **values: Any) -> None:
+    def _move(self, conn: Connection, new: State, **values: object) -> None:
         """Change the import's state, as states.py allows, with a compare-and-set."""
         with conn.begin():
             self._move_in(conn, new, **values)
 
     def _move_in(
-        self, conn: Connection, new: str, current: str | None = None, **values: Any
+        self, conn: Connection, new: State, current: State | None = None, /, **values: object
     ) -> None:
         """``_move`` inside the caller's transaction (``current``: the state just read).
 
@@ -613,19 +618,19 @@ class ImportRunner:
         ):
             raise InvalidState(f"import {self.import_id} changed state meanwhile")
 
-    def _load(self, conn: Connection) -> dict[str, Any]:
+    def _load(self, conn: Connection) -> Import:
         if conn.in_transaction():
             return imports_sql.get_import(conn, self.tenant, self.import_id)
         with conn.begin():
             return imports_sql.get_import(conn, self.tenant, self.import_id)
 
-    def _state(self, conn: Connection) -> str:
+    def _state(self, conn: Connection) -> State:
         if conn.in_transaction():
             return imports_sql.get_state(conn, self.tenant, self.import_id)
         with conn.begin():
             return imports_sql.get_state(conn, self.tenant, self.import_id)
 
-    def _set(self, conn: Connection, **values: Any) -> None:
+    def _set(self, conn: Connection, **values: object) -> None:
         with conn.begin():
             imports_sql.update_import(conn, self.tenant, self.import_id, **values)
 
@@ -642,7 +647,7 @@ def _failure(exc: BaseException) -> tuple[str, str]:
     return Interrupted.code, f"the import was interrupted ({what}) before it finished"
 
 
-def _rows_failed(request: ImportRequest, state: str, failed: int) -> dict[str, str]:
+def _rows_failed(request: ImportRequest, state: State, failed: int) -> dict[str, str]:
     """The error of an import that wrote nothing because rows failed: a strict one with
     any failed row, a lenient one whose every row failed (a strict dry run: would write
     nothing). None for a lenient one that wrote rows: its failed rows are its outcome."""
@@ -656,10 +661,9 @@ def _rows_failed(request: ImportRequest, state: str, failed: int) -> dict[str, s
     return {}
 
 
-def _to_write(parts: list[Part], checkpoint: dict[str, Any]) -> int:
+def _to_write(parts: list[Part], checkpoint: Checkpoint) -> int:
     """The rows a lenient run has still to write (after its checkpoint, when resumed)."""
-    done, at = checkpoint.get("done", []), checkpoint.get("part")
-    after = int(checkpoint.get("seq", 0))
+    done, at, after = checkpoint.done, checkpoint.part, checkpoint.seq
     return sum(p.staged - (after if p.index == at else 0) for p in parts if p.index not in done)
 
 
@@ -672,12 +676,11 @@ def _too_many(request: ImportRequest, failed: int) -> TooManyErrors | None:
     return None
 
 
-def written_stamp(record: dict[str, Any], counts: dict[str, int]) -> str | None:
+def written_stamp(record: Import, counts: Counts) -> str | None:
     """The write stamp of a run that stopped early, if its committed chunks wrote rows
     (they stay, and a revert finds them by it); None if nothing was written."""
-    stamp = (record.get("checkpoint") or {}).get("stamp")
-    written = counts["created"] + counts["updated"] + counts["deleted"]
-    return str(stamp) if stamp and written else None
+    stamp = record.checkpoint.stamp if record.checkpoint else None
+    return stamp if stamp and counts.written else None
 
 
 def stamp_value(conn: Connection, stored: str) -> object:

@@ -12,36 +12,25 @@ compare-and-set on the old state.
 
 from __future__ import annotations
 
+from loadbay.domain.imports import State
 from loadbay.errors import InvalidState
 
-QUEUED = "queued"
-VALIDATING = "validating"
-RUNNING = "running"
-VALIDATED = "validated"
-VALIDATION_FAILED = "validation_failed"
-SUCCEEDED = "succeeded"
-PARTIALLY_SUCCEEDED = "partially_succeeded"
-FAILED = "failed"
-CANCELLED = "cancelled"
-REVERTING = "reverting"
-REVERTED = "reverted"
+QUEUED = State.QUEUED
+VALIDATING = State.VALIDATING
+RUNNING = State.RUNNING
+VALIDATED = State.VALIDATED
+VALIDATION_FAILED = State.VALIDATION_FAILED
+SUCCEEDED = State.SUCCEEDED
+PARTIALLY_SUCCEEDED = State.PARTIALLY_SUCCEEDED
+FAILED = State.FAILED
+CANCELLED = State.CANCELLED
+REVERTING = State.REVERTING
+REVERTED = State.REVERTED
 
-ALL = (
-    QUEUED,
-    VALIDATING,
-    RUNNING,
-    VALIDATED,
-    VALIDATION_FAILED,
-    SUCCEEDED,
-    PARTIALLY_SUCCEEDED,
-    FAILED,
-    CANCELLED,
-    REVERTING,
-    REVERTED,
-)
+ALL: tuple[State, ...] = tuple(State)
 
 #: the states a state may move to
-TRANSITIONS: dict[str, frozenset[str]] = {
+TRANSITIONS: dict[State, frozenset[State]] = {
     QUEUED: frozenset({VALIDATING, CANCELLED, FAILED}),
     VALIDATING: frozenset({RUNNING, VALIDATED, FAILED, CANCELLED}),
     RUNNING: frozenset(
@@ -80,20 +69,22 @@ _VERBS = {
 }
 
 
-def can_move(current: str, new: str) -> bool:
-    return new in TRANSITIONS.get(current, frozenset())
+def can_move(current: State, new: State) -> bool:
+    return new in TRANSITIONS[current]
 
 
-def sources_of(new: str) -> tuple[str, ...]:
+def sources_of(new: State) -> tuple[State, ...]:
     """Every state from which ``new`` may be reached (for a compare-and-set)."""
     return tuple(s for s in ALL if new in TRANSITIONS[s])
 
 
-def check_move(import_id: str, current: str, new: str) -> None:
+def check_move(import_id: str, current: State, new: State) -> None:
     """Raise InvalidState (409) unless ``current → new`` is allowed."""
     if can_move(current, new):
         return
-    verb = _VERBS.get(new, f"moved to {new!r}")
+    verb = _VERBS.get(new, f"moved to {new.value!r}")
     if current == REVERTED and new in (REVERTING, REVERTED):
-        raise InvalidState(f"import {import_id} was reverted already", state=current)
-    raise InvalidState(f"import {import_id} is {current!r} and cannot be {verb}", state=current)
+        raise InvalidState(f"import {import_id} was reverted already", state=current.value)
+    raise InvalidState(
+        f"import {import_id} is {current.value!r} and cannot be {verb}", state=current.value
+    )

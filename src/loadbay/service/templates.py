@@ -220,7 +220,7 @@ def save_import(
 ) -> Template:
     """Save an import's tables, mode, error handling, key, mapping, constants and
     options as a new template ``name``."""
-    request = ImportRequest.from_json(get_import(ctx, import_id, tenant)["request"])
+    request = ImportRequest.from_json(get_import(ctx, import_id, tenant).request)
     return create_template(
         ctx, tenant, {**fields_of_request(request), "name": name, "notes": notes}
     )

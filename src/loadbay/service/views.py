@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
+from loadbay.domain.imports import ACTS, Actor, Import
+from loadbay.domain.json import JSON, JSONObject
 from loadbay.domain.tokens import Token
 from loadbay.domain.uploads import Upload
 from loadbay.errors import error_object, speak
-from loadbay.store.imports_sql import OUTCOMES
 from loadbay.times import iso_z
 
 
-def iso(value: datetime | str | None) -> str | None:
-    """A stored (naive UTC) time as ``2024-01-15T09:30:00.123456Z``."""
+def iso(value: object) -> str | None:
+    """A stored (naive UTC) time (or its ISO text) as ``2024-01-15T09:30:00.123456Z``."""
     if value is None:
         return None
-    return iso_z(datetime.fromisoformat(value) if isinstance(value, str) else value)
+    return iso_z(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
 
 
-def _json(value: Any) -> Any:
+def _json(value: object) -> object:
     return json.loads(value) if isinstance(value, str) else value
 
 
@@ -36,63 +38,85 @@ def upload_view(upload: Upload) -> dict[str, object]:
     }
 
 
-def import_view(record: dict[str, Any], *, api: bool = True) -> dict[str, Any]:
-    """An import as the API shows it; ``api=False``: its messages in the command line's
-    words (``errors.speak``), as the local CLI shows them."""
-    counts = _json(record.get("counts")) or {}
-    error = None
-    if record.get("error") or record.get("error_code"):
-        message = speak(record.get("error") or "", api=api)
-        error = {"code": record.get("error_code") or "error", "message": message}
+def import_view(record: Import, *, api: bool = True) -> JSONObject:
+    """An import as the API, the web pages and webhooks show it (``api``: its messages
+    in the API's words, else in the command line's)."""
+    error: JSON = None
+    if record.error or record.error_code:
+        message = speak(record.error or "", api=api)
+        error = {"code": record.error_code or "error", "message": message}
+    counts: dict[str, JSON] = dict(record.outcome_counts.as_dict())
     return {
-        "id": record["id"],
-        "state": record["state"],
-        "tables": list(_json(record.get("tables")) or []),
-        "mode": record["mode"],
-        "error_handling": record["error_handling"],
-        "dry_run": bool(record["dry_run"]),
-        "notes": record.get("notes"),
-        "template_id": record.get("template_id"),
-        "kind": record.get("kind") or "file",
-        **{f"{act}_by": actor_view(record, act) for act in ACTS},
-        "counts": {k: int(counts.get(k, 0)) for k in OUTCOMES},
-        "rows_total": int(record.get("rows_total") or 0),
-        "rows_processed": int(record.get("rows_processed") or 0),
-        "progress": _json(record.get("progress")),
-        "warnings": [speak(w, api=api) for w in _json(record.get("warnings")) or []],
-        "created_at": iso(record["created_at"]),
-        "started_at": iso(record.get("started_at")),
-        "finished_at": iso(record.get("finished_at")),
-        "reverted_at": iso(record.get("reverted_at")),
+        "id": record.id,
+        "state": record.state.value,
+        "tables": list(record.tables),
+        "mode": record.mode,
+        "error_handling": record.error_handling,
+        "dry_run": record.dry_run,
+        "notes": record.notes,
+        "template_id": record.template_id,
+        "kind": record.kind,
+        **{f"{act}_by": actor_view(record.actor(act)) for act in ACTS},
+        "counts": counts,
+        "rows_total": record.rows_total,
+        "rows_processed": record.rows_processed,
+        "progress": record.progress,
+        "warnings": [speak(w, api=api) for w in record.warnings],
+        "created_at": iso(record.created_at),
+        "started_at": iso(record.started_at),
+        "finished_at": iso(record.finished_at),
+        "reverted_at": iso(record.reverted_at),
         "error": error,
     }
 
 
-#: what is done to an import, and who did it kept (columns ``<act>_by``, ``<act>_by_name``)
-ACTS = ("created", "started", "cancelled", "reverted")
-
-
-def actor_view(record: dict[str, Any], act: str) -> dict[str, Any] | None:
-    """Who did ``act`` to an import (``{"token_id", "name"}``), or None: not done, or done
-    before loadbay kept it."""
-    token_id, name = record.get(f"{act}_by"), record.get(f"{act}_by_name")
-    if token_id is None and name is None:
+def actor_view(actor: Actor | None) -> JSON:
+    """Who did something to an import (``{"token_id", "name"}``), or None: not done, or
+    done before loadbay kept it."""
+    if actor is None:
         return None
-    return {"token_id": token_id, "name": name}
+    return {"token_id": actor.token_id, "name": actor.name}
 
 
-def result_view(row: dict[str, Any]) -> dict[str, Any]:
+class ResultView(TypedDict):
+    """One row's outcome as the API shows it."""
+
+    table: str
+    file: int
+    row: int
+    ref: object
+    key: object
+    outcome: str
+    id: int | None
+    errors: list[dict[str, object]]
+    changes: object
+
+
+def result_view(row: Mapping[str, object]) -> ResultView:
+    """One row's outcome, with its errors (a row of ``imports_sql.page_results``)."""
+    record_id = row.get("record_id")
+    errors = row.get("errors")
     return {
-        "table": row["table_name"],
-        "file": int(row["src"]),
-        "row": int(row["row"]),
+        "table": str(row["table_name"]),
+        "file": _int(row["src"]),
+        "row": _int(row["row"]),
         "ref": row.get("ref"),
         "key": row.get("key"),
-        "outcome": row["outcome"],
-        "id": None if row.get("record_id") is None else int(row["record_id"]),
-        "errors": [error_object(e, row["row"]) for e in row.get("errors") or []],
+        "outcome": str(row["outcome"]),
+        "id": None if record_id is None else _int(record_id),
+        "errors": [
+            error_object(e, row["row"])
+            for e in (errors if isinstance(errors, list) else [])
+            if isinstance(e, Mapping)
+        ],
         "changes": _json(row.get("diff")),
     }
+
+
+def _int(value: object) -> int:
+    if isinstance(value, int | str | float):
+        return int(value)
+    raise TypeError(f"{value!r} is not a number")
 
 
 def token_view(token: Token) -> dict[str, object]:

@@ -162,7 +162,7 @@ def error_groups(ctx: Context, tenant: str, import_id: str) -> list[dict[str, ob
             "table": g["table_name"],
             "column": g["column"],
             "code": g["code"],
-            "count": int(g["count"]),
+            "count": int(str(g["count"])),
             "example": g["message"],
             "value": g["example"],
         }
@@ -202,13 +202,13 @@ def failed_rows(
     """A page of failed rows: each with its cells as in the file and its errors by column
     (``headers``: the file columns of the page, in file order)."""
     page = results_page(ctx, tenant, import_id, limit, cursor, "failed")
-    request = ImportRequest.from_json(get_import(ctx, import_id, tenant)["request"])
+    request = ImportRequest.from_json(get_import(ctx, import_id, tenant).request)
     wanted: dict[int, set[int]] = {}
     for result in page["data"]:
         wanted.setdefault(result["file"], set()).add(result["row"])
     cells = _source_rows(request, wanted)
     headers: list[str] = []
-    rows = []
+    rows: list[dict[str, Any]] = []
     for result in page["data"]:
         found = cells.get((result["file"], result["row"]), {})
         headers += [h for h in found if h not in headers]
@@ -316,8 +316,8 @@ async def fix_cells(
     the import's own choices, to submit. InvalidOption: no change, a file, row or column
     the import does not have, or an import of more than ``max_rows`` rows."""
     record = await anyio.to_thread.run_sync(get_import, ctx, import_id, tenant)
-    request = ImportRequest.from_json(record["request"])
-    total = int(record.get("rows_total") or 0)
+    request = ImportRequest.from_json(record.request)
+    total = record.rows_total
     if total > max_rows:
         raise InvalidOption(
             f"import {import_id} has {total:,} rows: fixing cells in the page is for files "
@@ -345,7 +345,7 @@ async def fix_cells(
         upload, _ = await receive(ctx, tenant, name, chunks())
         upload_ids.append(upload.id)
     note = f"{changed} cells fixed in the page from {import_id}"
-    return _spec_again(record["request"], tuple(upload_ids), note)
+    return _spec_again(record.request, tuple(upload_ids), note)
 
 
 def _spec_again(stored: Mapping[str, object], upload_ids: tuple[str, ...], note: str) -> ImportSpec:

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+from loadbay.domain.imports import OUTCOMES as OUTCOMES  # (named here too, as ever)
+from loadbay.domain.imports import Checkpoint, Counts, Import, State
+from loadbay.domain.json import JSONObject
 from loadbay.errors import NotFound
 from loadbay.store import system, webhooks_sql
+from loadbay.store.dialect import dialect_of
 from loadbay.times import utc_now
 
 if TYPE_CHECKING:
     import polars as pl
 
+_log = logging.getLogger("loadbay.store")
 
-OUTCOMES = ("created", "updated", "unchanged", "deleted", "failed", "skipped")
 
 # The statements every run sends, built once: building one costs SQLAlchemy more than
 # SQLite takes to run it (0.1-0.2 ms each; a bulk request of 100 records sends a dozen).
@@ -48,7 +54,16 @@ def _this(tenant: str, import_id: str) -> dict[str, Any]:
 
 
 def _set(values: dict[str, Any]) -> dict[str, Any]:
-    return system.known_values(_I, values)
+    return system.known_values(_I, {k: _stored(v) for k, v in values.items()})
+
+
+def _stored(value: object) -> object:
+    """A value of an import's column as the column keeps it (typed records as JSON)."""
+    if isinstance(value, Counts):
+        return value.as_dict()
+    if isinstance(value, Checkpoint):
+        return value.to_json()
+    return value
 
 
 def now() -> datetime:
@@ -59,22 +74,22 @@ def insert_import(conn: Connection, values: dict[str, Any]) -> None:
     conn.execute(_INSERT_IMPORT, _set(values))
 
 
-def get_import(conn: Connection, tenant: str, import_id: str) -> dict[str, Any]:
+def get_import(conn: Connection, tenant: str, import_id: str) -> Import:
     row = conn.execute(_GET_IMPORT, _this(tenant, import_id)).mappings().one_or_none()
     if row is None:
         raise NotFound(f"no import {import_id!r}")
-    return dict(row)
+    return Import.from_row(dict(row))
 
 
-def get_state(conn: Connection, tenant: str, import_id: str) -> str:
+def get_state(conn: Connection, tenant: str, import_id: str) -> State:
     """Only the state of an import (what the runner checks between steps: a narrow read)."""
     state = conn.execute(_GET_STATE, _this(tenant, import_id)).scalar_one_or_none()
     if state is None:
         raise NotFound(f"no import {import_id!r}")
-    return str(state)
+    return State.of(state)
 
 
-def get_request(conn: Connection, tenant: str, import_id: str) -> dict[str, Any]:
+def get_request(conn: Connection, tenant: str, import_id: str) -> JSONObject:
     """Only what an import asks (its ``request``): a narrow read."""
     found = conn.execute(_GET_REQUEST, _this(tenant, import_id)).scalar_one_or_none()
     if found is None:
@@ -87,12 +102,22 @@ def update_import(conn: Connection, tenant: str, import_id: str, **values: Any) 
         conn.execute(_UPDATE_IMPORT, {**_this(tenant, import_id), **_set(values)})
 
 
-def save_progress(
-    conn: Connection, tenant: str, import_id: str, progress: Mapping[str, object]
-) -> None:
-    """Store an import's progress, in the caller's transaction (the progress tracker's
-    own short one: ``service/progress.py``)."""
-    conn.execute(_UPDATE_IMPORT, {**_this(tenant, import_id), "progress": dict(progress)})
+def try_save_progress(
+    engine: Engine, tenant: str, import_id: str, progress: dict[str, Any], wait_ms: int = 50
+) -> bool:
+    """Store an import's progress on a connection and short transaction of its own, waiting
+    at most ``wait_ms`` for a lock (PostgreSQL: ``lock_timeout``; SQLite: its busy
+    timeout): False, and nothing written, when the row or the database was busy or the
+    write failed (logged): progress never holds up nor fails the import it reports."""
+    try:
+        with dialect_of(engine).short_transaction(engine, wait_ms) as conn:
+            conn.execute(_UPDATE_IMPORT, {**_this(tenant, import_id), "progress": progress})
+        return True
+    except sa.exc.OperationalError as exc:  # locked, busy: the next write carries it
+        _log.debug("progress of %s not stored now: %s", import_id, exc)
+    except Exception:
+        _log.warning("storing the progress of %s failed", import_id, exc_info=True)
+    return False
 
 
 def error_summary(conn: Connection, import_id: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -123,28 +148,26 @@ def list_imports(
     limit: int = 50,
     state: str | None = None,
     table: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Import]:
     query = sa.select(system.imports).where(system.imports.c.tenant_id == tenant)
     if state:
         query = query.where(system.imports.c.state == state)
     rows = conn.execute(
         query.order_by(system.imports.c.created_at.desc(), system.imports.c.id.desc())
     ).mappings()
-    found: list[dict[str, Any]] = []
+    found: list[Import] = []
     for row in rows:
         if table and table not in (row["tables"] or []):
             continue
-        found.append(dict(row))
+        found.append(Import.from_row(dict(row)))
         if len(found) >= limit:
             break
     return found
 
 
-def count_outcomes(conn: Connection, import_id: str) -> dict[str, int]:
+def count_outcomes(conn: Connection, import_id: str) -> Counts:
     rows = conn.execute(_COUNT_OUTCOMES, {"w_import": import_id}).all()
-    counts = dict.fromkeys(OUTCOMES, 0)
-    counts.update({str(outcome): int(n) for outcome, n in rows})
-    return counts
+    return Counts.of({str(outcome): int(n) for outcome, n in rows})
 
 
 def clear_results(conn: Connection, import_id: str) -> None:
@@ -227,16 +250,18 @@ def page_imports(
     tenant: str,
     limit: int,
     after: tuple[datetime, str] | None = None,
-    filters: dict[str, Any] | None = None,
-) -> list[dict[str, Any]]:
+    filters: Mapping[str, object] | None = None,
+) -> list[Import]:
     """Newest first, keyset-paginated on (created_at, id); ``limit`` + 1 rows tell more."""
     i = system.imports
     query = sa.select(i).where(i.c.tenant_id == tenant, *_filtered(filters or {}))
     query = system.newest_first(query, i.c.created_at, i.c.id, after, limit)
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return [Import.from_row(dict(r)) for r in conn.execute(query).mappings()]
 
 
-def count_imports(conn: Connection, tenant: str, filters: dict[str, Any] | None = None) -> int:
+def count_imports(
+    conn: Connection, tenant: str, filters: Mapping[str, object] | None = None
+) -> int:
     """How many imports of ``tenant`` the filters of ``page_imports`` keep (every page)."""
     i = system.imports
     query = sa.select(sa.func.count()).select_from(i).where(i.c.tenant_id == tenant)
@@ -247,7 +272,7 @@ def count_imports(conn: Connection, tenant: str, filters: dict[str, Any] | None 
 _EQUAL = ("state", "template_id", "kind", "created_by")
 
 
-def _filtered(filters: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
+def _filtered(filters: Mapping[str, object]) -> list[sa.ColumnElement[bool]]:
     """The conditions of the imports list's filters (besides the tenant)."""
     i = system.imports
     where = [i.c[name] == filters[name] for name in _EQUAL if filters.get(name)]

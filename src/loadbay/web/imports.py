@@ -84,7 +84,7 @@ def import_page(
         request,
         "import.html",
         imp=view,
-        request_spec=record["request"],
+        request_spec=record.request,
         settled=view["state"] in states.SETTLED,
         outcome=outcome or "",
         outcomes=pages.OUTCOMES,

@@ -26,8 +26,7 @@ def _previous(user: User, import_id: str | None) -> dict[str, Any]:
     """The request of an earlier import (of this tenant), to start from its choices."""
     if not import_id:
         return {}
-    found: dict[str, Any] = get_import(user.svc.ctx, import_id, user.tenant)["request"]
-    return found
+    return get_import(user.svc.ctx, import_id, user.tenant).request
 
 
 @router.get("/new")

@@ -44,7 +44,7 @@ _FIELDS = (
     "error",
     "progress",
 )
-_RANK = {states.QUEUED: 0, states.VALIDATING: 1, states.RUNNING: 2}
+_RANK: dict[str, int] = {states.QUEUED: 0, states.VALIDATING: 1, states.RUNNING: 2}
 #: the state of an import while its run is in a phase (the runner moves it to running
 #: once its files are staged)
 _STATE_OF = {

@@ -227,7 +227,7 @@ def list_imports(
         "kind": kind,
         "created_by": created_by,
     }
-    return pages.imports_page(svc.ctx, principal.tenant, limit, cursor, filters, count)
+    return dict(pages.imports_page(svc.ctx, principal.tenant, limit, cursor, filters, count))
 
 
 def _naive(moment: datetime | None) -> datetime | None:
