@@ -1,32 +1,21 @@
-"""``loadbay.remote``: the command line's calls against a server give the local shapes."""
+"""``loadbay.remote`` and ``cli.backend.RemoteBackend``: the command line's calls against a
+server give the client's models, as the local backend does (tests/cli/test_one_renderer.py
+prints both)."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from loadbay.cli.backend import LocalBackend, RemoteBackend
 from loadbay.client import ApiError, Client
 from loadbay.config import Settings
-from loadbay.domain.tables import table_view
 from loadbay.errors import InvalidOption, LoadbayError, Unavailable
 from loadbay.pipeline.frames import ErrorHandling
-from loadbay.remote import (
-    api_errors,
-    changes,
-    connect,
-    export,
-    first_errors,
-    get_import,
-    list_imports,
-    revert,
-    run_import,
-    tables,
-    write_error_report,
-)
-from loadbay.service import tables as table_service
+from loadbay.remote import api_errors, connect, export, run_import, write_error_report
 from loadbay.service.context import open_context
 from loadbay.service.requests import ImportRequest, SourceSpec
 from tests.api.server import EXAMPLES, Server, free_port
@@ -48,12 +37,13 @@ def test_import_show_list_revert_export_remotely(server: Server, tmp_path: Path)
     client = connect(settings)
     assert client is not None
     with client:
-        seen: list[dict[str, Any]] = []
+        backend = RemoteBackend(client)
+        seen: list[Mapping[str, object]] = []
         record = run_import(client, _request("companies.csv", "people.csv"), progress=seen.append)
-        assert record["state"] == "succeeded" and record["counts"]["created"] == 6
-        assert record["error_code"] is None
+        assert record.state == "succeeded" and record.counts.created == 6
+        assert record.error is None
         assert seen[-1]["state"] == "succeeded" and seen[-1]["phase"] == "reporting"
-        assert seen[-1]["rows_read"] == 6 and record["progress"]["rows_written"] == 6
+        assert seen[-1]["rows_read"] == 6 and (record.progress or {})["rows_written"] == 6
         bad = tmp_path / "people.csv"
         bad.write_text("First Name,Last Name,Email\nA,B,not-an-email\n")
         failed = run_import(
@@ -63,23 +53,19 @@ def test_import_show_list_revert_export_remotely(server: Server, tmp_path: Path)
                 error_handling=ErrorHandling.LENIENT,
             ),
         )
-        assert failed["counts"]["failed"] == 1
-        errors = first_errors(client, failed["id"])
-        assert (errors[0]["table_name"], errors[0]["row"], errors[0]["column"]) == (
-            "people",
-            1,
-            "email",
-        )
-        assert write_error_report(client, failed["id"], tmp_path / "e.csv") == 1
+        assert failed.counts.failed == 1
+        errors = backend.first_errors(failed.id)
+        assert (errors[0].table, errors[0].row, errors[0].column) == ("people", 1, "email")
+        assert write_error_report(client, failed.id, tmp_path / "e.csv") == 1
         dry = run_import(client, _request("companies.csv", dry_run=True))
-        assert dry["state"] == "validated" and changes(client, dry["id"], 10) == []
-        assert next(r["id"] for r in list_imports(client, 3)) == dry["id"]
-        assert get_import(client, record["id"])["counts"] == record["counts"]
+        assert dry.state == "validated" and backend.changes(dry.id, 10) == []
+        assert backend.list_imports(3)[0].id == dry.id
+        assert backend.get_import(record.id).counts == record.counts
         out = io.StringIO()
         assert export(client, "companies", out) == 3
         with pytest.raises(ApiError) as caught:
-            revert(client, record["id"])  # the later dry run changed nothing: no conflict
-            revert(client, record["id"])
+            backend.revert(record.id, False)  # the later dry run changed nothing: no conflict
+            backend.revert(record.id, False)
         assert caught.value.code == "invalid_state"
 
 
@@ -87,7 +73,7 @@ def test_errors_inside_api_errors_are_the_local_service_errors(server: Server) -
     client = connect(Settings(url=server.url, token=server.token("remote-errors", "read")))
     assert client is not None
     with client, pytest.raises(LoadbayError) as caught, api_errors():
-        get_import(client, "imp_0")
+        RemoteBackend(client).get_import("imp_0")
     assert type(caught.value) is LoadbayError  # not an ApiError: no problem-document fields
     assert (caught.value.code, caught.value.message, caught.value.details) == (
         "not_found",
@@ -97,7 +83,7 @@ def test_errors_inside_api_errors_are_the_local_service_errors(server: Server) -
     gone = Client(f"http://127.0.0.1:{free_port()}", "x")
     answer = "no answer from the loadbay server at http"
     with gone, pytest.raises(Unavailable, match=answer), api_errors():
-        list_imports(gone)
+        RemoteBackend(gone).list_imports(20)
 
 
 def test_tables_times_and_an_export_with_line_breaks_in_cells(
@@ -107,16 +93,15 @@ def test_tables_times_and_an_export_with_line_breaks_in_cells(
     assert client is not None
     ctx = open_context(server.settings)
     try:
-        assert tables(client) == [table_view(t) for t in table_service.list_tables(ctx)]
+        assert RemoteBackend(client).tables() == LocalBackend(ctx).tables()
     finally:
         ctx.close()
     data = tmp_path / "companies.csv"
     data.write_text('name,description\nA,"two\nlines"\nB,"""quoted""\n\nthree"\nC,plain\n')
     with client:
         record = run_import(client, ImportRequest(sources=(SourceSpec(str(data), data.name),)))
-        assert record["counts"]["created"] == 3
-        assert record["created_at"].tzinfo is None  # naive UTC, as the database keeps it
-        assert record["created_at"] == get_import(client, record["id"])["created_at"]
+        assert record.counts.created == 3
+        assert record.created_at == RemoteBackend(client).get_import(record.id).created_at
         out = io.StringIO()
         assert export(client, "companies", out) == 3  # records, not lines
         assert out.getvalue().count("\n") == 7

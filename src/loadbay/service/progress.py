@@ -8,10 +8,10 @@ import (column ``loadbay_imports.progress``) so that every API process and worke
   plus one when a phase ends (its final numbers, kept in ``phases``: a client that looks
   less often than phases last still sees every phase, in order);
 - each write on its own short transaction through its own connection, waiting at most a
-  few milliseconds for a lock (``imports_sql.try_save_progress``): a busy database skips
-  the write (the next one carries the numbers) and a failing one is logged, never the
-  import's failure. The final object goes with the import's last state change instead,
-  in the runner's own transaction.
+  few milliseconds for a lock (``Tracker.save``, through the dialect's
+  ``short_transaction``): a busy database skips the write (the next one carries the
+  numbers) and a failing one is logged, never the import's failure. The final object
+  goes with the import's last state change instead, in the runner's own transaction.
 
 ``seq`` counts the writes of an import (it goes on from the stored one when a run
 resumes): the server-sent events of ``GET /v1/imports/{id}/events`` take their ids from it.
@@ -23,13 +23,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from loadbay.store import imports_sql
+from loadbay.store.dialect import dialect_of
 
 log = logging.getLogger("loadbay.progress")
 
@@ -43,8 +44,11 @@ PHASES = (READING, STAGING, PLANNING, WRITING, REPORTING)
 
 #: seconds between two writes of the progress (besides those at the end of a phase)
 INTERVAL = 0.5
+#: milliseconds a write of the progress waits for a lock before it is skipped
+WAIT_MS = 50
 
-Snapshot = dict[str, Any]
+#: the ``progress`` object of an import (see ``snapshot``), as JSON keeps it
+Snapshot = dict[str, object]
 Listener = Callable[[Snapshot], None]
 
 
@@ -60,7 +64,7 @@ class Counters:
     bytes_total: int = 0
     errors: int = 0  # rows that failed so far
     #: the last snapshot of each finished phase (without ``phases``), with ``seconds``
-    phases: list[dict[str, Any]] = field(default_factory=list)
+    phases: list[Snapshot] = field(default_factory=list)
 
 
 class Tracker:
@@ -71,7 +75,7 @@ class Tracker:
         engine: Engine | None,
         tenant: str,
         import_id: str,
-        stored: dict[str, Any] | None = None,
+        stored: Mapping[str, object] | None = None,
         listener: Listener | None = None,
         interval: float = INTERVAL,
         clock: Callable[[], float] = time.monotonic,
@@ -82,7 +86,7 @@ class Tracker:
         self.listener = listener
         self.interval = interval
         self.clock = clock
-        self.seq = int((stored or {}).get("seq") or 0)
+        self.seq = _seq_of(stored)
         self.count = Counters()
         self.phase: str | None = None
         self.started = self.phase_started = clock()
@@ -91,9 +95,9 @@ class Tracker:
         self.lock = threading.RLock()
 
     # ---- what the runner says --------------------------------------------------------
-    def go_on_from(self, stored: dict[str, Any] | None) -> None:
+    def go_on_from(self, stored: Mapping[str, object] | None) -> None:
         """Number the writes after those of an earlier run (``stored``: its progress)."""
-        self.seq = max(self.seq, int((stored or {}).get("seq") or 0))
+        self.seq = max(self.seq, _seq_of(stored))
 
     def enter(self, phase: str) -> None:
         """The run is at ``phase``; phases only go forward (a later table's planning,
@@ -192,10 +196,26 @@ class Tracker:
             return
         self.seq += 1
         snap = self.snapshot()
-        if imports_sql.try_save_progress(self.engine, self.tenant, self.import_id, snap):
+        if self.save(snap):
             self.last_write = now
         else:  # busy or failing: the next publish carries it (never the import's error)
             self.last_write = now - self.interval / 2
+
+    def save(self, snap: Snapshot) -> bool:
+        """Store ``snap`` on a connection and short transaction of its own (the import's
+        run holds its own connection in a long one), waiting at most ``WAIT_MS`` for a
+        lock: False, and nothing written, when the row or the database was busy or the
+        write failed (logged). Progress never holds up nor fails the import it reports."""
+        assert self.engine is not None
+        try:
+            with dialect_of(self.engine).short_transaction(self.engine, WAIT_MS) as conn:
+                imports_sql.save_progress(conn, self.tenant, self.import_id, snap)
+            return True
+        except sa.exc.OperationalError as exc:  # locked, busy: the next write carries it
+            log.debug("progress of %s not stored now: %s", self.import_id, exc)
+        except Exception:
+            log.warning("storing the progress of %s failed", self.import_id, exc_info=True)
+        return False
 
     def _end_phase(self, write: bool = True) -> None:
         """Keep the phase's last numbers (and how long it took) in ``phases``, with the
@@ -207,3 +227,9 @@ class Tracker:
         self.seq -= 1  # publish counts the write itself
         if write:
             self.publish(force=True)
+
+
+def _seq_of(stored: Mapping[str, object] | None) -> int:
+    """The ``seq`` of a stored progress object (0 when there is none)."""
+    seq = (stored or {}).get("seq")
+    return seq if isinstance(seq, int) else 0

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from loadbay.domain.imports import OUTCOMES as OUTCOMES  # (named here too, as ever)
@@ -16,13 +14,10 @@ from loadbay.domain.imports import Checkpoint, Counts, Import, State
 from loadbay.domain.json import JSONObject
 from loadbay.errors import NotFound
 from loadbay.store import system, webhooks_sql
-from loadbay.store.dialect import dialect_of
 from loadbay.times import utc_now
 
 if TYPE_CHECKING:
     import polars as pl
-
-_log = logging.getLogger("loadbay.store")
 
 
 # The statements every run sends, built once: building one costs SQLAlchemy more than
@@ -102,22 +97,12 @@ def update_import(conn: Connection, tenant: str, import_id: str, **values: Any) 
         conn.execute(_UPDATE_IMPORT, {**_this(tenant, import_id), **_set(values)})
 
 
-def try_save_progress(
-    engine: Engine, tenant: str, import_id: str, progress: dict[str, Any], wait_ms: int = 50
-) -> bool:
-    """Store an import's progress on a connection and short transaction of its own, waiting
-    at most ``wait_ms`` for a lock (PostgreSQL: ``lock_timeout``; SQLite: its busy
-    timeout): False, and nothing written, when the row or the database was busy or the
-    write failed (logged): progress never holds up nor fails the import it reports."""
-    try:
-        with dialect_of(engine).short_transaction(engine, wait_ms) as conn:
-            conn.execute(_UPDATE_IMPORT, {**_this(tenant, import_id), "progress": progress})
-        return True
-    except sa.exc.OperationalError as exc:  # locked, busy: the next write carries it
-        _log.debug("progress of %s not stored now: %s", import_id, exc)
-    except Exception:
-        _log.warning("storing the progress of %s failed", import_id, exc_info=True)
-    return False
+def save_progress(
+    conn: Connection, tenant: str, import_id: str, progress: Mapping[str, object]
+) -> None:
+    """Store an import's progress, in the caller's transaction (the progress tracker's
+    own short one: ``service/progress.py``)."""
+    conn.execute(_UPDATE_IMPORT, {**_this(tenant, import_id), "progress": dict(progress)})
 
 
 def error_summary(conn: Connection, import_id: str, limit: int = 50) -> list[dict[str, Any]]:
