@@ -146,3 +146,36 @@ def test_infer_takes_the_read_options_only(server: Server) -> None:
         )
         body = assert_problem(answer, 422, "invalid_option")
         assert "do not change how a file is read" in body["detail"]
+
+
+def test_the_csv_export_neutralises_text_a_spreadsheet_would_run(server: Server) -> None:
+    """GET …/records?format=csv (the remote ``loadbay export`` too): text cells starting
+    with = + - @ get a leading apostrophe; numbers, and a text that is a number, do not."""
+    with server.http("exports", "write") as client:
+        definition = {
+            "name": "ledger_csv",
+            "key": ["code"],
+            "columns": [
+                {"name": "code", "type": "text", "required": True},
+                {"name": "qty", "type": "integer"},
+                {"name": "note", "type": "text"},
+            ],
+        }
+        assert client.post("/v1/tables", json=definition).status_code == 201
+        records = [
+            {"code": "=A1", "qty": -5, "note": "-5"},
+            {"code": "B2", "qty": 3, "note": "@handle"},
+            {"code": "C3", "qty": None, "note": "+1+2"},
+        ]
+        written = client.post("/v1/tables/ledger_csv/records/bulk", json={"records": records})
+        assert written.status_code == 200, written.text
+        exported = client.get("/v1/tables/ledger_csv/records", params={"format": "csv"})
+        assert exported.status_code == 200, exported.text
+        assert list(csv.reader(io.StringIO(exported.text))) == [
+            ["code", "qty", "note"],
+            ["'=A1", "-5", "-5"],
+            ["B2", "3", "'@handle"],
+            ["C3", "", "'+1+2"],
+        ]
+        page = client.get("/v1/tables/ledger_csv/records").json()["data"]
+        assert [r["code"] for r in page] == ["=A1", "B2", "C3"]  # stored as given

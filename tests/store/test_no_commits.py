@@ -1,8 +1,9 @@
 """The use case owns the transaction: no store function commits, rolls back, begins,
 attaches or detaches behind its caller's back (DESIGN.md, issue 15).
 
-Every ``.commit(``, ``.rollback(`` and ``.begin(`` call and every ``ATTACH``/``DETACH``
-statement in ``src/loadbay/store`` must sit in a function of the allow-list below: the
+Every ``.commit(``, ``.rollback(`` and ``.begin(`` call, every ``ATTACH``/``DETACH`` and
+``BEGIN``/``COMMIT``/``ROLLBACK`` statement and every switch of a driver connection's
+``autocommit`` in ``src/loadbay/store`` must sit in a function of the allow-list below: the
 session context managers and session operations a service enters or calls by name (their
 docstrings say which connection or transaction they own), and engine setup. A savepoint
 (``begin_nested``) is allowed anywhere: it never ends the caller's transaction.
@@ -41,6 +42,18 @@ ALLOWED: dict[tuple[str, str], str] = {
         "SQLite DETACH, called only by the session operations attach_scratch, stage_file "
         "and Scratch.detach (outside any transaction, which they check, never end)"
     ),
+    ("engine.py", "_sqlite_engine._on_begin"): (
+        "engine setup: the BEGIN (IMMEDIATE) of a transaction SQLAlchemy begins at its "
+        "owner's request"
+    ),
+    ("locks.py", "_outside_transaction"): (
+        "table_locks (a session context manager): its lock statements in autocommit, "
+        "outside any transaction (checked), the connection put back in transactions after"
+    ),
+    ("locks.py", "_after_interrupt"): (
+        "table_locks: the connection put back in transactions after an interrupted lock "
+        "statement (or thrown away)"
+    ),
     ("sqlite_ingest.py", "StageWriter.__init__"): (
         "the stage writer's own ADBC connection (its main database in memory), never a "
         "caller's: the stage file attached to it"
@@ -55,6 +68,7 @@ CALLERS: dict[tuple[str, str], set[str]] = {
 
 _ENDS = {"commit", "rollback", "begin"}
 _ATTACH = re.compile(r"(?i)(^|;)\s*(attach|detach)\b")
+_CONTROL = re.compile(r"(?i)^\s*(begin|commit|rollback|end|start\s+transaction)\b")
 
 
 def _modules() -> list[Path]:
@@ -117,8 +131,12 @@ def _violations(path: Path) -> list[tuple[str, int, str]]:
         call = node.func if isinstance(node, ast.Call) else None
         if isinstance(call, ast.Attribute) and call.attr in _ENDS:
             found.append((where, call.lineno, f".{call.attr}("))
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Attribute) and t.attr == "autocommit" for t in node.targets
+        ):
+            found.append((where, node.lineno, ".autocommit ="))
         text = _sql_text(node, docs)
-        if text is not None and _ATTACH.search(text):
+        if text is not None and (_ATTACH.search(text) or _CONTROL.search(text)):
             found.append((where, getattr(node, "lineno", 0), text.strip().split()[0].upper()))
     return found
 
@@ -168,7 +186,10 @@ def test_the_check_finds_what_it_looks_for(tmp_path: Path) -> None:
         "        pass\n"
         '    raw.execute(f"DETACH DATABASE {name}")\n'
         '    raw.execute("ATTACH DATABASE ? AS x")\n'
-        "    conn.rollback()\n",
+        "    conn.rollback()\n"
+        "    raw.autocommit = True\n"
+        '    conn.exec_driver_sql("COMMIT")\n'
+        '    conn.exec_driver_sql("DO $$BEGIN IF x THEN DELETE FROM t; END IF; END$$")\n',
         encoding="utf-8",
     )
     found = [(where, what) for where, _, what in _violations(probe)]
@@ -178,4 +199,6 @@ def test_the_check_finds_what_it_looks_for(tmp_path: Path) -> None:
         ("helper", "DETACH"),
         ("helper", "ATTACH"),
         ("helper", ".rollback("),
+        ("helper", ".autocommit ="),
+        ("helper", "COMMIT"),
     ]

@@ -11,7 +11,7 @@ one, SQLite cannot undo the pages it has already spilled from its cache, and the
 left torn. It costs little: pages past the file's size when the transaction began (a new
 plan table's) are never journaled. The plan tables go in ``<db>.<import>.scratch``, attached to the
 import's connection as ``scratch``. The stage tables go in ``<db>.<import>.stage``, written
-by ADBC's bulk ingest while the import ingests (``open_stage``; another libsqlite, which
+by ADBC's bulk ingest while the import ingests (``stage_file``; another libsqlite, which
 must never have the file open together with the connection: ``store/sqlite_ingest.py``),
 then attached as ``stage`` for the plan to read. An interrupted import keeps its files, so
 a resumed run finds its staged rows again. SQLite in memory: all in the connection's
