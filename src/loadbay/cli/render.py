@@ -358,7 +358,7 @@ def show_tokens(found: list[Token], as_json: bool) -> None:
 
 
 def template_payload(found: Template) -> Payload:
-    """A template as the API shows it (``service.templates.template_view``)."""
+    """A template as the API shows it (``domain.templates.template_view``)."""
     return {
         **asdict(found),
         "created_at": _iso(found.created_at),
