@@ -328,3 +328,22 @@ def test_a_kept_temporary_table_is_found_and_emptied_where_tables_are_kept(
         assert dialect.temporary_table_exists(conn, "t_kept")
         conn.exec_driver_sql(dialect.empty_temporary_table("t_kept"))
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM t_kept").scalar_one() == 0
+
+
+def test_a_kept_table_is_refilled_in_one_statement_where_tables_are_kept(
+    engine: Engine,
+) -> None:
+    dialect = dialect_of(engine)
+    select = "SELECT v * 10 FROM t_source"
+    if not dialect.reuses_small_tables:
+        with pytest.raises(NotImplementedError):
+            dialect.refill_statement("t_refill", select)
+        return
+    _table(engine, "t_source", "v INTEGER")
+    _table(engine, "t_refill", "v INTEGER")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO t_source VALUES (1), (2)")
+        conn.exec_driver_sql("INSERT INTO t_refill VALUES (7)")
+        conn.exec_driver_sql(dialect.refill_statement("t_refill", select))
+        found = conn.exec_driver_sql("SELECT v FROM t_refill ORDER BY v").scalars().all()
+    assert found == [10, 20]

@@ -169,6 +169,11 @@ class Dialect:
         has it (a rolled-back transaction takes the one it made)."""
         raise NotImplementedError
 
+    def refill_statement(self, name: str, select: str) -> str:
+        """One statement that empties table ``name`` and fills it with the rows of
+        ``select`` (a table the connection keeps, planned again)."""
+        raise NotImplementedError
+
     def database_file(self, url: URL) -> Path | None:
         """The file the database of ``url`` lives in; None for a server or in memory."""
         return None
@@ -247,6 +252,9 @@ class Postgres(Dialect):
             f"DO $$BEGIN IF to_regclass({text_literal(table)}) IS NOT NULL THEN "
             f"DELETE FROM {table}; END IF; END$$"
         )
+
+    def refill_statement(self, name: str, select: str) -> str:
+        return f"WITH gone AS (DELETE FROM {q(name)})\nINSERT INTO {q(name)}\n{select}"
 
     def setup_warnings(self, engine: Engine) -> list[str]:
         with engine.connect() as conn:

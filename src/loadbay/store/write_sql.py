@@ -81,8 +81,7 @@ def create_plan_table(
         drop_tables(conn, [name])
         _run(conn, plan.sql, params)
     elif temporary_table_exists(conn, name):
-        refill = f"WITH gone AS (DELETE FROM {q(name)})\nINSERT INTO {q(name)}\n{plan.select}"
-        _run(conn, refill, params)
+        _run(conn, dialect_of(conn).refill_statement(name, plan.select), params)
     else:
         _run(conn, plan.sql, params)
     if chunked:  # IF NOT EXISTS: a kept table may have it from an earlier plan
