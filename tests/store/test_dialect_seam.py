@@ -31,6 +31,8 @@ NAME_CHECK = re.compile(
     r"dialect\.name\b|is_postgres|get_backend_name|drivername"
     r"|[=!]=\s*[\"'](postgresql|postgres|sqlite)[\"']"
     r"|[\"'](postgresql|postgres|sqlite)[\"']\s*[=!]="
+    r"|[\"'](postgresql|postgres|sqlite)[^\"']*[\"']\s+(not\s+)?in\b"
+    r"|startswith\(\s*[\"'](postgres|sqlite)"
     r"|isinstance\([^)]*\b(Postgres|Sqlite)\b"
 )
 
@@ -53,6 +55,8 @@ def test_the_seam_check_sees_each_way_of_asking() -> None:
         'if url.get_backend_name() == "sqlite":',
         'seq = "x" if kind != "sqlite" else "y"',
         "if isinstance(dialect, Postgres):",
+        'postgres = "postgresql" in url',
+        'if url.startswith("sqlite:"):',
     ]:
         assert NAME_CHECK.search(line), line
     assert not NAME_CHECK.search("dialect = dialect_of(conn)")

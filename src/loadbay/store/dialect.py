@@ -40,7 +40,8 @@ def q(name: str) -> str:
 
 
 class Dialect:
-    """The SQL spelling of one database."""
+    """What one database does its own way: its SQL, its parameters, its locks and
+    transactions, its files, its staging. Members are named by what differs."""
 
     name = "base"
     unlogged = ""
