@@ -7,7 +7,6 @@ deleted with the scratch file once the import is over.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,8 @@ from typing import Any
 import pytest
 
 from loadbay.config import Settings
+from loadbay.domain.imports import Import
+from loadbay.domain.json import JSONObject
 from loadbay.errors import Abandoned
 from loadbay.pipeline.frames import ErrorHandling
 from loadbay.service import imports as import_service
@@ -68,13 +69,13 @@ def queued(ctx: Context, path: Path, **options: Any) -> str:
     return import_service.create_import(ctx, request)
 
 
-def record(ctx: Context, import_id: str) -> dict[str, Any]:
+def record(ctx: Context, import_id: str) -> Import:
     return import_service.get_import(ctx, import_id)
 
 
-def checkpoint(ctx: Context, import_id: str) -> dict[str, Any]:
-    point = record(ctx, import_id)["checkpoint"] or {}
-    return json.loads(point) if isinstance(point, str) else dict(point)
+def checkpoint(ctx: Context, import_id: str) -> JSONObject:
+    point = record(ctx, import_id).checkpoint
+    return {} if point is None else point.to_json()
 
 
 def test_the_stage_tables_are_in_the_stage_file_while_the_import_writes(
@@ -106,7 +107,7 @@ def test_an_import_interrupted_after_staging_plans_from_its_stage_file(
     import_id = queued(lite, write(tmp_path, "c.csv", CSV), error_handling=ErrorHandling.LENIENT)
     with pytest.raises(Crash):
         runner(lite, import_id, crash).run()
-    assert record(lite, import_id)["state"] == "running"
+    assert record(lite, import_id).state == "running"
     parts = checkpoint(lite, import_id)["parts"]
     assert [p["stage"].split(".")[0] for p in parts] == ["stage"]
     assert 0 < len(rows(lite, "companies")) < ROWS
@@ -160,7 +161,8 @@ def test_an_import_interrupted_while_staging_stages_everything_again(
 
     done = runner(lite, import_id, None, batch_size=4).run()
     assert done.state == "succeeded"
-    assert done.counts.as_dict() == {**done.counts, "created": ROWS, "skipped": 0, "failed": 0}
+    counts = done.counts.as_dict()
+    assert counts == {**counts, "created": ROWS, "skipped": 0, "failed": 0}
     assert len(rows(lite, "companies")) == ROWS
     assert files(lite, "stage") == [] and files(lite, "scratch") == []
 

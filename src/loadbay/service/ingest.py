@@ -17,11 +17,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import NotRequired, TypedDict, cast
 
 import polars as pl
 from sqlalchemy.engine import Connection
 
+from loadbay.domain.json import JSONObject
 from loadbay.errors import Code, InvalidOption, option
 from loadbay.pipeline.frames import REF, ROW, Mode, empty_errors
 from loadbay.pipeline.map import (
@@ -59,6 +60,26 @@ from loadbay.store.staging import (
 Progress = Callable[[str, int, int | None], None]
 
 
+class PartJson(TypedDict):
+    """A part as the import's checkpoint keeps it (``Part.to_json``)."""
+
+    index: int
+    src: int
+    source: str
+    table: str
+    mode: str
+    match: list[str]
+    sources: dict[str, str]
+    constants: dict[str, str]
+    stage: str
+    plan: str
+    rows: int
+    failed: int
+    staged: int
+    unknown: list[str]
+    duplicates: NotRequired[bool]  # not kept by the checkpoints of older releases
+
+
 @dataclass
 class Part:
     """The rows of one table from one file: staged together, planned together."""
@@ -81,27 +102,29 @@ class Part:
     #: the references of its rows that failed validation, checked once every file is staged
     rejected: list[pl.DataFrame] = field(default_factory=list, repr=False)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONObject:
+        """The part as the import's checkpoint keeps it (see ``PartJson``)."""
         return {
             "index": self.index,
             "src": self.src,
             "source": self.source,
             "table": self.table.name,
             "mode": self.mode.value,
-            "match": list(self.match),
-            "sources": self.cmap.sources,
-            "constants": self.cmap.constants,
+            "match": [*self.match],
+            "sources": {**self.cmap.sources},
+            "constants": {**self.cmap.constants},
             "stage": self.stage,
             "plan": self.plan,
             "rows": self.rows,
             "failed": self.failed,
             "staged": self.staged,
-            "unknown": list(self.unknown),
+            "unknown": [*self.unknown],
             "duplicates": self.duplicates,
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], catalog: Catalog) -> Part:
+    def from_json(cls, json: JSONObject, catalog: Catalog) -> Part:
+        data = cast(PartJson, json)  # as to_json wrote it
         table = catalog.get(data["table"])
         cmap = ColumnMap(
             table.name, dict(data["sources"]), dict(data["constants"]), tuple(data["unknown"])
