@@ -90,7 +90,10 @@ class Upload(BaseModel):
     filename: str
     size: int
     sha256: str
-    format: str | None = Field(description="csv, tsv, jsonl, json, xml or xlsx.")
+    format: str | None = Field(
+        description="csv, tsv, jsonl, json, xml or xlsx, detected when the file came (null "
+        "for an empty file); an import reads the upload as that unless it names a format."
+    )
     created_at: datetime
 
 
