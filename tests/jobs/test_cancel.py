@@ -66,7 +66,8 @@ def test_a_cancel_answered_after_the_last_chunk_committed_still_ends_cancelled(
 
 def test_a_finished_import_is_not_cancelled(ctx: Context, leases: Leases, tmp_path: Path) -> None:
     import_id = lenient(ctx, tmp_path)
-    assert run_leased(ctx, leases, ctx.tenant, import_id)["state"] == "succeeded"  # type: ignore[index]
+    done = run_leased(ctx, leases, ctx.tenant, import_id)
+    assert done is not None and done.state == "succeeded"
     with pytest.raises(InvalidState) as refused:
         queued.cancel(ctx, ctx.tenant, import_id, leases, actor=CLI)
     assert refused.value.details == {"state": "succeeded"}

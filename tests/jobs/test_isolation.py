@@ -151,7 +151,8 @@ def aborting_worker(settings: Settings, stop: Connection) -> None:
     run = lease_service.run_import
 
     def crashing(ctx: Context, import_id: str, tenant: str, **kwargs: Any) -> dict[str, Any]:
-        if (kwargs.get("record") or {}).get("notes") == CRASH:
+        record = kwargs.get("record")
+        if record is not None and record.notes == CRASH:
             os.abort()
         return run(ctx, import_id, tenant, **kwargs)
 
@@ -196,14 +197,14 @@ def test_an_import_that_crashes_its_worker_every_time_is_given_up(
         assert workers.died == ["was killed by SIGABRT"] * 3
         fine = import_service.create_import(ctx, request)
         jobs.enqueue_import(ctx.tenant, fine)
-        assert wait_settled(ctx, fine)["state"] == "succeeded"
+        assert wait_settled(ctx, fine).state == "succeeded"
     finally:
         workers.stop()
         jobs.close()
         ctx.close()
-    assert (given_up["state"], given_up["error_code"]) == ("failed", "worker_crashed")
-    assert given_up["error"].startswith("the import stopped its worker 3 times (last: worker ")
-    assert given_up["error"].endswith(" was killed by SIGABRT); given up")
+    assert (given_up.state, given_up.error_code) == ("failed", "worker_crashed")
+    assert given_up.error.startswith("the import stopped its worker 3 times (last: worker ")
+    assert given_up.error.endswith(" was killed by SIGABRT); given up")
     assert not any(w.process.is_alive() for w in workers.children)
 
 
