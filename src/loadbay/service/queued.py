@@ -26,7 +26,13 @@ from loadbay.service.early import check_request
 from loadbay.service.idempotency import fingerprint, once
 from loadbay.service.imports import create_import, get_import, requeue, requeue_dry_run
 from loadbay.service.leases import Leases
-from loadbay.service.requests import ImportRequest, SourceSpec, merge_template, parse_choice
+from loadbay.service.requests import (
+    ImportRequest,
+    SourceSpec,
+    entries_of,
+    merge_template,
+    parse_choice,
+)
 from loadbay.service.revert import revert_import
 from loadbay.service.uploads import get_upload, receive, save_records, source_of
 from loadbay.service.views import import_view
@@ -164,15 +170,20 @@ def with_template(ctx: Context, tenant: str, spec: ImportSpec) -> ImportSpec:
     return dataclasses.replace(
         spec,
         table=None,
-        tables=tuple(merged["tables"] or ()),
-        mode=merged["mode"] or ImportSpec.mode,
-        error_handling=merged["error_handling"] or ImportSpec.error_handling,
-        key=tuple(merged["key"] or ()),
-        mapping=dict(merged["mapping"] or {}),
-        constants=dict(merged["constants"] or {}),
-        options=dict(merged["options"] or {}),
+        tables=_texts(merged["tables"]),
+        mode=str(merged["mode"] or ImportSpec.mode),
+        error_handling=str(merged["error_handling"] or ImportSpec.error_handling),
+        key=_texts(merged["key"]),
+        mapping=cast("dict[str, str]", entries_of(merged["mapping"])),
+        constants=cast("dict[str, str]", entries_of(merged["constants"])),
+        options=cast("dict[str, object]", entries_of(merged["options"])),
         template_id=template.id,
     )
+
+
+def _texts(value: object) -> tuple[str, ...]:
+    """A template's list of names (None: none)."""
+    return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
 
 
 def submit(

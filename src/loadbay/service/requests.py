@@ -139,20 +139,27 @@ TEMPLATE_FIELDS = ("tables", "mode", "error_handling", "key", "mapping", "consta
 _MERGED_BY_KEY = frozenset({"mapping", "constants", "options"})
 
 
-def merge_template(template: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+def merge_template(
+    template: Mapping[str, object], given: Mapping[str, object]
+) -> dict[str, object]:
     """The one merge of a template and an import's own fields (API, CLI, web): the
     template's fields are the defaults; ``given`` holds only the fields the import gave
     explicitly, and each replaces the template's (mapping, constants and options merge
     key by key, the import's keys winning). Fields are named as TEMPLATE_FIELDS."""
-    merged: dict[str, Any] = {f: template.get(f) for f in TEMPLATE_FIELDS}
+    merged: dict[str, object] = {f: template.get(f) for f in TEMPLATE_FIELDS}
     for name, value in given.items():
         if name not in merged:
             raise ValueError(f"{name!r} is not a field of a template")
         if name in _MERGED_BY_KEY:
-            merged[name] = {**(merged[name] or {}), **(value or {})}
+            merged[name] = {**entries_of(merged[name]), **entries_of(value)}
         else:
             merged[name] = value
     return merged
+
+
+def entries_of(value: object) -> dict[object, object]:
+    """A mapping's entries (None: none)."""
+    return dict(value) if isinstance(value, Mapping) else {}
 
 
 def parse_choice(enum: type[E], value: object, what: str) -> E:
