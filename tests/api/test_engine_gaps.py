@@ -26,7 +26,7 @@ def test_a_cancelled_import_is_not_run(ctx: Context, tmp_path: Path) -> None:
     with ctx.engine.begin() as conn:
         imports_sql.update_import(conn, ctx.tenant, import_id, state="cancelled")
     record = import_service.run_import(ctx, import_id)
-    assert record["state"] == "cancelled"
+    assert record.state == "cancelled"
     assert rows(ctx, "companies") == []
 
 
@@ -34,8 +34,8 @@ def test_the_tables_are_known_when_the_state_is_final(ctx: Context, tmp_path: Pa
     import_id = _queued(ctx, tmp_path, '{"companies": [{"name": "Acme"}]}')
     ImportRunner(ctx.engine, ctx.catalog, ctx.tenant, import_id).run()
     record = import_service.get_import(ctx, import_id)
-    assert record["state"] == "succeeded"
-    assert record["tables"] == ["companies"]
+    assert record.state == "succeeded"
+    assert record.tables == ("companies",)
 
 
 def test_a_resumed_import_never_goes_back_to_validating(ctx: Context, tmp_path: Path) -> None:
@@ -45,7 +45,7 @@ def test_a_resumed_import_never_goes_back_to_validating(ctx: Context, tmp_path: 
     seen: list[str] = []
 
     def progress(_phase: str, _done: int, _total: int | None) -> None:
-        seen.append(import_service.get_import(ctx, import_id)["state"])
+        seen.append(import_service.get_import(ctx, import_id).state)
 
     import_service.run_import(ctx, import_id, progress=progress)
     assert "validating" not in seen
