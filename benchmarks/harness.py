@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine, event
 
 from loadbay.config import Settings
+from loadbay.domain.imports import Import
 from loadbay.pipeline.frames import Mode
 from loadbay.pipeline.map import MappingOptions, apply_map, map_columns
 from loadbay.pipeline.read import ReadOptions, read_file
@@ -94,21 +95,21 @@ class ImportRun:
         return self.rows / self.seconds if self.seconds else 0.0
 
 
-def import_files(ctx: Context, paths: list[Path], table: str | None = None) -> dict[str, Any]:
+def import_files(ctx: Context, paths: list[Path], table: str | None = None) -> Import:
     """One loadbay import of ``paths`` (strict, upsert); returns the import's record."""
     sources = tuple(SourceSpec(path=str(p), name=p.name, table=table) for p in paths)
     import_id = create_import(ctx, ImportRequest(sources=sources))
     return run_import(ctx, import_id)
 
 
-def load_references(settings: Settings, companies: Path, people: Path) -> dict[str, Any]:
+def load_references(settings: Settings, companies: Path, people: Path) -> Import:
     """Companies and people, through loadbay (not timed): what projects refer to."""
     ctx = open_context(settings)
     try:
         record = import_files(ctx, [companies, people])
     finally:
         ctx.close()
-    if record["state"] != "succeeded":
+    if record.state != "succeeded":
         raise RuntimeError(f"loading companies and people failed: {record}")
     return record
 
@@ -134,11 +135,11 @@ def loadbay_imports(
                 seconds = time.perf_counter() - started
             run = ImportRun(
                 str(path),
-                int(record["rows_total"] or 0),
+                record.rows_total,
                 seconds,
-                str(record["state"]),
-                dict(record["counts"]),
-                dict(record["timings"] or {}),
+                str(record.state),
+                record.outcome_counts.as_dict(),
+                dict(record.timings or {}),
                 dict(sql),
             )
             if run.state != "succeeded":
