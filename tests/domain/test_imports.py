@@ -128,6 +128,7 @@ def test_a_webhook_snapshot_has_its_times_as_text() -> None:
     assert found.created_at == datetime(2024, 1, 15, 9, 30)
     assert found.counts == Counts(created=1)
     assert (found.kind, found.created_by, found.checkpoint) == ("file", None, None)
+    assert Import.from_row({**_row(), "checkpoint": {}}).checkpoint is None  # none kept
 
 
 def test_row_to_import_and_back(ctx: Context) -> None:

@@ -226,7 +226,10 @@ class Import:
             timings=_object(row.get("timings")),
             warnings=tuple(str(w) for w in _list(row.get("warnings"))),
             write_stamp=_text(row.get("write_stamp")),
-            checkpoint=Checkpoint.of(checkpoint) if isinstance(checkpoint, dict) else None,
+            # an empty one ({}) is none: nothing to go on from
+            checkpoint=Checkpoint.of(checkpoint)
+            if isinstance(checkpoint, dict) and checkpoint
+            else None,
             started_at=_time(row.get("started_at")),
             finished_at=_time(row.get("finished_at")),
             reverted_at=_time(row.get("reverted_at")),
