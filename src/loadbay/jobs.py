@@ -19,7 +19,14 @@ from loadbay.config import Settings
 from loadbay.errors import InvalidOption
 from loadbay.service import delivery
 from loadbay.service.context import Context, open_context
-from loadbay.service.leases import LeaseLost, Leases, open_leases, reap, run_leased
+from loadbay.service.leases import (
+    LeaseLost,
+    Leases,
+    lost_messages,
+    open_leases,
+    reap,
+    run_leased,
+)
 
 log = logging.getLogger("loadbay.jobs")
 
@@ -105,6 +112,14 @@ class Jobs:
             log.warning("import %s was taken over by another worker", import_id)
         self.sweep_webhooks()  # its events go out now, not at the next sweep
 
+    def waiting_imports(self) -> set[str]:
+        """The ids of the imports whose message waits in the queue."""
+        return {
+            str(task.args[1])
+            for task in self.huey.pending()
+            if task.name == "run_import" and len(task.args) == 2
+        }
+
     def ping(self) -> None:
         self.huey.storage.queue_size()
 
@@ -128,7 +143,8 @@ class Jobs:
 
 
 class Reaper(threading.Thread):
-    """Every half lease: puts imports whose worker stopped renewing back on the queue."""
+    """Every half lease: puts imports whose worker stopped renewing back on the queue, and
+    imports left ``queued`` whose queue message was lost."""
 
     def __init__(self, jobs: Jobs) -> None:
         super().__init__(name="loadbay-reaper", daemon=True)
@@ -144,7 +160,9 @@ class Reaper(threading.Thread):
 
     def sweep(self) -> list[tuple[str, str]]:
         try:
-            again = reap(self.jobs.context(), self.jobs.leases())
+            ctx, leases = self.jobs.context(), self.jobs.leases()
+            again = reap(ctx, leases)
+            again += lost_messages(ctx, leases, self.jobs.waiting_imports())
             for tenant, import_id in again:
                 self.jobs.enqueue_import(tenant, import_id)
             self.jobs.sweep_webhooks()

@@ -119,6 +119,7 @@ def test_ctrl_c_after_committed_chunks_says_how_to_revert(
     assert shown["state"] in FINAL, shown
     counts = shown["counts"]
     assert isinstance(counts, dict) and 0 < counts["created"] < ROWS
+    assert shown["rows_processed"] == counts["created"]  # the rows whose outcome is known
     assert f"the {counts['created']:,} rows" in result.stderr
     reverted = loadbay(env, "revert", import_id, "--json")  # as the message says
     assert reverted.returncode == 0, reverted.stdout + reverted.stderr

@@ -58,6 +58,7 @@ def test_a_cancel_answered_after_the_last_chunk_committed_still_ends_cancelled(
     assert [a["state"] for a in answers] == ["cancelled"]
     assert record is not None and record.state == "cancelled"
     assert record.counts.created == ROWS and record.write_stamp
+    assert record.rows_processed == ROWS  # the rows whose outcome is known
     assert import_service.get_import(ctx, import_id).state == "cancelled"
     assert leases.get(import_id) is None
     revert_import(ctx, import_id)  # what it wrote can be undone

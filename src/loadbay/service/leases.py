@@ -236,6 +236,7 @@ def _settle(
             sources,
             new,
             counts=counts,
+            rows_processed=counts.total,
             checkpoint=None,
             write_stamp=written_stamp(record, counts) or record.write_stamp,
             **values,
@@ -289,7 +290,26 @@ def reap(ctx: Context, leases: Leases) -> list[tuple[str, str]]:
             give_up(ctx, leases, tenant, import_id, lease)
             continue
         if leases.free(import_id):
-            why = lease["last_error"] or f"{lease['locked_by']} stopped renewing its lease"
+            holder = lease["locked_by"] or "its worker"
+            why = lease["last_error"] or f"{holder} stopped renewing its lease"
             log.warning("import %s lost its worker (%s); queued again", import_id, why)
             again.append((tenant, import_id))
     return again
+
+
+def lost_messages(ctx: Context, leases: Leases, waiting: set[str]) -> list[tuple[str, str]]:
+    """(tenant, import id) of the imports ``queued`` for longer than a lease whose queue
+    message is gone: none of ``waiting`` (the ids the queue still holds) and nobody holds
+    their lease (a worker that took the message died before it took the lease, or the
+    queue was emptied). They are to be queued again; a message too many does no harm, as
+    a worker runs an import only under its lease and only while it is unfinished."""
+    before = now() - timedelta(seconds=leases.seconds)
+    with ctx.engine.connect() as conn:
+        queued = imports_sql.queued_since(conn, before)
+    lost = []
+    for tenant, import_id in queued:
+        if import_id in waiting or leases.get(import_id) is not None:
+            continue
+        log.warning("import %s was queued but its queue message is gone; queued again", import_id)
+        lost.append((tenant, import_id))
+    return lost

@@ -543,6 +543,7 @@ class ImportRunner:
             conn,
             states.CANCELLED,
             counts=counts,
+            rows_processed=counts.total,
             checkpoint=None,
             finished_at=imports_sql.now(),
             timings=self.state.timings,

@@ -127,6 +127,19 @@ def error_summary(conn: Connection, import_id: str, limit: int = 50) -> list[dic
     return [dict(r) for r in rows]
 
 
+def queued_since(conn: Connection, before: datetime, limit: int = 100) -> list[tuple[str, str]]:
+    """(tenant, import id) of every tenant's imports ``queued`` and made before ``before``,
+    oldest first: the reaper looks among them for imports whose queue message was lost."""
+    imports = system.imports
+    rows = conn.execute(
+        sa.select(imports.c.tenant_id, imports.c.id)
+        .where(imports.c.state == State.QUEUED.value, imports.c.created_at < before)
+        .order_by(imports.c.created_at)
+        .limit(limit)
+    )
+    return [(str(tenant), str(import_id)) for tenant, import_id in rows]
+
+
 def list_imports(
     conn: Connection,
     tenant: str,
