@@ -23,7 +23,7 @@ from loadbay.service import states
 from loadbay.service.auth import Actor
 from loadbay.service.context import Context
 from loadbay.service.early import check_request
-from loadbay.service.idempotency import fingerprint, once
+from loadbay.service.idempotency import Scoped, fingerprint, once
 from loadbay.service.imports import create_import, get_import, requeue, requeue_dry_run
 from loadbay.service.leases import Leases
 from loadbay.service.requests import (
@@ -39,8 +39,6 @@ from loadbay.service.views import import_view
 from loadbay.store import imports_sql, templates_sql
 from loadbay.store.engine import reading
 from loadbay.store.imports_sql import now
-
-ENDPOINT = "POST /v1/imports"
 
 
 class Dispatcher(Protocol):
@@ -191,12 +189,14 @@ def submit(
     tenant: str,
     spec: ImportSpec,
     dispatcher: Dispatcher,
-    idempotency: tuple[str | None, str] = (None, ""),
+    idempotency: Scoped | None = None,
+    print_: str = "",
     *,
     actor: Actor,
 ) -> tuple[JSONObject, bool]:
     """Record an import (created by ``actor``) and queue it; (the import, replayed).
-    ``idempotency``: (key, print)."""
+    ``idempotency``: the client's key, its scope and the status kept with the answer;
+    ``print_``: what makes the request the same one (``idempotency.fingerprint``)."""
 
     def action() -> tuple[int, JSONObject]:
         import_id = create_import(ctx, build_request(ctx, tenant, spec), tenant, actor)
@@ -204,10 +204,11 @@ def submit(
         # answer (and its idempotent replay) does not depend on how fast the worker is
         accepted = import_view(get_import(ctx, import_id, tenant))
         dispatcher.enqueue_import(tenant, import_id)
-        return 202, accepted
+        return (0 if idempotency is None else idempotency.status), accepted
 
-    key, print_ = idempotency
-    (_, body), replayed = once(ctx, tenant, ENDPOINT, key, print_, action)
+    if idempotency is None:
+        return action()[1], False
+    (_, body), replayed = once(ctx, tenant, idempotency.scope, idempotency.key, print_, action)
     return body, replayed
 
 
@@ -357,7 +358,8 @@ async def submit_files(
     spec: ImportSpec,
     files: Sequence[tuple[str | None, AsyncIterable[bytes]]],
     dispatcher: Dispatcher,
-    idempotency: tuple[str | None, str] = (None, ""),
+    idempotency: Scoped | None = None,
+    print_: str = "",
     *,
     actor: Actor,
 ) -> tuple[JSONObject, bool]:
@@ -370,7 +372,6 @@ async def submit_files(
         raise InvalidOption("a multipart import needs a file part")
     uploaded = [(await receive(ctx, tenant, name, chunks))[0] for name, chunks in files]
     spec = dataclasses.replace(spec, upload_ids=tuple(u.id for u in uploaded))
-    key, fields_print = idempotency
-    print_ = fingerprint(fields_print, *[f"{u.filename}\0{u.sha256}" for u in uploaded])
+    print_ = fingerprint(print_, *[f"{u.filename}\0{u.sha256}" for u in uploaded])
     run = functools.partial(submit, actor=actor)
-    return await anyio.to_thread.run_sync(run, ctx, tenant, spec, dispatcher, (key, print_))
+    return await anyio.to_thread.run_sync(run, ctx, tenant, spec, dispatcher, idempotency, print_)

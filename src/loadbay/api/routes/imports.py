@@ -13,7 +13,7 @@ from starlette.responses import FileResponse, JSONResponse, StreamingResponse
 from loadbay.api import forms
 from loadbay.api.deps import Reader, Svc, Writer
 from loadbay.api.openapi import errors, ref
-from loadbay.api.routes.uploads import IdempotencyKey
+from loadbay.api.routes.uploads import IdempotencyKey, keyed
 from loadbay.api.schemas import (
     Import,
     ImportAsTemplate,
@@ -126,6 +126,7 @@ async def create_import(
     """Queue an import: JSON naming uploads, holding records or a file as base64, or
     multipart with files."""
     actor = principal.actor
+    scoped = keyed(idempotency_key, "POST /v1/imports", 202)  # unique in this route
     if forms.is_multipart(request):
         form = await forms.read_form(request)
         try:
@@ -144,7 +145,8 @@ async def create_import(
                 _spec(body),
                 files,
                 svc.jobs,
-                (idempotency_key, print_),
+                scoped,
+                print_,
                 actor=actor,
             )
         finally:
@@ -159,7 +161,8 @@ async def create_import(
                 _spec(body),
                 [(body.filename, uploads.base64_chunks(text))],
                 svc.jobs,
-                (idempotency_key, print_),
+                scoped,
+                print_,
                 actor=actor,
             )
         else:
@@ -171,7 +174,8 @@ async def create_import(
                 principal.tenant,
                 _spec(body),
                 svc.jobs,
-                (idempotency_key, print_),
+                scoped,
+                print_,
                 actor=actor,
             )
     else:

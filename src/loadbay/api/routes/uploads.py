@@ -48,9 +48,14 @@ IdempotencyKey = Annotated[
 ]
 
 
+def keyed(key: str | None, route: str, status: int) -> Scoped | None:
+    """The client's Idempotency-Key: unique per tenant in the scope of ``route``, whose
+    first answer's ``status`` is kept with it."""
+    return None if key is None else Scoped(key, route, status)
+
+
 def _keyed(key: str | None) -> Scoped | None:
-    """The client's Idempotency-Key: unique per tenant in this route's scope."""
-    return None if key is None else Scoped(key, "POST /v1/uploads", 201)
+    return keyed(key, "POST /v1/uploads", 201)
 
 
 @router.post(
