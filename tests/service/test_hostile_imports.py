@@ -15,7 +15,7 @@ import os
 import resource
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -196,8 +196,6 @@ def test_an_upload_is_checked_against_the_limits_of_the_settings(
     """The format detection at upload reads with the settings' limits, not the defaults:
     a JSON Lines file nested deeper than LOADBAY_MAX_JSON_DEPTH is refused at once, and
     neither its file nor an upload row stays."""
-    import anyio
-
     from loadbay.errors import LimitExceeded
     from loadbay.service import uploads
     from loadbay.service.context import open_context
@@ -206,15 +204,8 @@ def test_an_upload_is_checked_against_the_limits_of_the_settings(
     ctx = open_context(tight)
     try:
         nested = b'{"name": ' + b'{"a": ' * 20 + b"1" + b"}" * 20 + b"}\n"
-
-        async def send() -> None:
-            async def chunks() -> AsyncIterator[bytes]:
-                yield nested
-
-            await uploads.receive(ctx, "default", "nested.jsonl", chunks())
-
         with pytest.raises(LimitExceeded, match="max_json_depth"):
-            anyio.run(send)
+            uploads.receive(ctx, "default", "nested.jsonl", [nested])
         stored = [p for p in uploads.storage(ctx).folder.rglob("*") if p.is_file()]
         assert stored == []
     finally:

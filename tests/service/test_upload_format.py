@@ -5,10 +5,8 @@ by its path (a local import) is still detected when it is read."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import anyio
 import pytest
 import sqlalchemy as sa
 
@@ -25,10 +23,7 @@ TSV = b"name\tdue_days\r\nAcme\t30\r\nGlobex\t14\r\n"
 
 
 def _receive(ctx: Context, filename: str, data: bytes) -> Upload:
-    async def chunks() -> AsyncIterator[bytes]:
-        yield data
-
-    upload, _ = anyio.run(uploads.receive, ctx, ctx.tenant, filename, chunks())
+    upload, _ = uploads.receive(ctx, ctx.tenant, filename, [data])
     return upload
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import anyio
 import pytest
 
 from loadbay.errors import InvalidOption, NotFound, Unauthorized, UnknownTable
@@ -53,10 +51,7 @@ def test_a_mapping_is_one_file_column_per_table_column(ctx: Context) -> None:
 
 
 def test_preview_of_uploads(ctx: Context) -> None:
-    async def chunks() -> AsyncIterator[bytes]:
-        yield PEOPLE.encode()
-
-    upload, _ = anyio.run(uploads.receive, ctx, ctx.tenant, "people.csv", chunks())
+    upload, _ = uploads.receive(ctx, ctx.tenant, "people.csv", [PEOPLE.encode()])
     upload_id = upload.id
     preview = web_support.column_preview(ctx, ctx.tenant, [upload_id], "people")
     first = preview["columns"][0]
@@ -136,7 +131,7 @@ def test_cells_fixed_in_the_page_make_a_new_upload(ctx: Context, tmp_path: Path)
     )
     assert done.counts.failed == 2
     edits = {(0, 2, "E-mail adress"): "grace@x.example", (0, 3, "last_name"): "Turing"}
-    spec = anyio.run(web_support.fix_cells, ctx, ctx.tenant, done.id, edits)
+    spec = web_support.fix_cells(ctx, ctx.tenant, done.id, edits)
     assert path.read_text() == PEOPLE  # the original file is untouched
     assert spec.dry_run and spec.tables == ("people",)
     assert spec.mapping == {"E-mail adress": "email", "Shoe size": ""}
@@ -169,25 +164,22 @@ def test_fixes_that_do_not_fit_are_refused(ctx: Context, tmp_path: Path) -> None
         ({(0, 1, "last_name"): "Lovelace"}, "no cell was changed"),
     ]:
         with pytest.raises(InvalidOption, match=message):
-            anyio.run(web_support.fix_cells, ctx, ctx.tenant, done.id, edits)
+            web_support.fix_cells(ctx, ctx.tenant, done.id, edits)
     with pytest.raises(NotFound):
-        anyio.run(web_support.fix_cells, ctx, "other", done.id, {(0, 2, "last_name"): "x"})
+        web_support.fix_cells(ctx, "other", done.id, {(0, 2, "last_name"): "x"})
     many = write(tmp_path, "many.csv", "name\n" + "".join(f"C{n}\n" for n in range(12)))
     big = run(ctx, many, table="companies", dry_run=True)
     with pytest.raises(
         InvalidOption, match="12 rows: fixing cells in the page is for files of up to 10"
     ):
-        anyio.run(web_support.fix_cells, ctx, ctx.tenant, big.id, {(0, 1, "name"): "x"}, 10)
+        web_support.fix_cells(ctx, ctx.tenant, big.id, {(0, 1, "name"): "x"}, 10)
 
 
 def test_the_columns_choices_saved_as_a_template_and_applied(ctx: Context) -> None:
     """The choices of the columns step (as the check would submit them) saved as a
     template; a template read back as the choices the page starts from."""
 
-    async def chunks() -> AsyncIterator[bytes]:
-        yield PEOPLE.encode()
-
-    upload, _ = anyio.run(uploads.receive, ctx, ctx.tenant, "people.csv", chunks())
+    upload, _ = uploads.receive(ctx, ctx.tenant, "people.csv", [PEOPLE.encode()])
     spec = queued.ImportSpec(
         table="people",
         upload_ids=(upload.id,),
@@ -231,10 +223,9 @@ def test_a_tenants_own_table_is_previewed_and_its_errors_placed(
     }
     table_service.create_table(ctx, ctx.tenant, definition)
 
-    async def chunks() -> AsyncIterator[bytes]:
-        yield b"Serial,Price\nA1,3.5\nA2,lots\n"
-
-    upload, _ = anyio.run(uploads.receive, ctx, ctx.tenant, "gadgets.csv", chunks())
+    upload, _ = uploads.receive(
+        ctx, ctx.tenant, "gadgets.csv", [b"Serial,Price\nA1,3.5\nA2,lots\n"]
+    )
     preview = web_support.column_preview(ctx, ctx.tenant, [upload.id], "gadgets_web")
     assert [(c["name"], c["target"]) for c in preview["columns"]] == [
         ("Serial", "serial"),

@@ -8,14 +8,12 @@ for its state: the queue only carries ids.
 from __future__ import annotations
 
 import dataclasses
-import functools
-from collections.abc import AsyncIterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypedDict, cast
 
-import anyio.to_thread
-
 from loadbay.domain.json import JSONObject
+from loadbay.domain.uploads import Upload
 from loadbay.errors import InvalidOption, InvalidState
 from loadbay.pipeline.choices import IMPORT_OPTIONS, SOURCE_OPTIONS
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
@@ -34,7 +32,7 @@ from loadbay.service.requests import (
     parse_choice,
 )
 from loadbay.service.revert import revert_import
-from loadbay.service.uploads import get_upload, receive, save_records, source_of
+from loadbay.service.uploads import get_upload, save_records, source_of
 from loadbay.service.views import import_view
 from loadbay.store import imports_sql, templates_sql
 from loadbay.store.engine import reading
@@ -352,26 +350,32 @@ def revert(
     }
 
 
-async def submit_files(
-    ctx: Context,
-    tenant: str,
-    spec: ImportSpec,
-    files: Sequence[tuple[str | None, AsyncIterable[bytes]]],
-    dispatcher: Dispatcher,
-    idempotency: Scoped | None = None,
-    print_: str = "",
-    *,
-    actor: Actor,
-) -> tuple[JSONObject, bool]:
-    """An import and its files in one call: each file kept as an upload, then ``submit``."""
+def check_files(spec: ImportSpec, files: int) -> None:
+    """Before the ``files`` of an import made in one call are received: the import names
+    no uploads or records besides them, and has one (InvalidOption)."""
     if spec.upload_ids or spec.records is not None:
         raise InvalidOption(
             "give a file (a multipart part, or content_base64) or upload_id / records, not both"
         )
     if not files:
         raise InvalidOption("a multipart import needs a file part")
-    uploaded = [(await receive(ctx, tenant, name, chunks))[0] for name, chunks in files]
+
+
+def submit_uploads(
+    ctx: Context,
+    tenant: str,
+    spec: ImportSpec,
+    uploaded: Sequence[Upload],
+    dispatcher: Dispatcher,
+    idempotency: Scoped | None = None,
+    print_: str = "",
+    *,
+    actor: Actor,
+) -> tuple[JSONObject, bool]:
+    """An import and its files in one call, the files just received as ``uploaded``:
+    ``submit`` of them, the same request when its fields (``print_``) and its files'
+    names and contents are."""
+    check_files(spec, len(uploaded))
     spec = dataclasses.replace(spec, upload_ids=tuple(u.id for u in uploaded))
     print_ = fingerprint(print_, *[f"{u.filename}\0{u.sha256}" for u in uploaded])
-    run = functools.partial(submit, actor=actor)
-    return await anyio.to_thread.run_sync(run, ctx, tenant, spec, dispatcher, idempotency, print_)
+    return submit(ctx, tenant, spec, dispatcher, idempotency, print_, actor=actor)

@@ -12,10 +12,9 @@ import dataclasses
 import json
 import re
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import anyio.to_thread
 from sqlalchemy.engine import Connection
 
 from loadbay.domain.uploads import Upload
@@ -49,25 +48,41 @@ def _suffix(filename: str) -> str:
     return suffix if _SUFFIX.match(suffix) else ""
 
 
-async def receive(
+def open_upload(ctx: Context) -> UploadWriter:
+    """A file being received: ``write`` each chunk as it arrives (past the size limit the
+    file is removed and PayloadTooLarge raised), then ``finish_upload``, or ``abort``."""
+    return storage(ctx).writer()
+
+
+def finish_upload(
     ctx: Context,
     tenant: str,
     filename: str | None,
-    chunks: AsyncIterable[bytes],
+    writer: UploadWriter,
     idempotency: Scoped | None = None,
 ) -> tuple[Upload, bool]:
-    """Stream bytes to storage under the size limit; (the upload, replayed): with an
-    idempotency key the first request with it made, the upload is that request's."""
-    writer = storage(ctx).writer()
+    """The bytes written to ``writer`` kept as an upload, its format detected; (the
+    upload, replayed): with an idempotency key the first request with it made, the upload
+    is that request's. Nothing is kept when it fails."""
+    return _keep(ctx, tenant, clean_filename(filename), writer, idempotency)
+
+
+def receive(
+    ctx: Context,
+    tenant: str,
+    filename: str | None,
+    chunks: Iterable[bytes],
+    idempotency: Scoped | None = None,
+) -> tuple[Upload, bool]:
+    """``chunks`` written under the size limit, then ``finish_upload``."""
+    writer = open_upload(ctx)
     try:
-        async for chunk in chunks:
+        for chunk in chunks:
             writer.write(chunk)
     except BaseException:
         writer.abort()
         raise
-    return await anyio.to_thread.run_sync(
-        _keep, ctx, tenant, clean_filename(filename), writer, idempotency
-    )
+    return finish_upload(ctx, tenant, filename, writer, idempotency)
 
 
 #: base64 text is decoded this many characters at a time (a multiple of 4)
@@ -110,7 +125,7 @@ def checked_base64(text: str, limit: int, what: str = "content_base64") -> str:
     return body + "=" * (-len(body) % 4)
 
 
-async def base64_chunks(text: str) -> AsyncIterator[bytes]:
+def base64_chunks(text: str) -> Iterator[bytes]:
     """The bytes of ``checked_base64`` text, a block at a time (as a file's chunks)."""
     for start in range(0, len(text), BASE64_BLOCK):
         yield base64.b64decode(text[start : start + BASE64_BLOCK], validate=True)

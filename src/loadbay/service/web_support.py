@@ -10,11 +10,10 @@ as the API's use cases do.
 from __future__ import annotations
 
 import difflib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
-import anyio.to_thread
 import polars as pl
 
 from loadbay.domain.templates import Template
@@ -308,14 +307,14 @@ def _fixed_csv(
     return "".join(parts).encode("utf-8"), changed
 
 
-async def fix_cells(
+def fix_cells(
     ctx: Context, tenant: str, import_id: str, edits: Edits, max_rows: int = FIX_MAX_ROWS
 ) -> ImportSpec:
     """The files of an import with the failed cells a person fixed in the page: each file
     a new upload (CSV; the original upload stays as it was), and a dry run of them with
     the import's own choices, to submit. InvalidOption: no change, a file, row or column
     the import does not have, or an import of more than ``max_rows`` rows."""
-    record = await anyio.to_thread.run_sync(get_import, ctx, import_id, tenant)
+    record = get_import(ctx, import_id, tenant)
     request = ImportRequest.from_json(record.request)
     total = record.rows_total
     if total > max_rows:
@@ -329,7 +328,7 @@ async def fix_cells(
             raise InvalidOption(f"the import has no file {src + 1}")
         by_file.setdefault(src, {})[(row, column)] = text
     files = [
-        await anyio.to_thread.run_sync(_fixed_csv, source, by_file.get(src, {}), src + 1)
+        _fixed_csv(source, by_file.get(src, {}), src + 1)
         for src, source in enumerate(request.sources)
     ]
     changed = sum(n for _, n in files)
@@ -337,12 +336,8 @@ async def fix_cells(
         raise InvalidOption("no cell was changed: edit a failed cell, then check again")
     upload_ids = []
     for source, (data, _) in zip(request.sources, files, strict=True):
-
-        async def chunks(data: bytes = data) -> AsyncIterator[bytes]:
-            yield data
-
         name = f"{Path(source.name).name.split('.')[0] or 'file'}-fixed.csv"
-        upload, _ = await receive(ctx, tenant, name, chunks())
+        upload, _ = receive(ctx, tenant, name, [data])
         upload_ids.append(upload.id)
     note = f"{changed} cells fixed in the page from {import_id}"
     return _spec_again(record.request, tuple(upload_ids), note)

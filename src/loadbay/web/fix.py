@@ -34,7 +34,8 @@ def edits_of(form: FormData) -> dict[tuple[int, int, str], str]:
 @router.post("/imports/{import_id}/fix")
 async def import_fix(request: Request, import_id: str, user: Writer) -> Response:
     edits = edits_of(await request.form())
-    spec = await web_support.fix_cells(user.svc.ctx, user.tenant, import_id, edits)
+    ctx = user.svc.ctx
+    spec = await run_in_threadpool(web_support.fix_cells, ctx, user.tenant, import_id, edits)
     found, _ = await run_in_threadpool(
         lambda: queued.submit(
             user.svc.ctx, user.tenant, spec, user.svc.jobs, actor=user.principal.actor

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, Response
 
+from loadbay.api import streams
 from loadbay.errors import InvalidOption
 from loadbay.service import queued, uploads, web_support
 from loadbay.service.imports import get_import
@@ -48,7 +49,7 @@ def new_page(
 @router.post("/upload")
 async def upload(request: Request, user: Writer, filename: str | None = None) -> Response:
     """One file's bytes (XHR, with the session's CSRF token in X-CSRF-Token)."""
-    found, _ = await uploads.receive(user.svc.ctx, user.tenant, filename, request.stream())
+    found, _ = await streams.receive(user.svc.ctx, user.tenant, filename, request.stream())
     return JSONResponse(upload_view(found), status_code=201)
 
 

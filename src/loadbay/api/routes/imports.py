@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -10,8 +11,8 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, JSONResponse, StreamingResponse
 
-from loadbay.api import forms
-from loadbay.api.deps import Reader, Svc, Writer
+from loadbay.api import forms, streams
+from loadbay.api.deps import Reader, Services, Svc, Writer
 from loadbay.api.openapi import errors, ref
 from loadbay.api.routes.uploads import IdempotencyKey, keyed
 from loadbay.api.schemas import (
@@ -27,10 +28,12 @@ from loadbay.api.schemas import (
     StartRequest,
     Template,
 )
+from loadbay.domain.json import JSONObject
 from loadbay.domain.templates import template_view
 from loadbay.errors import InvalidOption
 from loadbay.service import pages, queued, templates, uploads
-from loadbay.service.idempotency import fingerprint
+from loadbay.service.auth import Principal
+from loadbay.service.idempotency import Scoped, fingerprint
 from loadbay.service.queued import ImportSpec
 from loadbay.times import utc_naive
 
@@ -139,32 +142,15 @@ async def create_import(
                 )
             files = [(f.filename, forms.chunks(f)) for f in forms.files_of(form)]
             print_ = fingerprint(body.model_dump_json())
-            found, replayed = await queued.submit_files(
-                svc.ctx,
-                principal.tenant,
-                _spec(body),
-                files,
-                svc.jobs,
-                scoped,
-                print_,
-                actor=actor,
-            )
+            found, replayed = await _submit_files(svc, principal, body, files, scoped, print_)
         finally:
             await form.close()
     elif forms.is_json(request):
         body, print_ = await forms.json_body(request, ImportCreate)
         if body.content_base64 is not None:  # a file, kept as an upload as multipart's are
             text = uploads.checked_base64(body.content_base64, svc.settings.max_upload_bytes)
-            found, replayed = await queued.submit_files(
-                svc.ctx,
-                principal.tenant,
-                _spec(body),
-                [(body.filename, uploads.base64_chunks(text))],
-                svc.jobs,
-                scoped,
-                print_,
-                actor=actor,
-            )
+            files = [(body.filename, streams.blocks(uploads.base64_chunks(text)))]
+            found, replayed = await _submit_files(svc, principal, body, files, scoped, print_)
         else:
             if body.filename is not None:
                 raise InvalidOption("filename names the file of content_base64: give both")
@@ -181,6 +167,33 @@ async def create_import(
     else:
         raise InvalidOption("send application/json or multipart/form-data")
     return _accepted(found, replayed)
+
+
+async def _submit_files(
+    svc: Services,
+    principal: Principal,
+    body: ImportCreate,
+    files: Sequence[tuple[str | None, AsyncIterable[bytes]]],
+    scoped: Scoped | None,
+    print_: str,
+) -> tuple[JSONObject, bool]:
+    """An import and its files in one call: each file received as an upload as its bytes
+    arrive, then the import of them submitted (in a thread)."""
+    spec = _spec(body)
+    queued.check_files(spec, len(files))
+    tenant = principal.tenant
+    uploaded = [(await streams.receive(svc.ctx, tenant, n, c))[0] for n, c in files]
+    return await run_in_threadpool(
+        queued.submit_uploads,
+        svc.ctx,
+        tenant,
+        spec,
+        uploaded,
+        svc.jobs,
+        scoped,
+        print_,
+        actor=principal.actor,
+    )
 
 
 def _accepted(found: dict[str, Any], replayed: bool = False) -> JSONResponse:

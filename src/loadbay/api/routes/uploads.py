@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
-from loadbay.api import forms
+from loadbay.api import forms, streams
 from loadbay.api.deps import Reader, Svc, Writer
 from loadbay.api.openapi import errors, ref
 from loadbay.api.schemas import Upload, UploadCreate
@@ -77,7 +77,8 @@ async def create_upload(
         data = forms.load_json(await request.body(), "the body", svc.settings.max_json_depth)
         body = forms.validate(UploadCreate, data)
         text = uploads.checked_base64(body.content_base64, svc.settings.max_upload_bytes)
-        upload, replayed = await uploads.receive(
+        upload, replayed = await run_in_threadpool(
+            uploads.receive,
             svc.ctx,
             principal.tenant,
             body.filename or filename,
@@ -90,7 +91,7 @@ async def create_upload(
             files = forms.files_of(form)
             if len(files) != 1:
                 raise InvalidOption("send exactly one file part")
-            upload, replayed = await uploads.receive(
+            upload, replayed = await streams.receive(
                 svc.ctx,
                 principal.tenant,
                 files[0].filename,
@@ -106,7 +107,7 @@ async def create_upload(
                 f"the file is larger than the {svc.settings.max_upload_bytes:,} bytes allowed",
                 limit=svc.settings.max_upload_bytes,
             )
-        upload, replayed = await uploads.receive(
+        upload, replayed = await streams.receive(
             svc.ctx, principal.tenant, filename, request.stream(), _keyed(idempotency_key)
         )
     headers = {"Idempotent-Replayed": "true"} if replayed else None
