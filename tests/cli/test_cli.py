@@ -98,3 +98,18 @@ def test_dry_run_revert_imports_tables_export(env: dict[str, str], tmp_path: Pat
     assert again["counts"]["unchanged"] == 3
     tables = as_json(loadbay(env, "tables", "--json"))
     assert [t["name"] for t in tables][:3] == ["companies", "people", "projects"]
+
+
+def test_imports_show_is_readable_and_times_are_the_apis(env: dict[str, str]) -> None:
+    made = as_json(loadbay(env, "import", str(EXAMPLES / "companies.csv"), "--json"))
+    listed = as_json(loadbay(env, "imports", "--json"))[0]
+    shown = as_json(loadbay(env, "imports", "show", made["id"], "--json"))
+    for found in (listed, shown):  # ISO 8601 in UTC with Z, as the API gives them
+        assert found["created_at"].endswith("Z") and "T" in found["created_at"]
+        assert found["finished_at"].endswith("Z")
+    text = loadbay(env, "imports", "show", made["id"]).stdout
+    assert "tables: companies\n" in text
+    assert "dry_run: no\n" in text
+    assert "counts: created 3, updated 0" in text
+    for python in ("['", "{'", "False", "True", "None"):
+        assert python not in text, text

@@ -11,7 +11,7 @@ from tests.api.server import Server, free_port
 from tests.cli.test_cli import EXAMPLES, as_json, loadbay
 
 SCHEMA = str(EXAMPLES / "measurements.yaml")  # the server's LOADBAY_SCHEMA
-TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$")
+TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")  # as the API gives it
 DURATION = re.compile(r"done in [\d,.]+ s: ([\d,]+) rows(, [\d,]+ rows/s)?")
 
 

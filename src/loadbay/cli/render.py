@@ -64,9 +64,9 @@ def brief(found: Import) -> Payload:
         "counts": asdict(found.counts),
         "rows_total": found.rows_total,
         "rows_processed": found.rows_processed,
-        "created_at": _naive(found.created_at),
-        "started_at": _naive(found.started_at),
-        "finished_at": _naive(found.finished_at),
+        "created_at": _iso(found.created_at),
+        "started_at": _iso(found.started_at),
+        "finished_at": _iso(found.finished_at),
         "error_code": code,
         "error": message,
     }
@@ -274,11 +274,24 @@ def show_record(found: Import, errors: list[RowError], as_json: bool) -> None:
         return
     for k, v in brief(found).items():
         if v not in (None, ""):
-            out.print(Text.assemble((k, "bold"), f": {v}"))
+            out.print(Text.assemble((k, "bold"), f": {_readable(v)}"))
     for warning in warnings:
         out.print(Text.assemble(("warning", "yellow"), f": {warning}"))
     if errors:
         error_table(errors)
+
+
+def _readable(value: object) -> str:
+    """A field as a person reads it: a list joined, counts named, yes or no."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {_readable(v)}" for k, v in value.items())
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
 
 
 def show_revert(import_id: str, result: RevertResult, as_json: bool) -> None:
