@@ -7,20 +7,15 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from loadbay.domain.imports import SETTLED
+from loadbay.domain.imports import Counts as Counts  # the client's too
 from loadbay.errors import LoadbayError
 
 T = TypeVar("T")
 #: the fields of an import that its event stream carries
 _LIVE = ("state", "counts", "rows_total", "rows_processed", "error", "progress")
-FINISHED = (
-    "validated",
-    "validation_failed",
-    "succeeded",
-    "partially_succeeded",
-    "failed",
-    "cancelled",
-    "reverted",
-)
+#: the states an import ends in (the server's own list)
+FINISHED = SETTLED
 
 
 class ApiError(LoadbayError):
@@ -61,16 +56,6 @@ class Upload:
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> Upload:
         return build(cls, {**data, "created_at": _time(data.get("created_at"))})
-
-
-@dataclass(frozen=True)
-class Counts:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    failed: int = 0
-    skipped: int = 0
 
 
 @dataclass(frozen=True)

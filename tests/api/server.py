@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from loadbay.config import Settings
+from loadbay.domain.imports import SETTLED
 from loadbay.service import auth
 from loadbay.service.context import open_context
 from tests.conftest import pg_schema
@@ -120,14 +121,7 @@ class Server:
 
     def wait(self, client: httpx.Client, import_id: str, until: tuple[str, ...] = ()) -> Any:
         """Poll an import until it settles (bounded: the test fails instead of hanging)."""
-        done = until or (
-            "validated",
-            "validation_failed",
-            "succeeded",
-            "partially_succeeded",
-            "failed",
-            "cancelled",
-        )
+        done = until or tuple(SETTLED - {"reverted"})
         for _ in range(1200):
             body = client.get(f"/v1/imports/{import_id}").json()
             if body["state"] in done:

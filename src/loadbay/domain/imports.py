@@ -37,6 +37,21 @@ class State(StrEnum):
         return cls(str(value))
 
 
+#: nothing more happens to an import by itself (a run's outcome; ``GET /v1/imports/{id}``
+#: polling, ``Client.wait`` and the event stream stop at these)
+SETTLED = frozenset(
+    {
+        State.VALIDATED,
+        State.VALIDATION_FAILED,
+        State.SUCCEEDED,
+        State.PARTIALLY_SUCCEEDED,
+        State.FAILED,
+        State.CANCELLED,
+        State.REVERTED,
+    }
+)
+
+
 @dataclass(frozen=True)
 class Counts:
     """How many rows of an import had each outcome."""

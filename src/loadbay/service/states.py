@@ -12,6 +12,7 @@ compare-and-set on the old state.
 
 from __future__ import annotations
 
+from loadbay.domain import imports
 from loadbay.domain.imports import State
 from loadbay.errors import InvalidState
 
@@ -53,9 +54,7 @@ CHANGEABLE = frozenset({QUEUED, VALIDATED, VALIDATION_FAILED})
 #: a worker is (or was, if it died) working on it
 ACTIVE = frozenset({VALIDATING, RUNNING})
 #: nothing more happens to it by itself
-SETTLED = frozenset(
-    {VALIDATED, VALIDATION_FAILED, SUCCEEDED, PARTIALLY_SUCCEEDED, FAILED, CANCELLED, REVERTED}
-)
+SETTLED = imports.SETTLED
 #: a dry run that ended: it may be started for real (VALIDATION_FAILED only if forced)
 DRY_RUN_ENDS = (VALIDATED, VALIDATION_FAILED)
 #: the outcomes of a run; ``GET /v1/imports/{id}`` polling stops at these
