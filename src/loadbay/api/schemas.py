@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from loadbay.domain.imports import State
+
 Mode = Literal["create", "update", "upsert", "replace", "append", "delete"]
 ErrorHandling = Literal["strict", "lenient"]
 Outcome = Literal["created", "updated", "unchanged", "deleted", "failed", "skipped"]
@@ -334,19 +336,7 @@ class ImportProgress(BaseModel):
 class Import(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_IMPORT_EXAMPLE]})
     id: str
-    state: Literal[
-        "queued",
-        "validating",
-        "running",
-        "validated",
-        "validation_failed",
-        "succeeded",
-        "partially_succeeded",
-        "failed",
-        "cancelled",
-        "reverting",
-        "reverted",
-    ]
+    state: State
     tables: list[str]
     mode: str
     error_handling: str

@@ -17,7 +17,9 @@ from loadbay.domain.json import JSON, JSONObject
 
 
 class State(StrEnum):
-    """Where an import is (``service/states.py`` has the moves between them)."""
+    """Where an import is: queued, validating, running, then succeeded,
+    partially_succeeded, failed or cancelled; a dry run ends validated (or
+    validation_failed); a finished import can go reverting, then reverted."""
 
     QUEUED = "queued"
     VALIDATING = "validating"
