@@ -43,3 +43,18 @@ def test_a_misspelt_ignore_fails_the_import(ctx: Context, tmp_path: Path) -> Non
     assert done.state == "failed"
     assert done.error_code == "missing_column"
     assert "ignore 'Compnay'" in done.error and "did you mean 'company'" in done.error
+
+
+def test_an_ignore_holds_in_a_file_of_several_tables(ctx: Context, tmp_path: Path) -> None:
+    """A JSON document with a list per table: each table takes the mapping entries that
+    are its own, and an ignore (no target) stays an ignore for every table."""
+    doc = (
+        '{"companies": [{"name": "Ignore Co", "Shoe size": 1}],'
+        ' "people": [{"email": "ada@ignore.example", "first_name": "Ada",'
+        ' "last_name": "Lovelace", "Shoe size": 38}]}'
+    )
+    path = write(tmp_path, "both.json", doc)
+    done = run(ctx, path, mapping={"Shoe size": ""}, strict_columns=True)
+    assert done.state == "succeeded", (done.error_code, done.error)
+    assert done.counts.created == 2
+    assert list(done.warnings) == []

@@ -301,7 +301,9 @@ class Ingest:
         req = self.request
         mapping, constants = dict(req.mapping), dict(req.constants)
         if batch.table is not None:  # several tables in one file: each takes what is its own
-            mapping = {f: c for f, c in mapping.items() if f in headers and table.has_column(c)}
+            mapping = {  # an ignore (no target) holds for every table
+                f: c for f, c in mapping.items() if f in headers and (not c or table.has_column(c))
+            }
             constants = {c: v for c, v in constants.items() if table.has_column(c)}
         return map_columns(headers, table, MappingOptions(mapping, constants, req.strict_columns))
 
