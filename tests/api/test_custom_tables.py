@@ -179,3 +179,24 @@ def test_the_csv_export_neutralises_text_a_spreadsheet_would_run(server: Server)
         ]
         page = client.get("/v1/tables/ledger_csv/records").json()["data"]
         assert [r["code"] for r in page] == ["=A1", "B2", "C3"]  # stored as given
+
+
+def test_a_column_named_as_a_query_parameter_is_filtered_as_filter_name(server: Server) -> None:
+    """``limit``, ``format``, ``count``… are the records route's own parameters; a column
+    of that name is filtered as ``filter[limit]=…`` (any column may be written so)."""
+    rows = [["code", "limit", "count"], ["a", "5", "1"], ["b", "7", "2"], ["c", "5", "3"]]
+    with server.http("limits", "write") as client:
+        upload_id = _upload(client, _csv(rows), "quotas.csv")
+        table = _infer(client, upload_id, table="quotas")["table"]
+        assert client.post("/v1/tables", json=table).status_code == 201
+        done = run(server, client, upload_id=upload_id, table="quotas")
+        assert done["counts"]["created"] == 3, done
+        page = client.get("/v1/tables/quotas/records", params={"filter[limit]": "5"})
+        assert page.status_code == 200, page.text
+        assert [r["code"] for r in page.json()["data"]] == ["a", "c"]
+        both = {"filter[limit]": "5", "filter[code]": "c", "limit": "1"}
+        assert [
+            r["code"] for r in client.get("/v1/tables/quotas/records", params=both).json()["data"]
+        ] == ["c"]
+        unknown = client.get("/v1/tables/quotas/records", params={"filter[nope]": "1"})
+        assert_problem(unknown, 422)

@@ -3,6 +3,7 @@ tenant's own tables: infer one from an upload, create one, add columns to it."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -32,6 +33,8 @@ router = APIRouter(prefix="/v1/tables", tags=["tables"])
 
 #: query parameters of the records route that are not column filters
 _RESERVED = {"limit", "cursor", "format", "expand", "count"}
+#: ``filter[<column>]``: a filter on any column, one named as a parameter above too
+_FILTER = re.compile(r"filter\[([^\[\]]+)\]")
 _EXPORTS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A page of records; the whole table with ?format=csv or ?format=jsonl.",
@@ -119,8 +122,10 @@ def list_records(
         bool, Query(description="Add total_count: how many the filters keep, all pages.")
     ] = False,
 ) -> Any:
-    """Records in id order; any other query parameter filters a column (``?status=active``)."""
-    filters = {k: v for k, v in request.query_params.items() if k not in _RESERVED}
+    """Records in id order; any other query parameter filters a column (``?status=active``),
+    and ``filter[<column>]=<value>`` filters any column, one named as a parameter of this
+    route (``limit``, ``cursor``, ``format``, ``expand``, ``count``) too."""
+    filters = _filters(request.query_params.multi_items())
     if format is not None:
         path = pages.export_file(svc.ctx, principal.tenant, table, format)
         return FileResponse(
@@ -132,6 +137,18 @@ def list_records(
     return pages.records_page(
         svc.ctx, principal.tenant, table, limit, cursor, filters, names_of(expand), count
     )
+
+
+def _filters(params: list[tuple[str, str]]) -> dict[str, str]:
+    """The column filters among a records request's query parameters."""
+    filters = {}
+    for name, value in params:
+        named = _FILTER.fullmatch(name)
+        if named:
+            filters[named.group(1)] = value
+        elif name not in _RESERVED:
+            filters[name] = value
+    return filters
 
 
 @router.post(
