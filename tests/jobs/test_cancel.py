@@ -13,7 +13,6 @@ import pytest
 from loadbay.errors import Cancelled, InvalidState
 from loadbay.pipeline.frames import ErrorHandling
 from loadbay.service import imports as import_service
-from loadbay.service import queued
 from loadbay.service.auth import CLI
 from loadbay.service.context import Context
 from loadbay.service.leases import Heartbeat, Leases, open_leases, run_leased
@@ -51,7 +50,7 @@ def test_a_cancel_answered_after_the_last_chunk_committed_still_ends_cancelled(
         check(beat, phase, done, total)
         if phase == "write" and done == total and not answers:
             # the API answers a cancel between the last chunk's commit and the end
-            answers.append(queued.cancel(ctx, ctx.tenant, import_id, leases, actor=CLI))
+            answers.append(import_service.cancel(ctx, ctx.tenant, import_id, leases, actor=CLI))
 
     monkeypatch.setattr(Heartbeat, "check", cancel_after_last_chunk)
     record = run_leased(ctx, leases, ctx.tenant, import_id)
@@ -70,7 +69,7 @@ def test_a_finished_import_is_not_cancelled(ctx: Context, leases: Leases, tmp_pa
     done = run_leased(ctx, leases, ctx.tenant, import_id)
     assert done is not None and done.state == "succeeded"
     with pytest.raises(InvalidState) as refused:
-        queued.cancel(ctx, ctx.tenant, import_id, leases, actor=CLI)
+        import_service.cancel(ctx, ctx.tenant, import_id, leases, actor=CLI)
     assert refused.value.details == {"state": "succeeded"}
     assert import_service.get_import(ctx, import_id).state == "succeeded"
 

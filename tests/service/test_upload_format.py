@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from loadbay.domain.uploads import Upload
 from loadbay.pipeline.read import detect
 from loadbay.service import imports as import_service
-from loadbay.service import queued, uploads
+from loadbay.service import uploads
 from loadbay.service.context import Context
+from loadbay.service.import_requests import ImportSpec, build_request
 from loadbay.store import system
 from tests.service.helpers import by_key, run
 
@@ -28,8 +29,8 @@ def _receive(ctx: Context, filename: str, data: bytes) -> Upload:
 
 
 def _import_upload(ctx: Context, upload_id: str, **options: object) -> None:
-    spec = queued.ImportSpec(table="companies", upload_ids=(upload_id,), options=options)
-    request = queued.build_request(ctx, ctx.tenant, spec)
+    spec = ImportSpec(table="companies", upload_ids=(upload_id,), options=options)
+    request = build_request(ctx, ctx.tenant, spec)
     import_service.run_import(ctx, import_service.create_import(ctx, request))
 
 

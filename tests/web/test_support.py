@@ -8,10 +8,11 @@ import pytest
 
 from loadbay.errors import InvalidOption, NotFound, Unauthorized, UnknownTable
 from loadbay.pipeline.frames import ErrorHandling
-from loadbay.service import auth, queued, uploads, web_support
+from loadbay.service import auth, uploads, web_support
 from loadbay.service import imports as import_service
 from loadbay.service import tables as table_service
 from loadbay.service.context import Context
+from loadbay.service.import_requests import ImportSpec
 from tests.service.helpers import run, write
 
 PEOPLE = (
@@ -147,7 +148,7 @@ def test_cells_fixed_in_the_page_make_a_new_upload(ctx: Context, tmp_path: Path)
         "Grace,Hopper,grace@x.example,39",
         "Alan,Turing,alan@x.example,44",
     ]
-    again, _ = queued.submit(ctx, ctx.tenant, spec, RunsAtOnce(ctx), actor=auth.CLI)
+    again, _ = import_service.submit(ctx, ctx.tenant, spec, RunsAtOnce(ctx), actor=auth.CLI)
     checked = import_service.get_import(ctx, again["id"], ctx.tenant)
     assert checked.state == "validated" and checked.counts.failed == 0
     assert checked.counts.created == 3
@@ -180,7 +181,7 @@ def test_the_columns_choices_saved_as_a_template_and_applied(ctx: Context) -> No
     template; a template read back as the choices the page starts from."""
 
     upload, _ = uploads.receive(ctx, ctx.tenant, "people.csv", [PEOPLE.encode()])
-    spec = queued.ImportSpec(
+    spec = ImportSpec(
         table="people",
         upload_ids=(upload.id,),
         mode="create",

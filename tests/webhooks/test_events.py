@@ -13,7 +13,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from loadbay.errors import RevertConflict
 from loadbay.pipeline.frames import ErrorHandling
-from loadbay.service import delivery, queued
+from loadbay.service import delivery
 from loadbay.service import imports as import_service
 from loadbay.service import webhooks as webhook_service
 from loadbay.service.auth import CLI
@@ -53,7 +53,7 @@ def every_event(ctx: Context, tmp_path: Path) -> dict[str, str]:
     waiting = import_service.create_import(ctx, ImportRequest(sources=(source,)))
     leases = open_leases(ctx.settings)
     try:
-        queued.cancel(ctx, ctx.tenant, waiting, leases, actor=CLI)
+        import_service.cancel(ctx, ctx.tenant, waiting, leases, actor=CLI)
     finally:
         leases.close()
     revert_import(ctx, partial.id)
@@ -94,10 +94,10 @@ def test_every_event_arrives_signed_and_verifiable(
         assert data["id"] == import_id and got[event]["timestamp"].endswith("Z")
         assert data["state"] == event.removeprefix("import."), event
         # the resource as GET /v1/imports/{id} renders it, at the moment of the event
-        assert set(data) == set(queued.show(ctx, ctx.tenant, import_id)), event
+        assert set(data) == set(import_service.show(ctx, ctx.tenant, import_id)), event
     assert got["import.succeeded"]["data"]["counts"]["created"] == 2
     succeeded = expected["import.succeeded"]  # unchanged since: the same as GET shows now
-    assert got["import.succeeded"]["data"] == queued.show(ctx, ctx.tenant, succeeded)
+    assert got["import.succeeded"]["data"] == import_service.show(ctx, ctx.tenant, succeeded)
     assert got["import.partially_succeeded"]["data"]["counts"]["failed"] == 1
     # a tampered body is refused by the receiver's check
     tampered = receiver.received[0]
@@ -134,7 +134,7 @@ def test_a_cancelled_import_is_one_event_though_the_runner_sees_it_again(
     seen = import_service.get_import(ctx, waiting)  # a worker has read it, queued
     leases = open_leases(ctx.settings)
     try:
-        queued.cancel(ctx, ctx.tenant, waiting, leases, actor=CLI)
+        import_service.cancel(ctx, ctx.tenant, waiting, leases, actor=CLI)
     finally:
         leases.close()
     # the worker runs it: it finds it cancelled, and records it so again (same state)

@@ -1,27 +1,47 @@
-"""Use cases of imports: create, run, look at, list, results, error report."""
+"""Use cases of imports, for the API, the command line and the web pages alike: submit
+(record and queue; with its files, ``check_files`` then ``submit_uploads``), create and
+run here (the CLI), start, change, cancel, revert, look at, list, results, error report.
+
+An import's request is built from what the client asks by ``service/import_requests.py``
+(``ImportSpec``, ``ImportChanges``). The adapters that queue (API, web importer) hand
+over a :class:`Dispatcher`, which puts an import id on the queue; ``jobs.Jobs`` is the
+real one. The import's row is the source of truth for its state: the queue only carries
+ids. The engine (polars) is imported by what runs or builds an import, when it does: the
+CLI's listing loads none of it."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.engine import Connection
 
 from loadbay.domain.imports import Counts, Import
 from loadbay.domain.json import JSONObject
-from loadbay.errors import InvalidState
+from loadbay.errors import InvalidOption, InvalidState
 from loadbay.service import states
 from loadbay.service.auth import CLI, Actor
 from loadbay.service.context import Context
+from loadbay.service.idempotency import Scoped, fingerprint, once
+from loadbay.service.views import import_view
 from loadbay.store import imports_sql
 from loadbay.store.engine import reading
+from loadbay.store.imports_sql import now
 
 if TYPE_CHECKING:  # the engine (polars) is imported by what runs an import, when it does
+    from loadbay.domain.uploads import Upload
+    from loadbay.service.import_requests import ImportChanges, ImportSpec
     from loadbay.service.ingest import Progress
+    from loadbay.service.leases import Leases
     from loadbay.service.progress import Listener
     from loadbay.service.requests import ImportRequest
+
+
+class Dispatcher(Protocol):
+    def enqueue_import(self, tenant: str, import_id: str) -> None: ...
 
 
 def new_import_id() -> str:
@@ -224,3 +244,179 @@ def write_error_report(ctx: Context, import_id: str, out: Path, tenant: str | No
     failed = iter_results(ctx, import_id, tenant, outcomes=["failed"])
     sources = [(Path(s.path), s.read_options()) for s in request.sources]
     return report.write_error_report(sources, failed, out)
+
+
+def submit(
+    ctx: Context,
+    tenant: str,
+    spec: ImportSpec,
+    dispatcher: Dispatcher,
+    idempotency: Scoped | None = None,
+    print_: str = "",
+    *,
+    actor: Actor,
+) -> tuple[JSONObject, bool]:
+    """Record an import (created by ``actor``) and queue it; (the import, replayed).
+    ``idempotency``: the client's key, its scope and the status kept with the answer;
+    ``print_``: what makes the request the same one (``idempotency.fingerprint``)."""
+
+    from loadbay.service.import_requests import build_request
+
+    def action() -> tuple[int, JSONObject]:
+        import_id = create_import(ctx, build_request(ctx, tenant, spec), tenant, actor)
+        # the import as accepted (queued): read before a worker can move it on, so the
+        # answer (and its idempotent replay) does not depend on how fast the worker is
+        accepted = import_view(get_import(ctx, import_id, tenant))
+        dispatcher.enqueue_import(tenant, import_id)
+        return (0 if idempotency is None else idempotency.status), accepted
+
+    if idempotency is None:
+        return action()[1], False
+    (_, body), replayed = once(ctx, tenant, idempotency.scope, idempotency.key, print_, action)
+    return body, replayed
+
+
+def show(ctx: Context, tenant: str, import_id: str) -> JSONObject:
+    return import_view(get_import(ctx, import_id, tenant))
+
+
+def start(
+    ctx: Context,
+    tenant: str,
+    import_id: str,
+    dispatcher: Dispatcher,
+    *,
+    actor: Actor,
+    force: bool = False,
+) -> JSONObject:
+    """Run a validated dry run for real: planned again against the data of that moment
+    (one that ended ``validation_failed`` only with ``force``)."""
+    requeue_dry_run(ctx, import_id, tenant, actor, force=force)
+    accepted = show(ctx, tenant, import_id)  # queued again, as submit answers
+    dispatcher.enqueue_import(tenant, import_id)
+    return accepted
+
+
+def change(
+    ctx: Context,
+    tenant: str,
+    import_id: str,
+    changes: ImportChanges,
+    dispatcher: Dispatcher,
+) -> JSONObject:
+    """Change the mapping, options or notes of an import that has not run: a queued one
+    runs with them; an ended dry run (validated or validation_failed) is queued to be
+    checked again with a new mapping or options (its notes alone change nothing to
+    check). InvalidState (409) for an import in any other state."""
+    from loadbay.service.import_requests import changed
+    from loadbay.service.requests import ImportRequest
+
+    if not changes.given & {"mapping", "options", "notes"}:
+        raise InvalidOption("give mapping, options or notes to change")
+    record = get_import(ctx, import_id, tenant)
+    state = record.state
+    if state not in states.CHANGEABLE:
+        raise InvalidState(
+            f"import {import_id} is {state.value}: only a queued import or an ended dry run "
+            "(validated, validation_failed) can be changed (a running one: cancel it; a "
+            "finished one: import again)",
+            state=state.value,
+        )
+    request = changed(ImportRequest.from_json(record.request), changes)
+    asked, notes = request.to_json(), request.notes
+    recheck = state in states.DRY_RUN_ENDS and bool(changes.given & {"mapping", "options"})
+    with ctx.engine.begin() as conn:
+        if recheck:
+            moved = requeue(conn, tenant, import_id, asked, notes=notes)
+        else:
+            moved = imports_sql.set_state_if(
+                conn, tenant, import_id, [state], state, request=asked, notes=notes
+            )
+        current = state if moved else imports_sql.get_state(conn, tenant, import_id)
+    if not moved:
+        raise InvalidState(
+            f"import {import_id} became {current.value} meanwhile: only a queued import or an "
+            "ended dry run can be changed",
+            state=current.value,
+        )
+    accepted = show(ctx, tenant, import_id)
+    if recheck:
+        dispatcher.enqueue_import(tenant, import_id)
+    return accepted
+
+
+def cancel(
+    ctx: Context, tenant: str, import_id: str, leases: Leases, *, actor: Actor
+) -> JSONObject:
+    """Cancel an import that has not finished: its row says ``cancelled`` at once (a
+    compare-and-set: a finished import is not cancelled, 409 with its state), and a worker
+    running it stops at its next batch or chunk (within a second). What its committed
+    chunks wrote stays, and can be reverted."""
+    state = get_import(ctx, import_id, tenant).state
+    while True:
+        states.check_move(import_id, state, states.CANCELLED)
+        if state in states.ACTIVE:
+            leases.request_cancel(import_id)  # its worker's heartbeat reads it every second
+        with ctx.engine.begin() as conn:
+            moved = imports_sql.set_state_if(
+                conn,
+                tenant,
+                import_id,
+                [state],
+                states.CANCELLED,
+                finished_at=now(),
+                **actor.columns("cancelled"),
+            )
+            current = state if moved else imports_sql.get_state(conn, tenant, import_id)
+        if not moved and current == states.CANCELLED and state in states.ACTIVE:
+            with ctx.engine.begin() as conn:  # its worker stopped at our request
+                imports_sql.update_import(conn, tenant, import_id, **actor.columns("cancelled"))
+            moved = True
+        if moved:
+            return show(ctx, tenant, import_id)
+        state = current  # it moved on meanwhile: answer for where it is now
+
+
+def revert(
+    ctx: Context, tenant: str, import_id: str, force: bool = False, *, actor: Actor
+) -> dict[str, object]:
+    """Undo a finished import; RevertConflict (409, with the conflicts) unless ``force``."""
+    from loadbay.service.revert import revert_import
+
+    done = revert_import(ctx, import_id, force=force, tenant=tenant, actor=actor)
+    return {
+        "import": import_view(done["import"]),
+        "reverted": done["reverted"],
+        "conflicts": done["conflicts"],
+    }
+
+
+def check_files(spec: ImportSpec, files: int) -> None:
+    """Before the ``files`` of an import made in one call are received: the import names
+    no uploads or records besides them, and has one (InvalidOption)."""
+    if spec.upload_ids or spec.records is not None:
+        raise InvalidOption(
+            "give a file (a multipart part, or content_base64) or upload_id / records, not both"
+        )
+    if not files:
+        raise InvalidOption("a multipart import needs a file part")
+
+
+def submit_uploads(
+    ctx: Context,
+    tenant: str,
+    spec: ImportSpec,
+    uploaded: Sequence[Upload],
+    dispatcher: Dispatcher,
+    idempotency: Scoped | None = None,
+    print_: str = "",
+    *,
+    actor: Actor,
+) -> tuple[JSONObject, bool]:
+    """An import and its files in one call, the files just received as ``uploaded``:
+    ``submit`` of them, the same request when its fields (``print_``) and its files'
+    names and contents are."""
+    check_files(spec, len(uploaded))
+    spec = dataclasses.replace(spec, upload_ids=tuple(u.id for u in uploaded))
+    print_ = fingerprint(print_, *[f"{u.filename}\0{u.sha256}" for u in uploaded])
+    return submit(ctx, tenant, spec, dispatcher, idempotency, print_, actor=actor)

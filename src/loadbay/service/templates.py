@@ -3,7 +3,7 @@
 A template (``tpl_…``) keeps what an import would otherwise resend every time: tables,
 mode, error handling, key, mapping, constants and options. An import naming it
 (``template_id``) takes those as defaults; its own fields win (``requests.merge_template``,
-applied in ``queued.with_template``). Names are unique per tenant; a template is
+applied in ``import_requests.with_template``). Names are unique per tenant; a template is
 addressed by id, or by name.
 """
 

@@ -26,9 +26,9 @@ from loadbay.pipeline.read import read_file
 from loadbay.schema.model import Table
 from loadbay.service.auth import Principal, principal_of
 from loadbay.service.context import Context
+from loadbay.service.import_requests import ImportSpec, build_request
 from loadbay.service.imports import error_summary, get_import
 from loadbay.service.pages import results_page
-from loadbay.service.queued import ImportSpec, build_request
 from loadbay.service.requests import ImportRequest, SourceSpec
 from loadbay.service.templates import (
     all_templates,

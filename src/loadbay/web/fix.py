@@ -10,7 +10,8 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from loadbay.errors import InvalidOption
-from loadbay.service import queued, web_support
+from loadbay.service import imports as import_service
+from loadbay.service import web_support
 from loadbay.web.common import WebRoute, Writer, see_other
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -37,7 +38,7 @@ async def import_fix(request: Request, import_id: str, user: Writer) -> Response
     ctx = user.svc.ctx
     spec = await run_in_threadpool(web_support.fix_cells, ctx, user.tenant, import_id, edits)
     found, _ = await run_in_threadpool(
-        lambda: queued.submit(
+        lambda: import_service.submit(
             user.svc.ctx, user.tenant, spec, user.svc.jobs, actor=user.principal.actor
         )
     )

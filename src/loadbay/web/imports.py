@@ -12,7 +12,8 @@ from starlette.responses import FileResponse, Response
 
 from loadbay.api.routes.events import event_stream
 from loadbay.errors import RevertConflict
-from loadbay.service import pages, queued, states, web_support
+from loadbay.service import imports as import_service
+from loadbay.service import pages, states, web_support
 from loadbay.service.imports import get_import
 from loadbay.service.views import import_view
 from loadbay.web.common import Reader, User, WebRoute, Writer, render, see_other
@@ -94,7 +95,7 @@ def import_page(
 
 @router.get("/imports/{import_id}/events")
 async def import_events(request: Request, import_id: str, user: Reader) -> Response:
-    first = await run_in_threadpool(queued.show, user.svc.ctx, user.tenant, import_id)
+    first = await run_in_threadpool(import_service.show, user.svc.ctx, user.tenant, import_id)
     return event_stream(user.svc.ctx, user.tenant, first, request)
 
 
@@ -111,13 +112,17 @@ def import_errors(import_id: str, user: Reader) -> Response:
 
 @router.post("/imports/{import_id}/start")
 def import_start(import_id: str, user: Writer) -> Response:
-    queued.start(user.svc.ctx, user.tenant, import_id, user.svc.jobs, actor=user.principal.actor)
+    import_service.start(
+        user.svc.ctx, user.tenant, import_id, user.svc.jobs, actor=user.principal.actor
+    )
     return see_other(f"/imports/{import_id}")
 
 
 @router.post("/imports/{import_id}/cancel")
 def import_cancel(import_id: str, user: Writer) -> Response:
-    queued.cancel(user.svc.ctx, user.tenant, import_id, user.svc.leases, actor=user.principal.actor)
+    import_service.cancel(
+        user.svc.ctx, user.tenant, import_id, user.svc.leases, actor=user.principal.actor
+    )
     return see_other(f"/imports/{import_id}")
 
 
@@ -127,10 +132,10 @@ async def import_revert(request: Request, import_id: str, user: Writer) -> Respo
     ctx = user.svc.ctx
     try:
         done = await run_in_threadpool(
-            queued.revert, ctx, user.tenant, import_id, force, actor=user.principal.actor
+            import_service.revert, ctx, user.tenant, import_id, force, actor=user.principal.actor
         )
     except RevertConflict as exc:
-        view = await run_in_threadpool(queued.show, ctx, user.tenant, import_id)
+        view = await run_in_threadpool(import_service.show, ctx, user.tenant, import_id)
         return render(
             request,
             "revert.html",

@@ -13,9 +13,10 @@ from starlette.responses import JSONResponse, Response
 
 from loadbay.api import streams
 from loadbay.errors import InvalidOption
-from loadbay.service import queued, uploads, web_support
+from loadbay.service import imports as import_service
+from loadbay.service import uploads, web_support
+from loadbay.service.import_requests import ImportSpec
 from loadbay.service.imports import get_import
-from loadbay.service.queued import ImportSpec
 from loadbay.service.views import upload_view
 from loadbay.web.common import User, WebRoute, Writer, render, see_other
 
@@ -136,7 +137,12 @@ async def check(request: Request, user: Writer) -> Response:
     """Step 4: a dry run of the whole file, through the same use case as the API."""
     spec = _spec(await request.form(), user)
     found, _ = await run_in_threadpool(
-        queued.submit, user.svc.ctx, user.tenant, spec, user.svc.jobs, actor=user.principal.actor
+        import_service.submit,
+        user.svc.ctx,
+        user.tenant,
+        spec,
+        user.svc.jobs,
+        actor=user.principal.actor,
     )
     return see_other(f"/imports/{found['id']}")
 

@@ -28,7 +28,8 @@ from starlette.responses import StreamingResponse
 
 from loadbay.api.deps import Reader, Svc
 from loadbay.api.openapi import errors
-from loadbay.service import queued, states
+from loadbay.service import imports as import_service
+from loadbay.service import states
 from loadbay.service.context import Context
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
@@ -120,7 +121,7 @@ async def progress_events(
         if view["state"] in states.SETTLED or await disconnected():
             return
         await anyio.sleep(INTERVAL)
-        view = await run_in_threadpool(queued.show, ctx, tenant, view["id"])
+        view = await run_in_threadpool(import_service.show, ctx, tenant, view["id"])
 
 
 def event_stream(
@@ -151,5 +152,5 @@ async def import_events(
     """The import's progress, pushed: ``event: progress`` with state, counts and progress
     on each change, until it settles; ``Last-Event-ID`` resumes after the event it names."""
     del last_event_id  # (in the OpenAPI) event_stream reads it, for the web's stream too
-    first = await run_in_threadpool(queued.show, svc.ctx, principal.tenant, import_id)
+    first = await run_in_threadpool(import_service.show, svc.ctx, principal.tenant, import_id)
     return event_stream(svc.ctx, principal.tenant, first, request)

@@ -31,10 +31,11 @@ from loadbay.api.schemas import (
 from loadbay.domain.json import JSONObject
 from loadbay.domain.templates import template_view
 from loadbay.errors import InvalidOption
-from loadbay.service import pages, queued, templates, uploads
+from loadbay.service import imports as import_service
+from loadbay.service import pages, templates, uploads
 from loadbay.service.auth import Principal
 from loadbay.service.idempotency import Scoped, fingerprint
-from loadbay.service.queued import ImportSpec
+from loadbay.service.import_requests import ImportChanges, ImportSpec
 from loadbay.times import utc_naive
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
@@ -155,7 +156,7 @@ async def create_import(
             if body.filename is not None:
                 raise InvalidOption("filename names the file of content_base64: give both")
             found, replayed = await run_in_threadpool(
-                queued.submit,
+                import_service.submit,
                 svc.ctx,
                 principal.tenant,
                 _spec(body),
@@ -180,11 +181,11 @@ async def _submit_files(
     """An import and its files in one call: each file received as an upload as its bytes
     arrive, then the import of them submitted (in a thread)."""
     spec = _spec(body)
-    queued.check_files(spec, len(files))
+    import_service.check_files(spec, len(files))
     tenant = principal.tenant
     uploaded = [(await streams.receive(svc.ctx, tenant, n, c))[0] for n, c in files]
     return await run_in_threadpool(
-        queued.submit_uploads,
+        import_service.submit_uploads,
         svc.ctx,
         tenant,
         spec,
@@ -255,7 +256,7 @@ def _naive(moment: datetime | None) -> datetime | None:
 @router.get("/{import_id}", response_model=Import, responses=errors(401, 403, 404, 429))
 def get_import(import_id: str, principal: Reader, svc: Svc) -> dict[str, Any]:
     """An import: state, counts, progress, timestamps and error."""
-    return queued.show(svc.ctx, principal.tenant, import_id)
+    return import_service.show(svc.ctx, principal.tenant, import_id)
 
 
 @router.get(
@@ -300,13 +301,13 @@ def change_import(
     merge patch: mapping and options key by key, null removing one). A validated dry run
     is queued to be checked again with them; any other state is 409."""
     options = body.options
-    changes = queued.ImportChanges(
+    changes = ImportChanges(
         mapping=body.mapping,
         options={k: getattr(options, k) for k in options.model_fields_set} if options else None,
         notes=body.notes,
         given=frozenset(body.model_fields_set),
     )
-    return queued.change(svc.ctx, principal.tenant, import_id, changes, svc.jobs)
+    return import_service.change(svc.ctx, principal.tenant, import_id, changes, svc.jobs)
 
 
 @router.post(
@@ -324,7 +325,9 @@ def start_import(
     """Run a dry run for real (queued again). One that ended ``validation_failed`` (rows
     failed a strict dry run) is 409 unless ``{"force": true}``."""
     actor, force = principal.actor, bool(body and body.force)
-    started = queued.start(svc.ctx, principal.tenant, import_id, svc.jobs, actor=actor, force=force)
+    started = import_service.start(
+        svc.ctx, principal.tenant, import_id, svc.jobs, actor=actor, force=force
+    )
     return _accepted(started)
 
 
@@ -334,7 +337,7 @@ def start_import(
 def cancel_import(import_id: str, principal: Writer, svc: Svc) -> dict[str, Any]:
     """Cancel a queued or validated import now; a running one stops at its next chunk."""
     actor = principal.actor
-    return queued.cancel(svc.ctx, principal.tenant, import_id, svc.leases, actor=actor)
+    return import_service.cancel(svc.ctx, principal.tenant, import_id, svc.leases, actor=actor)
 
 
 @router.post(
@@ -347,7 +350,7 @@ def revert_import(
 ) -> dict[str, Any]:
     """Undo a finished import; 409 listing the conflicts unless ``{"force": true}``."""
     force = bool(body and body.force)
-    return queued.revert(svc.ctx, principal.tenant, import_id, force, actor=principal.actor)
+    return import_service.revert(svc.ctx, principal.tenant, import_id, force, actor=principal.actor)
 
 
 @router.post(
