@@ -227,6 +227,25 @@ def test_tables_survive_a_new_context(ctx: Context) -> None:
         other.close()
 
 
+def test_a_stored_definition_the_loader_refuses_leaves_the_other_tables_working(
+    ctx: Context, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A table whose stored definition no longer parses (written by hand, or by a release
+    whose rules were looser) is left out with a logged error; the tenant's other tables,
+    the built-in ones and every request on them go on working."""
+    from loadbay.store.tables_sql import update_table
+    from loadbay.times import utc_now
+
+    table_service.create_table(ctx, ctx.tenant, {"name": "widgets", "columns": [{"name": "a"}]})
+    table_service.create_table(ctx, ctx.tenant, {"name": "gadgets", "columns": [{"name": "b"}]})
+    bad = {"name": "gadgets", "columns": [{"name": "b", "type": "no_such_type"}]}
+    with ctx.engine.begin() as conn:
+        update_table(conn, ctx.tenant, "gadgets", bad, utc_now())
+    catalog = ctx.catalog_for(ctx.tenant)
+    assert "widgets" in catalog and "projects" in catalog and "gadgets" not in catalog
+    assert "gadgets" in caplog.text and "no_such_type" in caplog.text
+
+
 def test_update_revert_export_and_bulk_on_a_custom_table(ctx: Context, tmp_path: Path) -> None:
     import io
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -9,11 +10,15 @@ from pathlib import Path
 from sqlalchemy import Engine, make_url
 
 from loadbay.config import Settings
-from loadbay.schema import Catalog, load_catalog
+from loadbay.domain.tables import CustomTable
+from loadbay.errors import LoadbayError
+from loadbay.schema import Catalog, Table, load_catalog
 from loadbay.schema.loader import parse_table
 from loadbay.store import migrations
 from loadbay.store.engine import dialect_for_url, make_engine, reading
 from loadbay.store.tables_sql import tenant_tables
+
+log = logging.getLogger("loadbay.tables")
 
 
 @dataclass
@@ -45,12 +50,25 @@ class Context:
         cached = self._catalogs.get(tenant)
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        catalog = Catalog([*self.catalog, *(parse_table(r.definition) for r in rows)])
+        catalog = Catalog([*self.catalog, *_parsed(tenant, rows)])
         self._catalogs[tenant] = (stamp, catalog)
         return catalog
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _parsed(tenant: str, rows: list[CustomTable]) -> list[Table]:
+    """The tables of ``rows`` whose stored definitions parse; one that does not (written
+    by hand, or by a release with looser rules) is left out with a logged error, so the
+    tenant's other tables go on working."""
+    tables = []
+    for row in rows:
+        try:
+            tables.append(parse_table(row.definition))
+        except LoadbayError as exc:
+            log.error("tenant %s: table %r left out, its definition: %s", tenant, row.name, exc)
+    return tables
 
 
 def open_context(settings: Settings, schema_file: Path | None = None) -> Context:
