@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from loadbay.cli.render import _naive
 from loadbay.client_models import _time as parsed
 from loadbay.service.views import iso
 from loadbay.store.dialect import Postgres
@@ -28,7 +27,8 @@ def test_every_place_shows_and_keeps_a_time_alike() -> None:
     zoned = "2024-01-15T11:30:00+02:00"  # was shown as 11:30Z by the views (zone dropped)
     assert iso(zoned) == iso("2024-01-15T09:30:00") == "2024-01-15T09:30:00Z"
     shown = datetime(2024, 1, 15, 9, 30)  # as the CLI prints a time of the client's models
-    assert _naive(parsed("2024-01-15T09:30:00Z")) == _naive(parsed(zoned)) == shown
+    assert utc_naive(parsed("2024-01-15T09:30:00Z")) == utc_naive(parsed(zoned)) == shown
+    assert utc_naive(None) is None
     assert Postgres().stamp(datetime(2024, 1, 15, 11, 30, tzinfo=PARIS)) == datetime(
         2024, 1, 15, 9, 30
     )

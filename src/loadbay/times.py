@@ -4,11 +4,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 
-def utc_naive(moment: datetime) -> datetime:
-    """``moment`` in UTC without its zone, as the database keeps it."""
-    if moment.tzinfo is None:
+@overload
+def utc_naive(moment: datetime) -> datetime: ...
+@overload
+def utc_naive(moment: None) -> None: ...
+def utc_naive(moment: datetime | None) -> datetime | None:
+    """``moment`` in UTC without its zone, as the database keeps it (None: none)."""
+    if moment is None or moment.tzinfo is None:
         return moment
     return moment.astimezone(UTC).replace(tzinfo=None)
 

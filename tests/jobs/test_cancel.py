@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from loadbay.domain.imports import Import
 from loadbay.errors import Cancelled, InvalidState
 from loadbay.pipeline.frames import ErrorHandling
 from loadbay.service import imports as import_service
@@ -41,7 +42,7 @@ def test_a_cancel_answered_after_the_last_chunk_committed_still_ends_cancelled(
     ctx: Context, leases: Leases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import_id = lenient(ctx, tmp_path)
-    answers: list[dict[str, Any]] = []
+    answers: list[Import] = []
     check = Heartbeat.check
 
     def cancel_after_last_chunk(
@@ -54,7 +55,7 @@ def test_a_cancel_answered_after_the_last_chunk_committed_still_ends_cancelled(
 
     monkeypatch.setattr(Heartbeat, "check", cancel_after_last_chunk)
     record = run_leased(ctx, leases, ctx.tenant, import_id)
-    assert [a["state"] for a in answers] == ["cancelled"]
+    assert [a.state for a in answers] == ["cancelled"]
     assert record is not None and record.state == "cancelled"
     assert record.counts.created == ROWS and record.write_stamp
     assert record.rows_processed == ROWS  # the rows whose outcome is known

@@ -21,6 +21,7 @@ from loadbay.service.context import Context
 from loadbay.service.leases import open_leases
 from loadbay.service.requests import ImportRequest, SourceSpec
 from loadbay.service.revert import revert_import
+from loadbay.service.views import import_view
 from loadbay.store import system
 from loadbay.store.webhooks_sql import EVENT_TYPES
 from tests.service.helpers import run, write
@@ -94,10 +95,10 @@ def test_every_event_arrives_signed_and_verifiable(
         assert data["id"] == import_id and got[event]["timestamp"].endswith("Z")
         assert data["state"] == event.removeprefix("import."), event
         # the resource as GET /v1/imports/{id} renders it, at the moment of the event
-        assert set(data) == set(import_service.show(ctx, ctx.tenant, import_id)), event
+        assert set(data) == set(import_view(import_service.get_import(ctx, import_id))), event
     assert got["import.succeeded"]["data"]["counts"]["created"] == 2
     succeeded = expected["import.succeeded"]  # unchanged since: the same as GET shows now
-    assert got["import.succeeded"]["data"] == import_service.show(ctx, ctx.tenant, succeeded)
+    assert got["import.succeeded"]["data"] == import_view(import_service.get_import(ctx, succeeded))
     assert got["import.partially_succeeded"]["data"]["counts"]["failed"] == 1
     # a tampered body is refused by the receiver's check
     tampered = receiver.received[0]

@@ -33,11 +33,6 @@ from loadbay.times import iso_z, utc_naive
 Payload = dict[str, object]
 
 
-def _naive(moment: datetime | None) -> datetime | None:
-    """A time as the command line prints it: UTC without its zone (``2024-01-15 09:30:00``)."""
-    return None if moment is None else utc_naive(moment)
-
-
 def _iso(moment: datetime | None) -> str | None:
     """A time as the API gives it (``2024-01-15T09:30:00Z``)."""
     return None if moment is None else iso_z(moment)
@@ -243,7 +238,7 @@ def show_imports(found: list[Import], as_json: bool) -> None:
             r.mode,
             str(r.counts.created),
             str(r.counts.failed),
-            str(_naive(r.created_at))[:19],
+            str(utc_naive(r.created_at))[:19],
         )
     out.print(grid)
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the engine (polars) is imported by what runs an import, whe
     from loadbay.service.leases import Leases
     from loadbay.service.progress import Listener
     from loadbay.service.requests import ImportRequest
+    from loadbay.service.revert import Reverted
 
 
 class Dispatcher(Protocol):
@@ -276,10 +277,6 @@ def submit(
     return body, replayed
 
 
-def show(ctx: Context, tenant: str, import_id: str) -> JSONObject:
-    return import_view(get_import(ctx, import_id, tenant))
-
-
 def start(
     ctx: Context,
     tenant: str,
@@ -288,11 +285,11 @@ def start(
     *,
     actor: Actor,
     force: bool = False,
-) -> JSONObject:
+) -> Import:
     """Run a validated dry run for real: planned again against the data of that moment
-    (one that ended ``validation_failed`` only with ``force``)."""
+    (one that ended ``validation_failed`` only with ``force``); the import queued again."""
     requeue_dry_run(ctx, import_id, tenant, actor, force=force)
-    accepted = show(ctx, tenant, import_id)  # queued again, as submit answers
+    accepted = get_import(ctx, import_id, tenant)  # queued again, as submit answers
     dispatcher.enqueue_import(tenant, import_id)
     return accepted
 
@@ -303,7 +300,7 @@ def change(
     import_id: str,
     changes: ImportChanges,
     dispatcher: Dispatcher,
-) -> JSONObject:
+) -> Import:
     """Change the mapping, options or notes of an import that has not run: a queued one
     runs with them; an ended dry run (validated or validation_failed) is queued to be
     checked again with a new mapping or options (its notes alone change nothing to
@@ -339,15 +336,13 @@ def change(
             "ended dry run can be changed",
             state=current.value,
         )
-    accepted = show(ctx, tenant, import_id)
+    accepted = get_import(ctx, import_id, tenant)
     if recheck:
         dispatcher.enqueue_import(tenant, import_id)
     return accepted
 
 
-def cancel(
-    ctx: Context, tenant: str, import_id: str, leases: Leases, *, actor: Actor
-) -> JSONObject:
+def cancel(ctx: Context, tenant: str, import_id: str, leases: Leases, *, actor: Actor) -> Import:
     """Cancel an import that has not finished: its row says ``cancelled`` at once (a
     compare-and-set: a finished import is not cancelled, 409 with its state), and a worker
     running it stops at its next batch or chunk (within a second). What its committed
@@ -373,22 +368,17 @@ def cancel(
                 imports_sql.update_import(conn, tenant, import_id, **actor.columns("cancelled"))
             moved = True
         if moved:
-            return show(ctx, tenant, import_id)
+            return get_import(ctx, import_id, tenant)
         state = current  # it moved on meanwhile: answer for where it is now
 
 
 def revert(
     ctx: Context, tenant: str, import_id: str, force: bool = False, *, actor: Actor
-) -> dict[str, object]:
+) -> Reverted:
     """Undo a finished import; RevertConflict (409, with the conflicts) unless ``force``."""
     from loadbay.service.revert import revert_import
 
-    done = revert_import(ctx, import_id, force=force, tenant=tenant, actor=actor)
-    return {
-        "import": import_view(done["import"]),
-        "reverted": done["reverted"],
-        "conflicts": done["conflicts"],
-    }
+    return revert_import(ctx, import_id, force=force, tenant=tenant, actor=actor)
 
 
 def check_files(spec: ImportSpec, files: int) -> None:

@@ -35,7 +35,6 @@ from loadbay.errors import (
     Locked,
     RowsFailed,
     StageLost,
-    StoreError,
     TooManyErrors,
     option,
 )
@@ -48,7 +47,7 @@ from loadbay.service import states
 from loadbay.service.ingest import Ingest, Part, Progress
 from loadbay.service.progress import Listener, Tracker
 from loadbay.service.requests import ImportRequest
-from loadbay.store import imports_sql, system
+from loadbay.store import driver, imports_sql, system
 from loadbay.store.dialect import dialect_of
 from loadbay.store.locks import lock_holder, table_locks
 from loadbay.store.plan_sql import Plan, PlanSpec, build_plan
@@ -641,7 +640,8 @@ def _failure(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, LoadbayError):
         return exc.code, exc.message
     if isinstance(exc, sa.exc.DBAPIError):
-        return StoreError.code, f"the database failed: {type(exc.orig).__name__}: {exc.orig}"
+        error = driver.translate(exc)
+        return error.code, error.message
     if isinstance(exc, Exception):
         return "internal_error", f"internal error: {type(exc).__name__}: {exc}"
     what = type(exc).__name__

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from loadbay.domain.imports import ACTS, Actor, Import
 from loadbay.domain.json import JSON, JSONObject
@@ -13,6 +13,9 @@ from loadbay.domain.tokens import Token
 from loadbay.domain.uploads import Upload
 from loadbay.errors import error_object, speak
 from loadbay.times import iso_z
+
+if TYPE_CHECKING:
+    from loadbay.service.revert import Reverted
 
 
 def iso(value: object) -> str | None:
@@ -128,4 +131,14 @@ def token_view(token: Token) -> dict[str, object]:
         "scope": token.scope,
         "created_at": iso(token.created_at),
         "revoked_at": iso(token.revoked_at),
+    }
+
+
+def revert_view(done: Reverted) -> JSONObject:
+    """What a revert did, as the API answers it: the import then, the rows deleted,
+    restored and reinserted, the conflicts it overwrote."""
+    return {
+        "import": import_view(done["import"]),
+        "reverted": dict(done["reverted"]),
+        "conflicts": cast("list[JSON]", done["conflicts"]),  # rows of plain values
     }

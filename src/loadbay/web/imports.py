@@ -10,7 +10,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
 
-from loadbay.api.routes.events import event_stream
+from loadbay.api.routes.events import current_view, event_stream
 from loadbay.errors import RevertConflict
 from loadbay.service import imports as import_service
 from loadbay.service import pages, states, web_support
@@ -95,7 +95,7 @@ def import_page(
 
 @router.get("/imports/{import_id}/events")
 async def import_events(request: Request, import_id: str, user: Reader) -> Response:
-    first = await run_in_threadpool(import_service.show, user.svc.ctx, user.tenant, import_id)
+    first = await run_in_threadpool(current_view, user.svc.ctx, user.tenant, import_id)
     return event_stream(user.svc.ctx, user.tenant, first, request)
 
 
@@ -135,7 +135,7 @@ async def import_revert(request: Request, import_id: str, user: Writer) -> Respo
             import_service.revert, ctx, user.tenant, import_id, force, actor=user.principal.actor
         )
     except RevertConflict as exc:
-        view = await run_in_threadpool(import_service.show, ctx, user.tenant, import_id)
+        view = await run_in_threadpool(current_view, ctx, user.tenant, import_id)
         return render(
             request,
             "revert.html",
@@ -144,4 +144,5 @@ async def import_revert(request: Request, import_id: str, user: Writer) -> Respo
             message=exc.message,
             conflicts=exc.details.get("conflicts", []),
         )
-    return render(request, "revert.html", imp=done["import"], reverted=done["reverted"])
+    shown = import_view(done["import"])
+    return render(request, "revert.html", imp=shown, reverted=done["reverted"])

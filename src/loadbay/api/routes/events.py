@@ -31,6 +31,7 @@ from loadbay.api.openapi import errors
 from loadbay.service import imports as import_service
 from loadbay.service import states
 from loadbay.service.context import Context
+from loadbay.service.views import import_view
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 
@@ -121,7 +122,12 @@ async def progress_events(
         if view["state"] in states.SETTLED or await disconnected():
             return
         await anyio.sleep(INTERVAL)
-        view = await run_in_threadpool(import_service.show, ctx, tenant, view["id"])
+        view = await run_in_threadpool(current_view, ctx, tenant, str(view["id"]))
+
+
+def current_view(ctx: Context, tenant: str, import_id: str) -> dict[str, Any]:
+    """The import as the API shows it now."""
+    return import_view(import_service.get_import(ctx, import_id, tenant))
 
 
 def event_stream(
@@ -152,5 +158,5 @@ async def import_events(
     """The import's progress, pushed: ``event: progress`` with state, counts and progress
     on each change, until it settles; ``Last-Event-ID`` resumes after the event it names."""
     del last_event_id  # (in the OpenAPI) event_stream reads it, for the web's stream too
-    first = await run_in_threadpool(import_service.show, svc.ctx, principal.tenant, import_id)
+    first = await run_in_threadpool(current_view, svc.ctx, principal.tenant, import_id)
     return event_stream(svc.ctx, principal.tenant, first, request)

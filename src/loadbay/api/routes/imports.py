@@ -36,6 +36,7 @@ from loadbay.service import pages, templates, uploads
 from loadbay.service.auth import Principal
 from loadbay.service.idempotency import Scoped, fingerprint
 from loadbay.service.import_requests import ImportChanges, ImportSpec
+from loadbay.service.views import import_view, revert_view
 from loadbay.times import utc_naive
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
@@ -239,8 +240,8 @@ def list_imports(
     filters = {
         "state": state,
         "table": table,
-        "created_after": _naive(created_after),
-        "created_before": _naive(created_before),
+        "created_after": utc_naive(created_after),
+        "created_before": utc_naive(created_before),
         "template_id": template_id,
         "kind": kind,
         "created_by": created_by,
@@ -248,15 +249,10 @@ def list_imports(
     return dict(pages.imports_page(svc.ctx, principal.tenant, limit, cursor, filters, count))
 
 
-def _naive(moment: datetime | None) -> datetime | None:
-    """A client's time as the naive UTC time the database keeps."""
-    return None if moment is None else utc_naive(moment)
-
-
 @router.get("/{import_id}", response_model=Import, responses=errors(401, 403, 404, 429))
 def get_import(import_id: str, principal: Reader, svc: Svc) -> dict[str, Any]:
     """An import: state, counts, progress, timestamps and error."""
-    return import_service.show(svc.ctx, principal.tenant, import_id)
+    return import_view(import_service.get_import(svc.ctx, import_id, principal.tenant))
 
 
 @router.get(
@@ -307,7 +303,8 @@ def change_import(
         notes=body.notes,
         given=frozenset(body.model_fields_set),
     )
-    return import_service.change(svc.ctx, principal.tenant, import_id, changes, svc.jobs)
+    changed = import_service.change(svc.ctx, principal.tenant, import_id, changes, svc.jobs)
+    return import_view(changed)
 
 
 @router.post(
@@ -328,7 +325,7 @@ def start_import(
     started = import_service.start(
         svc.ctx, principal.tenant, import_id, svc.jobs, actor=actor, force=force
     )
-    return _accepted(started)
+    return _accepted(import_view(started))
 
 
 @router.post(
@@ -337,7 +334,8 @@ def start_import(
 def cancel_import(import_id: str, principal: Writer, svc: Svc) -> dict[str, Any]:
     """Cancel a queued or validated import now; a running one stops at its next chunk."""
     actor = principal.actor
-    return import_service.cancel(svc.ctx, principal.tenant, import_id, svc.leases, actor=actor)
+    cancelled = import_service.cancel(svc.ctx, principal.tenant, import_id, svc.leases, actor=actor)
+    return import_view(cancelled)
 
 
 @router.post(
@@ -350,7 +348,8 @@ def revert_import(
 ) -> dict[str, Any]:
     """Undo a finished import; 409 listing the conflicts unless ``{"force": true}``."""
     force = bool(body and body.force)
-    return import_service.revert(svc.ctx, principal.tenant, import_id, force, actor=principal.actor)
+    done = import_service.revert(svc.ctx, principal.tenant, import_id, force, actor=principal.actor)
+    return revert_view(done)
 
 
 @router.post(
