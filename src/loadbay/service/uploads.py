@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy.engine import Connection
 
 from loadbay.domain.uploads import Upload
-from loadbay.errors import InvalidBase64, PayloadTooLarge
+from loadbay.errors import InvalidBase64, PayloadTooLarge, UnreadableFile
 from loadbay.pipeline.read import ReadOptions, detect_format
 from loadbay.pipeline.read.limits import limits_of
 from loadbay.service.context import Context
@@ -63,8 +63,13 @@ def finish_upload(
 ) -> tuple[Upload, bool]:
     """The bytes written to ``writer`` kept as an upload, its format detected; (the
     upload, replayed): with an idempotency key the first request with it made, the upload
-    is that request's. Nothing is kept when it fails."""
-    return _keep(ctx, tenant, clean_filename(filename), writer, idempotency)
+    is that request's. Nothing is kept when it fails; a file of no bytes is refused
+    (UnreadableFile), as an import of it would fail."""
+    name = clean_filename(filename)
+    if writer.size == 0:
+        writer.abort()
+        raise UnreadableFile(f"{name}: the file is empty (0 bytes): send its contents", file=name)
+    return _keep(ctx, tenant, name, writer, idempotency)
 
 
 def receive(
