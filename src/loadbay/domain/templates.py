@@ -14,6 +14,9 @@ from datetime import datetime
 
 from loadbay.times import iso_z
 
+#: what an import takes from a template (``service/requests.merge_template`` merges them)
+TEMPLATE_FIELDS = ("tables", "mode", "error_handling", "key", "mapping", "constants", "options")
+
 
 @dataclass(frozen=True)
 class Template:
@@ -75,17 +78,10 @@ class Template:
         }
 
     def fields(self) -> dict[str, object]:
-        """The fields an import takes from it (``requests.TEMPLATE_FIELDS``), for
+        """The fields an import takes from it (``TEMPLATE_FIELDS``), for
         ``requests.merge_template``."""
-        return {
-            "tables": list(self.tables),
-            "mode": self.mode,
-            "error_handling": self.error_handling,
-            "key": list(self.key),
-            "mapping": dict(self.mapping),
-            "constants": dict(self.constants),
-            "options": dict(self.options),
-        }
+        row = self.row()
+        return {name: row[name] for name in TEMPLATE_FIELDS}
 
     def fits(self, table: str) -> bool:
         """Whether an import into ``table`` may use it (it names that table, or none)."""

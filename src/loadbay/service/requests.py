@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 from loadbay.domain.json import JSONObject
+from loadbay.domain.templates import TEMPLATE_FIELDS as TEMPLATE_FIELDS  # (named here too)
 from loadbay.errors import InvalidOption
 from loadbay.pipeline.frames import EmptyPolicy, ErrorHandling, Mode
 from loadbay.pipeline.read import Limits, ReadOptions
@@ -134,7 +135,6 @@ class ImportRequest:
 
 
 #: what a saved template holds (``notes`` describe the template, not its imports)
-TEMPLATE_FIELDS = ("tables", "mode", "error_handling", "key", "mapping", "constants", "options")
 #: the fields of a template whose values merge key by key with an import's
 _MERGED_BY_KEY = frozenset({"mapping", "constants", "options"})
 
