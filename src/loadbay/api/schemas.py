@@ -315,7 +315,10 @@ class ImportProgress(BaseModel):
     phase: Literal["reading and validating", "staging", "planning", "writing", "reporting"] | None
     rows_read: int = Field(description="Rows read from the files so far.")
     rows_validated: int = Field(description="Rows read that passed validation.")
-    rows_written: int = Field(description="Rows written so far.")
+    rows_written: int = Field(
+        description="Rows through the write phase so far, whatever their outcome "
+        "(created, updated, unchanged or failed: the counts say which)."
+    )
     rows_to_write: int | None = Field(description="Rows to write, once every file is read.")
     bytes_read: int = Field(description="Bytes of the files read so far (as stored).")
     bytes_total: int = Field(description="The size of the files.")

@@ -16,8 +16,8 @@ function describe(p) {
   const parts = [];
   if (p.phase === "writing") {
     parts.push(p.rows_to_write == null
-      ? `${number(p.rows_written)} rows written`
-      : `${number(p.rows_written)} of ${number(p.rows_to_write)} rows written`);
+      ? `${number(p.rows_written)} rows done`
+      : `${number(p.rows_written)} of ${number(p.rows_to_write)} rows done`);
   } else {
     parts.push(`${number(p.rows_read)} rows read`);
   }
@@ -49,12 +49,12 @@ source.addEventListener("progress", (event) => {
   badge.firstChild.textContent = icons[imp.state] || "•";
   badge.lastChild.textContent = ` ${imp.state.replaceAll("_", " ")}`;
   line.textContent = imp.rows_total
-    ? `${imp.rows_processed} of ${imp.rows_total} rows`
-    : `${imp.rows_processed} rows so far`;
+    ? `${number(imp.rows_processed)} of ${number(imp.rows_total)} rows`
+    : `${number(imp.rows_processed)} rows so far`;
   showProgress(imp.progress);
   for (const [name, value] of Object.entries(imp.counts)) {
     const cell = section.querySelector(`[data-count="${name}"]`);
-    if (cell) cell.textContent = value;
+    if (cell) cell.textContent = number(value);
   }
   if (settled.has(imp.state)) {
     source.close();
