@@ -1,7 +1,8 @@
 """The live display of an import's progress on stderr: its phase, a bar with the percent
-(of the bytes read while the rows are not known, of the rows written after), rows, rows a
-second and the time left. Fed the ``progress`` objects of the run (service/progress.py):
-locally every one the runner makes, remotely each one the server's event stream sends.
+(of the bytes read while the rows are not known, then of the rows done in the write
+phase), rows, rows a second and the time left. Fed the ``progress`` objects of the run
+(service/progress.py): locally every one the runner makes, remotely each one the
+server's event stream sends.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def fields_of(snapshot: Snapshot) -> Fields:
         completed=percent or 0,
         total=None if percent is None else 100,
         percent="" if percent is None else f"{percent:5.1f}%",
-        rows=f"{rows:,} rows" + (" written" if writing else " read"),
+        rows=f"{rows:,} rows" + (" done" if writing else " read"),
         rate=f"{rate:,.0f} rows/s" if rate else "",
         eta="" if eta is None else f"ETA {clock(eta)}",
     )
