@@ -162,7 +162,7 @@ class Reaper(threading.Thread):
         try:
             ctx, leases = self.jobs.context(), self.jobs.leases()
             again = reap(ctx, leases)
-            again += lost_messages(ctx, leases, self.jobs.waiting_imports())
+            again += lost_messages(ctx, leases, self.jobs.waiting_imports)
             for tenant, import_id in again:
                 self.jobs.enqueue_import(tenant, import_id)
             self.jobs.sweep_webhooks()

@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
@@ -28,7 +28,7 @@ from loadbay.service.imports import get_import, run_import
 from loadbay.service.revert import reap_reverts
 from loadbay.service.runner import written_stamp
 from loadbay.store import imports_sql, leases_sql, migrations
-from loadbay.store.engine import statements_alone
+from loadbay.store.engine import reading, statements_alone
 from loadbay.store.imports_sql import now
 
 log = logging.getLogger("loadbay.worker")
@@ -297,19 +297,23 @@ def reap(ctx: Context, leases: Leases) -> list[tuple[str, str]]:
     return again
 
 
-def lost_messages(ctx: Context, leases: Leases, waiting: set[str]) -> list[tuple[str, str]]:
+def lost_messages(
+    ctx: Context, leases: Leases, waiting: Callable[[], set[str]]
+) -> list[tuple[str, str]]:
     """(tenant, import id) of the imports ``queued`` for longer than a lease whose queue
-    message is gone: none of ``waiting`` (the ids the queue still holds) and nobody holds
-    their lease (a worker that took the message died before it took the lease, or the
-    queue was emptied). They are to be queued again; a message too many does no harm, as
-    a worker runs an import only under its lease and only while it is unfinished."""
+    message is gone: nobody holds their lease and ``waiting()`` (the ids the queue still
+    holds, asked only when some import is a candidate) names none of them (a worker that
+    took the message died before it took the lease, or the queue was emptied). They are to
+    be queued again; a message too many does no harm, as a worker runs an import only under
+    its lease and only while it is unfinished."""
     before = now() - timedelta(seconds=leases.seconds)
-    with ctx.engine.connect() as conn:
+    with ctx.engine.connect() as conn, reading(conn).begin():
         queued = imports_sql.queued_since(conn, before)
-    lost = []
-    for tenant, import_id in queued:
-        if import_id in waiting or leases.get(import_id) is not None:
-            continue
+    unleased = [(t, i) for t, i in queued if leases.get(i) is None]
+    if not unleased:
+        return []
+    held = waiting()
+    lost = [(tenant, import_id) for tenant, import_id in unleased if import_id not in held]
+    for _, import_id in lost:
         log.warning("import %s was queued but its queue message is gone; queued again", import_id)
-        lost.append((tenant, import_id))
     return lost
