@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from loadbay.domain.imports import Actor as Actor  # who did what to an import
 from loadbay.domain.tokens import Token
 from loadbay.errors import Forbidden, InvalidOption, NotFound, Unauthorized
 from loadbay.service.context import Context
@@ -24,20 +25,6 @@ SCOPES = ("read", "write", "admin")
 _RANK = {scope: rank for rank, scope in enumerate(SCOPES)}
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 ADMIN_TOKEN_FILE = "admin-token"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who did something to an import, as its record keeps it: a token (its id and its
-    name then), or a local command (no token: ``CLI``)."""
-
-    token_id: str | None
-    name: str | None
-
-    def columns(self, act: str) -> dict[str, str | None]:
-        """The columns of an import that keep who did ``act`` (created, started,
-        cancelled, reverted: service/views.ACTS)."""
-        return {f"{act}_by": self.token_id, f"{act}_by_name": self.name}
 
 
 #: the actor of a command run on this machine with the database itself (no token)
