@@ -1,4 +1,6 @@
-"""The peer (g): dlt loading the same ``projects`` files into PostgreSQL (issue #20).
+"""The peers of issue #20: (g) dlt into PostgreSQL, (h) sqlite-utils into SQLite.
+
+(g) dlt loading the same ``projects`` files into PostgreSQL.
 
 dlt is what a data engineer picks today to load files into PostgreSQL with upserts
 (``pip install "dlt[postgres]"``; here the ``bench`` extra: ``pip install -e '.[bench]'``).
@@ -22,12 +24,30 @@ a sample of rows holds the file's values (``check``).
 
 Each dlt run gets a dataset (PostgreSQL schema) of its own and a pipelines folder of its
 own; dlt's telemetry is off (no network but the database).
+
+(h) sqlite-utils (``pip install sqlite-utils``, in the ``bench`` extra) loading the same
+files into a SQLite file of its own, the way a user of its Python API loads a CSV: the rows
+read with Python's ``csv`` module as dicts, typed as a user would (budget ``float``, dates
+kept as text, empty cells ``None``), handed as a generator to
+``sqlite_utils.Database(path)["projects"]``:
+
+- fresh: ``insert_all(rows, pk="external_id", batch_size=1000)`` (creates the table, its
+  columns typed from the first batch, ``external_id`` its primary key);
+- upsert: ``upsert_all(rows, pk="external_id", batch_size=1000)``.
+
+The database is opened with SQLite's defaults (sqlite-utils sets none: rollback journal,
+``synchronous=FULL``), and sqlite-utils commits each batch of 1,000 rows (its default is
+100). Timed: reading the file and the load (``read_seconds``: the part spent in the csv
+reader and the typing, rows being read as they are loaded); checked after the timing like
+dlt (``check_sqlite``). It does less than loadbay for the same reasons as dlt.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
@@ -47,6 +67,10 @@ TABLE = "projects"
 SAMPLE = 25
 
 
+#: rows sqlite-utils writes (and commits) at a time
+SQLITE_UTILS_BATCH = 1000
+
+
 def available() -> str | None:
     """None when dlt and pyarrow can be imported, else why not."""
     try:
@@ -57,12 +81,21 @@ def available() -> str | None:
     return None
 
 
+def sqlite_utils_available() -> str | None:
+    """None when sqlite-utils can be imported, else why not."""
+    try:
+        import sqlite_utils  # noqa: F401
+    except ImportError as exc:
+        return f"sqlite-utils is not installed ({exc}); pip install -e '.[bench]'"
+    return None
+
+
 @dataclass
 class PeerRun:
     path: str
     rows: int  # rows of the file
-    seconds: float  # read + pipeline.run
-    read_seconds: float  # of which reading the CSV into Arrow
+    seconds: float  # read + load (dlt: pipeline.run; sqlite-utils: insert_all/upsert_all)
+    read_seconds: float  # of which reading the CSV (dlt: into Arrow; sqlite-utils: dicts)
     stored: int  # rows in the table afterwards
     checked: int  # sampled rows whose stored values equal the file's
     disposition: str
@@ -183,3 +216,103 @@ def drop_dataset(pg_url: str, dataset: str, work: Path) -> None:
 
 def new_dataset() -> str:
     return f"bench_dlt_{uuid.uuid4().hex[:8]}"
+
+
+# ---- (h) sqlite-utils ------------------------------------------------------------------------
+
+
+def typed(row: dict[str, str]) -> dict[str, Any]:
+    """A CSV row as a sqlite-utils user types it: empty cells None, budget a float, the
+    rest (dates included) text."""
+    out: dict[str, Any] = {k: (v if v != "" else None) for k, v in row.items()}
+    if out["budget"] is not None:
+        out["budget"] = float(out["budget"])
+    return out
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The file's rows as ``typed`` dicts (for the check; the timed load streams them)."""
+    with path.open(newline="", encoding="utf-8") as f:
+        return [typed(row) for row in csv.DictReader(f)]
+
+
+def sqlite_utils_load(db_path: Path, path: Path, fresh: bool) -> PeerRun:
+    """One sqlite-utils run of ``path`` into ``projects`` of the SQLite file ``db_path``;
+    checked after the timing."""
+    import sqlite_utils
+
+    reading = [0.0]
+    rows = [0]
+
+    def stream(f: Any) -> Any:
+        reader = csv.DictReader(f)
+        while True:
+            began = time.perf_counter()
+            row = next(reader, None)
+            if row is None:
+                reading[0] += time.perf_counter() - began
+                return
+            out = typed(row)
+            reading[0] += time.perf_counter() - began
+            rows[0] += 1
+            yield out
+
+    db = sqlite_utils.Database(db_path)
+    try:
+        table = db.table(TABLE)
+        started = time.perf_counter()
+        with path.open(newline="", encoding="utf-8") as f:
+            if fresh:
+                table.insert_all(stream(f), pk=KEY, batch_size=SQLITE_UTILS_BATCH)
+            else:
+                table.upsert_all(stream(f), pk=KEY, batch_size=SQLITE_UTILS_BATCH)
+        seconds = time.perf_counter() - started
+    finally:
+        db.close()
+    stored, checked = check_sqlite(db_path, read_rows(path))
+    return PeerRun(
+        str(path), rows[0], seconds, reading[0], stored, checked, "insert" if fresh else "upsert"
+    )
+
+
+def check_sqlite(db_path: Path, file_rows: list[dict[str, Any]]) -> tuple[int, int]:
+    """``check`` for (h): the stored rows against the file: no key twice, every key of the
+    file there, and the sampled rows' values. Raises when they differ."""
+    step = max(1, len(file_rows) // SAMPLE)
+    sample = file_rows[::step][:SAMPLE]
+    names = list(file_rows[0]) if file_rows else [KEY]
+    cols = ", ".join(f'"{n}"' for n in names)
+    marks = ", ".join("?" for _ in sample)
+    conn = sqlite3.connect(db_path)
+    try:
+        count, distinct = conn.execute(
+            f"SELECT count(*), count(DISTINCT {KEY}) FROM {TABLE}"  # noqa: S608
+        ).fetchone()
+        stored_keys = {k for (k,) in conn.execute(f"SELECT {KEY} FROM {TABLE}")}  # noqa: S608
+        rows = conn.execute(
+            f"SELECT {cols} FROM {TABLE} WHERE {KEY} IN ({marks})",  # noqa: S608
+            [r[KEY] for r in sample],
+        ).fetchall()
+    finally:
+        conn.close()
+    if count != distinct:
+        raise RuntimeError(f"sqlite-utils stored {count:,} rows but {distinct:,} keys")
+    missing = {r[KEY] for r in file_rows} - stored_keys
+    if missing:
+        raise RuntimeError(f"sqlite-utils stored no row for {len(missing):,} keys of the file")
+    found = {r[0]: dict(zip(names, r, strict=True)) for r in rows}
+    for want in sample:
+        got = found.get(want[KEY])
+        if got != want:
+            raise RuntimeError(f"sqlite-utils stored {got} for the file's row {want}")
+    return int(count), len(sample)
+
+
+def new_sqlite_file(work_dir: Path) -> Path:
+    return work_dir / f"bench_sqlite_utils_{uuid.uuid4().hex[:8]}.db"
+
+
+def drop_sqlite_file(db_path: Path) -> None:
+    """The peer's SQLite file and its journal, if any."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)

@@ -24,6 +24,12 @@ PEER_TARGETS = (
     ("ratio_b_d", "(b)/(d) fresh vs raw (#20)", 0.8),
     ("ratio_c_d", "(c)/(d) upsert vs raw (#20)", 0.8),
 )
+#: the target of issue #20 on SQLite: loadbay rows/s over sqlite-utils' (h), fresh (b) and
+#: upsert (c), "still >= 4x sqlite-utils"
+SQLITE_PEER_TARGETS = (
+    ("ratio_b_h", "(b)/(h) fresh vs sqlite-utils", 4.0),
+    ("ratio_c_h", "(c)/(h) upsert vs sqlite-utils", 4.0),
+)
 
 
 @dataclass(frozen=True)
@@ -72,13 +78,17 @@ def drift(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def summarise_database(measured: dict[str, Any]) -> dict[str, Any]:
     """Medians of (b), (c), (d) and the ratios, for one database."""
     out: dict[str, Any] = {"version": measured.get("version")}
-    for name in ("b", "c", "d_fresh", "d_update", "g_fresh", "g_update"):
+    for name in ("b", "c", "d_fresh", "d_update", "g_fresh", "g_update", "h_fresh", "h_update"):
         if measured.get(name):
             out[name] = median_figure(measured[name])
     if "b" in out and "g_fresh" in out:
         out["ratio_b_g"] = out["b"]["rows_per_s"] / out["g_fresh"]["rows_per_s"]
     if "c" in out and "g_update" in out:
         out["ratio_c_g"] = out["c"]["rows_per_s"] / out["g_update"]["rows_per_s"]
+    if "b" in out and "h_fresh" in out:
+        out["ratio_b_h"] = out["b"]["rows_per_s"] / out["h_fresh"]["rows_per_s"]
+    if "c" in out and "h_update" in out:
+        out["ratio_c_h"] = out["c"]["rows_per_s"] / out["h_update"]["rows_per_s"]
     if "b" in out and "d_fresh" in out:
         out["ratio_b_d"] = out["b"]["rows_per_s"] / out["d_fresh"]["rows_per_s"]
     if "c" in out and "d_update" in out:
@@ -125,10 +135,7 @@ def _database_targets(kind: str, db: dict[str, Any]) -> list[Target]:
             found.append(
                 Target(label, kind, db[name], f">= {RATIO_TARGET}", db[name] >= RATIO_TARGET)
             )
-    if kind == "postgres" and ("ratio_b_g" in db or "ratio_c_g" in db):
-        for name, label, goal in PEER_TARGETS:
-            if name in db:
-                found.append(Target(label, kind, db[name], f">= {goal}", db[name] >= goal))
+    found += _peer_targets(kind, db)
     if "e" in db:
         value = db["e"]["slowest_over_first"]
         found.append(
@@ -152,6 +159,21 @@ def _database_targets(kind: str, db: dict[str, Any]) -> list[Target]:
                 )
             )
     return found
+
+
+def _peer_targets(kind: str, db: dict[str, Any]) -> list[Target]:
+    """Issue #20's targets: against dlt and the raw path (PostgreSQL, when (g) ran), against
+    sqlite-utils (SQLite, when (h) ran)."""
+    goals: tuple[tuple[str, str, float], ...] = ()
+    if kind == "postgres" and ("ratio_b_g" in db or "ratio_c_g" in db):
+        goals = PEER_TARGETS
+    elif kind == "sqlite":
+        goals = SQLITE_PEER_TARGETS
+    return [
+        Target(label, kind, db[name], f">= {goal}", db[name] >= goal)
+        for name, label, goal in goals
+        if name in db
+    ]
 
 
 def summarise(measured: dict[str, Any]) -> dict[str, Any]:
@@ -250,6 +272,8 @@ def _database_rows(name: str, db: dict[str, Any]) -> list[list[str]]:
         ("d_update", "(d) raw bulk path, update file", False),
         ("g_fresh", "(g) dlt, fresh, unique key", False),
         ("g_update", "(g) dlt merge, update file", False),
+        ("h_fresh", "(h) sqlite-utils insert_all, fresh", False),
+        ("h_update", "(h) sqlite-utils upsert_all, update", False),
     )
     for key, label, loadbay in labels:
         if key in db:
@@ -262,6 +286,8 @@ def _database_rows(name: str, db: dict[str, Any]) -> list[list[str]]:
     ]
     if "ratio_b_g" in db or "ratio_c_g" in db:
         ratios += PEER_TARGETS
+    if "ratio_b_h" in db or "ratio_c_h" in db:
+        ratios += SQLITE_PEER_TARGETS
     for key, label, goal in ratios:
         if key in db:
             value = db[key]
@@ -311,14 +337,7 @@ def _details(name: str, db: dict[str, Any]) -> list[str]:
             if fig.get("copy_seconds"):
                 affected += f"; COPY {fig['copy_seconds']:.1f}s, upsert + commit the rest"
             lines.append(f"  ({key}) {affected}; runs {fig['all_seconds']} s")
-    for key in ("g_fresh", "g_update"):
-        if key in db:
-            fig = db[key]
-            lines.append(
-                f"  ({key}) dlt {fig['disposition']}: read {fig['read_seconds']:.1f}s of "
-                f"{fig['seconds']:.1f}s; stored {fig['stored']:,} rows, {fig['checked']} "
-                f"sampled rows equal the file's; runs {fig['all_seconds']} s"
-            )
+    lines += _peer_details(db)
     if "e" in db:
         runs = ", ".join(
             f"{r['seconds']:.1f}s ({r['rows_per_s']:,.0f}/s, {_counts(r['counts'])})"
@@ -340,6 +359,22 @@ def _details(name: str, db: dict[str, Any]) -> list[str]:
             f"{f['min_ms']:.1f}, max {f['max_ms']:.1f}; counts {_counts(f['counts'])}; "
             f"median of runs {f['all_median_ms']} ms"
         )
+    return lines
+
+
+def _peer_details(db: dict[str, Any]) -> list[str]:
+    """The peers' runs: (g) dlt, (h) sqlite-utils."""
+    lines = []
+    peers = (("g", "dlt", "read"), ("h", "sqlite-utils", "csv read + typing"))
+    for part, peer, read in peers:
+        for key in (f"{part}_fresh", f"{part}_update"):
+            if key in db:
+                fig = db[key]
+                lines.append(
+                    f"  ({key}) {peer} {fig['disposition']}: {read} {fig['read_seconds']:.1f}s "
+                    f"of {fig['seconds']:.1f}s; stored {fig['stored']:,} rows, {fig['checked']} "
+                    f"sampled rows equal the file's; runs {fig['all_seconds']} s"
+                )
     return lines
 
 

@@ -1,7 +1,7 @@
 """Throughput of loadbay against the database's own bulk path, in one command.
 
     .venv/bin/python -m benchmarks.run [--rows N] [--db sqlite|postgres|both] [--repeat R]
-                                       [--parts abcdef] [--memory-check] [--profile]
+                                       [--parts abcdefgh] [--memory-check] [--profile]
 
 For each database, and ``--repeat`` times (the median is reported):
 
@@ -11,7 +11,10 @@ For each database, and ``--repeat`` times (the median is reported):
 (d) another fresh database, the same references, and the raw bulk path on the fresh file,
     then on the update file (each in a new process; only the load is timed);
 (g) PostgreSQL only, with the ``bench`` extra installed: dlt, the peer, on the same files
-    (fresh with a unique key, then a merge of the update file; ``benchmarks.peers``).
+    (fresh with a unique key, then a merge of the update file; ``benchmarks.peers``);
+(h) SQLite only, with the ``bench`` extra installed: sqlite-utils, the peer, on the same
+    files into a SQLite file of its own (``insert_all`` of the fresh file with
+    ``external_id`` as primary key, then ``upsert_all`` of the update file).
 
 Before every timed step the database settles (PostgreSQL: ``VACUUM ANALYZE`` of the data
 tables, of the system catalogs too when the server runs without autovacuum, and a
@@ -87,7 +90,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--repeat", type=int, default=1, help="runs of (a)-(d); the median counts")
     parser.add_argument(
-        "--parts", default="abcdefg", help="which of a b c d e f g to measure (g: dlt, PostgreSQL)"
+        "--parts",
+        default="abcdefgh",
+        help="which of a b c d e f g h to measure (g: dlt, PostgreSQL; h: sqlite-utils, SQLite)",
     )
     parser.add_argument(
         "--bulk-requests", type=int, default=bulk_latency.REQUESTS, help="(f) timed requests"
@@ -301,6 +306,31 @@ def settle_peer(pg_url: str, dataset: str) -> None:
         engine.dispose()
 
 
+def measure_sqlite_peer(
+    files: DataFiles, args: argparse.Namespace, r: int, measured: dict[str, Any]
+) -> None:
+    """(h) sqlite-utils on the same files (``benchmarks.peers``), a SQLite file of its own:
+    the fresh file (``insert_all``, primary key), then the update file (``upsert_all``),
+    each in a new process. No settling: sqlite-utils leaves SQLite's rollback journal on,
+    so every commit is in the file already (nothing to checkpoint)."""
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    db_path = peers.new_sqlite_file(args.work_dir.resolve())  # the worker runs in ROOT
+    try:
+        for key, path, fresh in (("h_fresh", files.fresh, True), ("h_update", files.update, False)):
+            how = "insert_all" if fresh else "upsert_all"
+            log(f"sqlite (h) sqlite-utils {how}, run {r + 1}/{args.repeat}")
+            task = {
+                "task": "sqlite_utils",
+                "db_path": str(db_path),
+                "paths": [str(path)],
+                "fresh": [fresh],
+            }
+            measured[key].append(one_run(run_task(task)))
+    finally:
+        if not args.keep:
+            peers.drop_sqlite_file(db_path)
+
+
 def measure_bulk(
     kind: str, files: DataFiles, args: argparse.Namespace, r: int, measured: dict[str, Any]
 ) -> None:
@@ -333,6 +363,16 @@ def measures_peer(kind: str, args: argparse.Namespace) -> bool:
     return True
 
 
+def measures_sqlite_peer(kind: str, args: argparse.Namespace) -> bool:
+    """Whether (h) runs here: SQLite, asked for, and sqlite-utils installed (else it says so)."""
+    if "h" not in args.parts or kind != "sqlite":
+        return False
+    if missing := peers.sqlite_utils_available():
+        log(f"(h) skipped: {missing}")
+        return False
+    return True
+
+
 def measure_database(kind: str, files: DataFiles, args: argparse.Namespace) -> dict[str, Any]:
     measured: dict[str, Any] = {
         "b": [],
@@ -342,8 +382,17 @@ def measure_database(kind: str, files: DataFiles, args: argparse.Namespace) -> d
         "f": [],
         "g_fresh": [],
         "g_update": [],
+        "h_fresh": [],
+        "h_update": [],
     }
-    peer = measures_peer(kind, args)
+    peer_measures = [  # (g), (h): the peers that run on this database
+        measure
+        for measure, wanted in (
+            (measure_peer, measures_peer(kind, args)),
+            (measure_sqlite_peer, measures_sqlite_peer(kind, args)),
+        )
+        if wanted
+    ]
     ours: Database | None = None
     raw: Database | None = None
     for r in range(args.repeat):  # loadbay and raw in turn, so drift hits both alike
@@ -355,8 +404,8 @@ def measure_database(kind: str, files: DataFiles, args: argparse.Namespace) -> d
             if raw is not None and not args.keep:
                 drop_database(raw)
             raw = measure_raw(kind, files, args, r, measured)
-        if peer:
-            measure_peer(files, args, r, measured)
+        for measure in peer_measures:
+            measure(files, args, r, measured)
         if "f" in args.parts:
             measure_bulk(kind, files, args, r, measured)
     sequence = [files.variant, files.update, files.variant, files.update, files.variant]

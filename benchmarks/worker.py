@@ -4,7 +4,8 @@
 last line of stdout). ``run_task`` starts it (optionally under py-spy) and parses it.
 Tasks: ``pipeline`` (a), ``loadbay`` (b, c, e: the files imported one after the other in
 this one process), ``raw`` (d, and the raw control of e: the same, the raw way), ``dlt``
-(g: the peer, ``benchmarks.peers``).
+(g: the peer on PostgreSQL, ``benchmarks.peers``), ``sqlite_utils`` (h: the peer on
+SQLite, the same module).
 """
 
 from __future__ import annotations
@@ -68,6 +69,17 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
             peer = peers.dlt_load(task["url"], task["dataset"], work, Path(path), fresh)
             if peer.stored != peer.rows:  # every key of these files once, and no other
                 raise RuntimeError(f"dlt stored {peer.stored:,} rows of {peer.rows:,}: {peer}")
+            result["runs"].append({**asdict(peer), "rows_per_s": peer.rows_per_s})
+    elif kind == "sqlite_utils":
+        from benchmarks import peers  # the bench extra: only this task needs it
+
+        result["runs"] = []
+        for path, fresh in zip(task["paths"], task["fresh"], strict=True):
+            peer = peers.sqlite_utils_load(Path(task["db_path"]), Path(path), fresh)
+            if peer.stored != peer.rows:  # every key of these files once, and no other
+                raise RuntimeError(
+                    f"sqlite-utils stored {peer.stored:,} rows of {peer.rows:,}: {peer}"
+                )
             result["runs"].append({**asdict(peer), "rows_per_s": peer.rows_per_s})
     elif kind == "raw":
         result["runs"] = []

@@ -1,12 +1,14 @@
-"""The peer of the benchmark, (g) dlt on PostgreSQL (``benchmarks/peers.py``), at a tiny
-size: it stores the files' rows, its check catches a row stored wrong, and the command
-measures it beside loadbay and the raw path. Needs the ``bench`` extra
-(``pip install -e '.[dev,bench]'``); skipped without it. Never a time.
+"""The peers of the benchmark (``benchmarks/peers.py``), (g) dlt on PostgreSQL and (h)
+sqlite-utils on SQLite, at a tiny size: each stores the files' rows, its check catches a
+row stored wrong, and the command measures it beside loadbay and the raw path. Needs the
+``bench`` extra (``pip install -e '.[dev,bench]'``); each peer's tests are skipped without
+it. Never a time.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,8 +21,14 @@ from benchmarks import peers
 from benchmarks import run as bench_run
 from loadbay.store.engine import normalise_url
 
-pytestmark = pytest.mark.skipif(
+KEY = peers.KEY
+
+needs_dlt = pytest.mark.skipif(
     peers.available() is not None, reason=str(peers.available()) + " (the bench extra)"
+)
+needs_sqlite_utils = pytest.mark.skipif(
+    peers.sqlite_utils_available() is not None,
+    reason=str(peers.sqlite_utils_available()) + " (the bench extra)",
 )
 
 ROWS = 2_000
@@ -44,6 +52,7 @@ def budget_of(pg_url: str, dataset: str, key: str) -> Decimal:
     return Decimal(found)
 
 
+@needs_dlt
 def test_dlt_loads_and_merges_the_files_and_its_check_catches_a_wrong_row(
     pg_url: str, tmp_path: Path, files: gen.DataFiles
 ) -> None:
@@ -85,6 +94,7 @@ def test_dlt_loads_and_merges_the_files_and_its_check_catches_a_wrong_row(
     assert not work.exists()
 
 
+@needs_dlt
 def test_the_command_measures_dlt_beside_loadbay_and_the_raw_path(
     pg_url: str, tmp_path: Path
 ) -> None:
@@ -115,3 +125,101 @@ def test_the_command_measures_dlt_beside_loadbay_and_the_raw_path(
     assert pg["ratio_b_g"] > 0 and pg["ratio_c_g"] > 0
     figures = {t["figure"] for t in json.loads(out.read_text())["targets"]}
     assert {"(b)/(g) fresh vs dlt", "(c)/(g) upsert vs dlt merge"} <= figures
+
+
+def changed_budget(files: gen.DataFiles) -> tuple[str, str, str]:
+    """A key whose budget the update file changes: (key, old budget, new budget)."""
+    fresh = pl.read_csv(files.fresh, infer_schema=False)
+    update = pl.read_csv(files.update, infer_schema=False)
+    changed = update.join(fresh, on="external_id", suffix="_old").filter(
+        pl.col("budget") != pl.col("budget_old")
+    )
+    assert changed.height == files.manifest.changed
+    row = changed.row(0, named=True)
+    return row["external_id"], row["budget_old"], row["budget"]
+
+
+def sqlite_budget(db_path: Path, key: str) -> float:
+    conn = sqlite3.connect(db_path)
+    try:
+        (found,) = conn.execute(
+            "SELECT budget FROM projects WHERE external_id = ?", (key,)
+        ).fetchone()
+    finally:
+        conn.close()
+    return float(found)
+
+
+@needs_sqlite_utils
+def test_sqlite_utils_inserts_and_upserts_the_files_and_its_check_catches_a_wrong_row(
+    tmp_path: Path, files: gen.DataFiles
+) -> None:
+    db_path = peers.new_sqlite_file(tmp_path)
+    m = files.manifest
+    key, old_budget, new_budget = changed_budget(files)
+
+    first = peers.sqlite_utils_load(db_path, files.fresh, fresh=True)
+    assert (first.rows, first.stored, first.checked) == (ROWS, ROWS, peers.SAMPLE)
+    assert first.disposition == "insert"
+    assert 0 < first.read_seconds < first.seconds
+    assert sqlite_budget(db_path, key) == float(old_budget)
+
+    second = peers.sqlite_utils_load(db_path, files.update, fresh=False)
+    assert (second.rows, second.stored) == (m.update_rows, m.update_rows)
+    assert second.disposition == "upsert"
+    assert sqlite_budget(db_path, key) == float(new_budget)
+
+    # the check compares stored values with the file's: a row stored wrong fails it, and
+    # so does a key of the file that is missing
+    rows = peers.read_rows(files.update)
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute(
+            "UPDATE projects SET name = ? WHERE external_id = ?", ("not the file's", rows[0][KEY])
+        )
+    conn.close()
+    with pytest.raises(RuntimeError, match="sqlite-utils stored"):
+        peers.check_sqlite(db_path, rows)
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("DELETE FROM projects WHERE external_id = ?", (rows[1][KEY],))
+    conn.close()
+    with pytest.raises(RuntimeError, match="no row for 1 keys"):
+        peers.check_sqlite(db_path, rows[1:2])
+    peers.drop_sqlite_file(db_path)
+    assert not list(tmp_path.iterdir())
+
+
+@needs_sqlite_utils
+def test_the_command_measures_sqlite_utils_beside_loadbay_and_the_raw_path(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "latest.json"
+    code = bench_run.main(
+        [
+            "--rows",
+            "1000",
+            "--db",
+            "sqlite",
+            "--parts",
+            "bcdh",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--work-dir",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    summary = json.loads(out.read_text())
+    lite = summary["databases"]["sqlite"]
+    assert (lite["h_fresh"]["stored"], lite["h_update"]["stored"]) == (1_000, 1_100)
+    assert (lite["h_fresh"]["disposition"], lite["h_update"]["disposition"]) == (
+        "insert",
+        "upsert",
+    )
+    assert lite["ratio_b_h"] > 0 and lite["ratio_c_h"] > 0
+    figures = {t["figure"] for t in summary["targets"]}
+    assert {"(b)/(h) fresh vs sqlite-utils", "(c)/(h) upsert vs sqlite-utils"} <= figures
+    assert not any((tmp_path / "work").iterdir()), "the peer's SQLite file is dropped"
