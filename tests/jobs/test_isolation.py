@@ -114,7 +114,8 @@ def visits_and_results(server: Server, import_id: str) -> tuple[int, int, int]:
                 sa.text("SELECT COUNT(*), COUNT(DISTINCT note) FROM visits")
             ).one()
             results = conn.execute(
-                sa.text("SELECT COUNT(DISTINCT row) FROM loadbay_results WHERE import_id = :i"),
+                sa.text("SELECT COUNT(DISTINCT row) FROM loadbay_results WHERE import_number = "
+                    "(SELECT number FROM loadbay_import_numbers WHERE import_id = :i)"),
                 {"i": import_id},
             ).scalar_one()
     finally:

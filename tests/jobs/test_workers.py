@@ -112,7 +112,8 @@ def test_a_killed_worker_is_replaced_and_every_row_applied_once(tmp_path: Path) 
                 outcomes = conn.execute(
                     sa.text(
                         "SELECT COUNT(*), COUNT(DISTINCT row) FROM loadbay_results "
-                        "WHERE import_id = :i"
+                        "WHERE import_number = "
+                        "(SELECT number FROM loadbay_import_numbers WHERE import_id = :i)"
                     ),
                     {"i": job["id"]},
                 ).one()

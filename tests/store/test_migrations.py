@@ -20,7 +20,7 @@ from loadbay.schema.builtin import BUILTIN_TABLES
 from loadbay.service import imports as import_service
 from loadbay.service.context import migrate, open_context
 from loadbay.service.revert import revert_import
-from loadbay.store import migrations, system
+from loadbay.store import imports_sql, migrations, system
 from loadbay.store.engine import make_engine
 from loadbay.store.migrations import LATEST, STEPS
 from tests.conftest import pg_schema
@@ -48,7 +48,8 @@ def _version_rows(engine: Engine) -> list[int]:
 
 
 def _shape(engine: Engine) -> dict[str, Any]:
-    """Every table of the database: its columns (name, nullable) and its indexes."""
+    """Every table of the database: its columns (name, nullable), its primary key and its
+    indexes."""
     with engine.connect() as conn:
         inspector = sa.inspect(conn)
         found: dict[str, Any] = {}
@@ -60,7 +61,9 @@ def _shape(engine: Engine) -> dict[str, Any]:
                 (i["name"], tuple(i["column_names"]), bool(i["unique"]))
                 for i in inspector.get_indexes(name)
             }
-            found[name] = (columns, indexes)
+            key = inspector.get_pk_constraint(name)
+            primary = (tuple(key["constrained_columns"]), key.get("name"))
+            found[name] = (columns, primary, indexes)
         return found
 
 
@@ -134,6 +137,9 @@ def test_a_baseline_database_keeps_its_rows_and_works(settings: Settings, tmp_pa
             "created",
             "created",
         ]
+        with ctx.engine.connect() as conn:  # numbered in the order they were created
+            first = imports_sql.number_of(conn, "imp_aaaaaaaaaaaaaaaa")
+            assert imports_sql.number_of(conn, "imp_bbbbbbbbbbbbbbbb") == first + 1
         companies = by_key(ctx, "companies", "name")
         assert {n: r["due_days"] for n, r in companies.items()} == {"Acme": 30, "Globex": 15}
         # the old release's change log is read by the new revert

@@ -31,10 +31,12 @@ def test_the_page_and_the_stream_give_a_rows_errors_in_one_order(ctx: Context) -
     results = [("companies", 1, "created"), ("companies", 2, "failed")]
     results += [("companies", 3, "failed"), ("people", 1, "failed")]
     with ctx.engine.begin() as conn:
+        conn.execute(sa.insert(system.import_numbers), {"import_id": import_id})
+        number = imports_sql.number_of(conn, import_id)
         conn.execute(
             sa.insert(system.results),
             [
-                {"import_id": import_id, "table_name": t, "src": 0, "row": r, "outcome": o}
+                {"import_number": number, "table_name": t, "src": 0, "row": r, "outcome": o}
                 for t, r, o in results
             ],
         )

@@ -42,7 +42,7 @@ from loadbay.service.repeats import RepeatedKeys
 from loadbay.service.requests import ImportRequest, SourceSpec
 from loadbay.store import system
 from loadbay.store.dialect import dialect_of
-from loadbay.store.imports_sql import insert_frame
+from loadbay.store.imports_sql import insert_frame, number_of
 from loadbay.store.references import missing_values, reference_words
 from loadbay.store.scratch import stage_file
 from loadbay.store.staging import (
@@ -217,6 +217,7 @@ class Ingest:
         self.tracker: Tracker | None = None  # told the rows and bytes read, if given
         self.bytes_before = 0  # the bytes of the files read before this one
         self.count = ByteCount()  # of the file being read
+        self.number: int | None = None  # the import's (its results' key), once read
 
     def run(self) -> list[Part]:
         """Stage every file; the parts. Called outside a transaction (the stage file is
@@ -463,11 +464,15 @@ class Ingest:
             _key_text(part, mapped).alias("key"),
         )
         failed = rows.join(keys, on="row", how="left")
+        if self.number is None:
+            self.number = number_of(self.conn, self.import_id)
         insert_frame(
             self.conn,
             system.results,
             failed.select(
-                *[pl.lit(v).alias(k) for k, v in ids.items()],
+                pl.lit(self.number, pl.Int64).alias("import_number"),
+                pl.lit(part.table.name).alias("table_name"),
+                pl.lit(part.src).alias("src"),
                 "row",
                 "ref",
                 "key",

@@ -370,6 +370,7 @@ class ImportRunner:
     ) -> None:
         """Keep the outcomes and errors of a plan that was rolled back."""
         with conn.begin():
+            number = imports_sql.number_of(conn, self.import_id)
             for plan, results, errors in kept:
                 ids = [
                     pl.lit(self.import_id).alias("import_id"),
@@ -388,7 +389,13 @@ class ImportRunner:
                         .then(None)
                         .otherwise(pl.col("record_id"))
                     )
-                imports_sql.insert_frame(conn, system.results, results.select(*ids, pl.all()))
+                imports_sql.insert_frame(
+                    conn,
+                    system.results,
+                    results.select(
+                        pl.lit(number, pl.Int64).alias("import_number"), *ids[1:], pl.all()
+                    ),
+                )
                 imports_sql.insert_frame(
                     conn,
                     system.errors,

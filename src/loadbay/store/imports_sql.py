@@ -33,15 +33,21 @@ _SET_STATE_IF = sa.update(_I).where(
     *_THIS_IMPORT, _I.c.state.in_(sa.bindparam("w_current", expanding=True))
 )
 _INSERT_IMPORT = sa.insert(_I)
+_R = system.results
+_THIS_NUMBER = _R.c.import_number == system.import_number(sa.bindparam("w_import"))
 _COUNT_OUTCOMES = (
-    sa.select(system.results.c.outcome, sa.func.count())
-    .where(system.results.c.import_id == sa.bindparam("w_import"))
-    .group_by(system.results.c.outcome)
+    sa.select(_R.c.outcome, sa.func.count()).where(_THIS_NUMBER).group_by(_R.c.outcome)
 )
-_CLEAR = tuple(
-    sa.delete(t).where(t.c.import_id == sa.bindparam("w_import"))
-    for t in (system.results, system.errors)
+_CLEAR = (
+    sa.delete(_R).where(_THIS_NUMBER),
+    sa.delete(system.errors).where(system.errors.c.import_id == sa.bindparam("w_import")),
 )
+_INSERT_NUMBER = sa.insert(system.import_numbers)
+_GET_NUMBER = sa.select(system.import_numbers.c.number).where(
+    system.import_numbers.c.import_id == sa.bindparam("w_import")
+)
+#: what a result row gives its readers (not the import's number: they asked by its id)
+_RESULT_FIELDS = [c for c in _R.c if c.name != "import_number"]
 
 
 def _this(tenant: str, import_id: str) -> dict[str, Any]:
@@ -66,7 +72,17 @@ def now() -> datetime:
 
 
 def insert_import(conn: Connection, values: dict[str, Any]) -> None:
+    """A new import, and its number (the key of its results)."""
     conn.execute(_INSERT_IMPORT, _set(values))
+    conn.execute(_INSERT_NUMBER, {"import_id": values["id"]})
+
+
+def number_of(conn: Connection, import_id: str) -> int:
+    """The number an import's results are kept under."""
+    number = conn.execute(_GET_NUMBER, {"w_import": import_id}).scalar_one_or_none()
+    if number is None:
+        raise NotFound(f"no import {import_id!r}")
+    return int(number)
 
 
 def get_import(conn: Connection, tenant: str, import_id: str) -> Import:
@@ -204,7 +220,7 @@ def iter_results(
     read ``batch`` rows at a time (PostgreSQL: a server-side cursor, four round trips more
     than reading the few rows of a small import at once)."""
     r = system.results
-    query = sa.select(r).where(r.c.import_id == import_id)
+    query = sa.select(*_RESULT_FIELDS).where(r.c.import_number == system.import_number(import_id))
     if outcomes:
         query = query.where(r.c.outcome.in_(list(outcomes)))
     query = query.order_by(r.c.table_name, r.c.src, r.c.row)
@@ -324,7 +340,7 @@ def page_results(
 ) -> list[dict[str, Any]]:
     """Row outcomes in file order, keyset-paginated on (table, src, row), with their errors."""
     r = system.results
-    query = sa.select(r).where(r.c.import_id == import_id)
+    query = sa.select(*_RESULT_FIELDS).where(r.c.import_number == system.import_number(import_id))
     if outcomes:
         query = query.where(r.c.outcome.in_(list(outcomes)))
     if after is not None:

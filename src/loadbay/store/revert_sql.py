@@ -20,6 +20,7 @@ from loadbay.store import system
 from loadbay.store.columns import ACTION, CREATED, DATA_COLUMNS, ID, IMPORT, TENANT, UPDATED
 from loadbay.store.data import changes_table
 from loadbay.store.dialect import q, text_literal
+from loadbay.store.system import IMPORT_NUMBER_SQL
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class RevertConflictRow:
 
 def _created(alias: str = "r") -> str:
     return (
-        f"SELECT {alias}.record_id FROM loadbay_results {alias} WHERE {alias}.import_id = :imp "
+        f"SELECT {alias}.record_id FROM loadbay_results {alias} "
+        f"WHERE {alias}.import_number = {IMPORT_NUMBER_SQL} "
         f"AND {alias}.table_name = :tname AND {alias}.outcome = 'created'"
     )
 
@@ -99,8 +101,8 @@ def _referenced(
             if other.name in reverted_tables:
                 spared = (
                     f" AND o.{ID} NOT IN (SELECT r2.record_id FROM loadbay_results r2 WHERE "
-                    f"r2.import_id = :imp AND r2.table_name = {text_literal(other.name)} "
-                    "AND r2.outcome = 'created')"
+                    f"r2.import_number = {IMPORT_NUMBER_SQL} "
+                    f"AND r2.table_name = {text_literal(other.name)} AND r2.outcome = 'created')"
                 )
             sql = (
                 f"SELECT DISTINCT o.{q(col.name)} FROM {q(other.name)} o WHERE o.{TENANT} = "

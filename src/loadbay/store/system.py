@@ -109,10 +109,25 @@ imports = sa.Table(
     sa.Index("loadbay_imports_tenant_creator", "tenant_id", "created_by", "created_at"),
 )
 
+#: each import's number: the short, ever-growing key its row results are kept under
+#: (an import id is 40 characters of random text; as the results' key it made every
+#: result row's index entry wide and landed it anywhere in the index, not at its end)
+import_numbers = sa.Table(
+    "loadbay_import_numbers",
+    metadata,
+    sa.Column(
+        "number",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),  # SQLite: the rowid, numbered
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("import_id", sa.String(40), nullable=False, unique=True),
+)
+
 results = sa.Table(
     "loadbay_results",
     metadata,
-    sa.Column("import_id", sa.String(40), nullable=False),
+    sa.Column("import_number", sa.BigInteger, nullable=False),  # loadbay_import_numbers'
     sa.Column("table_name", sa.String(63), nullable=False),
     sa.Column("src", sa.Integer, nullable=False),
     sa.Column("row", sa.BigInteger, nullable=False),
@@ -124,10 +139,22 @@ results = sa.Table(
     sa.Column("diff", sa.JSON),
     # one row per row of a file and table: the key is the order results are read in, and
     # on SQLite the table itself (no rowid table beside an index: an import of a million
-    # rows writes one b-tree, not two)
-    sa.PrimaryKeyConstraint("import_id", "table_name", "src", "row", name="loadbay_results_pk"),
+    # rows writes one b-tree, not two). It starts with the import's number, so an import's
+    # results go at the index's end, one after the other.
+    sa.PrimaryKeyConstraint("import_number", "table_name", "src", "row", name="loadbay_results_pk"),
     sqlite_with_rowid=False,
 )
+
+
+def import_number(import_id: str | sa.BindParameter[str]) -> sa.ScalarSelect[Any]:
+    """The number of import ``import_id`` (a subquery: the results' key from its id)."""
+    n = import_numbers
+    return sa.select(n.c.number).where(n.c.import_id == import_id).scalar_subquery()
+
+
+#: the same in SQL text, the import's id bound as ``:imp``
+IMPORT_NUMBER_SQL = "(SELECT number FROM loadbay_import_numbers WHERE import_id = :imp)"
+
 
 errors = sa.Table(
     "loadbay_errors",

@@ -31,6 +31,7 @@ from loadbay.store.plan_sql import Plan
 from loadbay.store.plan_table import Outcome, Value
 from loadbay.store.records_sql import plain_value
 from loadbay.store.staging import drop_tables, is_reused, temporary_table_exists, value_column
+from loadbay.store.system import IMPORT_NUMBER_SQL
 
 #: rows fetched at a time when outcomes are read back
 PART = 50_000
@@ -288,8 +289,9 @@ def save_results(
     params = {"imp": import_id, "tname": spec.table.name, "lo": lo, "hi": hi}
     _run(
         conn,
-        "INSERT INTO loadbay_results (import_id, table_name, src, row, ref, key, outcome, "
-        f"record_id, superseded_by) SELECT :imp, :tname, {_outcome_select(plan, base)} "
+        "INSERT INTO loadbay_results (import_number, table_name, src, row, ref, key, outcome, "
+        f"record_id, superseded_by) SELECT {IMPORT_NUMBER_SQL}, :tname, "
+        f"{_outcome_select(plan, base)} "
         f"FROM {q(spec.plan)} p WHERE {RANGE}",
         params,
     )

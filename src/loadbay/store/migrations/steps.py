@@ -103,10 +103,44 @@ def imports_kind_and_actors(conn: Connection) -> None:
     create_indexes(*(i for i in imports.indexes if i.name in wanted))(conn)
 
 
+def results_by_import_number(conn: Connection) -> None:
+    """Step 6: every import gets a number (``loadbay_import_numbers``, in the order the
+    imports were created), and the row results are kept under it instead of under the
+    import's id: the results' key becomes (number, table, file, row), narrow and growing,
+    so an import's results are written at the index's end. The results are moved into a
+    holding table, the old table dropped (its key's name is then free), the new one made
+    as ``system.py`` declares it and filled in key order."""
+    create_tables(system.import_numbers)(conn)
+    conn.exec_driver_sql(
+        "INSERT INTO loadbay_import_numbers (import_id) "
+        "SELECT id FROM loadbay_imports ORDER BY created_at, id"
+    )
+    conn.exec_driver_sql(  # results of an import no longer listed (none should be) stay
+        "INSERT INTO loadbay_import_numbers (import_id) SELECT DISTINCT r.import_id "
+        "FROM loadbay_results r WHERE r.import_id NOT IN "
+        "(SELECT n.import_id FROM loadbay_import_numbers n)"
+    )
+    fields = "table_name, src, row, ref, key, outcome, record_id, superseded_by, diff"
+    kept = ", ".join(f"r.{f}" for f in fields.split(", "))
+    conn.exec_driver_sql(
+        f"CREATE TABLE loadbay_results_moving AS SELECT n.number AS import_number, {kept} "
+        "FROM loadbay_results r JOIN loadbay_import_numbers n ON n.import_id = r.import_id"
+    )
+    conn.exec_driver_sql("DROP TABLE loadbay_results")
+    create_tables(system.results)(conn)
+    conn.exec_driver_sql(
+        f"INSERT INTO loadbay_results (import_number, {fields}) "
+        f"SELECT import_number, {fields} FROM loadbay_results_moving "
+        "ORDER BY import_number, table_name, src, row"
+    )
+    conn.exec_driver_sql("DROP TABLE loadbay_results_moving")
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "baseline: the schema of the release before migrations", baseline.bring_to_baseline),
     Step(2, "imports.progress: the progress of a run", add_columns(system.imports, "progress")),
     Step(3, "custom_tables: the tables tenants define", create_tables(system.custom_tables)),
     Step(4, "data tables: loadbay's columns named loadbay_*", prefix_bookkeeping_columns),
     Step(5, "imports.kind and who created, started, cancelled, reverted", imports_kind_and_actors),
+    Step(6, "results kept under each import's number", results_by_import_number),
 )
