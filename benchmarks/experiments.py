@@ -10,6 +10,9 @@ then carry the experiment's name in ``meta.experiments``. Not for normal runs.
   table right after, so the planner knows their size (PostgreSQL and SQLite).
 - ``work_mem=256MB`` (PostgreSQL): a larger ``work_mem`` for loadbay's connections, so
   the plan's hash joins and sorts stay in memory.
+- ``temp_buffers=256MB`` (PostgreSQL, issue #20): a larger buffer for the connection's
+  temporary tables (8 MB by default), so the plan table stays in the backend's memory
+  between the statements that read it, instead of going through files.
 - ``sqlite_cache_kib=N`` (SQLite): the page cache loadbay's engine sets, in KiB.
 - ``mallopt``: glibc keeps freed memory (no heap trimming, no mmap for large blocks),
   the allocator settings performance.md found to avoid the SQLite slowdown.
@@ -55,11 +58,13 @@ def _analyze_stage_first(conn: Any, cursor: Any, statement: str, *_: Any) -> Non
         cursor.execute(f"ANALYZE {found[1].replace('loadbay_plan_', 'loadbay_stage_', 1)}")
 
 
-def _work_mem(value: str) -> Any:
+def _pg_setting(name: str, value: str) -> Any:
+    """Sets ``name`` on every new PostgreSQL connection, before its first statement."""
+
     def on_connect(dbapi_conn: Any, _record: Any) -> None:
         if type(dbapi_conn).__module__.startswith("psycopg"):
             with dbapi_conn.cursor() as cur:
-                cur.execute(f"SET work_mem = '{value}'")
+                cur.execute(f"SET {name} = '{value}'")
             dbapi_conn.commit()
 
     return on_connect
@@ -101,10 +106,10 @@ def apply(experiments: list[str]) -> None:
         if key == "analyze":
             event.listen(Engine, "before_cursor_execute", _analyze_stage_first)
             event.listen(Engine, "after_cursor_execute", _analyze)
-        elif key == "work_mem":
+        elif key in ("work_mem", "temp_buffers"):
             if not re.fullmatch(r"\d+[kMG]B", value):
-                raise ValueError(f"work_mem wants a size such as 256MB, not {value!r}")
-            event.listen(Engine, "connect", _work_mem(value))
+                raise ValueError(f"{key} wants a size such as 256MB, not {value!r}")
+            event.listen(Engine, "connect", _pg_setting(key, value))
         elif key == "sqlite_cache_kib":
             engine_module.SQLITE_CACHE_KIB = int(value)
         elif key == "mallopt":
