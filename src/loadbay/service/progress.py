@@ -5,16 +5,20 @@ tracker keeps the ``progress`` object of the import (``snapshot``) and stores it
 import (column ``loadbay_imports.progress``) so that every API process and worker sees it:
 
 - at a bounded rate: at most one write every ``interval`` seconds whatever the file size,
-  plus one when a phase ends (its final numbers, kept in ``phases``: a client that looks
-  less often than phases last still sees every phase, in order);
+  plus one when a phase starts, which also carries the final numbers of the phase before
+  (kept in ``phases``: a client that looks less often than phases last still sees every
+  phase, in order). One write per phase, not one at its end and one at the next start,
+  and none in a run's first ``interval``: a bulk request of 100 records wrote its progress
+  9 times, each its own commit, where its final object, stored with its end, says it all;
 - each write on its own short transaction through its own connection, waiting at most a
   few milliseconds for a lock (``Tracker.save``, through the dialect's
   ``short_transaction``): a busy database skips the write (the next one carries the
   numbers) and a failing one is logged, never the import's failure. The final object
   goes with the import's last state change instead, in the runner's own transaction.
 
-``seq`` counts the writes of an import (it goes on from the stored one when a run
-resumes): the server-sent events of ``GET /v1/imports/{id}/events`` take their ids from it.
+``seq`` numbers the writes of an import and the ends of its phases (it goes on from the
+stored one when a run resumes): the server-sent events of ``GET /v1/imports/{id}/events``
+take their ids from it, a phase's end an id of its own below its next phase's.
 ``listener`` (the local command line) gets every snapshot, unthrottled.
 """
 
@@ -90,7 +94,7 @@ class Tracker:
         self.count = Counters()
         self.phase: str | None = None
         self.started = self.phase_started = clock()
-        self.last_write = float("-inf")
+        self.last_write = self.started  # the first write comes one interval in
         self.closed = False
         self.lock = threading.RLock()
 
@@ -101,14 +105,18 @@ class Tracker:
 
     def enter(self, phase: str) -> None:
         """The run is at ``phase``; phases only go forward (a later table's planning,
-        once writing started, is part of writing). The phase before ends (written)."""
+        once writing started, is part of writing). The phase before ends: its numbers go
+        with the new phase's first write."""
         with self.lock:
             if self.phase is not None and PHASES.index(phase) <= PHASES.index(self.phase):
                 return
-            if self.phase is not None:
+            if self.phase is not None:  # its end is written with the next phase's start
                 self._end_phase()
+                self.seq += 1  # ... under a number of its own (the events' id)
             self.phase, self.phase_started = phase, self.clock()
-            self.publish(force=True)
+            # written at once, unless the run is younger than an interval: a short run
+            # (a bulk request) writes none, its final object carries every phase
+            self.publish(force=self.phase_started - self.started >= self.interval)
 
     def update(self, **values: int | None) -> None:
         """Set counters (``rows_read=…``, ``bytes_read=…``) and publish when due."""
@@ -133,7 +141,7 @@ class Tracker:
         import's final state in its own transaction; nothing is written after it."""
         with self.lock:
             if self.phase is not None and not self.closed:
-                self._end_phase(write=False)
+                self._end_phase()
             self.closed = True
             self.seq += 1
             return self.snapshot()
@@ -217,16 +225,14 @@ class Tracker:
             log.warning("storing the progress of %s failed", self.import_id, exc_info=True)
         return False
 
-    def _end_phase(self, write: bool = True) -> None:
-        """Keep the phase's last numbers (and how long it took) in ``phases``, with the
-        ``seq`` of the write that stores them."""
+    def _end_phase(self) -> None:
+        """Keep the phase's last numbers (and how long it took) in ``phases``, numbered
+        ``seq + 1`` (the caller takes the number)."""
         self.seq += 1
         last = {k: v for k, v in self.snapshot().items() if k != "phases"}
         last["seconds"] = round(self.clock() - self.phase_started, 3)
         self.count.phases.append(last)
-        self.seq -= 1  # publish counts the write itself
-        if write:
-            self.publish(force=True)
+        self.seq -= 1
 
 
 def _seq_of(stored: Mapping[str, object] | None) -> int:
