@@ -308,7 +308,8 @@ _PROGRESS_EXAMPLE: dict[str, Any] = {
 
 class ImportProgress(BaseModel):
     """Where a run of the import is: published while it runs (a few times a second at
-    most, and at the end of each phase) and kept once it ends."""
+    most, and when a phase starts; none in a run's first half second) and kept once it
+    ends."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_PROGRESS_EXAMPLE]})
     seq: int = Field(description="Counts the progress writes of the import (event ids).")

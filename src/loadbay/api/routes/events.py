@@ -2,9 +2,9 @@
 
 Each ``event: progress`` carries the import's state, counts and ``progress`` object (as
 ``GET /v1/imports/{id}`` has them). The import's row is read every ``INTERVAL`` seconds
-(the runner stores its progress a few times a second at most, and at the end of each
-phase); the stream ends after the event of a settled state (``validated``,
-``succeeded``, …). The web importer streams the same events.
+(the runner stores its progress a few times a second at most, and when a phase starts,
+none in a run's first half second); the stream ends after the event of a settled state
+(``validated``, ``succeeded``, …). The web importer streams the same events.
 
 Event ids only grow, so ``Last-Event-ID`` resumes: a client that reconnects gets what it
 has not seen. A late client first gets the end of each phase it missed (the last numbers
