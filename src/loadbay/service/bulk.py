@@ -20,7 +20,7 @@ from loadbay.errors import (
     error_object,
 )
 from loadbay.pipeline.frames import ErrorHandling, Mode
-from loadbay.schema.model import Column
+from loadbay.schema.model import Column, Table
 from loadbay.service.auth import CLI, Actor
 from loadbay.service.context import Context
 from loadbay.service.imports import record_import
@@ -55,7 +55,10 @@ class BulkAnswer:
         return {"import_id": self.import_id, "results": self.results, "warnings": self.warnings}
 
 
-def _check(ctx: Context, tenant: str, table: str, records: object, fields: list[str] | None) -> int:
+def _check(
+    ctx: Context, tenant: str, table: str, records: object, fields: list[str] | None
+) -> Table:
+    """The table ``records`` go to, once they and ``fields`` are fit for it."""
     if not isinstance(records, list | dict):
         raise InvalidOption("records must be a list of objects or an object keyed by reference")
     count = len(records)
@@ -73,7 +76,7 @@ def _check(ctx: Context, tenant: str, table: str, records: object, fields: list[
     for name in fields or []:
         if name != RECORD_ID and not described.has_column(name):
             raise InvalidOption(f"fields: {table} has no column {name!r}")
-    return count
+    return described
 
 
 def bulk_records(
@@ -93,10 +96,10 @@ def bulk_records(
     """Each record's result (``BulkAnswer``). Strict (all or nothing): any failed record
     writes none, and the answer is the ``row_errors`` problem (RowsFailed) with every
     error and result."""
-    _check(ctx, tenant, table, records, fields)
+    described = _check(ctx, tenant, table, records, fields)
     write_mode = parse_choice(Mode, mode, "mode")
     handling = parse_choice(ErrorHandling, error_handling, "error_handling")
-    expanded = expansions(ctx.catalog_for(tenant).get(table), expand)  # before any write
+    expanded = expansions(described, expand)  # before any write
     with saving_records(ctx, tenant, records) as (conn, upload):  # one commit for both
         source = dataclasses.replace(source_of(upload, table), format="json")
         request = ImportRequest(
