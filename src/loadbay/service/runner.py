@@ -372,10 +372,7 @@ class ImportRunner:
         with conn.begin():
             number = imports_sql.number_of(conn, self.import_id)
             for plan, results, errors in kept:
-                ids = [
-                    pl.lit(self.import_id).alias("import_id"),
-                    pl.lit(plan.spec.table.name).alias("table_name"),
-                ]
+                table = pl.lit(plan.spec.table.name).alias("table_name")
                 if rolled_back:  # nothing was written: rows that did not fail are skipped
                     results = results.with_columns(
                         outcome=pl.when(pl.col("outcome") == "failed")
@@ -393,13 +390,17 @@ class ImportRunner:
                     conn,
                     system.results,
                     results.select(
-                        pl.lit(number, pl.Int64).alias("import_number"), *ids[1:], pl.all()
+                        pl.lit(number, pl.Int64).alias("import_number"), table, pl.all()
                     ),
                 )
                 imports_sql.insert_frame(
                     conn,
                     system.errors,
-                    errors.select(*ids, "src", "row", "column", "code", "message", "value"),
+                    errors.select(
+                        pl.lit(self.import_id).alias("import_id"),
+                        table,
+                        *("src", "row", "column", "code", "message", "value"),
+                    ),
                 )
 
     # ---- lenient: chunks with a checkpoint ---------------------------------------------
