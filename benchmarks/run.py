@@ -46,7 +46,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -353,22 +353,15 @@ def measure_bulk(
             drop_database(db)
 
 
-def measures_peer(kind: str, args: argparse.Namespace) -> bool:
-    """Whether (g) runs here: PostgreSQL, asked for, and dlt installed (else it says so)."""
-    if "g" not in args.parts or kind != "postgres":
+def measures(
+    part: str, database: str, kind: str, args: argparse.Namespace, missing: Callable[[], str | None]
+) -> bool:
+    """Whether peer ``part`` runs here: on its ``database``, asked for, and installed
+    (``missing()`` is None; else it says why, and the part is skipped)."""
+    if part not in args.parts or kind != database:
         return False
-    if missing := peers.available():
-        log(f"(g) skipped: {missing}")
-        return False
-    return True
-
-
-def measures_sqlite_peer(kind: str, args: argparse.Namespace) -> bool:
-    """Whether (h) runs here: SQLite, asked for, and sqlite-utils installed (else it says so)."""
-    if "h" not in args.parts or kind != "sqlite":
-        return False
-    if missing := peers.sqlite_utils_available():
-        log(f"(h) skipped: {missing}")
+    if why := missing():
+        log(f"({part}) skipped: {why}")
         return False
     return True
 
@@ -388,8 +381,11 @@ def measure_database(kind: str, files: DataFiles, args: argparse.Namespace) -> d
     peer_measures = [  # (g), (h): the peers that run on this database
         measure
         for measure, wanted in (
-            (measure_peer, measures_peer(kind, args)),
-            (measure_sqlite_peer, measures_sqlite_peer(kind, args)),
+            (measure_peer, measures("g", "postgres", kind, args, peers.available)),
+            (
+                measure_sqlite_peer,
+                measures("h", "sqlite", kind, args, peers.sqlite_utils_available),
+            ),
         )
         if wanted
     ]

@@ -8,7 +8,6 @@ Only correctness is checked here, never a time: the measurement is
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import polars as pl
@@ -22,6 +21,7 @@ from loadbay.config import Settings
 from loadbay.schema import load_catalog
 from loadbay.schema.builtin import PROJECTS
 from loadbay.store.engine import normalise_url
+from tests.benchmarks.command import run_command
 
 ROWS = 20_000
 
@@ -183,27 +183,7 @@ def test_a_worker_measures_in_its_own_process(files: gen.DataFiles) -> None:
 def test_the_command_writes_every_figure(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = tmp_path / "latest.json"
-    code = bench_run.main(
-        [
-            "--rows",
-            "2000",
-            "--db",
-            "sqlite",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--work-dir",
-            str(tmp_path / "work"),
-            "--out",
-            str(out),
-            "--bulk-requests",
-            "2",
-            "--bulk-warmup",
-            "0",
-        ]
-    )
-    assert code == 0
-    summary = json.loads(out.read_text())
+    summary = run_command(tmp_path, 2_000, "sqlite", "--bulk-requests", "2", "--bulk-warmup", "0")
     sqlite = summary["databases"]["sqlite"]
     assert sqlite["b"]["counts"]["created"] == 2_000
     assert sqlite["c"]["counts"]["created"] == 200

@@ -7,7 +7,6 @@ it. Never a time.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
@@ -18,8 +17,8 @@ import sqlalchemy as sa
 
 from benchmarks import generate as gen
 from benchmarks import peers
-from benchmarks import run as bench_run
 from loadbay.store.engine import normalise_url
+from tests.benchmarks.command import run_command
 
 KEY = peers.KEY
 
@@ -98,32 +97,13 @@ def test_dlt_loads_and_merges_the_files_and_its_check_catches_a_wrong_row(
 def test_the_command_measures_dlt_beside_loadbay_and_the_raw_path(
     pg_url: str, tmp_path: Path
 ) -> None:
-    out = tmp_path / "latest.json"
     server = sa.engine.make_url(pg_url).set(query={}).render_as_string(hide_password=False)
-    code = bench_run.main(
-        [
-            "--rows",
-            "1000",
-            "--db",
-            "postgres",
-            "--parts",
-            "bcdg",
-            "--pg-url",
-            server,
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--work-dir",
-            str(tmp_path / "work"),
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 0
-    pg = json.loads(out.read_text())["databases"]["postgres"]
+    summary = run_command(tmp_path, 1_000, "postgres", "--parts", "bcdg", "--pg-url", server)
+    pg = summary["databases"]["postgres"]
     assert (pg["g_fresh"]["stored"], pg["g_update"]["stored"]) == (1_000, 1_100)
     assert (pg["g_fresh"]["disposition"], pg["g_update"]["disposition"]) == ("append", "merge")
     assert pg["ratio_b_g"] > 0 and pg["ratio_c_g"] > 0
-    figures = {t["figure"] for t in json.loads(out.read_text())["targets"]}
+    figures = {t["figure"] for t in summary["targets"]}
     assert {"(b)/(g) fresh vs dlt", "(c)/(g) upsert vs dlt merge"} <= figures
 
 
@@ -194,25 +174,7 @@ def test_sqlite_utils_inserts_and_upserts_the_files_and_its_check_catches_a_wron
 def test_the_command_measures_sqlite_utils_beside_loadbay_and_the_raw_path(
     tmp_path: Path,
 ) -> None:
-    out = tmp_path / "latest.json"
-    code = bench_run.main(
-        [
-            "--rows",
-            "1000",
-            "--db",
-            "sqlite",
-            "--parts",
-            "bcdh",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--work-dir",
-            str(tmp_path / "work"),
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 0
-    summary = json.loads(out.read_text())
+    summary = run_command(tmp_path, 1_000, "sqlite", "--parts", "bcdh")
     lite = summary["databases"]["sqlite"]
     assert (lite["h_fresh"]["stored"], lite["h_update"]["stored"]) == (1_000, 1_100)
     assert (lite["h_fresh"]["disposition"], lite["h_update"]["disposition"]) == (
